@@ -1,0 +1,60 @@
+package deliver
+
+import "time"
+
+// Desktop is everything a delivery does to the GUI. The real implementation is
+// X11 (NewX11); tests script fakes that steal focus, clobber the clipboard or
+// lag.
+type Desktop interface {
+	// Click moves the pointer to (x, y) in root coordinates and clicks the
+	// left button there.
+	Click(x, y int) error
+	// Pointer reports where the pointer is.
+	Pointer() (x, y int, err error)
+	// Focused reports the window that has the input focus (the EWMH active
+	// window). A window that vanished while being asked about is an error,
+	// never a crash.
+	Focused() (Window, error)
+	// Clipboard reads the CLIPBOARD selection as UTF-8 text, through the
+	// X server like any other client would (so reading our own Offer back
+	// proves what a paste will receive). No owner reads as nil, nil.
+	Clipboard() ([]byte, error)
+	// SetClipboard hands text to the CLIPBOARD for the person to keep (the
+	// restore step). nil means "leave the clipboard without an owner".
+	SetClipboard(text []byte) error
+	// Offer takes the CLIPBOARD and serves text to whoever pastes, reporting
+	// each fetch and the moment another client takes the selection away.
+	Offer(text []byte) (Offer, error)
+	// Key taps a key combination such as ["ctrl", "z"], wherever the focus is.
+	Key(combo []string) error
+	// GuardedKey taps combo only if the focused window satisfies ok, with
+	// no other client able to move the focus between the check and the key.
+	// It returns the window it saw and whether it tapped.
+	GuardedKey(combo []string, ok func(Window) bool) (Window, bool, error)
+	// Close releases the desktop connection.
+	Close() error
+}
+
+// Window is a top-level window as the window manager knows it.
+type Window struct {
+	ID    uint32
+	Title string
+	PID   int // _NET_WM_PID, 0 when the window does not say
+}
+
+// Offer is the message text on the CLIPBOARD while a delivery runs.
+type Offer interface {
+	// Fetched delivers one Fetch for every client that converted the text
+	// (read-backs included). It is never closed.
+	Fetched() <-chan Fetch
+	// Lost is closed when another client took the CLIPBOARD from us.
+	Lost() <-chan struct{}
+	// Close stops serving; if we still own the selection it is released.
+	Close() error
+}
+
+// Fetch is one client taking the offered text.
+type Fetch struct {
+	Requestor uint32
+	At        time.Time
+}

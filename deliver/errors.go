@@ -1,0 +1,71 @@
+package deliver
+
+import (
+	"errors"
+	"fmt"
+)
+
+// focusError: the window that had focus after the click (or just before the
+// paste or the submit) was not the agent's. Nothing was pasted or submitted.
+type focusError struct {
+	step string
+	want string
+	got  Window
+}
+
+func (e *focusError) Error() string {
+	return fmt.Sprintf("deliver: focus mismatch %s: want window %s, focused is %q (id 0x%x, pid %d)",
+		e.step, e.want, e.got.Title, e.got.ID, e.got.PID)
+}
+
+// IsFocusMismatch reports whether err is a focus mismatch, and if so which
+// window had the focus instead.
+func IsFocusMismatch(err error) (Window, bool) {
+	var fe *focusError
+	if errors.As(err, &fe) {
+		return fe.got, true
+	}
+	return Window{}, false
+}
+
+// tempError is a failure of one attempt that a later attempt may not meet:
+// the clipboard was taken mid-paste, the window never fetched the paste, a
+// wait ran out. The message was not submitted.
+type tempError struct {
+	msg string
+	err error
+}
+
+func (e *tempError) Error() string {
+	if e.err != nil {
+		return "deliver: " + e.msg + ": " + e.err.Error()
+	}
+	return "deliver: " + e.msg
+}
+
+func (e *tempError) Unwrap() error { return e.err }
+
+func temporary(msg string, err error) error { return &tempError{msg: msg, err: err} }
+
+// IsTemporary reports whether a later attempt may succeed where this one
+// failed. Focus mismatches are temporary too.
+func IsTemporary(err error) bool {
+	var te *tempError
+	if errors.As(err, &te) {
+		return true
+	}
+	_, ok := IsFocusMismatch(err)
+	return ok
+}
+
+// displayError: there is no desktop to deliver to (DISPLAY unset, server
+// unreachable, XTEST missing). Retrying in the same process will not help.
+type displayError struct{ msg string }
+
+func (e *displayError) Error() string { return "deliver: " + e.msg }
+
+// IsNoDisplay reports whether err means the desktop cannot be reached at all.
+func IsNoDisplay(err error) bool {
+	var de *displayError
+	return errors.As(err, &de)
+}

@@ -1,0 +1,291 @@
+// Package fakedesktop is a scripted deliver.Desktop for tests: windows with
+// chat inputs, a focus, a pointer and a CLIPBOARD, with hooks that steal the
+// focus, clobber the clipboard or make a window slow to paste.
+package fakedesktop
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agentspool/agentspool/deliver"
+)
+
+// Win is one window: a rectangle with a chat input.
+type Win struct {
+	deliver.Window
+	X, Y, W, H int
+
+	Input   string   // what the input holds now
+	Submits []string // every submit, in order
+	pastes  []int    // input lengths before each paste, for undo
+}
+
+// Desk is the fake desktop. Set the hooks before use; every method is safe
+// for concurrent use.
+type Desk struct {
+	mu      sync.Mutex
+	wins    []*Win
+	focus   *Win
+	px, py  int
+	owner   *offer // our offer that owns the CLIPBOARD, or nil
+	clip    []byte // the CLIPBOARD's text when another client owns it
+	hasClip bool
+	nextID  uint32
+	keys    [][]string
+
+	// AfterClick runs after each click (the desk unlocked): steal the
+	// focus here with Focus.
+	AfterClick func(d *Desk, x, y int)
+	// BeforeKey runs before each key tap; it may move the focus or
+	// Clobber the clipboard.
+	BeforeKey func(d *Desk, combo []string)
+	// AfterOffer runs after each offer took the CLIPBOARD.
+	AfterOffer func(d *Desk)
+	// FetchDelay makes windows slow to fetch a paste; the paste is
+	// inserted when the fetch happens.
+	FetchDelay time.Duration
+	// NeverFetch: ctrl+v does nothing.
+	NeverFetch bool
+	// FocusErr, when set, makes Focused fail (a window vanished).
+	FocusErr error
+}
+
+// New returns a desk with no windows.
+func New() *Desk { return &Desk{nextID: 0x400000} }
+
+// AddWindow adds a window and returns it.
+func (d *Desk) AddWindow(title string, pid, x, y, w, h int) *Win {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.nextID++
+	win := &Win{Window: deliver.Window{ID: d.nextID, Title: title, PID: pid}, X: x, Y: y, W: w, H: h}
+	d.wins = append(d.wins, win)
+	return win
+}
+
+// Focus gives the focus to the window titled title ("" = none).
+func (d *Desk) Focus(title string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.focus = nil
+	for _, w := range d.wins {
+		if w.Title == title {
+			d.focus = w
+		}
+	}
+}
+
+// Clobber makes another client the CLIPBOARD's owner with text.
+func (d *Desk) Clobber(text string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.loseLocked()
+	d.clip, d.hasClip = []byte(text), true
+}
+
+// Window returns a copy of the window titled title.
+func (d *Desk) Window(title string) Win {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, w := range d.wins {
+		if w.Title == title {
+			c := *w
+			c.Submits = slices.Clone(w.Submits)
+			return c
+		}
+	}
+	return Win{}
+}
+
+// Keys returns every key combination tapped, in order.
+func (d *Desk) Keys() [][]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.keys)
+}
+
+func (d *Desk) Click(x, y int) error {
+	d.mu.Lock()
+	d.px, d.py = x, y
+	for _, w := range d.wins {
+		if x >= w.X && x < w.X+w.W && y >= w.Y && y < w.Y+w.H {
+			d.focus = w
+		}
+	}
+	hook := d.AfterClick
+	d.mu.Unlock()
+	if hook != nil {
+		hook(d, x, y)
+	}
+	return nil
+}
+
+func (d *Desk) Pointer() (int, int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.px, d.py, nil
+}
+
+func (d *Desk) Focused() (deliver.Window, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.FocusErr != nil {
+		return deliver.Window{}, d.FocusErr
+	}
+	if d.focus == nil {
+		return deliver.Window{}, nil
+	}
+	return d.focus.Window, nil
+}
+
+func (d *Desk) Clipboard() ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.owner != nil {
+		return slices.Clone(d.owner.text), nil
+	}
+	if !d.hasClip {
+		return nil, nil
+	}
+	return slices.Clone(d.clip), nil
+}
+
+func (d *Desk) SetClipboard(text []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.loseLocked()
+	d.clip, d.hasClip = slices.Clone(text), text != nil
+	return nil
+}
+
+func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
+	d.mu.Lock()
+	d.loseLocked()
+	o := &offer{d: d, text: slices.Clone(text), fetched: make(chan deliver.Fetch, 64), lost: make(chan struct{})}
+	d.owner = o
+	d.hasClip = false
+	hook := d.AfterOffer
+	d.mu.Unlock()
+	if hook != nil {
+		hook(d)
+	}
+	return o, nil
+}
+
+func (d *Desk) loseLocked() {
+	if d.owner != nil {
+		d.owner.loseOnce.Do(func() { close(d.owner.lost) })
+		d.owner = nil
+	}
+}
+
+func (d *Desk) Key(combo []string) error {
+	if hook := d.BeforeKey; hook != nil {
+		hook(d, combo)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keyLocked(combo)
+	return nil
+}
+
+func (d *Desk) GuardedKey(combo []string, ok func(deliver.Window) bool) (deliver.Window, bool, error) {
+	if hook := d.BeforeKey; hook != nil {
+		hook(d, combo)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.FocusErr != nil {
+		return deliver.Window{}, false, d.FocusErr
+	}
+	var w deliver.Window
+	if d.focus != nil {
+		w = d.focus.Window
+	}
+	if !ok(w) {
+		return w, false, nil
+	}
+	d.keyLocked(combo)
+	return w, true, nil
+}
+
+func (d *Desk) keyLocked(combo []string) {
+	d.keys = append(d.keys, slices.Clone(combo))
+	win := d.focus
+	if win == nil {
+		return
+	}
+	switch strings.Join(combo, "+") {
+	case "ctrl+v":
+		if d.NeverFetch {
+			return
+		}
+		o, text := d.owner, slices.Clone(d.clip)
+		if o == nil && !d.hasClip {
+			return
+		}
+		paste := func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if o != nil {
+				if d.owner != o { // taken meanwhile: the window gets the new owner's text
+					o = d.owner
+					text = slices.Clone(d.clip)
+					if o != nil {
+						text = o.text
+					}
+				} else {
+					text = o.text
+				}
+			}
+			win.pastes = append(win.pastes, len(win.Input))
+			win.Input += string(text)
+			if o != nil {
+				o.fetched <- deliver.Fetch{Requestor: win.ID, At: time.Now()}
+			}
+		}
+		if d.FetchDelay > 0 {
+			go func() { time.Sleep(d.FetchDelay); paste() }()
+			return
+		}
+		d.mu.Unlock()
+		paste()
+		d.mu.Lock()
+	case "enter", "ctrl+enter":
+		win.Submits = append(win.Submits, win.Input)
+		win.Input, win.pastes = "", nil
+	case "ctrl+z":
+		if n := len(win.pastes); n > 0 {
+			win.Input = win.Input[:win.pastes[n-1]]
+			win.pastes = win.pastes[:n-1]
+		}
+	}
+}
+
+func (d *Desk) Close() error { return nil }
+
+type offer struct {
+	d        *Desk
+	text     []byte
+	fetched  chan deliver.Fetch
+	lost     chan struct{}
+	loseOnce sync.Once
+}
+
+func (o *offer) Fetched() <-chan deliver.Fetch { return o.fetched }
+func (o *offer) Lost() <-chan struct{}         { return o.lost }
+func (o *offer) Close() error {
+	o.d.mu.Lock()
+	defer o.d.mu.Unlock()
+	if o.d.owner == o {
+		o.d.loseLocked()
+	}
+	return nil
+}
+
+// ErrVanished is a FocusErr like an X BadWindow: the window closed while
+// being asked about.
+var ErrVanished = errors.New("fakedesktop: BadWindow (window vanished)")

@@ -1,0 +1,188 @@
+package deliver
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Steps whose latencies are learned.
+const (
+	StepFocus    = "focus"    // click → the agent's window has focus
+	StepReadback = "readback" // offer → the CLIPBOARD reads back as the message
+	StepFetch    = "fetch"    // ctrl+v → the window fetched the text
+)
+
+const (
+	keepSamples = 128
+	// pollFloor keeps a poll deadline from shrinking to a few milliseconds on
+	// a fast desktop: a poll returns as soon as its condition holds, so a
+	// generous deadline costs nothing when things work, and a too-tight one
+	// turns a single hiccup into a retry.
+	pollFloor = 250 * time.Millisecond
+	// settleStart is the settle wait before anything was measured.
+	settleStart = 50 * time.Millisecond
+)
+
+// Timings learns how long the desktop takes for each step and turns that into
+// deadlines: a poll waits up to p95×4 (at least 250 ms), a settle waits
+// p95×1.5, both clamped to [Min, Max]. A desktop that gets slower makes the
+// waits grow; none is a fixed sleep. Safe for concurrent use.
+type Timings struct {
+	Min, Max time.Duration
+
+	mu      sync.Mutex
+	samples map[string][]time.Duration
+	path    string
+}
+
+// NewTimings returns Timings with no history, bounded by min and max.
+func NewTimings(min, max time.Duration) *Timings {
+	if min <= 0 {
+		min = time.Millisecond
+	}
+	if max < min {
+		max = min
+	}
+	return &Timings{Min: min, Max: max, samples: map[string][]time.Duration{}}
+}
+
+type timingsFile struct {
+	Version int                `json:"version"`
+	Samples map[string][]int64 `json:"samples_ns"`
+}
+
+// LoadTimings returns Timings remembered in path (written by Save). A missing
+// file is a fresh start; a corrupt one is reported and also a fresh start, so
+// the returned Timings is always usable.
+func LoadTimings(path string, min, max time.Duration) (*Timings, error) {
+	t := NewTimings(min, max)
+	t.path = path
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return t, nil
+	}
+	if err != nil {
+		return t, fmt.Errorf("deliver: timings: %w", err)
+	}
+	var f timingsFile
+	if err := json.Unmarshal(data, &f); err != nil || f.Version != 1 {
+		return t, fmt.Errorf("deliver: timings %s unreadable, starting fresh: %v", path, err)
+	}
+	for step, ns := range f.Samples {
+		for _, v := range ns {
+			if v > 0 {
+				t.observeLocked(step, time.Duration(v))
+			}
+		}
+	}
+	return t, nil
+}
+
+// Observe records one measured latency of step.
+func (t *Timings) Observe(step string, d time.Duration) {
+	if d <= 0 {
+		d = time.Microsecond
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.observeLocked(step, d)
+}
+
+func (t *Timings) observeLocked(step string, d time.Duration) {
+	s := append(t.samples[step], d)
+	if len(s) > keepSamples {
+		s = s[len(s)-keepSamples:]
+	}
+	t.samples[step] = s
+}
+
+// Quantile returns the q-quantile (0..1) of step's recent latencies, and
+// false when none was measured yet.
+func (t *Timings) Quantile(step string, q float64) (time.Duration, bool) {
+	t.mu.Lock()
+	s := slices.Clone(t.samples[step])
+	t.mu.Unlock()
+	if len(s) == 0 {
+		return 0, false
+	}
+	slices.Sort(s)
+	i := int(q*float64(len(s)-1) + 0.5)
+	return s[min(max(i, 0), len(s)-1)], true
+}
+
+func (t *Timings) clamp(d, lo time.Duration) time.Duration {
+	return min(max(d, lo, t.Min), t.Max)
+}
+
+// Deadline is how long to poll for step's condition before giving up.
+func (t *Timings) Deadline(step string) time.Duration {
+	p, ok := t.Quantile(step, 0.95)
+	if !ok {
+		return t.Max
+	}
+	return t.clamp(p*4, pollFloor)
+}
+
+// Settle is how long to let the window digest step's effect (a paste, a
+// submit) when no signal tells us it has: p95×1.5 of the measured latency.
+func (t *Timings) Settle(step string) time.Duration {
+	p, ok := t.Quantile(step, 0.95)
+	if !ok {
+		return t.clamp(settleStart, 0)
+	}
+	return t.clamp(p*3/2, 0)
+}
+
+// Save writes the history to the file it was loaded from (tmp, fsync,
+// rename), so deadlines survive a restart. Without a file it does nothing.
+func (t *Timings) Save() error {
+	if t.path == "" {
+		return nil
+	}
+	t.mu.Lock()
+	f := timingsFile{Version: 1, Samples: map[string][]int64{}}
+	for step, s := range t.samples {
+		for _, d := range s {
+			f.Samples[step] = append(f.Samples[step], int64(d))
+		}
+	}
+	t.mu.Unlock()
+	data, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("deliver: timings: %w", err)
+	}
+	return writeFileAtomic(t.path, data)
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("deliver: %w", err)
+	}
+	_, werr := tmp.Write(data)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := firstErr(werr, serr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("deliver: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("deliver: %w", err)
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

@@ -1,0 +1,518 @@
+package deliver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	rx11 "github.com/go-vgo/robotgo/x11"
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
+	"github.com/jezek/xgb/xtest"
+	"golang.design/x/clipboard"
+)
+
+// x11Desktop is the real Desktop.
+//
+// Why this shape:
+//   - The pointer is driven by robotgo's pure-Go X11 backend
+//     (github.com/go-vgo/robotgo/x11), not its default cgo one: in the cgo
+//     backend an X protocol error (asking the title of a window that just
+//     closed) runs Xlib's default error handler, which exits the process.
+//     Over the wire (jezek/xgb) an X error is an error value.
+//   - Focus queries, key taps and the CLIPBOARD offer use a connection of our
+//     own. Key taps that must reach one window (ctrl+v, the submit) are sent
+//     under a server grab right after checking the focus, so no focus stealer
+//     can slip between the check and the key (see GuardedKey).
+//   - The offer is our own selection owner rather than clipboard.Write: only
+//     the owner sees which client fetched the text and whether another client
+//     took the selection first, which is how a delivery knows the paste landed
+//     and was ours. golang.design/x/clipboard reads the selection back (a real
+//     client's view) and keeps the person's clipboard after the restore.
+type x11Desktop struct {
+	c    *xgb.Conn
+	root xproto.Window
+
+	atoms   map[string]xproto.Atom
+	maxData int // largest property a single ChangeProperty can carry
+
+	keyMu      sync.Mutex
+	minKeycode xproto.Keycode
+	perKeycode int
+	keysyms    []xproto.Keysym
+
+	offersMu sync.Mutex
+	offers   map[xproto.Window]*x11Offer
+
+	closeOnce sync.Once
+}
+
+var atomNames = []string{
+	"CLIPBOARD", "TARGETS", "UTF8_STRING", "STRING", "TEXT", "TIMESTAMP",
+	"text/plain;charset=utf-8", "text/plain", "WM_STATE", "WM_NAME",
+	"_NET_WM_NAME", "_NET_WM_PID", "_NET_ACTIVE_WINDOW", "_NET_SUPPORTING_WM_CHECK",
+}
+
+// NewX11 connects to the X display named by $DISPLAY. An unset DISPLAY is an
+// error: robotgo's cgo backend would silently fall back to ":0", which on a
+// machine with several displays is someone else's desktop.
+func NewX11() (Desktop, error) {
+	display := os.Getenv("DISPLAY")
+	if display == "" {
+		return nil, &displayError{"DISPLAY is not set: run inside the desktop session, or set DISPLAY (and XAUTHORITY) to the desktop the agents' windows are on"}
+	}
+	// xgb logs "Could not get authority info" and the like to stderr on
+	// every connection; our errors say what matters.
+	xgb.Logger = log.New(io.Discard, "", 0)
+	c, err := xgb.NewConnDisplay(display)
+	if err != nil {
+		return nil, &displayError{fmt.Sprintf("cannot connect to X display %q: %v", display, err)}
+	}
+	d := &x11Desktop{
+		c:      c,
+		root:   xproto.Setup(c).DefaultScreen(c).Root,
+		atoms:  map[string]xproto.Atom{},
+		offers: map[xproto.Window]*x11Offer{},
+		// Request length is counted in 4-byte units; the ChangeProperty
+		// header takes 24 bytes. xgb does not encode BIG-REQUESTS.
+		maxData: int(xproto.Setup(c).MaximumRequestLength)*4 - 32,
+	}
+	if err := xtest.Init(c); err != nil {
+		c.Close()
+		return nil, &displayError{fmt.Sprintf("X display %q has no XTEST extension, which synthetic input needs: %v", display, err)}
+	}
+	for _, name := range atomNames {
+		r, err := xproto.InternAtom(c, false, uint16(len(name)), name).Reply()
+		if err != nil {
+			c.Close()
+			return nil, &displayError{fmt.Sprintf("X display %q: intern %s: %v", display, name, err)}
+		}
+		d.atoms[name] = r.Atom
+	}
+	if err := d.loadKeymap(); err != nil {
+		c.Close()
+		return nil, &displayError{fmt.Sprintf("X display %q: keyboard map: %v", display, err)}
+	}
+	if err := clipboard.Init(); err != nil {
+		c.Close()
+		return nil, &displayError{fmt.Sprintf("X display %q: clipboard: %v", display, err)}
+	}
+	go d.events()
+	// A modifier left pressed by a crashed predecessor (or a person) would
+	// turn our ctrl+v into ctrl+shift+v and Enter into ctrl+Enter.
+	if err := d.releaseModifiers(); err != nil {
+		d.Close()
+		return nil, &displayError{fmt.Sprintf("X display %q: release modifiers: %v", display, err)}
+	}
+	return d, nil
+}
+
+func (d *x11Desktop) Close() error {
+	d.closeOnce.Do(func() {
+		d.offersMu.Lock()
+		for _, o := range d.offers {
+			o.close()
+		}
+		d.offersMu.Unlock()
+		d.c.Close()
+		rx11.Close()
+	})
+	return nil
+}
+
+// Click moves the pointer and clicks, through robotgo.
+func (d *x11Desktop) Click(x, y int) error {
+	rx11.Move(x, y)
+	if err := rx11.Click("left"); err != nil {
+		return temporary("click", err)
+	}
+	return nil
+}
+
+func (d *x11Desktop) Pointer() (int, int, error) {
+	r, err := xproto.QueryPointer(d.c, d.root).Reply()
+	if err != nil {
+		return 0, 0, temporary("query pointer", err)
+	}
+	return int(r.RootX), int(r.RootY), nil
+}
+
+// Focused is the client window that holds the X input focus: the window key
+// events go to. The focus is usually an inner window of the client, so walk
+// up to the window carrying WM_STATE (ICCCM's mark of a client window).
+func (d *x11Desktop) Focused() (Window, error) {
+	f, err := xproto.GetInputFocus(d.c).Reply()
+	if err != nil {
+		return Window{}, temporary("get input focus", err)
+	}
+	return d.clientOf(f.Focus)
+}
+
+func (d *x11Desktop) clientOf(w xproto.Window) (Window, error) {
+	if w == xproto.WindowNone || w == 1 /* PointerRoot */ || w == d.root {
+		return Window{}, nil
+	}
+	start := w
+	for i := 0; i < 32 && w != 0 && w != d.root; i++ {
+		p, err := xproto.GetProperty(d.c, false, w, d.atoms["WM_STATE"], xproto.GetPropertyTypeAny, 0, 0).Reply()
+		if err != nil {
+			return Window{}, temporary(fmt.Sprintf("window 0x%x", uint32(w)), err)
+		}
+		if p.Type != 0 {
+			return d.describe(w)
+		}
+		t, err := xproto.QueryTree(d.c, w).Reply()
+		if err != nil {
+			return Window{}, temporary(fmt.Sprintf("window 0x%x", uint32(w)), err)
+		}
+		w = t.Parent
+	}
+	// No client window above the focus (a window manager's own window, or
+	// a client that skips WM_STATE): describe the focus itself.
+	return d.describe(start)
+}
+
+func (d *x11Desktop) describe(w xproto.Window) (Window, error) {
+	win := Window{ID: uint32(w)}
+	title, err := d.stringProp(w, "_NET_WM_NAME")
+	if err != nil {
+		return Window{}, err
+	}
+	if title == "" {
+		if title, err = d.stringProp(w, "WM_NAME"); err != nil {
+			return Window{}, err
+		}
+	}
+	win.Title = title
+	p, err := xproto.GetProperty(d.c, false, w, d.atoms["_NET_WM_PID"], xproto.AtomCardinal, 0, 1).Reply()
+	if err != nil {
+		return Window{}, temporary(fmt.Sprintf("window 0x%x", uint32(w)), err)
+	}
+	if p.Format == 32 && len(p.Value) >= 4 {
+		win.PID = int(xgb.Get32(p.Value))
+	}
+	return win, nil
+}
+
+func (d *x11Desktop) stringProp(w xproto.Window, name string) (string, error) {
+	p, err := xproto.GetProperty(d.c, false, w, d.atoms[name], xproto.GetPropertyTypeAny, 0, 4096).Reply()
+	if err != nil {
+		return "", temporary(fmt.Sprintf("window 0x%x: %s", uint32(w), name), err)
+	}
+	if p.Format != 8 {
+		return "", nil
+	}
+	return string(p.Value), nil
+}
+
+// Clipboard reads the CLIPBOARD as another client would.
+func (d *x11Desktop) Clipboard() ([]byte, error) {
+	return clipboard.Read(clipboard.FmtText), nil
+}
+
+// SetClipboard gives text to golang.design/x/clipboard, which owns the
+// selection from then on (until someone else copies); nil releases ours.
+func (d *x11Desktop) SetClipboard(text []byte) error {
+	if text == nil {
+		d.offersMu.Lock()
+		for _, o := range d.offers {
+			o.close()
+		}
+		d.offersMu.Unlock()
+		return nil
+	}
+	if clipboard.Write(clipboard.FmtText, text) == nil {
+		return temporary("restore clipboard", errors.New("clipboard write refused"))
+	}
+	return nil
+}
+
+// Key taps combo through XTEST on our connection.
+func (d *x11Desktop) Key(combo []string) error {
+	codes, err := d.keycodes(combo)
+	if err != nil {
+		return err
+	}
+	d.tap(codes)
+	d.c.Sync()
+	return nil
+}
+
+// GuardedKey taps combo only if the window holding the focus satisfies ok,
+// and the check and the key happen under one server grab: no other client's
+// request (a focus change, a click) can run between them. It returns the
+// focused window it saw, and whether it tapped.
+func (d *x11Desktop) GuardedKey(combo []string, ok func(Window) bool) (Window, bool, error) {
+	codes, err := d.keycodes(combo)
+	if err != nil {
+		return Window{}, false, err
+	}
+	xproto.GrabServer(d.c)
+	w, ferr := d.Focused()
+	tapped := ferr == nil && ok(w)
+	if tapped {
+		d.tap(codes)
+	}
+	xproto.UngrabServer(d.c)
+	d.c.Sync()
+	return w, tapped, ferr
+}
+
+func (d *x11Desktop) tap(codes []xproto.Keycode) {
+	for _, kc := range codes {
+		xtest.FakeInput(d.c, xproto.KeyPress, byte(kc), 0, d.root, 0, 0, 0)
+	}
+	for i := len(codes) - 1; i >= 0; i-- {
+		xtest.FakeInput(d.c, xproto.KeyRelease, byte(codes[i]), 0, d.root, 0, 0, 0)
+	}
+}
+
+var keysymByName = map[string]xproto.Keysym{
+	"enter": 0xff0d, "return": 0xff0d, "tab": 0xff09, "escape": 0xff1b, "esc": 0xff1b,
+	"space": 0x20, "backspace": 0xff08, "delete": 0xffff, "home": 0xff50, "end": 0xff57,
+	"ctrl": 0xffe3, "shift": 0xffe1, "alt": 0xffe9, "super": 0xffeb, "cmd": 0xffeb,
+}
+
+func keysymFor(name string) (xproto.Keysym, bool) {
+	name = strings.ToLower(name)
+	if ks, ok := keysymByName[name]; ok {
+		return ks, true
+	}
+	if len(name) == 1 && (name[0] >= 'a' && name[0] <= 'z' || name[0] >= '0' && name[0] <= '9') {
+		return xproto.Keysym(name[0]), true
+	}
+	var n int
+	if _, err := fmt.Sscanf(name, "f%d", &n); err == nil && n >= 1 && n <= 12 && name == fmt.Sprintf("f%d", n) {
+		return xproto.Keysym(0xffbe + n - 1), true
+	}
+	return 0, false
+}
+
+func (d *x11Desktop) loadKeymap() error {
+	s := xproto.Setup(d.c)
+	r, err := xproto.GetKeyboardMapping(d.c, s.MinKeycode, byte(s.MaxKeycode-s.MinKeycode+1)).Reply()
+	if err != nil {
+		return err
+	}
+	d.keyMu.Lock()
+	defer d.keyMu.Unlock()
+	d.minKeycode, d.perKeycode, d.keysyms = s.MinKeycode, int(r.KeysymsPerKeycode), r.Keysyms
+	return nil
+}
+
+func (d *x11Desktop) keycodes(combo []string) ([]xproto.Keycode, error) {
+	d.keyMu.Lock()
+	defer d.keyMu.Unlock()
+	var out []xproto.Keycode
+	for _, k := range combo {
+		ks, ok := keysymFor(k)
+		if !ok {
+			return nil, fmt.Errorf("deliver: unknown key %q", k)
+		}
+		kc, ok := d.keycodeLocked(ks)
+		if !ok {
+			return nil, fmt.Errorf("deliver: key %q is not on this keyboard map", k)
+		}
+		out = append(out, kc)
+	}
+	return out, nil
+}
+
+func (d *x11Desktop) keycodeLocked(ks xproto.Keysym) (xproto.Keycode, bool) {
+	if d.perKeycode == 0 {
+		return 0, false
+	}
+	// The unshifted column first, so "v" does not pick a keycode whose
+	// first symbol is something else.
+	for col := 0; col < min(d.perKeycode, 2); col++ {
+		for i := col; i < len(d.keysyms); i += d.perKeycode {
+			if d.keysyms[i] == ks {
+				return d.minKeycode + xproto.Keycode(i/d.perKeycode), true
+			}
+		}
+	}
+	return 0, false
+}
+
+func (d *x11Desktop) releaseModifiers() error {
+	mm, err := xproto.GetModifierMapping(d.c).Reply()
+	if err != nil {
+		return err
+	}
+	km, err := xproto.QueryKeymap(d.c).Reply()
+	if err != nil {
+		return err
+	}
+	for _, kc := range mm.Keycodes {
+		if kc != 0 && km.Keys[kc/8]&(1<<(kc%8)) != 0 {
+			xtest.FakeInput(d.c, xproto.KeyRelease, byte(kc), 0, d.root, 0, 0, 0)
+		}
+	}
+	d.c.Sync()
+	return nil
+}
+
+// PressedModifiers lists the keycodes of modifier keys that are down now
+// (for tests and doctor).
+func (d *x11Desktop) PressedModifiers() ([]byte, error) {
+	mm, err := xproto.GetModifierMapping(d.c).Reply()
+	if err != nil {
+		return nil, err
+	}
+	km, err := xproto.QueryKeymap(d.c).Reply()
+	if err != nil {
+		return nil, err
+	}
+	var down []byte
+	for _, kc := range mm.Keycodes {
+		if kc != 0 && km.Keys[kc/8]&(1<<(kc%8)) != 0 {
+			down = append(down, byte(kc))
+		}
+	}
+	return down, nil
+}
+
+// Offer takes the CLIPBOARD with a fresh unmapped window that serves text.
+// A fresh window per offer lets every SelectionRequest and SelectionClear be
+// routed to the offer it concerns, even when they arrive late.
+func (d *x11Desktop) Offer(text []byte) (Offer, error) {
+	if !utf8.Valid(text) {
+		return nil, fmt.Errorf("deliver: offer: text is not UTF-8")
+	}
+	if len(text) > d.maxData {
+		return nil, fmt.Errorf("deliver: offer: %d bytes is more than one X request carries (%d); use paste: pointer for long messages", len(text), d.maxData)
+	}
+	wid, err := xproto.NewWindowId(d.c)
+	if err != nil {
+		return nil, temporary("offer", err)
+	}
+	if err := xproto.CreateWindowChecked(d.c, 0, wid, d.root, -10, -10, 1, 1, 0,
+		xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
+		return nil, temporary("offer: create window", err)
+	}
+	o := &x11Offer{d: d, win: wid, data: text, fetched: make(chan Fetch, 64), lost: make(chan struct{})}
+	d.offersMu.Lock()
+	d.offers[wid] = o
+	d.offersMu.Unlock()
+	xproto.SetSelectionOwner(d.c, wid, d.atoms["CLIPBOARD"], xproto.TimeCurrentTime)
+	owner, err := xproto.GetSelectionOwner(d.c, d.atoms["CLIPBOARD"]).Reply()
+	if err != nil || owner.Owner != wid {
+		o.Close()
+		return nil, temporary("offer: could not take the CLIPBOARD", err)
+	}
+	return o, nil
+}
+
+type x11Offer struct {
+	d       *x11Desktop
+	win     xproto.Window
+	data    []byte
+	fetched chan Fetch
+	lost    chan struct{}
+
+	mu       sync.Mutex
+	lostOnce sync.Once
+	closed   bool
+}
+
+func (o *x11Offer) Fetched() <-chan Fetch { return o.fetched }
+func (o *x11Offer) Lost() <-chan struct{} { return o.lost }
+
+func (o *x11Offer) Close() error {
+	o.d.offersMu.Lock()
+	defer o.d.offersMu.Unlock()
+	o.close()
+	return nil
+}
+
+// close must be called with d.offersMu held.
+func (o *x11Offer) close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return
+	}
+	o.closed = true
+	delete(o.d.offers, o.win)
+	// Destroying the owner window releases the selection if it is still
+	// ours; if someone else took it meanwhile, theirs is untouched.
+	xproto.DestroyWindow(o.d.c, o.win)
+	o.lostOnce.Do(func() { close(o.lost) })
+}
+
+// events serves our selections until the connection closes.
+func (d *x11Desktop) events() {
+	for {
+		ev, xerr := d.c.WaitForEvent()
+		if ev == nil && xerr == nil {
+			return // connection closed
+		}
+		if xerr != nil {
+			continue // an unchecked request failed (e.g. a vanished requestor): not fatal
+		}
+		switch e := ev.(type) {
+		case xproto.SelectionRequestEvent:
+			d.offersMu.Lock()
+			o := d.offers[e.Owner]
+			d.offersMu.Unlock()
+			d.answer(o, e)
+		case xproto.SelectionClearEvent:
+			d.offersMu.Lock()
+			if o := d.offers[e.Owner]; o != nil {
+				o.lostOnce.Do(func() { close(o.lost) })
+			}
+			d.offersMu.Unlock()
+		}
+	}
+}
+
+func (d *x11Desktop) answer(o *x11Offer, e xproto.SelectionRequestEvent) {
+	prop := e.Property
+	if prop == xproto.AtomNone {
+		prop = e.Target // ICCCM: obsolete requestors
+	}
+	notify := xproto.SelectionNotifyEvent{
+		Time: e.Time, Requestor: e.Requestor, Selection: e.Selection, Target: e.Target, Property: prop,
+	}
+	data := false
+	switch {
+	case o == nil:
+		notify.Property = xproto.AtomNone
+	case e.Target == d.atoms["TARGETS"]:
+		var buf []byte
+		for _, n := range []string{"TARGETS", "UTF8_STRING", "text/plain;charset=utf-8", "STRING", "TEXT", "text/plain"} {
+			buf = append(buf, 0, 0, 0, 0)
+			xgb.Put32(buf[len(buf)-4:], uint32(d.atoms[n]))
+		}
+		xproto.ChangeProperty(d.c, xproto.PropModeReplace, e.Requestor, prop, xproto.AtomAtom, 32, uint32(len(buf)/4), buf)
+	case e.Target == d.atoms["UTF8_STRING"] || e.Target == d.atoms["text/plain;charset=utf-8"] ||
+		e.Target == d.atoms["STRING"] || e.Target == d.atoms["TEXT"] || e.Target == d.atoms["text/plain"]:
+		// STRING is Latin-1 by the book; every toolkit we met accepts
+		// UTF-8 there and asks UTF8_STRING first anyway.
+		typ := e.Target
+		if typ == d.atoms["TEXT"] {
+			typ = d.atoms["UTF8_STRING"]
+		}
+		xproto.ChangeProperty(d.c, xproto.PropModeReplace, e.Requestor, prop, typ, 8, uint32(len(o.data)), o.data)
+		data = true
+	default:
+		notify.Property = xproto.AtomNone
+	}
+	xproto.SendEvent(d.c, false, e.Requestor, 0, string(notify.Bytes()))
+	// The round trip makes sure the server has queued the notify for the
+	// requestor before anyone is told: a key tapped after the Fetch is
+	// then behind the pasted data in the requestor's event queue.
+	d.c.Sync()
+	if data {
+		select {
+		case o.fetched <- Fetch{Requestor: uint32(e.Requestor), At: time.Now()}:
+		default:
+		}
+	}
+}
