@@ -1,0 +1,390 @@
+// Package config loads and validates coords.yaml: the daemon's settings and
+// the agents it delivers to (where each chat input is on the screen, which
+// window must be focused, how to submit, how long to wait for an ack).
+//
+// Loading follows one order: defaults, then the file, then validation. The
+// file is read strictly: unknown keys, duplicate keys or agents, bad names,
+// durations, key combos and values are errors that name the key and the line,
+// e.g.
+//
+//	config: coords.yaml:14: agents.Agent-3.ack_timeout: bad duration "3 sec"
+//
+// All problems in a file are reported at once (errors.Join), so a person can
+// fix them in one pass.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/template"
+	"text/template/parse"
+	"time"
+)
+
+// Config is a loaded, validated coords.yaml.
+type Config struct {
+	Path string // the file loaded (absolute), "" for Default()
+
+	// Spool is the spool directory (absolute). Relative paths in the file
+	// are relative to the file's directory. Default "./spool".
+	Spool string
+	// InboxRoot is where the agents' ack inboxes live (absolute). The inbox
+	// of agent X is <InboxRoot>/X/inbox unless the agent sets `inbox:`.
+	// Default "./agent_workspaces".
+	InboxRoot string
+	// LockFile is the desktop lock; "" lets deliver pick the default per
+	// display. Absolute when set.
+	LockFile string
+	// MaxMessageBytes (`max_message_bytes`) bounds a message file; default
+	// 262144, allowed 1..16 MiB.
+	MaxMessageBytes int64
+	// Envelope (`envelope:`) is the text/template of the line pasted before
+	// each message; its fields are those of EnvelopeFields.
+	Envelope string
+	// Timing bounds the adaptive waits of a delivery.
+	Timing Timing
+	// ScanInterval (`scan_interval`) is the period of the spool scan that
+	// backs up fsnotify; default 2s.
+	ScanInterval time.Duration
+	// Defaults are the `defaults:` section as resolved (every field set).
+	Defaults AgentSettings
+	// Agents in file order.
+	Agents []*Agent
+
+	// name is the file name as given to Parse, used in messages.
+	name string
+}
+
+// Timing is `timing: {min: 5ms, max: 5s}`: the bounds for the adaptive
+// waits (DESIGN §6).
+type Timing struct {
+	Min time.Duration // default 5ms
+	Max time.Duration // default 5s; Min <= Max
+}
+
+// AgentSettings are the settings under `defaults:`; each may be overridden
+// per agent under the agent's own key.
+type AgentSettings struct {
+	// Submit is the key combo that sends the input; default "enter".
+	Submit string
+	// UrgentSubmit is the combo for urgent messages; default: the same as
+	// Submit. Set "ctrl+enter" if your app needs it to interrupt a run.
+	UrgentSubmit string
+	// Undo is the combo that removes a paste from the input (used when
+	// focus was lost after pasting); default "ctrl+z".
+	Undo string
+	// Ack: wait for the recipient's ack before calling a message done;
+	// default true.
+	Ack bool
+	// AckTimeout is how long to wait for the ack; default 30s; > 0.
+	AckTimeout time.Duration
+	// MaxAttempts is the number of deliveries before failed/; default 3;
+	// 1..100.
+	MaxAttempts int
+	// Paste is "full" (the message itself, default) or "pointer" (one
+	// line naming the file in the inbox).
+	Paste string
+	// Backoff is the delay before the first retry, doubled each attempt;
+	// default 5s.
+	Backoff time.Duration
+}
+
+// Paste modes.
+const (
+	PasteFull    = "full"
+	PastePointer = "pointer"
+)
+
+// Agent is one recipient: a chat input at (X, Y) in a window whose title
+// matches Window.
+type Agent struct {
+	Name string
+	// X, Y is the chat input's point in virtual-screen coordinates.
+	// Negative values are fine: a monitor left of or above the primary.
+	X, Y int
+	// Window matches the focused window's title: a substring, or a regular
+	// expression when written /like this/. Empty matches nothing.
+	Window string
+	// PID, when not 0, must equal the focused window's _NET_WM_PID.
+	PID int
+	// Inbox is the agent's ack inbox (absolute).
+	Inbox string
+	AgentSettings
+	// Line is the agent's line in the file, for messages.
+	Line int
+
+	re *regexp.Regexp // compiled Window when it is /regex/
+}
+
+// EnvelopeFields are the fields available to the `envelope:` template.
+type EnvelopeFields struct {
+	ID       string
+	From     string
+	To       string
+	Priority string
+	Attempt  int
+}
+
+// Defaults of the file's keys.
+const (
+	DefaultSpool           = "./spool"
+	DefaultInboxRoot       = "./agent_workspaces"
+	DefaultMaxMessageBytes = 256 << 10
+	MaxMaxMessageBytes     = 16 << 20
+	DefaultEnvelope        = "[agentspool id={{.ID}} from={{.From}} to={{.To}}]"
+	DefaultScanInterval    = 2 * time.Second
+	DefaultTimingMin       = 5 * time.Millisecond
+	DefaultTimingMax       = 5 * time.Second
+)
+
+// DefaultAgentSettings are the settings used where neither `defaults:` nor
+// the agent says otherwise.
+var DefaultAgentSettings = AgentSettings{
+	Submit:       "enter",
+	UrgentSubmit: "enter",
+	Undo:         "ctrl+z",
+	Ack:          true,
+	AckTimeout:   30 * time.Second,
+	MaxAttempts:  3,
+	Paste:        PasteFull,
+	Backoff:      5 * time.Second,
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidName reports whether name is a valid agent name
+// (^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$).
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+// Default returns the configuration with no file: every default, relative
+// paths resolved against the working directory, and no agents.
+func Default() *Config {
+	dir, err := os.Getwd()
+	if err != nil {
+		dir = "."
+	}
+	return defaults(dir)
+}
+
+func defaults(dir string) *Config {
+	return &Config{
+		Spool:           filepath.Join(dir, DefaultSpool),
+		InboxRoot:       filepath.Join(dir, DefaultInboxRoot),
+		MaxMessageBytes: DefaultMaxMessageBytes,
+		Envelope:        DefaultEnvelope,
+		Timing:          Timing{Min: DefaultTimingMin, Max: DefaultTimingMax},
+		ScanInterval:    DefaultScanInterval,
+		Defaults:        DefaultAgentSettings,
+	}
+}
+
+// Load reads and parses the file at path. A missing file is an error that
+// says so (errors.Is(err, fs.ErrNotExist) holds).
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("config: %s: no such file (write one; see coords.yaml in the repository for an example): %w", path, err)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse parses and validates data as the file at path. path names the file in
+// messages and its directory is the base of relative paths; "" means the
+// working directory.
+func Parse(data []byte, path string) (*Config, error) {
+	name, dir := path, ""
+	abs := ""
+	if path != "" {
+		a, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %s: %w", path, err)
+		}
+		abs, dir = a, filepath.Dir(a)
+	} else {
+		name = "coords.yaml"
+		d, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dir = d
+	}
+	c := defaults(dir)
+	c.Path, c.name = abs, name
+	p := &parser{file: name, dir: dir}
+	p.parse(data, c)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Agent returns the agent called name.
+func (c *Config) Agent(name string) (*Agent, bool) {
+	for _, a := range c.Agents {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+// Names returns the agents' names in file order.
+func (c *Config) Names() []string {
+	names := make([]string, len(c.Agents))
+	for i, a := range c.Agents {
+		names[i] = a.Name
+	}
+	return names
+}
+
+// Summary is one line describing the configuration, for the start-up log.
+func (c *Config) Summary() string {
+	src := c.Path
+	if src == "" {
+		src = "(defaults)"
+	}
+	d := c.Defaults
+	ack := "off"
+	if d.Ack {
+		ack = "timeout " + d.AckTimeout.String()
+	}
+	lock := c.LockFile
+	if lock == "" {
+		lock = "(per display)"
+	}
+	return fmt.Sprintf("config %s: %d agents [%s]; spool %s; inbox_root %s; lock %s; submit %s/%s; ack %s; attempts %d; backoff %s; paste %s; scan %s; timing %s..%s; max %d bytes",
+		src, len(c.Agents), strings.Join(c.Names(), " "), c.Spool, c.InboxRoot, lock,
+		d.Submit, d.UrgentSubmit, ack, d.MaxAttempts, d.Backoff, d.Paste,
+		c.ScanInterval, c.Timing.Min, c.Timing.Max, c.MaxMessageBytes)
+}
+
+// RenderEnvelope renders the envelope line for one message.
+func (c *Config) RenderEnvelope(f EnvelopeFields) (string, error) {
+	s, err := renderEnvelope(c.Envelope, f)
+	if err != nil {
+		return "", fmt.Errorf("config: envelope: %w", err)
+	}
+	return s, nil
+}
+
+// maxEnvelope bounds the rendered envelope, which also stops a template
+// that would print without end.
+const maxEnvelope = 1024
+
+func renderEnvelope(tmpl string, f EnvelopeFields) (string, error) {
+	t, err := template.New("envelope").Parse(tmpl)
+	if err != nil {
+		return "", err
+	}
+	if err := checkEnvelopeTree(t); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&limitWriter{w: &b, n: maxEnvelope}, f); err != nil {
+		return "", err
+	}
+	s := b.String()
+	if strings.ContainsAny(s, "\r\n") {
+		return "", errors.New("must render to one line")
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", errors.New("renders empty")
+	}
+	return s, nil
+}
+
+// checkEnvelopeTree rejects what a one-line envelope never needs and what
+// could make rendering it run for ever: {{range}} (over an integer it is a
+// loop of any length) and {{define}}/{{template}} (recursion).
+func checkEnvelopeTree(t *template.Template) error {
+	if len(t.Templates()) > 1 {
+		return errors.New("{{define}} and {{block}} are not allowed")
+	}
+	var walk func(n parse.Node) error
+	walk = func(n parse.Node) error {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return nil
+			}
+			for _, c := range n.Nodes {
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+		case *parse.IfNode:
+			return errors.Join(walk(n.List), walk(n.ElseList))
+		case *parse.WithNode:
+			return errors.Join(walk(n.List), walk(n.ElseList))
+		case *parse.RangeNode:
+			return errors.New("{{range}} is not allowed")
+		case *parse.TemplateNode:
+			return errors.New("{{template}} is not allowed")
+		}
+		return nil
+	}
+	if t.Tree == nil {
+		return nil
+	}
+	return walk(t.Tree.Root)
+}
+
+type limitWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if len(p) > l.n {
+		return 0, fmt.Errorf("renders longer than %d bytes", maxEnvelope)
+	}
+	l.n -= len(p)
+	return l.w.Write(p)
+}
+
+// MatchTitle reports whether title matches the agent's Window: a substring,
+// or a regular expression when Window is written /like this/. An empty
+// Window matches nothing: pasting into an unknown window is never right.
+func (a *Agent) MatchTitle(title string) bool {
+	if a.Window == "" {
+		return false
+	}
+	if expr, ok := regexBody(a.Window); ok {
+		re := a.re
+		if re == nil {
+			// An Agent built by hand, not by Parse: compile per call rather
+			// than cache, so MatchTitle never writes to a shared Agent.
+			var err error
+			if re, err = regexp.Compile(expr); err != nil {
+				return false
+			}
+		}
+		return re.MatchString(title)
+	}
+	return strings.Contains(title, a.Window)
+}
+
+// SubmitFor returns the key combo that submits a message: UrgentSubmit for
+// urgent ones (when set), else Submit.
+func (a *Agent) SubmitFor(urgent bool) string {
+	if urgent && a.UrgentSubmit != "" {
+		return a.UrgentSubmit
+	}
+	return a.Submit
+}
+
+// regexBody returns the expression of a /regex/ window matcher.
+func regexBody(w string) (string, bool) {
+	if len(w) >= 2 && w[0] == '/' && w[len(w)-1] == '/' {
+		return w[1 : len(w)-1], true
+	}
+	return "", false
+}

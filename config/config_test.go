@@ -1,0 +1,565 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// minimal is the smallest valid file, for tests to extend.
+const minimal = "agents:\n  A:\n    x: 1\n    y: 2\n    window: w\n"
+
+func mustParse(t *testing.T, data, path string) *Config {
+	t.Helper()
+	c, err := Parse([]byte(data), path)
+	if err != nil {
+		t.Fatalf("Parse:\n%s\nerror: %v", data, err)
+	}
+	return c
+}
+
+func TestExampleLoads(t *testing.T) {
+	c, err := Load("../coords.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Agent-1", "Agent-2", "Agent-3", "Agent-4", "Agent-5", "Agent-6", "Agent-7", "Agent-8"}
+	if got := c.Names(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Names() = %v, want %v", got, want)
+	}
+	a1, _ := c.Agent("Agent-1")
+	if a1.X >= 0 {
+		t.Errorf("Agent-1.X = %d, want negative (the example shows a monitor left of the primary)", a1.X)
+	}
+	for _, a := range c.Agents {
+		if !a.MatchTitle(a.Name) {
+			t.Errorf("%s: window %q does not match the title %q", a.Name, a.Window, a.Name)
+		}
+	}
+	if !filepath.IsAbs(c.Path) || !filepath.IsAbs(c.Spool) {
+		t.Errorf("Path %q, Spool %q: want absolute", c.Path, c.Spool)
+	}
+	screens := []Rect{{X: -1920, Y: 0, W: 1920, H: 1080}, {X: 0, Y: 0, W: 3840, H: 2160}}
+	if err := c.CheckOnScreens(screens); err != nil {
+		t.Error(err)
+	}
+	t.Log(c.Summary())
+}
+
+func TestDefaults(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "coords.yaml")
+	c := mustParse(t, minimal, path)
+	if c.Path != path {
+		t.Errorf("Path = %q, want %q", c.Path, path)
+	}
+	if want := filepath.Join(dir, "spool"); c.Spool != want {
+		t.Errorf("Spool = %q, want %q", c.Spool, want)
+	}
+	if want := filepath.Join(dir, "agent_workspaces"); c.InboxRoot != want {
+		t.Errorf("InboxRoot = %q, want %q", c.InboxRoot, want)
+	}
+	if c.LockFile != "" || c.MaxMessageBytes != 262144 || c.Envelope != DefaultEnvelope ||
+		c.Timing != (Timing{5 * time.Millisecond, 5 * time.Second}) || c.ScanInterval != 2*time.Second {
+		t.Errorf("top-level defaults wrong: %+v", c)
+	}
+	want := AgentSettings{Submit: "enter", UrgentSubmit: "enter", Undo: "ctrl+z", Ack: true,
+		AckTimeout: 30 * time.Second, MaxAttempts: 3, Paste: "full", Backoff: 5 * time.Second}
+	if c.Defaults != want {
+		t.Errorf("Defaults = %+v, want %+v", c.Defaults, want)
+	}
+	a, ok := c.Agent("A")
+	if !ok {
+		t.Fatal("Agent(A) not found")
+	}
+	if a.AgentSettings != want || a.X != 1 || a.Y != 2 || a.Window != "w" || a.PID != 0 || a.Line != 2 {
+		t.Errorf("agent = %+v", a)
+	}
+	if want := filepath.Join(dir, "agent_workspaces", "A", "inbox"); a.Inbox != want {
+		t.Errorf("Inbox = %q, want %q", a.Inbox, want)
+	}
+	if _, ok := c.Agent("B"); ok {
+		t.Error("Agent(B) found")
+	}
+
+	d := Default()
+	if d.Path != "" || len(d.Agents) != 0 || d.Defaults != want || !filepath.IsAbs(d.Spool) {
+		t.Errorf("Default() = %+v", d)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	data := `
+spool: /var/spool/agents
+inbox_root: inboxes
+lock_file: run/desk.lock
+max_message_bytes: 1024
+envelope: "<{{.ID}} {{.Priority}} #{{.Attempt}}>"
+timing: {min: 1ms, max: 10s}
+scan_interval: 500ms
+defaults:
+  submit: Ctrl+Enter
+  ack: off
+  ack_timeout: 1m
+  max_attempts: 5
+  paste: pointer
+  backoff: 0s
+agents:
+  Plain:
+    x: 10
+    y: 20
+    window: Plain
+  Custom:
+    x: -5
+    y: -6
+    window: "/^Custom \\d+$/"
+    pid: 4242
+    inbox: /tmp/custom-inbox
+    submit: shift+enter
+    undo: ctrl+shift+z
+    ack: true
+    ack_timeout: 90s
+    max_attempts: 1
+    paste: full
+    backoff: 1s
+  Urgent:
+    x: 0
+    y: 0
+    window: U
+    urgent_submit: alt+enter
+`
+	dir := t.TempDir()
+	c := mustParse(t, data, filepath.Join(dir, "sub", "coords.yaml"))
+	if c.Spool != "/var/spool/agents" {
+		t.Errorf("Spool = %q", c.Spool)
+	}
+	if want := filepath.Join(dir, "sub", "inboxes"); c.InboxRoot != want {
+		t.Errorf("InboxRoot = %q, want %q", c.InboxRoot, want)
+	}
+	if want := filepath.Join(dir, "sub", "run", "desk.lock"); c.LockFile != want {
+		t.Errorf("LockFile = %q, want %q", c.LockFile, want)
+	}
+	if c.MaxMessageBytes != 1024 || c.ScanInterval != 500*time.Millisecond || c.Timing != (Timing{time.Millisecond, 10 * time.Second}) {
+		t.Errorf("top-level = %+v", c)
+	}
+	s, err := c.RenderEnvelope(EnvelopeFields{ID: "m1", Priority: "urgent", Attempt: 2})
+	if err != nil || s != "<m1 urgent #2>" {
+		t.Errorf("RenderEnvelope = %q, %v", s, err)
+	}
+	def := AgentSettings{Submit: "ctrl+enter", UrgentSubmit: "ctrl+enter", Undo: "ctrl+z", Ack: false,
+		AckTimeout: time.Minute, MaxAttempts: 5, Paste: "pointer", Backoff: 0}
+	if c.Defaults != def {
+		t.Errorf("Defaults = %+v, want %+v", c.Defaults, def)
+	}
+	plain, _ := c.Agent("Plain")
+	if plain.AgentSettings != def {
+		t.Errorf("Plain = %+v, want the defaults %+v", plain.AgentSettings, def)
+	}
+	if want := filepath.Join(dir, "sub", "inboxes", "Plain", "inbox"); plain.Inbox != want {
+		t.Errorf("Plain.Inbox = %q, want %q", plain.Inbox, want)
+	}
+	custom, _ := c.Agent("Custom")
+	want := AgentSettings{Submit: "shift+enter", UrgentSubmit: "shift+enter", Undo: "ctrl+shift+z", Ack: true,
+		AckTimeout: 90 * time.Second, MaxAttempts: 1, Paste: "full", Backoff: time.Second}
+	if custom.AgentSettings != want {
+		t.Errorf("Custom = %+v, want %+v", custom.AgentSettings, want)
+	}
+	if custom.X != -5 || custom.Y != -6 || custom.PID != 4242 || custom.Inbox != "/tmp/custom-inbox" {
+		t.Errorf("Custom = %+v", custom)
+	}
+	urgent, _ := c.Agent("Urgent")
+	if urgent.SubmitFor(false) != "ctrl+enter" || urgent.SubmitFor(true) != "alt+enter" {
+		t.Errorf("Urgent submit = %q / %q", urgent.SubmitFor(false), urgent.SubmitFor(true))
+	}
+	if custom.SubmitFor(true) != "shift+enter" {
+		t.Errorf("Custom urgent submit = %q: urgent_submit unset should follow the agent's submit", custom.SubmitFor(true))
+	}
+	if got := c.Names(); !reflect.DeepEqual(got, []string{"Plain", "Custom", "Urgent"}) {
+		t.Errorf("Names = %v: want file order", got)
+	}
+}
+
+func TestDefaultsUrgentSubmitInherited(t *testing.T) {
+	c := mustParse(t, "defaults:\n  urgent_submit: ctrl+enter\n"+minimal+"    submit: shift+enter\n", "coords.yaml")
+	a, _ := c.Agent("A")
+	if a.Submit != "shift+enter" || a.UrgentSubmit != "ctrl+enter" {
+		t.Errorf("A = %+v: an explicit defaults.urgent_submit is inherited", a.AgentSettings)
+	}
+}
+
+func TestRelativeToFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "etc", "coords.yaml")
+	data := "spool: ../var/spool\n" + minimal + "    inbox: ./a/../inbox-A\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Load from another working directory through a relative path: the
+	// paths still resolve against the file's directory.
+	t.Chdir(dir)
+	c, err := Load(filepath.Join("etc", "coords.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Path != path {
+		t.Errorf("Path = %q, want %q", c.Path, path)
+	}
+	if want := filepath.Join(dir, "var", "spool"); c.Spool != want {
+		t.Errorf("Spool = %q, want %q", c.Spool, want)
+	}
+	a, _ := c.Agent("A")
+	if want := filepath.Join(dir, "etc", "inbox-A"); a.Inbox != want {
+		t.Errorf("Inbox = %q, want %q", a.Inbox, want)
+	}
+
+	home, err := os.UserHomeDir()
+	if err == nil {
+		c := mustParse(t, "spool: ~/q\n"+minimal, path)
+		if want := filepath.Join(home, "q"); c.Spool != want {
+			t.Errorf("Spool = %q, want %q", c.Spool, want)
+		}
+	}
+}
+
+func TestLoadMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope.yaml")
+	_, err := Load(path)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Load(missing) = %v; want a not-exist error naming the file", err)
+	}
+}
+
+// TestErrors checks that each kind of mistake is reported with its key and
+// line, in the form "config: coords.yaml:LINE: KEY: ...".
+func TestErrors(t *testing.T) {
+	agent := func(extra string) string { return minimal + extra }
+	tests := []struct {
+		name string
+		data string
+		want []string // substrings of the error
+	}{
+		{"empty", "", []string{"coords.yaml: empty file"}},
+		{"comments only", "# nothing\n\n", []string{"coords.yaml: empty file"}},
+		{"empty mapping", "{}\n", []string{"empty file"}},
+		{"top not a mapping", "- a\n- b\n", []string{"coords.yaml:1: must be a mapping"}},
+		{"broken yaml", "agents:\n  A: [\n", []string{"coords.yaml:", "yaml: "}},
+		{"broken yaml line", "spool: a\nagents:\n\tA: 1\n", []string{"coords.yaml:3: yaml: "}},
+		{"two documents", minimal + "---\nspool: x\n", []string{"coords.yaml:6: a second YAML document"}},
+		{"unknown top key", "spol: x\n" + minimal, []string{"coords.yaml:1: spol: unknown key"}},
+		{"unknown defaults key", "defaults:\n  sumbit: enter\n" + minimal, []string{"coords.yaml:2: defaults.sumbit: unknown key"}},
+		{"unknown agent key", agent("    colour: red\n"), []string{"coords.yaml:6: agents.A.colour: unknown key"}},
+		{"unknown timing key", "timing:\n  mid: 1s\n" + minimal, []string{"coords.yaml:2: timing.mid: unknown key"}},
+		{"merge key", "defaults:\n  <<: {ack: true}\n" + minimal, []string{"coords.yaml:2: defaults.<<: merge keys are not supported"}},
+		{"duplicate top key", "spool: a\nspool: b\n" + minimal, []string{"coords.yaml:2: spool: duplicate key (first at line 1)"}},
+		{"duplicate agent", minimal + "  A:\n    x: 3\n    y: 4\n    window: v\n", []string{"coords.yaml:6: agents.A: duplicate agent (first at line 2)"}},
+		{"duplicate agent key", agent("    x: 5\n"), []string{"coords.yaml:6: agents.A.x: duplicate key (first at line 3)"}},
+		{"bad agent name", "agents:\n  -bad:\n    x: 1\n    y: 1\n    window: w\n", []string{`coords.yaml:2: agents.-bad: bad agent name "-bad"`}},
+		{"agent name with space", "agents:\n  'a b': {x: 1, y: 1, window: w}\n", []string{`coords.yaml:2: agents.a b: bad agent name`}},
+		{"agent name too long", "agents:\n  " + strings.Repeat("a", 65) + ": {x: 1, y: 1, window: w}\n", []string{"coords.yaml:2:", "bad agent name"}},
+		{"agent not a mapping", "agents:\n  A: 5\n", []string{"coords.yaml:2: agents.A: must be a mapping"}},
+		{"agents not a mapping", "agents: [a, b]\n", []string{"coords.yaml:1: agents: must be a mapping"}},
+		{"no agents key", "spool: x\n", []string{"coords.yaml:1: agents: required key missing"}},
+		{"no agents", "agents: {}\n", []string{"coords.yaml:1: agents: no agents"}},
+		{"missing x", "agents:\n  A:\n    y: 1\n    window: w\n", []string{"coords.yaml:2: agents.A.x: required key missing"}},
+		{"missing y", "agents:\n  A:\n    x: 1\n    window: w\n", []string{"coords.yaml:2: agents.A.y: required key missing"}},
+		{"missing window", "agents:\n  A:\n    x: 1\n    y: 1\n", []string{"coords.yaml:2: agents.A.window: required key missing"}},
+		{"empty window", "agents:\n  A:\n    x: 1\n    y: 1\n    window: ''\n", []string{"coords.yaml:5: agents.A.window: must not be empty"}},
+		{"bad regex", "agents:\n  A:\n    x: 1\n    y: 1\n    window: /a(b/\n", []string{"coords.yaml:5: agents.A.window: bad regex /a(b/"}},
+		{"empty regex", "agents:\n  A:\n    x: 1\n    y: 1\n    window: //\n", []string{"coords.yaml:5: agents.A.window: empty regex"}},
+		{"x not integer", "agents:\n  A:\n    x: left\n    y: 1\n    window: w\n", []string{`coords.yaml:3: agents.A.x: must be an integer, got "left"`}},
+		{"x float", "agents:\n  A:\n    x: 1.5\n    y: 1\n    window: w\n", []string{`coords.yaml:3: agents.A.x: must be an integer`}},
+		{"x quoted", "agents:\n  A:\n    x: '1'\n    y: 1\n    window: w\n", []string{`coords.yaml:3: agents.A.x: must be an integer`}},
+		{"y huge", "agents:\n  A:\n    x: 1\n    y: 99999999999\n    window: w\n", []string{`coords.yaml:4: agents.A.y: must be`}},
+		{"negative pid", agent("    pid: -3\n"), []string{"coords.yaml:6: agents.A.pid: must be 0..", "got -3"}},
+		{"empty inbox", agent("    inbox: ''\n"), []string{"coords.yaml:6: agents.A.inbox: must not be empty"}},
+		{"bad duration", agent("    ack_timeout: 3 sec\n"), []string{`coords.yaml:6: agents.A.ack_timeout: bad duration "3 sec"`}},
+		{"duration without unit", agent("    backoff: 5\n"), []string{`coords.yaml:6: agents.A.backoff: bad duration "5": give a unit`}},
+		{"negative duration", "defaults:\n  backoff: -1s\n" + minimal, []string{`coords.yaml:2: defaults.backoff: bad duration "-1s"`}},
+		{"zero ack timeout", "defaults:\n  ack_timeout: 0s\n" + minimal, []string{`coords.yaml:2: defaults.ack_timeout: bad duration "0s": must be more than 0`}},
+		{"bad scan interval", "scan_interval: soon\n" + minimal, []string{`coords.yaml:1: scan_interval: bad duration "soon"`}},
+		{"bad timing", "timing:\n  min: 1x\n" + minimal, []string{`coords.yaml:2: timing.min: bad duration "1x"`}},
+		{"timing min>max", "timing: {min: 2s, max: 1s}\n" + minimal, []string{"coords.yaml:1: timing: min 2s is more than max 1s"}},
+		{"bad key combo", agent("    submit: ctrl+foo\n"), []string{`coords.yaml:6: agents.A.submit: bad key combo "ctrl+foo": unknown key "foo"`}},
+		{"bad urgent combo", "defaults:\n  urgent_submit: enter+ctrl\n" + minimal, []string{`coords.yaml:2: defaults.urgent_submit: bad key combo "enter+ctrl"`}},
+		{"bad undo combo", "defaults:\n  undo: ctrl\n" + minimal, []string{`coords.yaml:2: defaults.undo: bad key combo "ctrl": ends with modifier`}},
+		{"bad paste", agent("    paste: half\n"), []string{`coords.yaml:6: agents.A.paste: bad paste mode "half"`}},
+		{"bad ack", agent("    ack: maybe\n"), []string{`coords.yaml:6: agents.A.ack: must be true or false, got "maybe"`}},
+		{"max_attempts 0", agent("    max_attempts: 0\n"), []string{`coords.yaml:6: agents.A.max_attempts: must be 1..100, got 0`}},
+		{"max_attempts 101", "defaults:\n  max_attempts: 101\n" + minimal, []string{`coords.yaml:2: defaults.max_attempts: must be 1..100, got 101`}},
+		{"max_message_bytes 0", "max_message_bytes: 0\n" + minimal, []string{`coords.yaml:1: max_message_bytes: must be 1..16777216, got 0`}},
+		{"max_message_bytes huge", "max_message_bytes: 16777217\n" + minimal, []string{`coords.yaml:1: max_message_bytes: must be 1..16777216`}},
+		{"bad envelope syntax", "envelope: '{{.ID'\n" + minimal, []string{`coords.yaml:1: envelope: bad template`}},
+		{"bad envelope field", "envelope: '{{.Sender}}'\n" + minimal, []string{`coords.yaml:1: envelope: bad template`, "Sender"}},
+		{"envelope loop", "envelope: '{{range 100000000}}{{end}}{{.ID}}'\n" + minimal, []string{`coords.yaml:1: envelope: bad template`, "{{range}} is not allowed"}},
+		{"envelope recursion", "envelope: '{{define \"x\"}}{{template \"x\"}}{{end}}{{template \"x\"}}'\n" + minimal, []string{`coords.yaml:1: envelope: bad template`, "not allowed"}},
+		{"multi-line envelope", "envelope: \"a\\n{{.ID}}\"\n" + minimal, []string{`coords.yaml:1: envelope: bad template`, "one line"}},
+		{"empty spool", "spool: ''\n" + minimal, []string{`coords.yaml:1: spool: must not be empty`}},
+		{"spool a list", "spool: [a]\n" + minimal, []string{`coords.yaml:1: spool: must be a string, got a list`}},
+		{"defaults a list", "defaults: [a]\n" + minimal, []string{`coords.yaml:1: defaults: must be a mapping`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.data), "coords.yaml")
+			if err == nil {
+				t.Fatalf("Parse:\n%s\nno error; want %q", tt.data, tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Parse:\n%s\nerror:\n%v\nwant it to contain %q", tt.data, err, w)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "config: coords.yaml") {
+				t.Errorf("error %q: want the prefix config: coords.yaml", err)
+			}
+		})
+	}
+}
+
+// TestAllErrors checks that errors are collected, not stopped at the first,
+// and come in line order.
+func TestAllErrors(t *testing.T) {
+	data := `agents:
+  A:
+    x: 1
+    y: 1
+    window: w
+    ack_timeout: 3 sec
+  B:
+    y: 2
+    window: v
+bogus: 1
+defaults:
+  paste: half
+`
+	_, err := Parse([]byte(data), "coords.yaml")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{
+		`config: coords.yaml:6: agents.A.ack_timeout: bad duration "3 sec"`,
+		`config: coords.yaml:7: agents.B.x: required key missing`,
+		`config: coords.yaml:10: bogus: unknown key`,
+		`config: coords.yaml:12: defaults.paste: bad paste mode "half"`,
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("error:\n%v\nwant %d lines", err, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d = %q, want prefix %q", i, lines[i], w)
+		}
+	}
+}
+
+func TestAliases(t *testing.T) {
+	data := `defaults:
+  ack_timeout: &slow 2m
+agents:
+  A: &a
+    x: 1
+    y: 2
+    window: w
+    backoff: *slow
+  B: *a
+`
+	c := mustParse(t, data, "coords.yaml")
+	b, _ := c.Agent("B")
+	if b.X != 1 || b.Backoff != 2*time.Minute || b.AckTimeout != 2*time.Minute {
+		t.Errorf("B = %+v", b)
+	}
+	// A self-referencing anchor must end in an error, not a loop.
+	if _, err := Parse([]byte("agents: &x\n  A: *x\n"), "coords.yaml"); err == nil {
+		t.Error("self-referencing alias: no error")
+	}
+}
+
+func TestMatchTitle(t *testing.T) {
+	tests := []struct {
+		window, title string
+		want          bool
+	}{
+		{"Agent-1", "Agent-1", true},
+		{"Agent-1", "Cursor — Agent-1 — project", true},
+		{"Agent-1", "agent-1", false}, // substring match is case-sensitive
+		{"Agent-1", "Agent-", false},
+		{"/^Agent-7( — .*)?$/", "Agent-7", true},
+		{"/^Agent-7( — .*)?$/", "Agent-7 — repo", true},
+		{"/^Agent-7( — .*)?$/", "Agent-70", false},
+		{"/(?i)cursor/", "CURSOR", true},
+		{"/", "a/b", true}, // one slash is a substring
+		{"", "anything", false},
+	}
+	for _, tt := range tests {
+		// An Agent built by hand (no compiled regex) ...
+		a := &Agent{Window: tt.window}
+		if got := a.MatchTitle(tt.title); got != tt.want {
+			t.Errorf("hand-built %q.MatchTitle(%q) = %v, want %v", tt.window, tt.title, got, tt.want)
+		}
+		if tt.window == "" {
+			continue
+		}
+		// ... and one from Parse agree.
+		c := mustParse(t, "agents:\n  A:\n    x: 1\n    y: 1\n    window: '"+tt.window+"'\n", "coords.yaml")
+		if got := c.Agents[0].MatchTitle(tt.title); got != tt.want {
+			t.Errorf("parsed %q.MatchTitle(%q) = %v, want %v", tt.window, tt.title, got, tt.want)
+		}
+	}
+}
+
+func TestParseKeyCombo(t *testing.T) {
+	good := []struct {
+		in   string
+		want []string
+	}{
+		{"enter", []string{"enter"}},
+		{"Return", []string{"return"}},
+		{"ctrl+enter", []string{"ctrl", "enter"}},
+		{"CTRL+Shift+Z", []string{"ctrl", "shift", "z"}},
+		{" alt + tab ", []string{"alt", "tab"}},
+		{"super+space", []string{"super", "space"}},
+		{"cmd+enter", []string{"cmd", "enter"}},
+		{"escape", []string{"escape"}},
+		{"backspace", []string{"backspace"}},
+		{"delete", []string{"delete"}},
+		{"ctrl+0", []string{"ctrl", "0"}},
+		{"f1", []string{"f1"}},
+		{"shift+F12", []string{"shift", "f12"}},
+	}
+	for _, tt := range good {
+		got, err := ParseKeyCombo(tt.in)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseKeyCombo(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	bad := []struct{ in, want string }{
+		{"", "empty key combo"},
+		{"  ", "empty key combo"},
+		{"ctrl+", "empty part"},
+		{"+enter", "empty part"},
+		{"ctrl++enter", "empty part"},
+		{"ctrl", `ends with modifier "ctrl"`},
+		{"ctrl+shift", `ends with modifier "shift"`},
+		{"ctrl+ctrl+enter", `modifier "ctrl" twice`},
+		{"enter+ctrl", `key "enter" must come last`},
+		{"a+b", `key "a" must come last`},
+		{"ctrl+foo", `unknown key "foo"`},
+		{"f13", `unknown key "f13"`},
+		{"meta+enter", `unknown key "meta"`},
+		{"ctrl+é", `unknown key "é"`},
+	}
+	for _, tt := range bad {
+		_, err := ParseKeyCombo(tt.in)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "config: ") {
+			t.Errorf("ParseKeyCombo(%q) error = %v; want one containing %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+func TestCheckOnScreens(t *testing.T) {
+	data := `agents:
+  Left:
+    x: -1269
+    y: 496
+    window: L
+  Main:
+    x: 0
+    y: 0
+    window: M
+  Edge:
+    x: 1920
+    y: 10
+    window: E
+  Below:
+    x: 100
+    y: -1
+    window: B
+`
+	c := mustParse(t, data, "coords.yaml")
+	screens := []Rect{{X: -1920, Y: 0, W: 1920, H: 1080}, {X: 0, Y: 0, W: 1920, H: 1080}}
+	err := c.CheckOnScreens(screens)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, w := range []string{
+		"config: coords.yaml:10: agents.Edge: point (1920, 10) is on no screen (screens: 1920x1080-1920+0, 1920x1080+0+0)",
+		"config: coords.yaml:14: agents.Below: point (100, -1) is on no screen",
+	} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error:\n%s\nwant it to contain %q", msg, w)
+		}
+	}
+	if strings.Contains(msg, "Left") || strings.Contains(msg, "Main") {
+		t.Errorf("error:\n%s\nnames an agent that is on a screen", msg)
+	}
+	// A third screen to the right brings Edge on; Below stays off.
+	err = c.CheckOnScreens(append(screens, Rect{X: 1920, Y: 0, W: 1920, H: 1080}))
+	if err == nil || strings.Contains(err.Error(), "Edge") || !strings.Contains(err.Error(), "Below") {
+		t.Errorf("with three screens: %v", err)
+	}
+	if err := c.CheckOnScreens(nil); err == nil {
+		t.Error("no screens: no error")
+	}
+}
+
+func TestSummary(t *testing.T) {
+	c := mustParse(t, minimal, "/etc/agentspool/coords.yaml")
+	s := c.Summary()
+	if strings.Contains(s, "\n") || !strings.Contains(s, "/etc/agentspool/coords.yaml") || !strings.Contains(s, "1 agents [A]") {
+		t.Errorf("Summary() = %q", s)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	// Seeds beyond testdata/fuzz/FuzzParse.
+	f.Add([]byte(minimal))
+	if data, err := os.ReadFile("../coords.yaml"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data, "coords.yaml")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "config: ") {
+				t.Errorf("error without prefix: %q", err)
+			}
+			return
+		}
+		// What Parse accepts is usable: the invariants validation promises.
+		if len(c.Agents) == 0 {
+			t.Fatal("accepted a file with no agents")
+		}
+		seen := make(map[string]bool)
+		for _, a := range c.Agents {
+			if !ValidName(a.Name) || seen[a.Name] || a.Window == "" || a.Inbox == "" {
+				t.Fatalf("accepted agent %+v", a)
+			}
+			seen[a.Name] = true
+			if a.AckTimeout <= 0 || a.MaxAttempts < 1 || a.MaxAttempts > 100 || a.Backoff < 0 ||
+				(a.Paste != PasteFull && a.Paste != PastePointer) {
+				t.Fatalf("accepted settings %+v", a.AgentSettings)
+			}
+			for _, k := range []string{a.Submit, a.UrgentSubmit, a.Undo} {
+				if _, err := ParseKeyCombo(k); err != nil {
+					t.Fatalf("accepted key combo: %v", err)
+				}
+			}
+			a.MatchTitle("title")
+		}
+		if c.Timing.Min <= 0 || c.Timing.Min > c.Timing.Max || c.ScanInterval <= 0 ||
+			c.MaxMessageBytes < 1 || c.MaxMessageBytes > MaxMaxMessageBytes {
+			t.Fatalf("accepted %+v", c)
+		}
+		if _, err := c.RenderEnvelope(EnvelopeFields{ID: "x", From: "y", To: "z", Priority: "normal", Attempt: 1}); err != nil {
+			t.Fatalf("accepted envelope %q: %v", c.Envelope, err)
+		}
+	})
+}

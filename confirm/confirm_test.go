@@ -1,0 +1,430 @@
+package confirm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// long is a timeout no passing test reaches: tests wait on signals, and a
+// deadline only stops a broken test from hanging.
+const long = 20 * time.Second
+
+// newWatcher returns a Watcher that polls once an hour, so a test that
+// passes proves the event path (or the look after watching) did the work,
+// and a channel fed by the test hook with each wait that is blocked.
+func newWatcher(t *testing.T, poll time.Duration) (*Watcher, chan string) {
+	t.Helper()
+	w, err := NewWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	w.PollInterval = poll
+	waiting := make(chan string, 1000)
+	w.testHookWaiting = func(inbox, id string) { waiting <- id }
+	return w, waiting
+}
+
+type result struct {
+	ok  bool
+	err error
+}
+
+func goWait(ctx context.Context, w *Watcher, inbox, id string, timeout time.Duration) chan result {
+	ch := make(chan result, 1)
+	go func() {
+		ok, err := w.Wait(ctx, inbox, id, timeout)
+		ch <- result{ok, err}
+	}()
+	return ch
+}
+
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(long):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	panic("unreachable")
+}
+
+func TestAckName(t *testing.T) {
+	tests := []struct {
+		name, id string
+		want     bool
+	}{
+		{"abc.ack", "abc", true},
+		{"abc", "abc", true},
+		{"ack abc", "abc", true},
+		{"x.abc.done", "abc", true},
+		{"ack:abc", "abc", true},
+		{"(abc)", "abc", true},
+		{"abcd.ack", "abc", false},
+		{"xabc.ack", "abc", false},
+		{"x-abc.ack", "abc", false},
+		{"abc-2.ack", "abc", false},
+		{"abc_x", "abc", false},
+		{"abc@host", "abc", false},
+		{"abc+1", "abc", false},
+		{"abcabc abc", "abc", true}, // a later occurrence counts
+		{".abc.ack", "abc", false},  // dot-files are never acks
+		{".abc.ack.tmp-123", "abc", false},
+		{"ABC.ack", "abc", false},
+		{"1732.5.P1Q2R3.host.ack", "1732.5.P1Q2R3.host", true},
+		{"1732.5.P1Q2R3.host2.ack", "1732.5.P1Q2R3.host", false},
+		{"20261127-ab12cd.ack", "20261127-ab12cd", true},
+		{"é20261127-ab12cd", "20261127-ab12cd", true},
+		{"abc.ack", "", false},
+	}
+	for _, tt := range tests {
+		if got := ackName(tt.name, tt.id); got != tt.want {
+			t.Errorf("ackName(%q, %q) = %v, want %v", tt.name, tt.id, got, tt.want)
+		}
+	}
+}
+
+func TestWriteAckAndAcked(t *testing.T) {
+	inbox := filepath.Join(t.TempDir(), "Agent-1", "inbox") // not there yet
+	if ok, err := Acked(inbox, "m1"); ok || err != nil {
+		t.Fatalf("Acked(missing inbox) = %v, %v; want false, nil", ok, err)
+	}
+	path, err := WriteAck(inbox, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != filepath.Join(inbox, "m1.ack") {
+		t.Errorf("path = %q", path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	for _, w := range []string{"id: m1\n", "time: ", "host: " + host + "\n"} {
+		if !strings.Contains(string(data), w) {
+			t.Errorf("ack content %q lacks %q", data, w)
+		}
+	}
+	if ok, err := Acked(inbox, "m1"); !ok || err != nil {
+		t.Errorf("Acked(m1) = %v, %v", ok, err)
+	}
+	if ok, err := Acked(inbox, "m"); ok || err != nil {
+		t.Errorf("Acked(m) = %v, %v; want false: m is not a token of m1.ack", ok, err)
+	}
+	// Acking again is harmless.
+	if _, err := WriteAck(inbox, "m1"); err != nil {
+		t.Error(err)
+	}
+	ents, _ := os.ReadDir(inbox)
+	if len(ents) != 1 {
+		t.Errorf("inbox holds %v; want only m1.ack (no temp files left)", ents)
+	}
+	for _, id := range []string{"", ".hidden", "a/b", "a\x00b"} {
+		if _, err := WriteAck(inbox, id); err == nil {
+			t.Errorf("WriteAck(%q): no error", id)
+		}
+		if _, err := Acked(inbox, id); err == nil {
+			t.Errorf("Acked(%q): no error", id)
+		}
+	}
+	// A file in place of the inbox is an error, not "not acked".
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := Acked(file, "m1"); err == nil {
+		t.Error("Acked(a file): no error")
+	}
+}
+
+func TestAckedIgnoresDotFilesAndDirs(t *testing.T) {
+	inbox := t.TempDir()
+	for _, name := range []string{".abc.ack.tmp-123", ".abc.ack"} {
+		if err := os.WriteFile(filepath.Join(inbox, name), []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(inbox, "abc.ack"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := Acked(inbox, "abc"); ok || err != nil {
+		t.Errorf("Acked = %v, %v; want false: dot-files and directories are not acks", ok, err)
+	}
+}
+
+// TestWriteAckAtomic watches the inbox while acks are written: every
+// visible ack is complete, and the only other names are dot-files.
+func TestWriteAckAtomic(t *testing.T) {
+	inbox := t.TempDir()
+	const n = 100
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			ents, err := os.ReadDir(inbox)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for _, e := range ents {
+				if strings.HasPrefix(e.Name(), ".") {
+					continue
+				}
+				data, err := os.ReadFile(filepath.Join(inbox, e.Name()))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !strings.HasSuffix(string(data), "\n") || !strings.Contains(string(data), "host: ") {
+					errs <- fmt.Errorf("partial ack %s visible: %q", e.Name(), data)
+					return
+				}
+			}
+		}
+	}()
+	for i := range n {
+		if _, err := WriteAck(inbox, fmt.Sprintf("m%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for err := range errs {
+		t.Error(err)
+	}
+	ents, _ := os.ReadDir(inbox)
+	if len(ents) != n {
+		t.Errorf("%d entries, want %d", len(ents), n)
+	}
+}
+
+func TestWaitAckBefore(t *testing.T) {
+	w, _ := newWatcher(t, time.Hour)
+	inbox := t.TempDir()
+	if _, err := WriteAck(inbox, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := w.Wait(context.Background(), inbox, "m1", long)
+	if !ok || err != nil {
+		t.Errorf("Wait = %v, %v; want true", ok, err)
+	}
+	// timeout <= 0 looks once.
+	if ok, err := w.Wait(context.Background(), inbox, "m1", 0); !ok || err != nil {
+		t.Errorf("Wait(timeout 0) = %v, %v; want true", ok, err)
+	}
+}
+
+func TestWaitAckDuring(t *testing.T) {
+	w, waiting := newWatcher(t, time.Hour)
+	inbox := t.TempDir()
+	res := goWait(context.Background(), w, inbox, "m1", long)
+	recv(t, waiting, "the wait to block")
+	written := make(chan error, 1)
+	go func() {
+		_, err := WriteAck(inbox, "m1")
+		written <- err
+	}()
+	if err := recv(t, written, "WriteAck"); err != nil {
+		t.Fatal(err)
+	}
+	if r := recv(t, res, "Wait"); !r.ok || r.err != nil {
+		t.Errorf("Wait = %v, %v; want true", r.ok, r.err)
+	}
+}
+
+// An ack written in place (touch, then write) rather than renamed in.
+func TestWaitAckTouched(t *testing.T) {
+	w, waiting := newWatcher(t, time.Hour)
+	inbox := t.TempDir()
+	res := goWait(context.Background(), w, inbox, "m1", long)
+	recv(t, waiting, "the wait to block")
+	if err := os.WriteFile(filepath.Join(inbox, "ack m1"), []byte("ok"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := recv(t, res, "Wait"); !r.ok || r.err != nil {
+		t.Errorf("Wait = %v, %v; want true", r.ok, r.err)
+	}
+}
+
+func TestWaitNever(t *testing.T) {
+	w, _ := newWatcher(t, 10*time.Millisecond)
+	inbox := t.TempDir()
+	start := time.Now()
+	ok, err := w.Wait(context.Background(), inbox, "m1", 50*time.Millisecond)
+	if ok || err != nil {
+		t.Errorf("Wait = %v, %v; want false, nil", ok, err)
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("Wait returned after %v, before its timeout", d)
+	}
+}
+
+func TestWaitContext(t *testing.T) {
+	w, waiting := newWatcher(t, time.Hour)
+	inbox := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	res := goWait(ctx, w, inbox, "m1", long)
+	recv(t, waiting, "the wait to block")
+	cancel()
+	if r := recv(t, res, "Wait"); r.ok || !errors.Is(r.err, context.Canceled) {
+		t.Errorf("Wait = %v, %v; want false, context.Canceled", r.ok, r.err)
+	}
+	// Already ended: returns at once.
+	if ok, err := w.Wait(ctx, inbox, "m1", long); ok || !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait(ended ctx) = %v, %v", ok, err)
+	}
+}
+
+func TestWaitClose(t *testing.T) {
+	w, waiting := newWatcher(t, time.Hour)
+	res := goWait(context.Background(), w, t.TempDir(), "m1", long)
+	recv(t, waiting, "the wait to block")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := recv(t, res, "Wait"); r.ok || r.err == nil {
+		t.Errorf("Wait after Close = %v, %v; want an error", r.ok, r.err)
+	}
+}
+
+func TestWaitToken(t *testing.T) {
+	w, waiting := newWatcher(t, time.Hour)
+	inbox := t.TempDir()
+	if _, err := WriteAck(inbox, "abcd"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := w.Wait(context.Background(), inbox, "abc", 30*time.Millisecond); ok || err != nil {
+		t.Errorf("Wait(abc) with abcd.ack = %v, %v; want false, nil", ok, err)
+	}
+	res := goWait(context.Background(), w, inbox, "abc", long)
+	recv(t, waiting, "the wait to block")
+	// An event for abc-2.ack must not end the wait for abc...
+	if _, err := WriteAck(inbox, "abc-2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteAck(inbox, "abc"); err != nil {
+		t.Fatal(err)
+	}
+	// ... but abc.ack does.
+	if r := recv(t, res, "Wait"); !r.ok || r.err != nil {
+		t.Errorf("Wait(abc) = %v, %v; want true", r.ok, r.err)
+	}
+}
+
+func TestWaitMany(t *testing.T) {
+	w, waiting := newWatcher(t, time.Hour)
+	inboxes := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	const n = 100
+	results := make(chan error, n)
+	for i := range n {
+		inbox, id := inboxes[i%len(inboxes)], fmt.Sprintf("msg-%d", i)
+		go func() {
+			ok, err := w.Wait(context.Background(), inbox, id, long)
+			if err == nil && !ok {
+				err = fmt.Errorf("%s: not acked", id)
+			}
+			results <- err
+		}()
+	}
+	for range n {
+		recv(t, waiting, "the waits to block")
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := WriteAck(inboxes[i%len(inboxes)], fmt.Sprintf("msg-%d", i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for range n {
+		if err := recv(t, results, "the waits to end"); err != nil {
+			t.Error(err)
+		}
+	}
+	w.mu.Lock()
+	left := len(w.waits)
+	w.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d inboxes still registered after all waits ended", left)
+	}
+}
+
+func TestWaitCreatesInbox(t *testing.T) {
+	w, waiting := newWatcher(t, time.Hour)
+	inbox := filepath.Join(t.TempDir(), "agent_workspaces", "Agent-1", "inbox")
+	res := goWait(context.Background(), w, inbox, "m1", long)
+	recv(t, waiting, "the wait to block")
+	if fi, err := os.Stat(inbox); err != nil || !fi.IsDir() {
+		t.Fatalf("inbox not created by Wait: %v", err)
+	}
+	if _, err := WriteAck(inbox, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if r := recv(t, res, "Wait"); !r.ok || r.err != nil {
+		t.Errorf("Wait = %v, %v; want true", r.ok, r.err)
+	}
+}
+
+// The inbox is removed and made again during a wait: its watch is gone with
+// it, and the poll finds the ack (and watches the new directory).
+func TestWaitInboxRecreated(t *testing.T) {
+	w, waiting := newWatcher(t, 10*time.Millisecond)
+	inbox := filepath.Join(t.TempDir(), "inbox")
+	res := goWait(context.Background(), w, inbox, "m1", long)
+	recv(t, waiting, "the wait to block")
+	if err := os.RemoveAll(inbox); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteAck(inbox, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if r := recv(t, res, "Wait"); !r.ok || r.err != nil {
+		t.Errorf("Wait = %v, %v; want true", r.ok, r.err)
+	}
+}
+
+// An event-queue overflow makes every wait look again.
+func TestWaitOverflow(t *testing.T) {
+	w, waiting := newWatcher(t, time.Hour)
+	inbox := t.TempDir()
+	res := goWait(context.Background(), w, inbox, "m1", long)
+	recv(t, waiting, "the wait to block")
+	// Lose the event: no watch, as if the kernel queue had dropped it.
+	if err := w.fsw.Remove(inbox); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteAck(inbox, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-res:
+		t.Fatalf("Wait = %v, %v before the overflow; the test lost no event", r.ok, r.err)
+	default:
+	}
+	w.handleError(fmt.Errorf("inotify: %w", fsnotify.ErrEventOverflow))
+	if r := recv(t, res, "Wait"); !r.ok || r.err != nil {
+		t.Errorf("Wait = %v, %v; want true", r.ok, r.err)
+	}
+}
