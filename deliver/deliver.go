@@ -354,3 +354,25 @@ func drain(c <-chan Fetch) {
 		}
 	}
 }
+
+// Undo focuses t's input and taps its undo key, under the desktop lock: it
+// takes back a paste a crashed delivery may have left in the input.
+func (d *Deliverer) Undo(ctx context.Context, t Target) error {
+	if len(t.Undo) == 0 {
+		return errors.New("deliver: the agent has no undo key")
+	}
+	if d.Timings == nil {
+		d.Timings = NewTimings(5*time.Millisecond, 5*time.Second)
+	}
+	if d.Lock != nil {
+		if _, err := d.Lock.Lock(ctx); err != nil {
+			return err
+		}
+		defer d.Lock.Unlock()
+	}
+	var rep Report
+	if err := d.focus(ctx, t, &rep); err != nil {
+		return err
+	}
+	return d.guardedKey(ctx, t, t.Undo, &rep)
+}

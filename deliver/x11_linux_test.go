@@ -1,0 +1,287 @@
+package deliver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/jezek/xgb/xproto"
+)
+
+// These tests run on a real X server that each starts itself (Xvfb +
+// openbox + Tk agent windows). They fail, never skip, when the desktop
+// tools are missing: `make test` installs them.
+
+func startDesktop(t *testing.T, agents int) *desktoptest.Desktop {
+	t.Helper()
+	d := desktoptest.StartT(t, desktoptest.Options{Agents: agents, Dir: t.TempDir()})
+	t.Setenv("DISPLAY", d.Display)
+	if d.XAuthority != "" {
+		t.Setenv("XAUTHORITY", d.XAuthority)
+	}
+	return d
+}
+
+func newX11(t *testing.T) *x11Desktop {
+	t.Helper()
+	desk, err := NewX11()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { desk.Close() })
+	return desk.(*x11Desktop)
+}
+
+func targetOf(w *desktoptest.AgentWindow) Target {
+	name := w.Name
+	return Target{
+		Agent: name, X: w.X, Y: w.Y, PID: w.PID, Window: strconv.Quote(name),
+		Match:  func(title string) bool { return title == name },
+		Submit: []string{"enter"}, Undo: []string{"ctrl", "z"},
+	}
+}
+
+func TestX11WithoutDisplayIsAClearError(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	_, err := NewX11()
+	if err == nil || !IsNoDisplay(err) || !strings.Contains(err.Error(), "DISPLAY is not set") {
+		t.Fatalf("err = %v, want a no-display error that names DISPLAY", err)
+	}
+}
+
+func TestX11UnreachableDisplayIsAClearError(t *testing.T) {
+	t.Setenv("DISPLAY", ":4077") // nothing listens there
+	_, err := NewX11()
+	if err == nil || !IsNoDisplay(err) || !strings.Contains(err.Error(), ":4077") {
+		t.Fatalf("err = %v, want a no-display error naming :4077", err)
+	}
+}
+
+// An X protocol error (here BadWindow: asking about windows that do not
+// exist, or that closed a moment ago) must come back as an error value.
+// With robotgo's cgo backend Xlib's default handler would exit the process.
+func TestX11ErrorIsAnErrorNotAnExit(t *testing.T) {
+	d := startDesktop(t, 2)
+	x := newX11(t)
+	for _, id := range []uint32{0x1fffff0, 0x3ffffff} {
+		if _, err := x.describe(xwin(id)); err == nil {
+			t.Fatalf("describe(0x%x) of a window that does not exist: no error", id)
+		}
+	}
+	// Focus a window, kill its owner, keep asking: errors or an empty
+	// answer, never a crash.
+	a := d.Agents[0]
+	if err := d.Activate(a.Name); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscallKill(a.PID); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		x.Focused()
+	}
+	if _, _, err := x.Pointer(); err != nil {
+		t.Fatalf("connection unusable after X errors: %v", err)
+	}
+}
+
+// One X connection for the life of the desktop: asking for the focus a
+// thousand times opens no new ones (robotgo.GetActive leaks one per call
+// until its atom cache is loaded).
+func TestX11FocusQueriesDoNotLeakConnections(t *testing.T) {
+	startDesktop(t, 1)
+	x := newX11(t)
+	x.Focused()
+	before := openFDs(t)
+	for i := 0; i < 1000; i++ {
+		if _, err := x.Focused(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := openFDs(t); after > before+2 {
+		t.Fatalf("open file descriptors grew from %d to %d over 1000 focus queries", before, after)
+	}
+}
+
+func TestX11ReleasesStuckModifiersAtStart(t *testing.T) {
+	d := startDesktop(t, 1)
+	cmd := exec.Command("xdotool", "keydown", "ctrl", "keydown", "shift")
+	cmd.Env = d.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool: %v %s", err, out)
+	}
+	x := newX11(t)
+	down, err := x.PressedModifiers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(down) != 0 {
+		t.Fatalf("modifier keycodes still down after NewX11: %v", down)
+	}
+}
+
+// 200 messages to 4 real windows: each arrives exactly once, with exactly
+// its text, at its own window; the person's clipboard is as it was.
+func TestX11Deliver200(t *testing.T) {
+	d := startDesktop(t, 4)
+	const userClip = "the person's clipboard ✂"
+	if err := d.SetClipboard(userClip); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := NewDesktopLock(filepath.Join(t.TempDir(), "desktop.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := &Deliverer{Desktop: newX11(t), Lock: lock, Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
+	want := map[string][]string{}
+	for i := 0; i < 200; i++ {
+		a := d.Agents[i%len(d.Agents)]
+		text := fmt.Sprintf("[agentspool id=m%03d from=test to=%s]\nmessage %d for %s\nsecond line: ünïcödé ✓", i, a.Name, i, a.Name)
+		if _, err := dl.Deliver(context.Background(), targetOf(a), text); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		want[a.Name] = append(want[a.Name], text)
+	}
+	for _, a := range d.Agents {
+		assertSubmits(t, d, a.Name, want[a.Name])
+	}
+	if got, err := d.Clipboard(); err != nil || got != userClip {
+		t.Fatalf("clipboard after the run = %q (%v), want %q", got, err, userClip)
+	}
+}
+
+// A second process delivers through the same desktop lock at the same
+// time, to other windows: no message lands in the wrong window.
+func TestX11SecondProcessSharesTheLock(t *testing.T) {
+	d := startDesktop(t, 4)
+	lockPath := filepath.Join(t.TempDir(), "desktop.lock")
+	const n = 40
+	// The child delivers to Agent-3 and Agent-4.
+	child := exec.Command(os.Args[0], "-test.run=^TestHelperDeliverProcess$", "-test.v")
+	child.Env = append(d.Env(), "DELIVER_HELPER=1", "DELIVER_LOCK="+lockPath, fmt.Sprintf("DELIVER_N=%d", n),
+		fmt.Sprintf("DELIVER_TARGETS=%s", encodeTargets(d.Agents[2:])))
+	var out strings.Builder
+	child.Stdout, child.Stderr = &out, &out
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := NewDesktopLock(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := &Deliverer{Desktop: newX11(t), Lock: lock}
+	want := map[string][]string{}
+	for i := 0; i < n; i++ {
+		a := d.Agents[i%2]
+		text := fmt.Sprintf("parent %d → %s", i, a.Name)
+		if _, err := dl.Deliver(context.Background(), targetOf(a), text); err != nil {
+			t.Fatalf("parent message %d: %v", i, err)
+		}
+		want[a.Name] = append(want[a.Name], text)
+	}
+	if err := child.Wait(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out.String())
+	}
+	for i := 0; i < n; i++ {
+		a := d.Agents[2+i%2]
+		want[a.Name] = append(want[a.Name], fmt.Sprintf("child %d → %s", i, a.Name))
+	}
+	for _, a := range d.Agents {
+		assertSubmits(t, d, a.Name, want[a.Name])
+	}
+}
+
+// TestHelperDeliverProcess is the second process of
+// TestX11SecondProcessSharesTheLock; it does nothing when run on its own.
+func TestHelperDeliverProcess(t *testing.T) {
+	if os.Getenv("DELIVER_HELPER") != "1" {
+		return
+	}
+	lock, err := NewDesktopLock(os.Getenv("DELIVER_LOCK"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(os.Getenv("DELIVER_N"))
+	targets := decodeTargets(os.Getenv("DELIVER_TARGETS"))
+	dl := &Deliverer{Desktop: newX11(t), Lock: lock}
+	for i := 0; i < n; i++ {
+		tg := targets[i%len(targets)]
+		if _, err := dl.Deliver(context.Background(), tg, fmt.Sprintf("child %d → %s", i, tg.Agent)); err != nil {
+			t.Fatalf("child message %d: %v", i, err)
+		}
+	}
+}
+
+func encodeTargets(ws []*desktoptest.AgentWindow) string {
+	var parts []string
+	for _, w := range ws {
+		parts = append(parts, fmt.Sprintf("%s,%d,%d,%d", w.Name, w.X, w.Y, w.PID))
+	}
+	return strings.Join(parts, ";")
+}
+
+func decodeTargets(s string) []Target {
+	var out []Target
+	for _, p := range strings.Split(s, ";") {
+		f := strings.Split(p, ",")
+		x, _ := strconv.Atoi(f[1])
+		y, _ := strconv.Atoi(f[2])
+		pid, _ := strconv.Atoi(f[3])
+		out = append(out, targetOf(&desktoptest.AgentWindow{Name: f[0], X: x, Y: y, PID: pid}))
+	}
+	return out
+}
+
+// assertSubmits waits (polling, with a deadline) until agent's window has
+// recorded as many submits as wanted, then compares them exactly.
+func assertSubmits(t *testing.T, d *desktoptest.Desktop, agent string, want []string) {
+	t.Helper()
+	var got []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		got, err = d.Submits(agent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d submits, want %d\ngot:  %q\nwant: %q", agent, len(got), len(want), got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s submit %d = %q, want %q", agent, i, got[i], want[i])
+		}
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+func xwin(id uint32) xproto.Window { return xproto.Window(id) }
+
+func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
+
+type desktoptestDesktop = desktoptest.Desktop
+
+func desktoptestStartT(tb testing.TB, agents int) *desktoptest.Desktop {
+	return desktoptest.StartT(tb, desktoptest.Options{Agents: agents, Dir: tb.TempDir()})
+}

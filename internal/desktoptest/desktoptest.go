@@ -1,0 +1,399 @@
+// Package desktoptest starts a throwaway X11 desktop (Xvfb + openbox) with agent-window fixtures, for tests, the demo and benchmarks.
+//
+// The desktop is driven only through the X command-line tools (xprop,
+// xwininfo, xdotool, xclip, import), the same ones an operator would use to
+// look at it, so the harness shares no code with the daemon's X11 backend it
+// is meant to check. scripts/deps.sh installs them.
+//
+// Every process the harness starts is tracked and ended by its pid in Stop;
+// nothing is ever killed by name, so a developer's own X session, or another
+// test's desktop, is never touched. Logs of every process are kept in
+// <Dir>/logs for a failed CI run to show.
+package desktoptest
+
+import (
+	"bufio"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+//go:embed fixture.tcl
+var fixtureTcl []byte
+
+//go:embed openbox-rc.xml
+var openboxRC []byte
+
+// MaxAgents is the most agent windows a desktop lays out without overlap.
+const MaxAgents = 8
+
+// startTimeout bounds each step of Start (the X server, the WM, each
+// window). Generous because CI machines are slow and shared; a healthy
+// desktop comes up in well under a second.
+const startTimeout = 30 * time.Second
+
+// stopGrace is how long Stop waits after SIGTERM before SIGKILL.
+const stopGrace = 2 * time.Second
+
+// Options configures Start.
+type Options struct {
+	Width, Height int                              // screen, default 1600x900
+	Agents        int                              // number of agent windows, default 4 (up to MaxAgents)
+	Dir           string                           // working dir for inboxes/records/logs; required (t.TempDir())
+	Fixture       FixtureOptions                   // how the agent windows behave
+	Log           func(format string, args ...any) // e.g. t.Logf; nil = discard
+}
+
+// FixtureOptions scripts the behaviour of every agent window.
+type FixtureOptions struct {
+	AckDelay      time.Duration   // ack each envelope id this long after the submit
+	NeverAckFirst map[string]bool // agent names that never ack their first submit
+	PasteDelay    time.Duration   // the window is slow to take a paste: it sleeps this long in its <<Paste>> handler before inserting
+	// OrderedKeys makes the window hold keys that arrive while a paste
+	// waits for the clipboard owner and run them after it. Plain Tk does
+	// not: its "clipboard get" runs a nested event loop, so an Enter right
+	// behind a ctrl+v submits the input before the text is in it. The
+	// default is plain Tk, the race a deliverer must handle; the harness's
+	// own tests, which type with xdotool, turn this on.
+	OrderedKeys bool
+}
+
+// Desktop is a running Xvfb + openbox with agent windows on it.
+type Desktop struct {
+	Display    string // ":N"
+	XAuthority string // "" if none (the server runs without auth, listening on its unix socket only)
+	Agents     []*AgentWindow
+	Dir        string
+
+	width, height int
+	fixture       FixtureOptions
+	logf          func(format string, args ...any)
+
+	mu      sync.Mutex
+	procs   []*process
+	windows map[string]*AgentWindow // agents and editors, by name
+	editors int
+	stopped bool
+	stopErr error
+}
+
+// AgentWindow is one Tk chat window on the desktop.
+type AgentWindow struct {
+	Name     string // "Agent-1"...
+	PID      int    // the wish process pid, also set as _NET_WM_PID on the toplevel
+	WindowID uint32 // the client window the WM manages (it carries WM_NAME and _NET_WM_PID)
+	X, Y     int    // screen coordinates of the CENTER of the input box: where a click focuses it
+	Inbox    string // <Dir>/agents/<Name>/inbox   (acks land here)
+	Record   string // <Dir>/agents/<Name>/submits (one file per submit)
+}
+
+// Tool is one command the desktop needs and the Debian package that has it.
+type Tool struct{ Command, Package string }
+
+// DesktopTools are the commands Start needs; scripts/deps.sh installs them.
+var DesktopTools = []Tool{
+	{"Xvfb", "xvfb"},
+	{"openbox", "openbox"},
+	{"wish", "tk"},
+	{"xprop", "x11-utils"},
+	{"xwininfo", "x11-utils"},
+	{"xdotool", "xdotool"},
+	{"xclip", "xclip"},
+	{"import", "imagemagick"},
+}
+
+// MissingTools returns the DesktopTools not found in PATH.
+func MissingTools() []Tool {
+	var missing []Tool
+	for _, t := range DesktopTools {
+		if _, err := exec.LookPath(t.Command); err != nil {
+			missing = append(missing, t)
+		}
+	}
+	return missing
+}
+
+func missingToolsError(missing []Tool) error {
+	var cmds, pkgs []string
+	for _, t := range missing {
+		cmds = append(cmds, t.Command)
+		if !slices.Contains(pkgs, t.Package) {
+			pkgs = append(pkgs, t.Package)
+		}
+	}
+	return fmt.Errorf("desktoptest: missing %s: run scripts/deps.sh desktop, or apt-get install %s",
+		strings.Join(cmds, ", "), strings.Join(pkgs, " "))
+}
+
+// StartT starts a desktop and stops it when the test ends. A desktop that
+// cannot start fails the test, never skips it: a missing Xvfb on CI must be
+// seen. Logs go to t.Logf unless opts.Log is set.
+func StartT(t testing.TB, opts Options) *Desktop {
+	t.Helper()
+	if opts.Log == nil {
+		opts.Log = t.Logf
+	}
+	d, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Errorf("desktoptest: stop: %v", err)
+		}
+	})
+	return d
+}
+
+// Start launches Xvfb, openbox and opts.Agents agent windows, and returns
+// once every window is mapped, titled, carries _NET_WM_PID, and its input's
+// center is known. On failure it stops whatever it started.
+func Start(opts Options) (*Desktop, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("desktoptest: Options.Dir is required")
+	}
+	if opts.Width == 0 {
+		opts.Width = 1600
+	}
+	if opts.Height == 0 {
+		opts.Height = 900
+	}
+	if opts.Agents == 0 {
+		opts.Agents = 4
+	}
+	if opts.Agents < 0 || opts.Agents > MaxAgents {
+		return nil, fmt.Errorf("desktoptest: Agents=%d, want 1..%d", opts.Agents, MaxAgents)
+	}
+	if opts.Width < 640 || opts.Height < 480 {
+		return nil, fmt.Errorf("desktoptest: screen %dx%d is smaller than 640x480", opts.Width, opts.Height)
+	}
+	if missing := MissingTools(); len(missing) > 0 {
+		return nil, missingToolsError(missing)
+	}
+	logf := opts.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("desktoptest: %w", err)
+	}
+	d := &Desktop{
+		Dir:     dir,
+		width:   opts.Width,
+		height:  opts.Height,
+		fixture: opts.Fixture,
+		logf:    logf,
+		windows: map[string]*AgentWindow{},
+	}
+	begin := time.Now()
+	if err := d.start(opts.Agents); err != nil {
+		_ = d.Stop()
+		return nil, err
+	}
+	logf("desktoptest: display %s with %d agent windows up in %v", d.Display, len(d.Agents), time.Since(begin).Round(time.Millisecond))
+	return d, nil
+}
+
+func (d *Desktop) start(agents int) error {
+	for _, sub := range []string{"logs", "agents", "editors"} {
+		if err := os.MkdirAll(filepath.Join(d.Dir, sub), 0o755); err != nil {
+			return fmt.Errorf("desktoptest: %w", err)
+		}
+	}
+	for name, data := range map[string][]byte{"fixture.tcl": fixtureTcl, "openbox-rc.xml": openboxRC} {
+		if err := os.WriteFile(filepath.Join(d.Dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("desktoptest: %w", err)
+		}
+	}
+	t0 := time.Now()
+	if err := d.startXvfb(); err != nil {
+		return err
+	}
+	t1 := time.Now()
+	if err := d.startOpenbox(); err != nil {
+		return err
+	}
+	t2 := time.Now()
+
+	// Start every window first and wait for them after: the wish start-ups
+	// overlap, which is most of Start's time.
+	var pending []*pendingWindow
+	for i := range agents {
+		name := fmt.Sprintf("Agent-%d", i+1)
+		p, err := d.launchWindow(name, filepath.Join(d.Dir, "agents", name), d.cell(i), d.fixture.NeverAckFirst[name])
+		if err != nil {
+			return err
+		}
+		pending = append(pending, p)
+	}
+	for _, p := range pending {
+		w, err := d.awaitWindow(p)
+		if err != nil {
+			return err
+		}
+		d.Agents = append(d.Agents, w)
+	}
+	d.logf("desktoptest: xvfb %v, openbox %v, windows %v",
+		t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
+	return nil
+}
+
+// cell returns the wish geometry of grid cell i: 4 columns by 2 rows, each
+// window inside its cell with room for the WM's title bar, so no two
+// windows overlap. Cells past the grid are centered on the screen.
+func (d *Desktop) cell(i int) string {
+	cellW, cellH := d.width/4, d.height/2
+	w, h := min(380, cellW-20), min(300, cellH-60)
+	if i >= MaxAgents {
+		return fmt.Sprintf("%dx%d+%d+%d", w, h, (d.width-w)/2, (d.height-h)/2)
+	}
+	return fmt.Sprintf("%dx%d+%d+%d", w, h, (i%4)*cellW+10, (i/4)*cellH+10)
+}
+
+func (d *Desktop) startXvfb() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("desktoptest: %w", err)
+	}
+	defer r.Close()
+	// -displayfd: the server picks a free display itself and writes its
+	// number to fd 3 (ExtraFiles[0]) once it accepts connections, so there
+	// is no display-number race between parallel tests and nothing to poll.
+	screen := fmt.Sprintf("%dx%dx24", d.width, d.height)
+	p, err := d.spawn("xvfb", []*os.File{w}, "Xvfb", "-displayfd", "3", "-screen", "0", screen, "-nolisten", "tcp", "-noreset")
+	w.Close()
+	if err != nil {
+		return err
+	}
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- s
+	}()
+	select {
+	case s := <-line:
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return p.failure(fmt.Errorf("no display number from -displayfd (%q)", s))
+		}
+		d.Display = ":" + strconv.Itoa(n)
+		return nil
+	case <-time.After(startTimeout):
+		return p.failure(fmt.Errorf("no display number after %v", startTimeout))
+	}
+}
+
+func (d *Desktop) startOpenbox() error {
+	p, err := d.spawn("openbox", nil, "openbox", "--sm-disable", "--config-file", filepath.Join(d.Dir, "openbox-rc.xml"))
+	if err != nil {
+		return err
+	}
+	// An EWMH window manager announces itself with _NET_SUPPORTING_WM_CHECK
+	// on the root window; before that, clicks do not focus and
+	// _NET_ACTIVE_WINDOW is not kept.
+	return d.poll(p, "openbox to set _NET_SUPPORTING_WM_CHECK", func() (bool, error) {
+		out, err := d.x("xprop", "-root", "_NET_SUPPORTING_WM_CHECK")
+		return err == nil && strings.Contains(out, "window id #"), nil
+	})
+}
+
+// Env returns os.Environ() with DISPLAY (and XAUTHORITY) set for this
+// desktop, for child processes. WAYLAND_DISPLAY is dropped so a toolkit
+// that prefers Wayland cannot slip onto the developer's real session.
+func (d *Desktop) Env() []string {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return k == "DISPLAY" || k == "XAUTHORITY" || k == "WAYLAND_DISPLAY"
+	})
+	env = append(env, "DISPLAY="+d.Display)
+	if d.XAuthority != "" {
+		env = append(env, "XAUTHORITY="+d.XAuthority)
+	}
+	return env
+}
+
+// Stop ends every process the desktop started, by pid: SIGTERM, then
+// SIGKILL to those still running after 2 s. It is idempotent.
+func (d *Desktop) Stop() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return d.stopErr
+	}
+	d.stopped = true
+	for _, p := range d.procs {
+		p.signal(syscall.SIGTERM)
+	}
+	deadline := time.After(stopGrace)
+	var errs []error
+	for _, p := range d.procs {
+		select {
+		case <-p.done:
+			continue
+		case <-deadline:
+		}
+		d.logf("desktoptest: %s (pid %d) ignored SIGTERM for %v; killing", p.name, p.pid(), stopGrace)
+		p.signal(syscall.SIGKILL)
+		select {
+		case <-p.done:
+		case <-time.After(stopGrace):
+			errs = append(errs, fmt.Errorf("desktoptest: %s (pid %d) survived SIGKILL", p.name, p.pid()))
+		}
+	}
+	d.stopErr = errors.Join(errs...)
+	return d.stopErr
+}
+
+// poll calls cond until it reports true, it fails, p exits (when p is not
+// nil), or startTimeout passes. It never sleeps longer than 20 ms at a time.
+func (d *Desktop) poll(p *process, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return p.failure(fmt.Errorf("waiting for %s: %w", what, err))
+		}
+		if ok {
+			return nil
+		}
+		if p != nil && p.exited() {
+			return p.failure(fmt.Errorf("exited while waiting for %s", what))
+		}
+		if time.Now().After(deadline) {
+			return p.failure(fmt.Errorf("timed out after %v waiting for %s", startTimeout, what))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitFor is poll for callers after Start, with their own deadline.
+func waitFor(timeout time.Duration, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return fmt.Errorf("desktoptest: waiting for %s: %w", what, err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("desktoptest: timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)

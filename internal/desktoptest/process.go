@@ -1,0 +1,136 @@
+package desktoptest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// process is one long-running child: the X server, the WM, a window, or an
+// xclip holding the clipboard. Its stdout and stderr go to <Dir>/logs.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{} // closed once the process has exited and been reaped
+	err  error         // Wait's result, read after done
+}
+
+// spawn starts a tracked process. Once spawn returns it, Stop ends it.
+func (d *Desktop) spawn(name string, extra []*os.File, argv ...string) (*process, error) {
+	return d.spawnInput(name, extra, nil, argv...)
+}
+
+func (d *Desktop) spawnInput(name string, extra []*os.File, stdin io.Reader, argv ...string) (*process, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return nil, fmt.Errorf("desktoptest: %s: desktop is stopped", name)
+	}
+	logPath := filepath.Join(d.Dir, "logs", fmt.Sprintf("%s.%d.log", name, len(d.procs)))
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("desktoptest: %w", err)
+	}
+	defer logFile.Close() // the child holds its own copy
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = d.Env()
+	cmd.Dir = d.Dir
+	cmd.Stdin = stdin
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.ExtraFiles = extra
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("desktoptest: start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	d.procs = append(d.procs, p)
+	d.logf("desktoptest: started %s pid %d: %s", name, cmd.Process.Pid, strings.Join(argv, " "))
+	return p, nil
+}
+
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *process) signal(sig os.Signal) {
+	if !p.exited() {
+		// An error here means it exited meanwhile; done will say so.
+		_ = p.cmd.Process.Signal(sig)
+	}
+}
+
+// failure wraps err with the process's name, exit status and the tail of
+// its log. A nil p (no process to blame) just prefixes the package.
+func (p *process) failure(err error) error {
+	if p == nil {
+		return fmt.Errorf("desktoptest: %w", err)
+	}
+	status := "running"
+	if p.exited() {
+		status = fmt.Sprintf("exited: %v", p.err)
+	}
+	return fmt.Errorf("desktoptest: %s (pid %d, %s): %w\n--- %s (tail) ---\n%s",
+		p.name, p.pid(), status, err, p.log, tail(p.log, 20))
+}
+
+// tail returns the last n lines of a file, for error messages.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// toolTimeout bounds one short X tool run; none should take more than a
+// few milliseconds, but a wedged X server must not hang a test forever.
+const toolTimeout = 10 * time.Second
+
+// x runs a short-lived X tool against this display and returns its stdout.
+func (d *Desktop) x(argv ...string) (string, error) {
+	return d.xInput(nil, argv...)
+}
+
+func (d *Desktop) xInput(stdin io.Reader, argv ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = d.Env()
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			err = fmt.Errorf("%w: %s", err, msg)
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("timed out after %v: %w", toolTimeout, err)
+		}
+		return stdout.String(), fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+	}
+	return stdout.String(), nil
+}

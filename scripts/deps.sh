@@ -1,0 +1,82 @@
+#!/bin/sh
+# deps.sh [build|desktop|all]: make sure the tools agentspool needs are here.
+#
+#   build    what `go build` needs: Go only (the robotgo backend we use is pure Go).
+#   desktop  what the virtual-desktop tests, the demo and the benchmarks need
+#            (internal/desktoptest): Xvfb, openbox, wish, x11-utils, xdotool,
+#            xclip, imagemagick.
+#   all      both (the default).
+#
+# Quiet and exit 0 when everything is present. Otherwise, as root on
+# Debian/Ubuntu, installs what is missing with apt-get (one `apt-get update`
+# first); anywhere else prints what to install and exits 1.
+set -eu
+
+mode=${1:-all}
+case $mode in
+build | desktop | all) ;;
+*)
+	echo "usage: $0 [build|desktop|all]" >&2
+	exit 2
+	;;
+esac
+
+missing_pkgs=""
+missing_cmds=""
+
+# need COMMAND PACKAGE: note PACKAGE when COMMAND is not in PATH.
+need() {
+	if ! command -v "$1" >/dev/null 2>&1; then
+		missing_cmds="$missing_cmds $1"
+		case " $missing_pkgs " in
+		*" $2 "*) ;;
+		*) missing_pkgs="$missing_pkgs $2" ;;
+		esac
+	fi
+}
+
+if [ "$mode" = build ] || [ "$mode" = all ]; then
+	# Go is not installed from apt: Debian's is older than go.mod asks.
+	if ! command -v go >/dev/null 2>&1; then
+		echo "deps.sh: go not found: install Go (see go.mod for the version) from https://go.dev/dl/" >&2
+		exit 1
+	fi
+fi
+
+if [ "$mode" = desktop ] || [ "$mode" = all ]; then
+	# Keep in step with DesktopTools in internal/desktoptest/desktoptest.go.
+	need Xvfb xvfb
+	need openbox openbox
+	need wish tk
+	need xprop x11-utils
+	need xwininfo x11-utils
+	need xdotool xdotool
+	need xclip xclip
+	need import imagemagick
+	need convert imagemagick
+fi
+
+[ -z "$missing_pkgs" ] && exit 0
+
+if [ -z "${DEPS_SH_INSTALLED:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps.sh: missing$missing_cmds; installing$missing_pkgs" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086 # one word per package, on purpose
+	apt-get install -y -qq --no-install-recommends $missing_pkgs
+	# Check again: a package that installed but did not bring the command
+	# must not pass silently.
+	DEPS_SH_INSTALLED=1 exec /bin/sh "$0" "$mode"
+fi
+
+if [ -n "${DEPS_SH_INSTALLED:-}" ]; then
+	echo "deps.sh: still missing after apt-get install:$missing_cmds" >&2
+	exit 1
+fi
+echo "deps.sh: missing$missing_cmds" >&2
+if command -v apt-get >/dev/null 2>&1; then
+	echo "deps.sh: install them with: sudo apt-get install --no-install-recommends$missing_pkgs" >&2
+else
+	echo "deps.sh: install the packages that provide them (Debian names:$missing_pkgs)" >&2
+fi
+exit 1
