@@ -1,0 +1,221 @@
+package spool
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+var (
+	uniqueCounter atomic.Uint64
+	hostOnce      sync.Once
+	hostPart      string
+)
+
+// maildirHost is the host name as Maildir writers put it in a file name:
+// '/' and ':' would split the name, so they become octal escapes.
+func maildirHost() string {
+	hostOnce.Do(func() {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "localhost"
+		}
+		h = strings.ReplaceAll(h, "/", `\057`)
+		h = strings.ReplaceAll(h, ":", `\072`)
+		h = strings.ReplaceAll(h, string(infoSep), "_")
+		hostPart = h
+	})
+	return hostPart
+}
+
+// UniqueName returns a Maildir-unique file name:
+//
+//	<unix-seconds>.<nanos-within-second>.P<pid>Q<counter>R<random hex>.<host>
+//
+// The nanoseconds are zero-padded to 9 digits so that, when two files entered
+// new/ within the same (coarse) ctime tick, ordering by name is ordering by
+// time. The counter separates goroutines, the pid processes, the random part
+// pid reuse and clock steps, and the host machines sharing a spool.
+func UniqueName() string {
+	now := time.Now()
+	var r [6]byte
+	rand.Read(r[:]) // never fails (crypto/rand, Go ≥ 1.24)
+	b := make([]byte, 0, 80)
+	b = strconv.AppendInt(b, now.Unix(), 10)
+	b = append(b, '.')
+	ns := strconv.Itoa(now.Nanosecond())
+	b = append(b, "000000000"[len(ns):]...)
+	b = append(b, ns...)
+	b = append(b, ".P"...)
+	b = strconv.AppendInt(b, int64(os.Getpid()), 10)
+	b = append(b, 'Q')
+	b = strconv.AppendUint(b, uniqueCounter.Add(1), 10)
+	b = append(b, 'R')
+	b = hex.AppendEncode(b, r[:])
+	b = append(b, '.')
+	b = append(b, maildirHost()...)
+	return string(b)
+}
+
+// NewID returns a short, human-friendly message id such as
+// 20261127T073012-9f3a1c: the UTC date and time plus 6 random hex digits.
+func NewID() string {
+	var r [3]byte
+	rand.Read(r[:])
+	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(r[:])
+}
+
+// Info is the retry state carried in a file name's info suffix. It changes
+// only by rename, so it is exactly as crash-safe as the message's state.
+type Info struct {
+	Attempt   int       // deliveries tried so far
+	NotBefore time.Time // no delivery before this instant; zero = now
+}
+
+// ParseName splits a file name into its base and its retry info:
+//
+//	<base>:A<attempt>,N<not-before unix milliseconds>
+//
+// A name without the separator, or with a foreign info suffix (a Maildir
+// ":2,S", say), parses as attempt 0 with no not-before; base is then still the
+// part before the separator.
+func ParseName(name string) (base string, info Info) {
+	i := strings.IndexByte(name, infoSep)
+	if i < 0 {
+		return name, Info{}
+	}
+	base, suffix := name[:i], name[i+1:]
+	if len(suffix) < 2 || suffix[0] != 'A' {
+		return base, Info{}
+	}
+	att, rest, _ := strings.Cut(suffix[1:], ",")
+	attempt, ok := parseDigits(att)
+	if !ok || attempt > int64(maxInt) {
+		return base, Info{}
+	}
+	info.Attempt = int(attempt)
+	if rest == "" {
+		if strings.HasSuffix(suffix, ",") {
+			return base, Info{}
+		}
+		return base, info
+	}
+	if rest[0] != 'N' {
+		return base, Info{}
+	}
+	ms, ok := parseDigits(rest[1:])
+	if !ok {
+		return base, Info{}
+	}
+	info.NotBefore = time.UnixMilli(ms)
+	return base, info
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// parseDigits parses a non-empty run of ASCII digits into a non-negative int64.
+func parseDigits(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// FormatName is the inverse of ParseName. A zero Info gives the bare base, so
+// a message that was never retried keeps the name its writer gave it.
+// NotBefore is stored with millisecond precision; a negative attempt counts as 0.
+func FormatName(base string, info Info) string {
+	if info.Attempt < 0 {
+		info.Attempt = 0
+	}
+	if info.Attempt == 0 && info.NotBefore.IsZero() {
+		return base
+	}
+	b := make([]byte, 0, len(base)+24)
+	b = append(b, base...)
+	b = append(b, infoSep, 'A')
+	b = strconv.AppendInt(b, int64(info.Attempt), 10)
+	if !info.NotBefore.IsZero() {
+		ms := info.NotBefore.UnixMilli()
+		if ms < 0 {
+			ms = 0
+		}
+		b = append(b, ",N"...)
+		b = strconv.AppendInt(b, ms, 10)
+	}
+	return string(b)
+}
+
+// IDFromName is the id of a message without an id in its front matter: the
+// file name up to the info separator, minus a trailing .md or .txt.
+func IDFromName(name string) string {
+	if i := strings.IndexByte(name, infoSep); i >= 0 {
+		name = name[:i]
+	}
+	if s, ok := strings.CutSuffix(name, ".md"); ok {
+		return s
+	}
+	if s, ok := strings.CutSuffix(name, ".txt"); ok {
+		return s
+	}
+	return name
+}
+
+// ValidAgentName reports whether name may name an agent (and so a directory
+// in the spool): ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ and no "..".
+func ValidAgentName(name string) bool {
+	if len(name) == 0 || len(name) > 64 || !isAlnum(name[0]) {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		c := name[i]
+		if !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return !strings.Contains(name, "..")
+}
+
+// validID reports whether id matches ^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 128 || !isAlnum(id[0]) {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		c := id[i]
+		if !isAlnum(c) && c != '.' && c != '_' && c != '@' && c != '+' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// safeComponent reports whether s can be used as one path component inside a
+// spool directory without escaping it. Agent directories made by hand may
+// have names that are not valid agent names; they are still safe to move
+// messages out of, so the daemon can fail those messages.
+func safeComponent(s string) bool {
+	if s == "" || s == "." || s == ".." {
+		return false
+	}
+	if filepath.Separator != '/' && strings.ContainsRune(s, filepath.Separator) {
+		return false
+	}
+	return !strings.ContainsAny(s, "/\x00")
+}

@@ -1,0 +1,5 @@
+package spool
+
+// syncDir is a no-op on Windows: directories cannot be opened for fsync
+// there, and NTFS journals the metadata of a rename itself.
+func syncDir(dir string) error { return nil }

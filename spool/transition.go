@@ -1,0 +1,223 @@
+package spool
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Claim moves a queued message to cur/. If another claimer took it first, the
+// error satisfies IsGone.
+func (s *Spool) Claim(e Entry) (Entry, error) {
+	return s.move("claim", e, []State{StateNew}, StateCur, e.Name, nil)
+}
+
+// Done moves a delivered message from cur/ to done/.
+func (s *Spool) Done(e Entry) (Entry, error) {
+	return s.move("done", e, []State{StateCur}, StateDone, e.Name, nil)
+}
+
+// Fail moves a message from new/, cur/ or hold/ to failed/, after writing
+// reason (with the time and attempt) to failed/<agent>/<name>.reason.
+func (s *Spool) Fail(e Entry, reason string) (Entry, error) {
+	return s.move("fail", e, []State{StateNew, StateCur, StateHold}, StateFailed, e.Name, &reason)
+}
+
+// Retry moves a message from cur/ back to new/ with its attempt count raised
+// and a not-before time, both recorded in the name's info suffix.
+func (s *Spool) Retry(e Entry, notBefore time.Time) (Entry, error) {
+	base, info := ParseName(e.Name)
+	name := FormatName(base, Info{Attempt: info.Attempt + 1, NotBefore: notBefore})
+	return s.move("retry", e, []State{StateCur}, StateNew, name, nil)
+}
+
+// Hold parks a message from new/ or cur/ in hold/, with a .reason sidecar.
+func (s *Spool) Hold(e Entry, reason string) (Entry, error) {
+	return s.move("hold", e, []State{StateNew, StateCur}, StateHold, e.Name, &reason)
+}
+
+// Release moves a held message back to new/, keeping its attempt count and
+// clearing its not-before time, then removes its sidecar.
+func (s *Spool) Release(e Entry) (Entry, error) {
+	base, info := ParseName(e.Name)
+	return s.move("release", e, []State{StateHold}, StateNew, FormatName(base, Info{Attempt: info.Attempt}), nil)
+}
+
+// Requeue moves a failed message back to new/ as a fresh one (attempt 0),
+// then removes its sidecar.
+func (s *Spool) Requeue(e Entry) (Entry, error) {
+	base, _ := ParseName(e.Name)
+	return s.move("requeue", e, []State{StateFailed}, StateNew, base, nil)
+}
+
+func (s *Spool) checkEntry(op string, e Entry, from []State) error {
+	if !slices.Contains(from, e.State) {
+		return fmt.Errorf("spool: %s: message %s is in %s/, not in %v", op, e.Name, e.State, from)
+	}
+	if !safeComponent(e.Agent) {
+		return fmt.Errorf("spool: %s: %w", op, &badAgentError{e.Agent})
+	}
+	if !safeComponent(e.Name) || strings.HasPrefix(e.Name, ".") {
+		return fmt.Errorf("spool: %s: bad message file name %q", op, e.Name)
+	}
+	return nil
+}
+
+// move is every transition: one rename from e's file to <to>/<agent>/<name>,
+// then an fsync of the destination directory. A reason, when given, is
+// written to the destination's sidecar before the rename, so a message in
+// failed/ or hold/ always has its reason beside it; a sidecar left behind in
+// the source directory is removed after the rename.
+func (s *Spool) move(op string, e Entry, from []State, to State, name string, reason *string) (Entry, error) {
+	if err := s.checkEntry(op, e, from); err != nil {
+		return Entry{}, err
+	}
+	src := s.Path(e)
+	dst := e
+	dst.State, dst.Name = to, name
+	// rename(2) replaces an existing target. Names are unique when the spool
+	// made them, but a writer may drop the same name twice (hello.md, once
+	// now and once tomorrow); the second must not erase the first in done/
+	// or failed/. Claimers racing for one file stay safe: the loser's source
+	// is gone whatever target name it picked.
+	if _, err := os.Lstat(s.Path(dst)); err == nil {
+		base, _ := ParseName(name)
+		var r [3]byte
+		rand.Read(r[:])
+		dst.Name = base + "." + hex.EncodeToString(r[:]) + name[len(base):]
+		if e.ID == IDFromName(e.Name) {
+			dst.ID = IDFromName(dst.Name)
+		}
+	}
+	_, info := ParseName(dst.Name)
+	dst.Attempt, dst.NotBefore = info.Attempt, info.NotBefore
+	dstPath := s.Path(dst)
+
+	var sidecar string
+	if reason != nil {
+		sidecar = s.reasonPath(dst)
+		text := formatReason(*reason, e, time.Now())
+		if err := s.writeAtomic(sidecar, []byte(text)); err != nil {
+			return Entry{}, fmt.Errorf("spool: %s %s: write reason: %w", op, e.Name, err)
+		}
+	}
+	if err := s.rename(src, dstPath); err != nil {
+		if sidecar != "" {
+			os.Remove(sidecar)
+		}
+		return Entry{}, fmt.Errorf("spool: %s: %w", op, err)
+	}
+	if err := syncDir(filepath.Dir(dstPath)); err != nil {
+		return Entry{}, fmt.Errorf("spool: %s: sync %s: %w", op, filepath.Dir(dstPath), err)
+	}
+	if e.State.hasReason() {
+		if err := os.Remove(s.reasonPath(e)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return dst, fmt.Errorf("spool: %s: remove old reason: %w", op, err)
+		}
+	}
+	dst.Queued = s.queuedAt(dstPath)
+	return dst, nil
+}
+
+func formatReason(reason string, e Entry, now time.Time) string {
+	return fmt.Sprintf("reason: %s\ntime: %s\nattempt: %d\nfrom: %s\n",
+		strings.TrimRight(reason, "\n"), now.Format(time.RFC3339), e.Attempt, e.State)
+}
+
+// writeAtomic writes data to path via a staged file in tmp/: nobody ever
+// sees a half-written file at path.
+func (s *Spool) writeAtomic(path string, data []byte) error {
+	tmp := s.path(tmpDir, "", UniqueName())
+	if err := writeSynced(tmp, data); err != nil {
+		return err
+	}
+	if err := s.rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// Reason returns the text of e's .reason sidecar, or "" if it has none.
+func (s *Spool) Reason(e Entry) (string, error) {
+	if !e.State.hasReason() || !safeComponent(e.Agent) || !safeComponent(e.Name) {
+		return "", nil
+	}
+	b, err := os.ReadFile(s.reasonPath(e))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("spool: reason: %w", err)
+	}
+	return string(b), nil
+}
+
+// Read reads e's file and parses it with the spool's size limit.
+func (s *Spool) Read(e Entry) (*Message, error) {
+	if !e.State.valid() || !safeComponent(e.Agent) || !safeComponent(e.Name) {
+		return nil, fmt.Errorf("spool: read: bad entry %s/%s/%s", e.State, e.Agent, e.Name)
+	}
+	p := s.Path(e)
+	data, err := readLimited(p, s.maxBytes())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &goneError{op: "read", path: p, err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseMessage(e.Name, data, s.maxBytes())
+}
+
+// Find returns the entries, in any state, whose id (front matter or name) or
+// base name equals id.
+func (s *Spool) Find(id string) ([]Entry, error) {
+	var out []Entry
+	for _, st := range States {
+		es, err := s.Scan(st, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			base, _ := ParseName(e.Name)
+			if e.ID == id || IDFromName(e.Name) == id || base == id {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
+}
+
+// SweepTmp removes files in tmp/ last written more than olderThan before now:
+// leftovers of writers that crashed between create and rename.
+func (s *Spool) SweepTmp(olderThan time.Duration, now time.Time) (int, error) {
+	dir := s.path(tmpDir, "", "")
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("spool: sweep tmp: %w", err)
+	}
+	n := 0
+	var firstErr error
+	for _, de := range des {
+		if de.IsDir() {
+			continue
+		}
+		fi, err := de.Info()
+		if err != nil || now.Sub(fi.ModTime()) <= olderThan {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, de.Name())); err == nil {
+			n++
+		} else if !errors.Is(err, fs.ErrNotExist) && firstErr == nil {
+			firstErr = fmt.Errorf("spool: sweep tmp: %w", err)
+		}
+	}
+	return n, firstErr
+}
