@@ -76,11 +76,19 @@ func NewID() string {
 type Info struct {
 	Attempt   int       // deliveries tried so far
 	NotBefore time.Time // no delivery before this instant; zero = now
+	// Pasting: the daemon was about to paste it (set in cur/ before the
+	// GUI steps). Found after a crash, it means a paste may be sitting in
+	// the agent's input, unsubmitted.
+	Pasting bool
+	// Submitted: when the submit key went to the agent's window (set in
+	// cur/ after it). Found after a crash, it means: wait for the ack, do
+	// not paste again.
+	Submitted time.Time
 }
 
 // ParseName splits a file name into its base and its retry info:
 //
-//	<base>:A<attempt>,N<not-before unix milliseconds>
+//	<base>:A<attempt>[,N<not-before unix ms>][,P][,S<submitted unix ms>]
 //
 // A name without the separator, or with a foreign info suffix (a Maildir
 // ":2,S", say), parses as attempt 0 with no not-before; base is then still the
@@ -94,26 +102,41 @@ func ParseName(name string) (base string, info Info) {
 	if len(suffix) < 2 || suffix[0] != 'A' {
 		return base, Info{}
 	}
-	att, rest, _ := strings.Cut(suffix[1:], ",")
-	attempt, ok := parseDigits(att)
+	fields := strings.Split(suffix[1:], ",")
+	attempt, ok := parseDigits(fields[0])
 	if !ok || attempt > int64(maxInt) {
 		return base, Info{}
 	}
 	info.Attempt = int(attempt)
-	if rest == "" {
-		if strings.HasSuffix(suffix, ",") {
+	// Each optional field at most once, in this order.
+	order := "NPS"
+	for _, f := range fields[1:] {
+		if f == "" {
 			return base, Info{}
 		}
-		return base, info
+		at := strings.IndexByte(order, f[0])
+		if at < 0 {
+			return base, Info{}
+		}
+		order = order[at+1:]
+		switch f[0] {
+		case 'N', 'S':
+			ms, ok := parseDigits(f[1:])
+			if !ok {
+				return base, Info{}
+			}
+			if f[0] == 'N' {
+				info.NotBefore = time.UnixMilli(ms)
+			} else {
+				info.Submitted = time.UnixMilli(ms)
+			}
+		case 'P':
+			if f != "P" {
+				return base, Info{}
+			}
+			info.Pasting = true
+		}
 	}
-	if rest[0] != 'N' {
-		return base, Info{}
-	}
-	ms, ok := parseDigits(rest[1:])
-	if !ok {
-		return base, Info{}
-	}
-	info.NotBefore = time.UnixMilli(ms)
 	return base, info
 }
 
@@ -140,7 +163,7 @@ func FormatName(base string, info Info) string {
 	if info.Attempt < 0 {
 		info.Attempt = 0
 	}
-	if info.Attempt == 0 && info.NotBefore.IsZero() {
+	if info.Attempt == 0 && info.NotBefore.IsZero() && !info.Pasting && info.Submitted.IsZero() {
 		return base
 	}
 	b := make([]byte, 0, len(base)+24)
@@ -154,6 +177,13 @@ func FormatName(base string, info Info) string {
 		}
 		b = append(b, ",N"...)
 		b = strconv.AppendInt(b, ms, 10)
+	}
+	if info.Pasting {
+		b = append(b, ",P"...)
+	}
+	if !info.Submitted.IsZero() {
+		b = append(b, ",S"...)
+		b = strconv.AppendInt(b, max(info.Submitted.UnixMilli(), 0), 10)
 	}
 	return string(b)
 }

@@ -286,7 +286,7 @@ func scanOne(state State, d *scanDir, name string, old map[string]cachedHeader, 
 	}
 	_, info := ParseName(name)
 	*e = Entry{Agent: d.agent, Name: name, State: state, Attempt: info.Attempt, NotBefore: info.NotBefore,
-		Size: meta.size, Queued: meta.ctime, Priority: hdr.prio, ID: hdr.id}
+		Pasting: info.Pasting, Submitted: info.Submitted, Size: meta.size, Queued: meta.ctime, Priority: hdr.prio, ID: hdr.id}
 	if e.ID == "" {
 		e.ID = IDFromName(name)
 	}

@@ -62,6 +62,8 @@ type Entry struct {
 	Queued    time.Time // when it entered its current directory
 	Priority  Priority  // from the front matter, best effort
 	ID        string    // front matter id, else IDFromName(Name)
+	Pasting   bool      // from the info suffix: about to be pasted (cur/ only)
+	Submitted time.Time // from the info suffix: when it was submitted (cur/ only)
 	Size      int64
 }
 

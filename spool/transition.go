@@ -38,6 +38,23 @@ func (s *Spool) Retry(e Entry, notBefore time.Time) (Entry, error) {
 	return s.move("retry", e, []State{StateCur}, StateNew, name, nil)
 }
 
+// Postpone moves a claimed message back to new/ with a not-before time but
+// without counting an attempt: nothing reached the agent (the focus was
+// wrong, the clipboard was taken). The pasting/submitted marks are cleared.
+func (s *Spool) Postpone(e Entry, notBefore time.Time) (Entry, error) {
+	base, info := ParseName(e.Name)
+	return s.move("postpone", e, []State{StateCur}, StateNew, FormatName(base, Info{Attempt: info.Attempt, NotBefore: notBefore}), nil)
+}
+
+// Mark records, by a rename inside cur/, that the daemon is about to paste
+// the message (pasting) or has submitted it (submitted not zero), so that a
+// restart after a crash knows which.
+func (s *Spool) Mark(e Entry, pasting bool, submitted time.Time) (Entry, error) {
+	base, info := ParseName(e.Name)
+	info.Pasting, info.Submitted = pasting, submitted
+	return s.move("mark", e, []State{StateCur}, StateCur, FormatName(base, info), nil)
+}
+
 // Hold parks a message from new/ or cur/ in hold/, with a .reason sidecar.
 func (s *Spool) Hold(e Entry, reason string) (Entry, error) {
 	return s.move("hold", e, []State{StateNew, StateCur}, StateHold, e.Name, &reason)
@@ -87,6 +104,9 @@ func (s *Spool) move(op string, e Entry, from []State, to State, name string, re
 	// now and once tomorrow); the second must not erase the first in done/
 	// or failed/. Claimers racing for one file stay safe: the loser's source
 	// is gone whatever target name it picked.
+	if dst.Name == e.Name && dst.State == e.State {
+		return e, nil // nothing to move: a mark that is already there
+	}
 	if _, err := os.Lstat(s.Path(dst)); err == nil {
 		base, _ := ParseName(name)
 		var r [3]byte
@@ -97,7 +117,7 @@ func (s *Spool) move(op string, e Entry, from []State, to State, name string, re
 		}
 	}
 	_, info := ParseName(dst.Name)
-	dst.Attempt, dst.NotBefore = info.Attempt, info.NotBefore
+	dst.Attempt, dst.NotBefore, dst.Pasting, dst.Submitted = info.Attempt, info.NotBefore, info.Pasting, info.Submitted
 	dstPath := s.Path(dst)
 
 	var sidecar string
