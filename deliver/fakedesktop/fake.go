@@ -51,6 +51,9 @@ type Desk struct {
 	NeverFetch bool
 	// FocusErr, when set, makes Focused fail (a window vanished).
 	FocusErr error
+	// OnSubmit runs for every submit, with the desk locked: play the agent
+	// here (ack the message). It must not call the Desk.
+	OnSubmit func(w *Win, text string)
 }
 
 // New returns a desk with no windows.
@@ -255,8 +258,12 @@ func (d *Desk) keyLocked(combo []string) {
 		paste()
 		d.mu.Lock()
 	case "enter", "ctrl+enter":
-		win.Submits = append(win.Submits, win.Input)
+		text := win.Input
+		win.Submits = append(win.Submits, text)
 		win.Input, win.pastes = "", nil
+		if d.OnSubmit != nil {
+			d.OnSubmit(win, text)
+		}
 	case "ctrl+z":
 		if n := len(win.pastes); n > 0 {
 			win.Input = win.Input[:win.pastes[n-1]]

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/agentspool/agentspool/spool"
+)
+
+var statusCommand = &command{
+	name:    "status",
+	order:   20,
+	summary: "show each agent's queue and what the daemon is doing",
+	usage:   "status [--json]",
+	help: `For every configured agent (and any other agent directory found in the
+spool) prints how many messages are in new/, cur/, done/, failed/ and
+hold/, and the age of the oldest message waiting in new/.
+
+When the daemon is running (it writes <spool>/status.json and its pid is
+alive) each agent's delivery state is shown too: delivering, waiting ack,
+idle or held. Otherwise the first line says "daemon: not running".
+
+Example:
+  agentspool status
+  agentspool status --json | jq '.[] | select(.failed > 0) | .agent'`,
+	run: runStatus,
+}
+
+// daemonStatus is <spool>/status.json as the daemon writes it
+// (service.Status). It is read here rather than imported so that the CLI's
+// quick commands do not link the desktop code.
+type daemonStatus struct {
+	PID     int                  `json:"pid"`
+	Started time.Time            `json:"started"`
+	Updated time.Time            `json:"updated"`
+	Running *bool                `json:"running"` // absent: trust the pid
+	Agents  map[string]agentView `json:"agents"`
+}
+
+type agentView struct {
+	State  string `json:"state"`
+	Detail string `json:"detail"`
+}
+
+// agentStatus is one line of `status`, and one object of `status --json`.
+type agentStatus struct {
+	Agent        string     `json:"agent"`
+	Configured   bool       `json:"configured"`
+	New          int        `json:"new"`
+	Cur          int        `json:"cur"`
+	Done         int        `json:"done"`
+	Failed       int        `json:"failed"`
+	Hold         int        `json:"hold"`
+	OldestQueued *time.Time `json:"oldest_queued,omitempty"`
+	OldestAge    float64    `json:"oldest_age_seconds"`
+	Daemon       string     `json:"daemon"` // "running" or "not running"
+	State        string     `json:"state,omitempty"`
+	Detail       string     `json:"detail,omitempty"`
+}
+
+func runStatus(e *env, args []string) error {
+	fs := e.flagSet()
+	asJSON := fs.Bool("json", false, "print a JSON array, one object per agent")
+	if _, err := e.parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	sp, cfg, err := e.openSpool(true)
+	if err != nil {
+		return err
+	}
+	now := e.now()
+
+	names := cfg.Names()
+	configured := map[string]bool{}
+	for _, n := range names {
+		configured[n] = true
+	}
+	inSpool, err := sp.Agents()
+	if err != nil {
+		return err
+	}
+	for _, n := range inSpool {
+		if !configured[n] {
+			names = append(names, n)
+		}
+	}
+	rows := make(map[string]*agentStatus, len(names))
+	for _, n := range names {
+		rows[n] = &agentStatus{Agent: n, Configured: configured[n], Daemon: "not running"}
+	}
+	for _, st := range spool.States {
+		es, err := sp.Scan(st, "")
+		if err != nil {
+			return err
+		}
+		for _, en := range es {
+			r := rows[en.Agent]
+			if r == nil { // appeared since Agents(): count it anyway
+				r = &agentStatus{Agent: en.Agent, Daemon: "not running"}
+				rows[en.Agent] = r
+				names = append(names, en.Agent)
+			}
+			switch st {
+			case spool.StateNew:
+				r.New++
+				if r.OldestQueued == nil || en.Queued.Before(*r.OldestQueued) {
+					q := en.Queued
+					r.OldestQueued = &q
+				}
+			case spool.StateCur:
+				r.Cur++
+			case spool.StateDone:
+				r.Done++
+			case spool.StateFailed:
+				r.Failed++
+			case spool.StateHold:
+				r.Hold++
+			}
+		}
+	}
+
+	ds, dsErr := readDaemonStatus(sp.Root)
+	running := dsErr == nil && ds != nil && (ds.Running == nil || *ds.Running) && pidAlive(ds.PID)
+	out := make([]*agentStatus, 0, len(names))
+	for _, n := range names {
+		r := rows[n]
+		if r.OldestQueued != nil {
+			r.OldestAge = now.Sub(*r.OldestQueued).Round(time.Millisecond).Seconds()
+		}
+		if running {
+			r.Daemon = "running"
+			if v, ok := ds.Agents[n]; ok {
+				r.State, r.Detail = v.State, v.Detail
+			} else {
+				r.State = "unknown"
+			}
+		}
+		out = append(out, r)
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+
+	switch {
+	case running:
+		fmt.Fprintf(e.stdout, "daemon: running (pid %d, started %s, updated %s ago)\n",
+			ds.PID, ds.Started.Local().Format(time.DateTime), fmtAge(now.Sub(ds.Updated)))
+	case dsErr != nil:
+		fmt.Fprintf(e.stdout, "daemon: not running (%v)\n", dsErr)
+	case ds != nil && ds.Running != nil && !*ds.Running:
+		fmt.Fprintf(e.stdout, "daemon: not running (pid %d stopped at %s)\n", ds.PID, ds.Updated.Local().Format(time.DateTime))
+	case ds != nil:
+		fmt.Fprintf(e.stdout, "daemon: not running (status.json names pid %d, which is gone)\n", ds.PID)
+	default:
+		fmt.Fprintln(e.stdout, "daemon: not running")
+	}
+	if len(out) == 0 {
+		fmt.Fprintf(e.stdout, "no agents: %s configures none and the spool %s has none\n", cfgName(cfg), sp.Root)
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "AGENT\tNEW\tCUR\tDONE\tFAILED\tHOLD\tOLDEST")
+	if running {
+		fmt.Fprint(tw, "\tSTATE\tDETAIL")
+	}
+	fmt.Fprintln(tw)
+	extra := false
+	for _, r := range out {
+		name := r.Agent
+		if !r.Configured {
+			name += " *"
+			extra = true
+		}
+		oldest := "-"
+		if r.OldestQueued != nil {
+			oldest = fmtAge(now.Sub(*r.OldestQueued))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s", name, r.New, r.Cur, r.Done, r.Failed, r.Hold, oldest)
+		if running {
+			fmt.Fprintf(tw, "\t%s\t%s", r.State, r.Detail)
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if extra {
+		fmt.Fprintf(e.stdout, "* not in %s: the daemon fails its messages\n", cfgName(cfg))
+	}
+	return nil
+}
+
+// readDaemonStatus reads <root>/status.json: nil, nil when there is none.
+func readDaemonStatus(root string) (*daemonStatus, error) {
+	b, err := os.ReadFile(filepath.Join(root, "status.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("status.json: %w", err)
+	}
+	var ds daemonStatus
+	if err := json.Unmarshal(b, &ds); err != nil {
+		return nil, fmt.Errorf("status.json unreadable: %w", err)
+	}
+	return &ds, nil
+}
+
+// fmtAge is a short duration for tables: 45s, 12m, 3h05m, 2d03h.
+func fmtAge(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd%02dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}

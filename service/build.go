@@ -1,0 +1,56 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/spool"
+)
+
+// RunDesktop builds the real daemon for cfg (the X11 desktop, the desktop
+// lock, remembered timings, the ack watcher) and runs it until ctx ends.
+// Both `agentspool run` and the OS service call it.
+func RunDesktop(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	sp, err := spool.Open(cfg.Spool)
+	if err != nil {
+		return err
+	}
+	sp.MaxMessageBytes = cfg.MaxMessageBytes
+	desk, err := deliver.NewX11()
+	if err != nil {
+		return err
+	}
+	defer desk.Close()
+	lockPath := cfg.LockFile
+	if lockPath == "" {
+		lockPath = deliver.DefaultLockPath(os.Getenv("DISPLAY"))
+	}
+	lock, err := deliver.NewDesktopLock(lockPath)
+	if err != nil {
+		return err
+	}
+	timings, err := deliver.LoadTimings(filepath.Join(sp.Root, ".timings.json"), cfg.Timing.Min, cfg.Timing.Max)
+	if err != nil {
+		log.Warn("timings", "err", err)
+	}
+	w, err := confirm.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("service: ack watcher: %w", err)
+	}
+	defer w.Close()
+	d, err := New(Options{
+		Config: cfg, Spool: sp, Waiter: w, Log: log,
+		Deliverer: &deliver.Deliverer{Desktop: desk, Lock: lock, Timings: timings, Log: log},
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("desktop", "display", os.Getenv("DISPLAY"), "lock", lock.Path())
+	return d.Run(ctx)
+}

@@ -1,0 +1,665 @@
+// Package service is the running daemon: it watches the spool, orders and
+// claims messages, delivers them through the desktop, waits for the
+// recipients' acks, retries and parks; and it is the OS-service face of that
+// daemon (kardianos/service).
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/spool"
+	"github.com/gofrs/flock"
+)
+
+const (
+	// TmpMaxAge is how old a file in tmp/ gets before the daemon removes
+	// it as abandoned by its writer (Maildir's rule).
+	TmpMaxAge = 36 * time.Hour
+	// MismatchesToHold: this many focus mismatches in a row for one agent
+	// park its queue in hold/.
+	MismatchesToHold = 3
+	// guiFailuresToFail bounds attempts that never reached the window (the
+	// clipboard taken, the paste not fetched); they do not count as
+	// delivery attempts, but they must not loop forever.
+	guiFailuresToFail = 20
+	// MaxPasteBytes: longer texts are delivered as a pointer to a copy of
+	// the message (one X request carries at most 256 KiB, and chat inputs
+	// are known to drop the submit of very long pastes).
+	MaxPasteBytes = 128 << 10
+)
+
+// Daemon delivers the spool's messages. Build it with New, then Run.
+type Daemon struct {
+	cfg     *config.Config
+	sp      *spool.Spool
+	dl      *deliver.Deliverer
+	waiter  confirm.Waiter
+	log     *slog.Logger
+	journal *journal
+	now     func() time.Time
+
+	wake chan struct{}
+	jobs chan spool.Entry
+
+	mu     sync.Mutex
+	agents map[string]*agentState
+	start  time.Time
+	ctx    context.Context
+	wg     sync.WaitGroup
+	dirty  bool
+}
+
+type agentState struct {
+	cfg        *config.Agent // nil: a spool dir for an agent not in the config
+	busy       bool          // one message is claimed (in cur/)
+	mismatches int           // focus mismatches in a row
+	guiFails   map[string]int
+	needsUndo  bool // a delivery may have left a paste in the input (crash)
+	state      string
+	detail     string
+}
+
+// Options are the parts a Daemon is built from.
+type Options struct {
+	Config    *config.Config
+	Spool     *spool.Spool
+	Deliverer *deliver.Deliverer
+	Waiter    confirm.Waiter
+	Log       *slog.Logger
+}
+
+// New checks the parts and returns a Daemon.
+func New(o Options) (*Daemon, error) {
+	if o.Config == nil || o.Spool == nil || o.Deliverer == nil || o.Waiter == nil {
+		return nil, errors.New("service: config, spool, deliverer and waiter are required")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := o.Config.RenderEnvelope(config.EnvelopeFields{}); err != nil {
+		return nil, fmt.Errorf("service: %w", err)
+	}
+	d := &Daemon{
+		cfg: o.Config, sp: o.Spool, dl: o.Deliverer, waiter: o.Waiter, log: o.Log,
+		now:    time.Now,
+		wake:   make(chan struct{}, 1),
+		jobs:   make(chan spool.Entry, 1024),
+		agents: map[string]*agentState{},
+	}
+	for _, a := range o.Config.Agents {
+		d.agents[a.Name] = &agentState{cfg: a, state: "idle", guiFails: map[string]int{}}
+	}
+	return d, nil
+}
+
+// ErrAlreadyRunning: another daemon holds this spool.
+var ErrAlreadyRunning = errors.New("service: another agentspool daemon is already running on this spool")
+
+// Run delivers until ctx ends. A cancelled ctx lets the GUI step in
+// progress finish; messages waiting for acks stay in cur/, marked
+// submitted, and are picked up again by the next start.
+func (d *Daemon) Run(ctx context.Context) error {
+	lock := flock.New(filepath.Join(d.sp.Root, ".daemon.lock"))
+	ok, err := lock.TryLock()
+	if err != nil {
+		return fmt.Errorf("service: daemon lock: %w", err)
+	}
+	if !ok {
+		pid, _ := os.ReadFile(filepath.Join(d.sp.Root, ".daemon.pid"))
+		return fmt.Errorf("%w (pid %s; lock %s)", ErrAlreadyRunning, strings.TrimSpace(string(pid)), lock.Path())
+	}
+	defer lock.Unlock()
+	_ = writeAtomic(filepath.Join(d.sp.Root, ".daemon.pid"), []byte(fmt.Sprintf("%d\n", os.Getpid())))
+
+	d.journal, err = openJournal(filepath.Join(d.sp.Root, "journal.jsonl"))
+	if err != nil {
+		return err
+	}
+	defer d.journal.Close()
+
+	d.start = d.now()
+	d.ctx = ctx
+	for _, a := range d.cfg.Agents {
+		if err := d.sp.EnsureAgent(a.Name); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(a.Inbox, 0o755); err != nil {
+			return fmt.Errorf("service: inbox of %s: %w", a.Name, err)
+		}
+	}
+	if n, err := d.sp.SweepTmp(TmpMaxAge, d.now()); err != nil {
+		d.log.Warn("tmp sweep failed", "err", err)
+	} else if n > 0 {
+		d.log.Info("removed abandoned tmp files", "count", n)
+	}
+
+	w, err := newWatcher(d.sp, d.log, d.poke)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+
+	if err := d.recover(); err != nil {
+		return err
+	}
+
+	guiDone := make(chan struct{})
+	go func() { defer close(guiDone); d.guiWorker(ctx) }()
+
+	d.log.Info("daemon started", "spool", d.sp.Root, "agents", len(d.cfg.Agents), "config", d.cfg.Summary())
+	tick := time.NewTicker(d.cfg.ScanInterval)
+	defer tick.Stop()
+	statusTick := time.NewTicker(250 * time.Millisecond)
+	defer statusTick.Stop()
+	d.poke()
+	for {
+		select {
+		case <-ctx.Done():
+			<-guiDone
+			// Claimed but never started: back to the queue, as they were.
+			for drained := false; !drained; {
+				select {
+				case e := <-d.jobs:
+					d.postpone(e, time.Time{}, errors.New("daemon stopping"))
+				default:
+					drained = true
+				}
+			}
+			d.wg.Wait()
+			d.setAll("stopped")
+			d.writeStatus(false)
+			if err := d.dl.Timings.Save(); err != nil {
+				d.log.Warn("timings not saved", "err", err)
+			}
+			d.log.Info("daemon stopped")
+			return nil
+		case <-d.wake:
+		case <-tick.C:
+			if n, err := d.sp.SweepTmp(TmpMaxAge, d.now()); err == nil && n > 0 {
+				d.log.Info("removed abandoned tmp files", "count", n)
+			}
+		case <-statusTick.C:
+			d.writeStatus(true)
+			continue
+		}
+		d.schedule()
+	}
+}
+
+// poke asks the main loop for a scan; extra pokes coalesce.
+func (d *Daemon) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Daemon) agent(name string) *agentState {
+	st := d.agents[name]
+	if st == nil {
+		st = &agentState{state: "unknown agent", guiFails: map[string]int{}}
+		d.agents[name] = st
+	}
+	return st
+}
+
+// schedule claims the next message of every agent that has none in flight.
+func (d *Daemon) schedule() {
+	names, err := d.sp.Agents()
+	if err != nil {
+		d.log.Error("scan agents", "err", err)
+		return
+	}
+	now := d.now()
+	var soonest time.Time
+	for _, name := range names {
+		d.mu.Lock()
+		st := d.agent(name)
+		busy := st.busy
+		d.mu.Unlock()
+		if busy {
+			continue
+		}
+		if reason, held := d.sp.AgentHeld(name); held {
+			d.setState(name, "held", reason)
+			continue
+		}
+		e, ok, err := d.sp.Next(name, now)
+		if err != nil {
+			d.log.Error("scan", "agent", name, "err", err)
+			continue
+		}
+		if !ok {
+			if at := d.nextNotBefore(name); !at.IsZero() && (soonest.IsZero() || at.Before(soonest)) {
+				soonest = at
+			}
+			d.setState(name, "idle", "")
+			continue
+		}
+		if st.cfg == nil {
+			d.fail(e, fmt.Sprintf("unknown agent %q: it is not in %s (agents: %s)", name, d.cfg.Path, strings.Join(d.cfg.Names(), ", ")))
+			d.poke()
+			continue
+		}
+		c, err := d.sp.Claim(e)
+		if err != nil {
+			if !spool.IsGone(err) {
+				d.log.Error("claim", "id", e.ID, "agent", name, "err", err)
+			}
+			continue
+		}
+		d.logMove(c, spool.StateNew, spool.StateCur, nil)
+		d.mu.Lock()
+		st.busy = true
+		d.mu.Unlock()
+		d.setState(name, "queued for the desktop", c.ID)
+		d.jobs <- c
+	}
+	if !soonest.IsZero() {
+		time.AfterFunc(time.Until(soonest)+time.Millisecond, d.poke)
+	}
+}
+
+// nextNotBefore is the earliest not-before of name's postponed messages.
+func (d *Daemon) nextNotBefore(name string) time.Time {
+	es, err := d.sp.Scan(spool.StateNew, name)
+	if err != nil {
+		return time.Time{}
+	}
+	var at time.Time
+	for _, e := range es {
+		if !e.NotBefore.IsZero() && (at.IsZero() || e.NotBefore.Before(at)) {
+			at = e.NotBefore
+		}
+	}
+	return at
+}
+
+// recover handles what a previous run left in cur/: acked → done; submitted
+// and still inside its ack window → wait for the ack; anything else →
+// delivered again, after taking back a paste it may have left in the input.
+func (d *Daemon) recover() error {
+	es, err := d.sp.Scan(spool.StateCur, "")
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		d.mu.Lock()
+		st := d.agent(e.Agent)
+		d.mu.Unlock()
+		if st.cfg == nil {
+			d.fail(e, fmt.Sprintf("unknown agent %q: it is not in %s", e.Agent, d.cfg.Path))
+			continue
+		}
+		if st.busy {
+			// Two claimed messages for one agent (an operator moved files):
+			// keep one in flight, queue the other again.
+			if p, err := d.sp.Postpone(e, time.Time{}); err == nil {
+				d.logMove(p, spool.StateCur, spool.StateNew, nil)
+			}
+			continue
+		}
+		if acked, _ := confirm.Acked(st.cfg.Inbox, e.ID); acked {
+			d.done(e, "recovered: acked before the restart")
+			continue
+		}
+		d.mu.Lock()
+		st.busy = true
+		d.mu.Unlock()
+		if !e.Submitted.IsZero() {
+			d.log.Info("recovered: waiting for ack", "id", e.ID, "agent", e.Agent, "attempt", e.Attempt)
+			left := e.Submitted.Add(st.cfg.AckTimeout).Sub(d.now())
+			d.awaitAck(e, st.cfg, max(left, 0))
+			continue
+		}
+		if e.Pasting {
+			d.mu.Lock()
+			st.needsUndo = true
+			d.mu.Unlock()
+		}
+		d.log.Info("recovered: delivering again", "id", e.ID, "agent", e.Agent, "attempt", e.Attempt)
+		d.jobs <- e
+	}
+	return nil
+}
+
+// guiWorker runs deliveries one at a time; the desktop lock serialises
+// them with other processes too.
+func (d *Daemon) guiWorker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-d.jobs:
+			d.deliverOne(e)
+		}
+	}
+}
+
+func (d *Daemon) deliverOne(e spool.Entry) {
+	d.mu.Lock()
+	st := d.agents[e.Agent]
+	a := st.cfg
+	needsUndo := st.needsUndo
+	d.mu.Unlock()
+	release := func() {
+		d.mu.Lock()
+		st.busy = false
+		d.mu.Unlock()
+		d.poke()
+	}
+
+	msg, err := d.sp.Read(e)
+	if err != nil {
+		if spool.IsPermanent(err) {
+			d.fail(e, err.Error())
+		} else {
+			d.postpone(e, d.now().Add(time.Second), err)
+		}
+		release()
+		return
+	}
+	if e.Attempt > 0 {
+		if acked, _ := confirm.Acked(a.Inbox, e.ID); acked {
+			d.done(e, "acked before the retry")
+			release()
+			return
+		}
+	}
+	text, err := d.render(e, msg, a)
+	if err != nil {
+		d.fail(e, err.Error())
+		release()
+		return
+	}
+	t := target(a, msg.Priority == spool.PriorityUrgent)
+	// The GUI sequence is never cut in the middle: a stop waits for it.
+	gctx := context.WithoutCancel(d.ctx)
+	if needsUndo {
+		if err := d.dl.Undo(gctx, t); err != nil {
+			d.hold(e, "a paste may be left in the input after a crash and could not be taken back: "+err.Error(), true)
+			release()
+			return
+		}
+		d.mu.Lock()
+		st.needsUndo = false
+		d.mu.Unlock()
+	}
+	if m, err := d.sp.Mark(e, true, time.Time{}); err == nil {
+		e = m
+	}
+	d.setState(e.Agent, "delivering", e.ID)
+	rep, err := d.dl.Deliver(gctx, t, text)
+	d.journal.Attempt(e, rep, err)
+
+	switch {
+	case err == nil:
+		d.mu.Lock()
+		st.mismatches = 0
+		delete(st.guiFails, e.Name)
+		d.mu.Unlock()
+		ack := a.Ack
+		if msg.Ack != nil {
+			ack = *msg.Ack
+		}
+		if !ack {
+			d.done(e, "submitted; agent has ack off (unconfirmed)")
+			release()
+			return
+		}
+		if m, merr := d.sp.Mark(e, false, d.now()); merr == nil {
+			e = m
+		} else {
+			d.log.Error("mark submitted", "id", e.ID, "err", merr)
+		}
+		d.log.Info("submitted", "id", e.ID, "agent", e.Agent, "attempt", e.Attempt+1,
+			"lock_wait", rep.LockWait, "gui", rep.GUI, "focus", rep.Focus, "fetch", rep.Fetch, "settle", rep.Settle)
+		d.awaitAck(e, a, a.AckTimeout)
+		return
+	case rep.Pasted && !rep.Submitted:
+		d.hold(e, "pasted into the input but not submitted, and the paste could not be taken back: check the agent's input; "+err.Error(), true)
+	default:
+		if w, ok := deliver.IsFocusMismatch(err); ok {
+			d.mu.Lock()
+			st.mismatches++
+			n := st.mismatches
+			d.mu.Unlock()
+			if n >= MismatchesToHold {
+				d.log.Error("focus mismatch: parking the agent's queue", "agent", e.Agent, "id", e.ID,
+					"mismatches", n, "focused_title", w.Title, "focused_pid", w.PID, "want", a.Window)
+				d.hold(e, fmt.Sprintf("focus mismatch %d times in a row: clicking (%d,%d) focused %q (pid %d), not the window %q; fix coords.yaml (agentspool coords capture %s) and run: agentspool release %s",
+					n, a.X, a.Y, w.Title, w.PID, a.Window, e.Agent, e.Agent), true)
+				d.mu.Lock()
+				st.mismatches = 0
+				d.mu.Unlock()
+				break
+			}
+			d.postpone(e, d.now().Add(time.Duration(n)*200*time.Millisecond), err)
+			break
+		}
+		d.mu.Lock()
+		st.guiFails[e.Name]++
+		n := st.guiFails[e.Name]
+		d.mu.Unlock()
+		if n >= guiFailuresToFail {
+			d.fail(e, fmt.Sprintf("the desktop refused %d times: %v", n, err))
+			break
+		}
+		delay := 100 * time.Millisecond * time.Duration(n)
+		if deliver.IsNoDisplay(err) {
+			delay = 5 * time.Second
+		}
+		d.postpone(e, d.now().Add(delay), err)
+	}
+	release()
+}
+
+// awaitAck waits for e's ack outside the desktop lock, so other agents get
+// their deliveries meanwhile.
+func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration) {
+	d.setState(e.Agent, "waiting for ack", e.ID)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		ok, err := d.waiter.Wait(d.ctx, a.Inbox, e.ID, timeout)
+		if err != nil && d.ctx.Err() != nil {
+			return // stopping: it stays in cur/, marked submitted
+		}
+		if err != nil {
+			d.log.Warn("ack wait failed; counting it as no ack", "id", e.ID, "agent", e.Agent, "inbox", a.Inbox, "err", err)
+		}
+		if ok {
+			d.done(e, "acked")
+		} else {
+			attempt := e.Attempt + 1
+			if attempt >= a.MaxAttempts {
+				d.fail(e, fmt.Sprintf("no ack from %s within %v, after %d attempts", e.Agent, a.AckTimeout, attempt))
+			} else {
+				backoff := a.Backoff << (attempt - 1)
+				r, rerr := d.sp.Retry(e, d.now().Add(backoff))
+				if rerr != nil {
+					d.log.Error("retry", "id", e.ID, "agent", e.Agent, "err", rerr)
+				} else {
+					d.logMove(r, spool.StateCur, spool.StateNew, fmt.Errorf("no ack within %v; retry in %v", timeout, backoff))
+				}
+			}
+		}
+		d.mu.Lock()
+		d.agents[e.Agent].busy = false
+		d.mu.Unlock()
+		d.poke()
+	}()
+}
+
+func target(a *config.Agent, urgent bool) deliver.Target {
+	combo := func(s string) []string {
+		keys, _ := config.ParseKeyCombo(s) // validated when the config loaded
+		return keys
+	}
+	return deliver.Target{
+		Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID,
+		Match: a.MatchTitle, Window: fmt.Sprintf("%q", a.Window),
+		Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo),
+	}
+}
+
+// render builds the pasted text: the envelope line, then the body, or in
+// pointer mode (and for long messages) a line naming a copy of the message.
+func (d *Daemon) render(e spool.Entry, m *spool.Message, a *config.Agent) (string, error) {
+	from := m.From
+	if from == "" {
+		from = "-"
+	}
+	env, err := d.cfg.RenderEnvelope(config.EnvelopeFields{ID: e.ID, From: from, To: e.Agent, Priority: m.Priority.String(), Attempt: e.Attempt + 1})
+	if err != nil {
+		return "", err
+	}
+	body := strings.TrimRight(m.Body, "\r\n")
+	if a.Paste != config.PastePointer && len(env)+1+len(body) <= MaxPasteBytes {
+		return env + "\n" + body, nil
+	}
+	// The copy is not written into the inbox itself: a file there whose
+	// name holds the id is an ack.
+	dir := filepath.Join(filepath.Dir(a.Inbox), "messages")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("pointer copy: %w", err)
+	}
+	path := filepath.Join(dir, e.ID+".md")
+	if err := writeAtomic(path, m.Raw); err != nil {
+		return "", fmt.Errorf("pointer copy: %w", err)
+	}
+	return env + "\n" + "The message is in " + path + " (read it, then ack " + e.ID + ")", nil
+}
+
+func (d *Daemon) done(e spool.Entry, why string) {
+	n, err := d.sp.Done(e)
+	if err != nil {
+		d.log.Error("done", "id", e.ID, "agent", e.Agent, "err", err)
+		return
+	}
+	d.journal.Event(n, "done", why)
+	d.logMove(n, e.State, spool.StateDone, nil, "why", why)
+	d.setState(e.Agent, "idle", "")
+}
+
+func (d *Daemon) fail(e spool.Entry, reason string) {
+	n, err := d.sp.Fail(e, reason)
+	if err != nil {
+		d.log.Error("fail", "id", e.ID, "agent", e.Agent, "err", err)
+		return
+	}
+	d.journal.Event(n, "failed", reason)
+	d.logMove(n, e.State, spool.StateFailed, errors.New(reason))
+}
+
+// hold parks e; with agent, the whole agent's queue is paused until an
+// operator releases it.
+func (d *Daemon) hold(e spool.Entry, reason string, agent bool) {
+	if agent {
+		if err := d.sp.HoldAgent(e.Agent, reason); err != nil {
+			d.log.Error("hold agent", "agent", e.Agent, "err", err)
+		}
+		d.setState(e.Agent, "held", reason)
+	}
+	n, err := d.sp.Hold(e, reason)
+	if err != nil {
+		d.log.Error("hold", "id", e.ID, "agent", e.Agent, "err", err)
+		return
+	}
+	d.journal.Event(n, "held", reason)
+	d.logMove(n, e.State, spool.StateHold, errors.New(reason))
+}
+
+// postpone puts e back in new/ without counting a delivery attempt: nothing
+// reached the agent.
+func (d *Daemon) postpone(e spool.Entry, at time.Time, cause error) {
+	n, err := d.sp.Postpone(e, at)
+	if err != nil {
+		d.log.Error("postpone", "id", e.ID, "agent", e.Agent, "err", err)
+		return
+	}
+	d.logMove(n, e.State, spool.StateNew, cause)
+	if wait := time.Until(at); wait > 0 {
+		time.AfterFunc(wait+time.Millisecond, d.poke)
+	}
+}
+
+func (d *Daemon) logMove(e spool.Entry, from, to spool.State, err error, more ...any) {
+	attrs := []any{"id", e.ID, "agent", e.Agent, "from", string(from), "to", string(to), "attempt", e.Attempt}
+	if err != nil {
+		attrs = append(attrs, "err", err.Error())
+	}
+	attrs = append(attrs, more...)
+	d.log.Info("state", attrs...)
+	d.mu.Lock()
+	d.dirty = true
+	d.mu.Unlock()
+}
+
+func (d *Daemon) setState(agent, state, detail string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.agent(agent)
+	if st.state != state || st.detail != detail {
+		st.state, st.detail = state, detail
+		d.dirty = true
+	}
+}
+
+func (d *Daemon) setAll(state string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, st := range d.agents {
+		st.state, st.detail = state, ""
+	}
+	d.dirty = true
+}
+
+// Status is what <spool>/status.json says, for `agentspool status`.
+type Status struct {
+	PID     int                    `json:"pid"`
+	Started time.Time              `json:"started"`
+	Updated time.Time              `json:"updated"`
+	Running bool                   `json:"running"`
+	Agents  map[string]AgentStatus `json:"agents"`
+}
+
+// AgentStatus is one agent's line in Status.
+type AgentStatus struct {
+	State  string `json:"state"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func (d *Daemon) writeStatus(running bool) {
+	d.mu.Lock()
+	if !d.dirty && running {
+		d.mu.Unlock()
+		return
+	}
+	d.dirty = false
+	s := Status{PID: os.Getpid(), Started: d.start, Updated: d.now(), Running: running, Agents: map[string]AgentStatus{}}
+	names := make([]string, 0, len(d.agents))
+	for n := range d.agents {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s.Agents[n] = AgentStatus{State: d.agents[n].state, Detail: d.agents[n].detail}
+	}
+	d.mu.Unlock()
+	if err := writeJSON(filepath.Join(d.sp.Root, "status.json"), s); err != nil {
+		d.log.Warn("status file", "err", err)
+	}
+}

@@ -1,0 +1,466 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/deliver/fakedesktop"
+	"github.com/agentspool/agentspool/spool"
+)
+
+// rig is a daemon on a fake desktop with two agent windows and an editor,
+// on a real spool in a temp dir.
+type rig struct {
+	t    *testing.T
+	dir  string
+	cfg  *config.Config
+	sp   *spool.Spool
+	desk *fakedesktop.Desk
+	logs *syncBuffer
+
+	// ack decides whether the agent acks its n-th submit (1-based); nil
+	// acks everything at once.
+	mu  sync.Mutex
+	ack func(agent, id string, n int) (bool, time.Duration)
+	n   map[string]int
+
+	cancel context.CancelFunc
+	done   chan error
+}
+
+var envelopeRE = regexp.MustCompile(`\[agentspool id=(\S+) `)
+
+func newRig(t *testing.T, extra string) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	yaml := fmt.Sprintf(`spool: %s/spool
+inbox_root: %s/inboxes
+scan_interval: 50ms
+timing: {min: 1ms, max: 100ms}
+defaults:
+  ack_timeout: 300ms
+  backoff: 20ms
+  max_attempts: 3
+agents:
+  Agent-1: {x: 50, y: 50, window: "Agent-1"}
+  Agent-2: {x: 150, y: 50, window: "Agent-2"}
+%s`, dir, dir, extra)
+	cfg, err := config.Parse([]byte(yaml), filepath.Join(dir, "coords.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(cfg.Spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, dir: dir, cfg: cfg, sp: sp, desk: fakedesktop.New(), logs: &syncBuffer{}, n: map[string]int{}}
+	r.desk.AddWindow("Agent-1", 101, 0, 0, 100, 100)
+	r.desk.AddWindow("Agent-2", 102, 100, 0, 100, 100)
+	r.desk.AddWindow("Editor", 103, 200, 0, 100, 100)
+	r.desk.OnSubmit = func(w *fakedesktop.Win, text string) {
+		a, ok := cfg.Agent(w.Title)
+		if !ok {
+			return
+		}
+		for _, m := range envelopeRE.FindAllStringSubmatch(text, -1) {
+			r.mu.Lock()
+			r.n[w.Title]++
+			n, policy := r.n[w.Title], r.ack
+			r.mu.Unlock()
+			ok, delay := true, time.Duration(0)
+			if policy != nil {
+				ok, delay = policy(w.Title, m[1], n)
+			}
+			if ok {
+				id := m[1]
+				time.AfterFunc(delay, func() { confirm.WriteAck(a.Inbox, id) })
+			}
+		}
+	}
+	for _, a := range cfg.Agents {
+		if err := sp.EnsureAgent(a.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+func (r *rig) start() {
+	r.t.Helper()
+	w, err := confirm.NewWatcher()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { w.Close() })
+	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: w, Log: log,
+		Deliverer: &deliver.Deliverer{Desktop: r.desk, Timings: deliver.NewTimings(r.cfg.Timing.Min, r.cfg.Timing.Max)}})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan error, 1)
+	go func() { r.done <- d.Run(ctx) }()
+	r.t.Cleanup(func() { r.stop() })
+}
+
+func (r *rig) stop() error {
+	if r.cancel == nil {
+		return nil
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		return err
+	case <-time.After(10 * time.Second):
+		r.t.Fatal("daemon did not stop within 10s")
+		return nil
+	}
+}
+
+func (r *rig) send(agent, body string) spool.Entry {
+	r.t.Helper()
+	e, err := r.sp.Enqueue(agent, []byte(body))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return e
+}
+
+// waitState polls the spool until n messages are in st (for agent, ""
+// for all), or fails after a deadline; it returns them.
+func (r *rig) waitState(st spool.State, agent string, n int) []spool.Entry {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		es, err := r.sp.Scan(st, agent)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if len(es) >= n {
+			return es
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("after 15s: %d messages in %s/ for %q, want %d\nlogs:\n%s", len(es), st, agent, n, r.logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (r *rig) count(st spool.State) int {
+	es, err := r.sp.Scan(st, "")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return len(es)
+}
+
+func TestDeliversEveryMessageOnceAndDoneAfterAck(t *testing.T) {
+	r := newRig(t, "")
+	want := map[string][]string{}
+	var ids []string
+	for i := 0; i < 20; i++ {
+		agent := []string{"Agent-1", "Agent-2"}[i%2]
+		body := fmt.Sprintf("---\nfrom: tester\n---\nmessage %d for %s\nline two", i, agent)
+		e := r.send(agent, body)
+		ids = append(ids, e.ID)
+		want[agent] = append(want[agent], fmt.Sprintf("[agentspool id=%s from=tester to=%s]\nmessage %d for %s\nline two", e.ID, agent, i, agent))
+	}
+	r.start()
+	r.waitState(spool.StateDone, "", 20)
+	for _, agent := range []string{"Agent-1", "Agent-2"} {
+		got := r.desk.Window(agent).Submits
+		if strings.Join(got, "\n---\n") != strings.Join(want[agent], "\n---\n") {
+			t.Fatalf("%s submits:\n%q\nwant:\n%q", agent, got, want[agent])
+		}
+	}
+	if w := r.desk.Window("Editor"); len(w.Submits) != 0 || w.Input != "" {
+		t.Fatalf("the editor got %q / %q", w.Submits, w.Input)
+	}
+	for _, st := range []spool.State{spool.StateNew, spool.StateCur, spool.StateFailed, spool.StateHold} {
+		if n := r.count(st); n != 0 {
+			t.Fatalf("%d messages left in %s/", n, st)
+		}
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run returned %v after a stop", err)
+	}
+	journal, err := os.ReadFile(filepath.Join(r.cfg.Spool, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if !strings.Contains(string(journal), `"id":"`+id+`"`) {
+			t.Fatalf("journal lacks %s", id)
+		}
+	}
+	if !strings.Contains(r.logs.String(), "to=done") {
+		t.Fatal("no state-change log event with to=done")
+	}
+}
+
+func TestUrgentGoesFirst(t *testing.T) {
+	r := newRig(t, "")
+	r.send("Agent-1", "normal one")
+	r.send("Agent-1", "---\npriority: urgent\n---\nurgent one")
+	r.start()
+	r.waitState(spool.StateDone, "", 2)
+	got := r.desk.Window("Agent-1").Submits
+	if len(got) != 2 || !strings.HasSuffix(got[0], "urgent one") {
+		t.Fatalf("order %q, want the urgent message first", got)
+	}
+}
+
+func TestUnknownAgentAndBadFilesFailWithReason(t *testing.T) {
+	r := newRig(t, "")
+	drop := func(agent, name string, data []byte) {
+		tmp := filepath.Join(r.cfg.Spool, "tmp", name)
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(r.cfg.Spool, "new", agent), 0o700)
+		if err := os.Rename(tmp, filepath.Join(r.cfg.Spool, "new", agent, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drop("Ghost", "to-ghost.md", []byte("who is there"))
+	drop("Agent-1", "bad-utf8.md", []byte("caf\xe9"))
+	drop("Agent-1", "empty.md", nil)
+	drop("Agent-1", "broken.md", []byte("---\nid: [unclosed\n---\nbody"))
+	drop("Agent-2", "fine.md", []byte("a good one"))
+	r.start()
+	failed := r.waitState(spool.StateFailed, "", 4)
+	r.waitState(spool.StateDone, "Agent-2", 1)
+	reasons := map[string]string{}
+	for _, e := range failed {
+		reason, err := r.sp.Reason(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reasons[e.Name] = reason
+	}
+	for name, want := range map[string]string{"to-ghost.md": "unknown agent", "bad-utf8.md": "UTF-8", "empty.md": "empty", "broken.md": "front matter"} {
+		if !strings.Contains(reasons[name], want) {
+			t.Errorf("%s reason %q, want it to mention %q", name, reasons[name], want)
+		}
+	}
+	if w := r.desk.Window("Agent-1"); len(w.Submits) != 0 {
+		t.Fatalf("bad messages were pasted: %q", w.Submits)
+	}
+}
+
+func TestNoAckIsRetriedThenFailed(t *testing.T) {
+	r := newRig(t, "")
+	r.ack = func(agent, id string, n int) (bool, time.Duration) { return false, 0 }
+	e := r.send("Agent-1", "will never be acked")
+	r.start()
+	failed := r.waitState(spool.StateFailed, "", 1)
+	if failed[0].ID != e.ID {
+		t.Fatalf("failed %+v", failed[0])
+	}
+	reason, _ := r.sp.Reason(failed[0])
+	if !strings.Contains(reason, "no ack") || !strings.Contains(reason, "3 attempts") {
+		t.Fatalf("reason %q", reason)
+	}
+	if n := len(r.desk.Window("Agent-1").Submits); n != 3 {
+		t.Fatalf("%d submits, want 3 (max_attempts)", n)
+	}
+}
+
+func TestAckAfterTimeoutButBeforeRetryIsNotPastedAgain(t *testing.T) {
+	r := newRig(t, "")
+	// The ack lands 100ms after the 300ms ack timeout; the retry is due
+	// 20ms after the timeout... so make the backoff long enough.
+	r.cfg.Agents[0].Backoff = 400 * time.Millisecond
+	r.ack = func(agent, id string, n int) (bool, time.Duration) { return true, 400 * time.Millisecond }
+	r.send("Agent-1", "late ack")
+	r.start()
+	r.waitState(spool.StateDone, "", 1)
+	if n := len(r.desk.Window("Agent-1").Submits); n != 1 {
+		t.Fatalf("%d submits, want 1: an acked message was pasted again", n)
+	}
+	if !strings.Contains(r.logs.String(), "acked before the retry") {
+		t.Fatalf("logs do not show the ack found before the retry:\n%s", r.logs.String())
+	}
+}
+
+func TestFocusStolenEveryTimeParksTheAgent(t *testing.T) {
+	r := newRig(t, "")
+	r.desk.AfterClick = func(d *fakedesktop.Desk, x, y int) {
+		if x < 100 { // only Agent-1's clicks are hijacked
+			d.Focus("Editor")
+		}
+	}
+	r.send("Agent-1", "first")
+	r.send("Agent-1", "second")
+	r.send("Agent-2", "unaffected")
+	r.start()
+	r.waitState(spool.StateHold, "Agent-1", 1)
+	r.waitState(spool.StateDone, "Agent-2", 1)
+	if reason, held := r.sp.AgentHeld("Agent-1"); !held || !strings.Contains(reason, "Editor") {
+		t.Fatalf("agent held = %v, reason %q", held, reason)
+	}
+	logs := r.logs.String()
+	if !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, `focused_title=Editor`) {
+		t.Fatalf("no ERROR naming the focused window:\n%s", logs)
+	}
+	for _, title := range []string{"Agent-1", "Editor"} {
+		if w := r.desk.Window(title); len(w.Submits) != 0 || w.Input != "" {
+			t.Fatalf("%s got %q / %q", title, w.Submits, w.Input)
+		}
+	}
+	// The second message is not delivered while the agent is held...
+	if n := len(r.waitState(spool.StateNew, "Agent-1", 1)); n != 1 {
+		t.Fatalf("%d queued", n)
+	}
+	// ...and is, once released and the focus behaves.
+	r.desk.AfterClick = nil
+	if err := r.sp.ReleaseAgent("Agent-1"); err != nil {
+		t.Fatal(err)
+	}
+	held := r.waitState(spool.StateHold, "Agent-1", 1)
+	if _, err := r.sp.Release(held[0]); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(spool.StateDone, "Agent-1", 2)
+}
+
+func TestAckOffAgentIsDoneOnSubmit(t *testing.T) {
+	r := newRig(t, "  Quiet: {x: 250, y: 50, window: \"Editor\", ack: false}\n")
+	r.sp.EnsureAgent("Quiet")
+	r.ack = func(agent, id string, n int) (bool, time.Duration) { return false, 0 }
+	r.send("Quiet", "no ack expected")
+	r.start()
+	r.waitState(spool.StateDone, "Quiet", 1)
+	if n := len(r.desk.Window("Editor").Submits); n != 1 {
+		t.Fatalf("%d submits", n)
+	}
+}
+
+// A restart finds what a killed daemon left in cur/: an acked message goes
+// to done/ without a paste; a submitted one waits for its ack; a claimed one
+// is delivered; one marked pasting has its paste undone first.
+func TestRecoveryAfterCrash(t *testing.T) {
+	r := newRig(t, "")
+	claim := func(agent, body string) spool.Entry {
+		c, err := r.sp.Claim(r.send(agent, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a1, _ := r.cfg.Agent("Agent-1")
+	acked := claim("Agent-1", "acked before the crash")
+	acked, _ = r.sp.Mark(acked, false, time.Now())
+	confirm.WriteAck(a1.Inbox, acked.ID)
+	pasting := claim("Agent-2", "pasting when killed")
+	pasting, _ = r.sp.Mark(pasting, true, time.Time{})
+
+	r.start()
+	r.waitState(spool.StateDone, "", 2)
+	if n := len(r.desk.Window("Agent-1").Submits); n != 0 {
+		t.Fatalf("the acked message was pasted again (%d submits)", n)
+	}
+	keys := r.desk.Keys()
+	var seq []string
+	for _, k := range keys {
+		seq = append(seq, strings.Join(k, "+"))
+	}
+	if len(seq) < 2 || seq[0] != "ctrl+z" || seq[1] != "ctrl+v" {
+		t.Fatalf("keys %v: want the undo before the paste", seq)
+	}
+	if got := r.desk.Window("Agent-2").Submits; len(got) != 1 || !strings.HasSuffix(got[0], "pasting when killed") {
+		t.Fatalf("Agent-2 submits %q", got)
+	}
+}
+
+func TestSubmittedBeforeCrashWaitsForAckInsteadOfPasting(t *testing.T) {
+	r := newRig(t, "")
+	r.ack = func(agent, id string, n int) (bool, time.Duration) { return false, 0 }
+	c, err := r.sp.Claim(r.send("Agent-1", "submitted just before the crash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ = r.sp.Mark(c, false, time.Now())
+	a1, _ := r.cfg.Agent("Agent-1")
+	time.AfterFunc(100*time.Millisecond, func() { confirm.WriteAck(a1.Inbox, c.ID) })
+	r.start()
+	r.waitState(spool.StateDone, "", 1)
+	if n := len(r.desk.Window("Agent-1").Submits); n != 0 {
+		t.Fatalf("pasted again (%d submits) although it was submitted and then acked", n)
+	}
+}
+
+func TestSecondDaemonOnTheSameSpoolIsRefused(t *testing.T) {
+	r := newRig(t, "")
+	r.start()
+	r.send("Agent-1", "make sure the first one runs")
+	r.waitState(spool.StateDone, "", 1)
+	w, _ := confirm.NewWatcher()
+	defer w.Close()
+	d2, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: w, Deliverer: &deliver.Deliverer{Desktop: r.desk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d2.Run(context.Background())
+	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
+		t.Fatalf("second daemon: %v", err)
+	}
+}
+
+func TestStopLeavesOnlySubmittedMessagesInCur(t *testing.T) {
+	r := newRig(t, "")
+	r.ack = func(agent, id string, n int) (bool, time.Duration) { return false, 0 }
+	for i := 0; i < 6; i++ {
+		r.send([]string{"Agent-1", "Agent-2"}[i%2], fmt.Sprintf("m%d", i))
+	}
+	r.start()
+	r.waitState(spool.StateCur, "", 2)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := r.sp.Scan(spool.StateCur, "")
+	for _, e := range cur {
+		if e.Submitted.IsZero() {
+			t.Fatalf("%s left in cur/ without a submit mark: stranded", e.Name)
+		}
+	}
+	total := 0
+	for _, st := range spool.States {
+		total += r.count(st)
+	}
+	if total != 6 {
+		t.Fatalf("%d messages in the spool, want 6", total)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

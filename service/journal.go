@@ -1,0 +1,81 @@
+package service
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/spool"
+)
+
+// journal is the append-only JSON-lines record of every attempt and outcome
+// in <spool>/journal.jsonl: the audit trail beside the directories, with the
+// step timings the logs also carry.
+type journal struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+type journalLine struct {
+	Time     time.Time `json:"time"`
+	Event    string    `json:"event"` // attempt | done | failed | held
+	ID       string    `json:"id"`
+	Agent    string    `json:"agent"`
+	Attempt  int       `json:"attempt"`
+	Name     string    `json:"name"`
+	OK       bool      `json:"ok,omitempty"`
+	Err      string    `json:"err,omitempty"`
+	Why      string    `json:"why,omitempty"`
+	LockWait float64   `json:"lock_wait_ms,omitempty"`
+	GUI      float64   `json:"gui_ms,omitempty"`
+	Focus    float64   `json:"focus_ms,omitempty"`
+	Fetch    float64   `json:"fetch_ms,omitempty"`
+	Settle   float64   `json:"settle_ms,omitempty"`
+	Refocus  int       `json:"refocus,omitempty"`
+	Mismatch string    `json:"focused_title,omitempty"`
+}
+
+func openJournal(path string) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("service: journal: %w", err)
+	}
+	return &journal{f: f}, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (j *journal) write(l journalLine) {
+	l.Time = time.Now().UTC()
+	b, err := json.Marshal(l)
+	if err != nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	// One write(2) per line with O_APPEND: lines never interleave.
+	j.f.Write(append(b, '\n'))
+}
+
+// Attempt records one delivery attempt.
+func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
+	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OK: err == nil,
+		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Refocus: r.Refocus}
+	if err != nil {
+		l.Err = err.Error()
+		if w, ok := deliver.IsFocusMismatch(err); ok {
+			l.Mismatch = w.Title
+		}
+	}
+	j.write(l)
+}
+
+// Event records a final or parking transition.
+func (j *journal) Event(e spool.Entry, event, why string) {
+	j.write(journalLine{Event: event, ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, Why: why})
+}
+
+func (j *journal) Close() error { return j.f.Close() }
