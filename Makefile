@@ -1,0 +1,55 @@
+# agentspool: make build | test | demo | bench | lint
+#
+# Run as root on Debian/Ubuntu, `make test` and `make demo` install the
+# desktop tools they need (scripts/deps.sh); elsewhere they say what to
+# install.
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN     := bin/agentspool
+FUZZTIME ?= 5s
+
+.PHONY: build test unit fuzz demo bench lint deps deps-build clean
+
+build: deps-build
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentspool
+
+deps-build:
+	@sh scripts/deps.sh build
+
+deps:
+	@sh scripts/deps.sh all
+
+# All tests with the race detector (the desktop tests start their own Xvfb),
+# then a few seconds of each fuzzer.
+test: deps lint unit fuzz
+
+unit:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime $(FUZZTIME) ./spool/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseName$$' -fuzztime $(FUZZTIME) ./spool/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -s -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt -s would change:"; echo "$$out"; exit 1; fi
+
+# The daemon delivering to 8 agent windows on a virtual desktop.
+demo: deps build
+	$(GO) run ./internal/demo -bin $(BIN) -out demo-out
+
+# Benchmarks: spool (enqueue, claim, scan of 100k), the GUI phase against the
+# old fixed sleeps, and one `agentspool send` process.
+bench: deps
+	$(GO) test -run '^$$' -bench Scan100k -benchtime 3x ./spool/
+	$(GO) test -run '^$$' -bench 'Enqueue|Bare|Claim' ./spool/
+	$(GO) test -run '^$$' -bench GUIPhase -benchtime 200x ./deliver/
+	$(GO) test -run '^$$' -bench OldFixedSleeps -benchtime 10x ./deliver/
+	$(GO) test -run '^$$' -bench SendProcess ./cmd/agentspool/
+
+clean:
+	rm -rf bin demo-out
