@@ -303,9 +303,17 @@ func (d *Deliverer) undo(t Target, rep *Report, cause error) error {
 	return cause
 }
 
-// restore gives the person their clipboard back and ends our offer.
+// restore gives the person their clipboard back and ends our offer. If
+// someone copied something while we delivered (our offer was taken), that
+// newer content is theirs to keep: putting the old one back would undo
+// their copy.
 func (d *Deliverer) restore(o Offer, saved []byte) error {
 	defer o.Close()
+	select {
+	case <-o.Lost():
+		return nil
+	default:
+	}
 	if saved == nil {
 		return nil
 	}

@@ -338,3 +338,23 @@ func TestCorruptTimingsFileStartsFresh(t *testing.T) {
 }
 
 func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o600) }
+
+// A person who copies while a delivery runs keeps what they copied.
+func TestCopyDuringDeliveryIsNotOverwrittenByTheRestore(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("old copy"))
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") == "enter" {
+			d.Clobber("new copy")
+		}
+	}
+	if _, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "msg"); err != nil {
+		t.Fatal(err)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "new copy" {
+		t.Fatalf("clipboard = %q, want the person's newer copy", clip)
+	}
+	if got := d.Window("Agent-1").Submits; len(got) != 1 || got[0] != "msg" {
+		t.Fatalf("submits %q", got)
+	}
+}
