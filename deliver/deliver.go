@@ -25,6 +25,10 @@ type Target struct {
 	// Undo takes a paste back out of the input (e.g. ctrl+z); empty means
 	// the app has none, and a paste that went wrong is left for a person.
 	Undo []string
+	// Submitted, when set, is called the moment the submit key went to the
+	// window, still under the lock: the caller records it before anything
+	// else can happen (a crash right after must not paste it again).
+	Submitted func()
 }
 
 func (t Target) matches(w Window) bool {
@@ -122,6 +126,9 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, rep *Report)
 		return d.undo(t, rep, err)
 	}
 	rep.Submitted = true
+	if t.Submitted != nil {
+		t.Submitted()
+	}
 	// The submit is in the window's queue behind the paste; let it digest
 	// before the clipboard changes and the lock goes to the next delivery.
 	if err := sleep(ctx, settle); err != nil {

@@ -401,6 +401,15 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 		e = m
 	}
 	d.setState(e.Agent, "delivering", e.ID)
+	t.Submitted = func() {
+		// Recorded before the lock is released: a crash from here on
+		// finds the message marked and waits for its ack.
+		if m, err := d.sp.Mark(e, false, d.now()); err == nil {
+			e = m
+		} else {
+			d.log.Error("mark submitted", "id", e.ID, "err", err)
+		}
+	}
 	rep, err := d.dl.Deliver(gctx, t, text)
 	d.journal.Attempt(e, rep, err)
 
@@ -418,11 +427,6 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			d.done(e, "submitted; agent has ack off (unconfirmed)")
 			release()
 			return
-		}
-		if m, merr := d.sp.Mark(e, false, d.now()); merr == nil {
-			e = m
-		} else {
-			d.log.Error("mark submitted", "id", e.ID, "err", merr)
 		}
 		d.log.Info("submitted", "id", e.ID, "agent", e.Agent, "attempt", e.Attempt+1,
 			"lock_wait", rep.LockWait, "gui", rep.GUI, "focus", rep.Focus, "fetch", rep.Fetch, "settle", rep.Settle)

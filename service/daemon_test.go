@@ -293,6 +293,8 @@ func TestAckAfterTimeoutButBeforeRetryIsNotPastedAgain(t *testing.T) {
 	if n := len(r.desk.Window("Agent-1").Submits); n != 1 {
 		t.Fatalf("%d submits, want 1: an acked message was pasted again", n)
 	}
+	// The log line follows the rename that waitState saw.
+	r.stop()
 	if !strings.Contains(r.logs.String(), "acked before the retry") {
 		t.Fatalf("logs do not show the ack found before the retry:\n%s", r.logs.String())
 	}
@@ -314,7 +316,7 @@ func TestFocusStolenEveryTimeParksTheAgent(t *testing.T) {
 	if reason, held := r.sp.AgentHeld("Agent-1"); !held || !strings.Contains(reason, "Editor") {
 		t.Fatalf("agent held = %v, reason %q", held, reason)
 	}
-	logs := r.logs.String()
+	logs := r.logs.String() // the ERROR is logged before the hold rename
 	if !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, `focused_title=Editor`) {
 		t.Fatalf("no ERROR naming the focused window:\n%s", logs)
 	}
