@@ -51,6 +51,12 @@ type Config struct {
 	// ScanInterval (`scan_interval`) is the period of the spool scan that
 	// backs up fsnotify; default 2s.
 	ScanInterval time.Duration
+	// QuietFor (`quiet_for`): deliver only when no person used the
+	// keyboard or mouse for this long; default 2s; 0 turns the wait off.
+	QuietFor time.Duration
+	// QuietMaxWait (`quiet_max_wait`): after waiting this long for a quiet
+	// desk, urgent messages go anyway; others keep waiting. Default 2m.
+	QuietMaxWait time.Duration
 	// Defaults are the `defaults:` section as resolved (every field set).
 	Defaults AgentSettings
 	// Agents in file order.
@@ -92,6 +98,13 @@ type AgentSettings struct {
 	// Backoff is the delay before the first retry, doubled each attempt;
 	// default 5s.
 	Backoff time.Duration
+	// DraftCheck: before pasting, look whether the input already holds a
+	// person's draft (SelectAll, then Copy into a private buffer, then
+	// Caret to put the caret back); if it does, do not paste. Default off.
+	DraftCheck bool
+	// SelectAll, Copy and Caret are the draft check's keys; defaults
+	// ctrl+a, ctrl+c, end.
+	SelectAll, Copy, Caret string
 }
 
 // Paste modes.
@@ -138,6 +151,8 @@ const (
 	MaxMaxMessageBytes     = 16 << 20
 	DefaultEnvelope        = "[agentspool id={{.ID}} from={{.From}} to={{.To}}]"
 	DefaultScanInterval    = 2 * time.Second
+	DefaultQuietFor        = 2 * time.Second
+	DefaultQuietMaxWait    = 2 * time.Minute
 	DefaultTimingMin       = 5 * time.Millisecond
 	DefaultTimingMax       = 5 * time.Second
 )
@@ -153,6 +168,9 @@ var DefaultAgentSettings = AgentSettings{
 	MaxAttempts:  3,
 	Paste:        PasteFull,
 	Backoff:      5 * time.Second,
+	SelectAll:    "ctrl+a",
+	Copy:         "ctrl+c",
+	Caret:        "end",
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -179,6 +197,8 @@ func defaults(dir string) *Config {
 		Envelope:        DefaultEnvelope,
 		Timing:          Timing{Min: DefaultTimingMin, Max: DefaultTimingMax},
 		ScanInterval:    DefaultScanInterval,
+		QuietFor:        DefaultQuietFor,
+		QuietMaxWait:    DefaultQuietMaxWait,
 		Defaults:        DefaultAgentSettings,
 	}
 }

@@ -69,7 +69,11 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("top-level defaults wrong: %+v", c)
 	}
 	want := AgentSettings{Submit: "enter", UrgentSubmit: "enter", Undo: "ctrl+z", Ack: true,
-		AckTimeout: 30 * time.Second, MaxAttempts: 3, Paste: "full", Backoff: 5 * time.Second}
+		AckTimeout: 30 * time.Second, MaxAttempts: 3, Paste: "full", Backoff: 5 * time.Second,
+		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end"}
+	if c.QuietFor != 2*time.Second || c.QuietMaxWait != 2*time.Minute {
+		t.Errorf("quiet defaults: %v %v", c.QuietFor, c.QuietMaxWait)
+	}
 	if c.Defaults != want {
 		t.Errorf("Defaults = %+v, want %+v", c.Defaults, want)
 	}
@@ -152,7 +156,8 @@ agents:
 		t.Errorf("RenderEnvelope = %q, %v", s, err)
 	}
 	def := AgentSettings{Submit: "ctrl+enter", UrgentSubmit: "ctrl+enter", Undo: "ctrl+z", Ack: false,
-		AckTimeout: time.Minute, MaxAttempts: 5, Paste: "pointer", Backoff: 0}
+		AckTimeout: time.Minute, MaxAttempts: 5, Paste: "pointer", Backoff: 0,
+		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end"}
 	if c.Defaults != def {
 		t.Errorf("Defaults = %+v, want %+v", c.Defaults, def)
 	}
@@ -165,7 +170,8 @@ agents:
 	}
 	custom, _ := c.Agent("Custom")
 	want := AgentSettings{Submit: "shift+enter", UrgentSubmit: "shift+enter", Undo: "ctrl+shift+z", Ack: true,
-		AckTimeout: 90 * time.Second, MaxAttempts: 1, Paste: "full", Backoff: time.Second}
+		AckTimeout: 90 * time.Second, MaxAttempts: 1, Paste: "full", Backoff: time.Second,
+		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end"}
 	if custom.AgentSettings != want {
 		t.Errorf("Custom = %+v, want %+v", custom.AgentSettings, want)
 	}
@@ -562,4 +568,33 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted envelope %q: %v", c.Envelope, err)
 		}
 	})
+}
+
+func TestQuietAndDraftCheckKeys(t *testing.T) {
+	c, err := Parse([]byte(`quiet_for: 500ms
+quiet_max_wait: 10s
+agents:
+  A:
+    x: 1
+    y: 2
+    window: w
+    draft_check: true
+    select_all: ctrl+slash
+    copy: ctrl+c
+    caret: ctrl+end
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := c.Agent("A")
+	if c.QuietFor != 500*time.Millisecond || c.QuietMaxWait != 10*time.Second || !a.DraftCheck ||
+		a.SelectAll != "ctrl+slash" || a.Caret != "ctrl+end" {
+		t.Fatalf("got %+v / %+v", c, a.AgentSettings)
+	}
+	_, err = Parse([]byte("quiet_for: soon\nagents:\n  A: {x: 1, y: 2, window: w, caret: ctrl+pgdn}\n"), "c.yaml")
+	for _, want := range []string{"c.yaml:1: quiet_for", "c.yaml:3: agents.A.caret"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %q", err, want)
+		}
+	}
 }

@@ -47,10 +47,12 @@ func (e *keyError) Error() string {
 // line, duplicate agents are caught (a Go map would keep the last), and all
 // errors are reported, not the first.
 var (
-	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff"}
-	agentKeys   = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
-	topKeys     = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval", "defaults", "agents"}
-	timingKeys  = []string{"min", "max"}
+	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff",
+		"draft_check", "select_all", "copy", "caret"}
+	agentKeys = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
+	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
+		"quiet_for", "quiet_max_wait", "defaults", "agents"}
+	timingKeys = []string{"min", "max"}
 )
 
 type parser struct {
@@ -392,6 +394,22 @@ func (p *parser) setting(s *settings, e entry, key string) {
 		if v, ok := p.duration(e.v, key, true); ok {
 			s.Backoff = v
 		}
+	case "draft_check":
+		if v, ok := p.boolean(e.v, key); ok {
+			s.DraftCheck = v
+		}
+	case "select_all":
+		if v, ok := p.keyCombo(e.v, key); ok {
+			s.SelectAll = v
+		}
+	case "copy":
+		if v, ok := p.keyCombo(e.v, key); ok {
+			s.Copy = v
+		}
+	case "caret":
+		if v, ok := p.keyCombo(e.v, key); ok {
+			s.Caret = v
+		}
 	}
 }
 
@@ -439,6 +457,14 @@ func (p *parser) parse(data []byte, c *Config) {
 		case "scan_interval":
 			if v, ok := p.duration(e.v, key, false); ok {
 				c.ScanInterval = v
+			}
+		case "quiet_for":
+			if v, ok := p.duration(e.v, key, true); ok {
+				c.QuietFor = v
+			}
+		case "quiet_max_wait":
+			if v, ok := p.duration(e.v, key, true); ok {
+				c.QuietMaxWait = v
 			}
 		case "timing":
 			p.timing(e, c)

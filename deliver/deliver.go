@@ -3,10 +3,17 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Target is where one message goes: the agent's input box and how to
@@ -29,6 +36,19 @@ type Target struct {
 	// window, still under the lock: the caller records it before anything
 	// else can happen (a crash right after must not paste it again).
 	Submitted func()
+	// Urgent messages go after QuietMaxWait even if the desk is not quiet.
+	Urgent bool
+	// QuietWait, when set, is called once when the delivery starts waiting
+	// for a person to stop typing.
+	QuietWait func()
+	// Draft, when set, is checked before pasting: the input must be empty.
+	Draft *DraftKeys
+}
+
+// DraftKeys read what an input holds: select all, copy, then put the caret
+// back (which also drops the selection).
+type DraftKeys struct {
+	SelectAll, Copy, Caret []string
 }
 
 func (t Target) matches(w Window) bool {
@@ -48,6 +68,14 @@ type Report struct {
 	Settle   time.Duration // each settle wait (after paste, after submit)
 	Refocus  int           // clicks it took again because focus moved
 	Focused  Window        // the window that had focus, on a mismatch
+	// QuietWait is how long it waited for a person to stop typing.
+	QuietWait time.Duration
+	// KeptKeys is how many of a person's key events were held back during
+	// the GUI steps and replayed to their window afterwards.
+	KeptKeys int
+	// GaveBack: the focus and pointer went back to the window and place
+	// they were at before the click.
+	GaveBack bool
 	// Pasted: the text reached the agent's input (the window fetched it).
 	// Submitted: the submit key went to the agent's window. A delivery that
 	// returns an error with Pasted && !Submitted left text in the input
@@ -66,7 +94,20 @@ type Deliverer struct {
 	// Tries is how often one delivery clicks again when the focus is not
 	// the agent's; default 3.
 	Tries int
+	// QuietFor: deliver only when no person touched keyboard or mouse for
+	// this long (0: do not wait). QuietMaxWait: after that long, urgent
+	// messages go anyway and others give up this attempt (IsNotQuiet).
+	QuietFor, QuietMaxWait time.Duration
+
+	mu         sync.Mutex
+	personSeen time.Time // the last input we know was a person's
+	noIdle     bool      // the desktop cannot tell idle time: said once
 }
+
+// ownSlack is how much later than our own last injected event the server's
+// last input may be and still be ours (the idle time has ms resolution and
+// we note our time after the server has the event).
+const ownSlack = 25 * time.Millisecond
 
 var pasteKey = []string{"ctrl", "v"}
 
@@ -80,25 +121,149 @@ func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Rep
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if d.Lock != nil {
-		rep.LockWait, err = d.Lock.Lock(ctx)
-		if err != nil {
-			return rep, err
-		}
-		defer d.Lock.Unlock()
+	if err := d.lockQuiet(ctx, t, &rep); err != nil {
+		return rep, err
 	}
+	defer d.unlock()
 	start := time.Now()
 	defer func() { rep.GUI = time.Since(start) }()
 	err = d.gui(ctx, t, []byte(text), &rep)
 	return rep, err
 }
 
-func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, rep *Report) error {
+func (d *Deliverer) lock(ctx context.Context) (time.Duration, error) {
+	if d.Lock == nil {
+		return 0, nil
+	}
+	return d.Lock.Lock(ctx)
+}
+
+// unlock notes when this process last injected input, for the other
+// processes' quiet checks, and releases the desktop lock.
+func (d *Deliverer) unlock() {
+	if d.Lock == nil {
+		return
+	}
+	if at := d.Desktop.LastSynthetic(); !at.IsZero() {
+		os.WriteFile(d.Lock.Path()+".input", []byte(strconv.FormatInt(at.UnixNano(), 10)), 0o600)
+	}
+	d.Lock.Unlock()
+}
+
+// ownInput is when any agentspool process last injected input on this
+// desktop: ours, or what the last lock holder wrote beside the lock.
+func (d *Deliverer) ownInput() time.Time {
+	own := d.Desktop.LastSynthetic()
+	if d.Lock != nil {
+		if b, err := os.ReadFile(d.Lock.Path() + ".input"); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && time.Unix(0, n).After(own) {
+				own = time.Unix(0, n)
+			}
+		}
+	}
+	return own
+}
+
+// personInput looks at the server's last input: if it is later than any
+// agentspool input, a person made it. It returns the last input known to be
+// a person's (zero if none).
+func (d *Deliverer) personInput() time.Time {
+	last, err := d.Desktop.LastInput()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		if !d.noIdle {
+			d.noIdle = true
+			d.Log.Warn("cannot see whether a person is typing; delivering without waiting for a quiet desk", "err", err)
+		}
+		return d.personSeen
+	}
+	if last.After(d.ownInput().Add(ownSlack)) && last.After(d.personSeen) {
+		d.personSeen = last
+	}
+	return d.personSeen
+}
+
+// lockQuiet takes the desktop lock at a moment no person has used the
+// keyboard or mouse for QuietFor. The check is made holding the lock, so
+// another agentspool process's own typing is never taken for a person's.
+func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) error {
+	begin := time.Now()
+	told := false
+	for {
+		w, err := d.lock(ctx)
+		rep.LockWait += w
+		if err != nil {
+			return err
+		}
+		if d.QuietFor <= 0 {
+			return nil
+		}
+		quietAt := d.personInput().Add(d.QuietFor)
+		waited := time.Since(begin)
+		rep.QuietWait = waited
+		if !time.Now().Before(quietAt) || (t.Urgent && waited >= d.QuietMaxWait) {
+			return nil
+		}
+		d.unlock()
+		if waited >= d.QuietMaxWait {
+			return &quietError{waited: waited}
+		}
+		if !told && t.QuietWait != nil {
+			told = true
+			t.QuietWait()
+		}
+		pause := min(time.Until(quietAt), d.QuietMaxWait-waited) + time.Millisecond
+		if err := sleep(ctx, pause); err != nil {
+			return err
+		}
+	}
+}
+
+// personActive: a person typed (keys held back) or used the mouse since
+// our last own input.
+func (d *Deliverer) personActive(since time.Time) bool {
+	if d.QuietFor <= 0 {
+		return false
+	}
+	return d.Desktop.HeldKeys() > 0 || d.personInput().After(since)
+}
+
+func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, rep *Report) (err error) {
+	begin := time.Now()
+	// Where the person was: given back at the end, whatever happens.
+	prev, _ := d.Desktop.Focused()
+	px, py, perr := d.Desktop.Pointer()
+	// A person's keys typed from here on are held back, not typed into
+	// the agent's input, and replayed to their window at the end.
+	if err := d.Desktop.HoldKeys(); err != nil {
+		return &tempError{msg: "a person is busy with the desktop", err: err, person: true}
+	}
+	defer func() {
+		rep.GaveBack = d.giveBack(ctx, t, prev, px, py, perr == nil)
+		n, kerr := d.Desktop.ReleaseKeys()
+		rep.KeptKeys = n
+		if n > 0 {
+			// Our own input hides a person's from the idle time; the keys
+			// we held back do not lie.
+			d.mu.Lock()
+			d.personSeen = time.Now()
+			d.mu.Unlock()
+		}
+		if kerr != nil {
+			d.Log.Error("keys typed during a delivery could not be replayed", "agent", t.Agent, "err", kerr)
+		}
+	}()
+
 	if err := d.focus(ctx, t, rep); err != nil {
 		return err
 	}
-
 	saved, _ := d.Desktop.Clipboard()
+	if t.Draft != nil {
+		if err := d.draftCheck(ctx, t, saved, rep); err != nil {
+			return err
+		}
+	}
 	offer, err := d.offer(ctx, text, rep)
 	if err != nil {
 		return err
@@ -110,6 +275,9 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, rep *Report)
 		}
 	}()
 
+	if d.personActive(begin) {
+		return errPerson("before the paste")
+	}
 	if err := d.paste(ctx, t, offer, rep); err != nil {
 		return err
 	}
@@ -121,6 +289,9 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, rep *Report)
 	rep.Settle = settle
 	if err := sleep(ctx, settle); err != nil {
 		return d.undo(t, rep, err)
+	}
+	if d.personActive(begin) {
+		return d.undo(t, rep, errPerson("before the submit"))
 	}
 	if err := d.guardedKey(ctx, t, t.Submit, rep); err != nil {
 		return d.undo(t, rep, err)
@@ -139,6 +310,104 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, rep *Report)
 		d.Log.Warn("clipboard not restored", "agent", t.Agent, "err", err)
 	}
 	return nil
+}
+
+func errPerson(when string) error {
+	return &tempError{msg: "a person used the keyboard or mouse " + when + "; stopped, to try again when the desk is quiet", person: true}
+}
+
+// giveBack returns the focus to the window that had it before the click
+// (unless that was the agent's own, or it is gone) and the pointer to where
+// it was.
+func (d *Deliverer) giveBack(ctx context.Context, t Target, prev Window, px, py int, havePointer bool) bool {
+	ok := true
+	if prev.ID != 0 && !t.matches(prev) {
+		if err := d.Desktop.Activate(prev); err != nil {
+			ok = false
+		} else {
+			back, _ := d.poll(context.WithoutCancel(ctx), d.Timings.Deadline(StepFocus), func() (bool, error) {
+				w, err := d.Desktop.Focused()
+				return err == nil && w.ID == prev.ID, nil
+			})
+			ok = back
+		}
+	}
+	if havePointer {
+		if err := d.Desktop.MovePointer(px, py); err != nil {
+			ok = false
+		}
+	}
+	return ok
+}
+
+// draftCheck looks whether the agent's input holds a draft: it offers a
+// token on the CLIPBOARD, selects all and copies. A window that copies
+// something takes the CLIPBOARD from the token; an empty input leaves it.
+// Then the caret goes back and, if the window copied, the person's
+// clipboard is put back.
+func (d *Deliverer) draftCheck(ctx context.Context, t Target, saved []byte, rep *Report) error {
+	var tok [8]byte
+	rand.Read(tok[:])
+	o, err := d.offer(ctx, []byte("agentspool-draft-check-"+hex.EncodeToString(tok[:])), rep)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	for _, k := range [][]string{t.Draft.SelectAll, t.Draft.Copy} {
+		if err := d.guardedKey(ctx, t, k, rep); err != nil {
+			return err
+		}
+	}
+	copied := false
+	timer := time.NewTimer(d.Timings.Deadline(StepFetch))
+	select {
+	case <-o.Lost():
+		copied = true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	timer.Stop()
+	if err := d.guardedKey(ctx, t, t.Draft.Caret, rep); err != nil {
+		return err
+	}
+	if !copied {
+		return nil
+	}
+	draft, _ := d.Desktop.Clipboard()
+	if saved != nil {
+		d.Desktop.SetClipboard(saved)
+	}
+	if len(bytes.TrimSpace(draft)) == 0 {
+		return nil
+	}
+	return &draftError{chars: utf8.RuneCount(draft)}
+}
+
+// draftError: the agent's input held text, probably a person's draft.
+type draftError struct{ chars int }
+
+func (e *draftError) Error() string {
+	return fmt.Sprintf("deliver: input not empty (%d characters, a draft?): not pasting into it", e.chars)
+}
+
+// IsDraft reports whether err says the agent's input held a draft.
+func IsDraft(err error) bool {
+	var de *draftError
+	return errors.As(err, &de)
+}
+
+// quietError: the desk was not quiet for QuietMaxWait.
+type quietError struct{ waited time.Duration }
+
+func (e *quietError) Error() string {
+	return fmt.Sprintf("deliver: a person kept using the desktop for %v; waiting for a quiet desk", e.waited.Round(time.Second))
+}
+
+// IsNotQuiet reports whether err means the delivery gave up waiting for a
+// person to stop typing (it was not urgent).
+func IsNotQuiet(err error) bool {
+	var qe *quietError
+	return errors.As(err, &qe)
 }
 
 func (d *Deliverer) tries() int {
@@ -379,12 +648,10 @@ func (d *Deliverer) Undo(ctx context.Context, t Target) error {
 	if d.Timings == nil {
 		d.Timings = NewTimings(5*time.Millisecond, 5*time.Second)
 	}
-	if d.Lock != nil {
-		if _, err := d.Lock.Lock(ctx); err != nil {
-			return err
-		}
-		defer d.Lock.Unlock()
+	if _, err := d.lock(ctx); err != nil {
+		return err
 	}
+	defer d.unlock()
 	var rep Report
 	if err := d.focus(ctx, t, &rep); err != nil {
 		return err

@@ -31,6 +31,25 @@ type Desktop interface {
 	// no other client able to move the focus between the check and the key.
 	// It returns the window it saw and whether it tapped.
 	GuardedKey(combo []string, ok func(Window) bool) (Window, bool, error)
+	// Activate asks the window manager to give w the focus (EWMH), as a
+	// pager would; the focus may follow a moment later.
+	Activate(w Window) error
+	// MovePointer moves the pointer without clicking.
+	MovePointer(x, y int) error
+	// LastInput is when the X server last saw keyboard or pointer input,
+	// from anyone, synthetic or real (MIT-SCREEN-SAVER's idle time).
+	LastInput() (time.Time, error)
+	// LastSynthetic is when this Desktop last injected input.
+	LastSynthetic() time.Time
+	// HoldKeys grabs the keyboard: until ReleaseKeys, a person's keys are
+	// kept back instead of landing in the agent's window. The Desktop's own
+	// key taps still pass. It fails when someone else holds a grab.
+	HoldKeys() error
+	// HeldKeys is how many key events a person made since HoldKeys.
+	HeldKeys() int
+	// ReleaseKeys ungrabs the keyboard and replays the kept keys, in
+	// order, to whatever window has the focus then.
+	ReleaseKeys() (int, error)
 	// Close releases the desktop connection.
 	Close() error
 }

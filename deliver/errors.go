@@ -32,8 +32,9 @@ func IsFocusMismatch(err error) (Window, bool) {
 // the clipboard was taken mid-paste, the window never fetched the paste, a
 // wait ran out. The message was not submitted.
 type tempError struct {
-	msg string
-	err error
+	msg    string
+	err    error
+	person bool // a person used the desktop: not the desktop's fault
 }
 
 func (e *tempError) Error() string {
@@ -56,6 +57,14 @@ func IsTemporary(err error) bool {
 	}
 	_, ok := IsFocusMismatch(err)
 	return ok
+}
+
+// IsPersonActive reports whether a delivery stopped because a person used
+// the keyboard or mouse (or held a grab): it says nothing about the
+// desktop's health, and the message should wait for a quiet desk.
+func IsPersonActive(err error) bool {
+	var te *tempError
+	return errors.As(err, &te) && te.person
 }
 
 // displayError: there is no desktop to deliver to (DISPLAY unset, server

@@ -8,11 +8,13 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	rx11 "github.com/go-vgo/robotgo/x11"
 	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/screensaver"
 	"github.com/jezek/xgb/xproto"
 	"github.com/jezek/xgb/xtest"
 	"golang.design/x/clipboard"
@@ -50,7 +52,25 @@ type x11Desktop struct {
 	offersMu sync.Mutex
 	offers   map[xproto.Window]*x11Offer
 
+	screensaverOK bool
+	synthetic     atomic.Int64 // unix nanos of our last injected input
+
+	// The keyboard grab of HoldKeys and the person's keys it kept back.
+	holdMu sync.Mutex
+	held   bool
+	kept   []keptKey
+	// marker receives the ClientMessages ReleaseKeys sends itself to know
+	// the event loop has taken in every key event before it.
+	marker   xproto.Window
+	markerN  atomic.Uint32
+	markerCh chan uint32
+
 	closeOnce sync.Once
+}
+
+type keptKey struct {
+	press bool
+	code  xproto.Keycode
 }
 
 var atomNames = []string{
@@ -99,10 +119,22 @@ func NewX11() (Desktop, error) {
 		c.Close()
 		return nil, &displayError{fmt.Sprintf("X display %q: keyboard map: %v", display, err)}
 	}
+	// MIT-SCREEN-SAVER gives the server's idle time, which says when a
+	// person last touched the keyboard or mouse. Without it the quiet-desk
+	// wait cannot see people; LastInput then reports that.
+	d.screensaverOK = screensaver.Init(c) == nil
 	if err := clipboard.Init(); err != nil {
 		c.Close()
 		return nil, &displayError{fmt.Sprintf("X display %q: clipboard: %v", display, err)}
 	}
+	if d.marker, err = xproto.NewWindowId(c); err == nil {
+		err = xproto.CreateWindowChecked(c, 0, d.marker, d.root, -10, -10, 1, 1, 0, xproto.WindowClassInputOnly, 0, 0, nil).Check()
+	}
+	if err != nil {
+		c.Close()
+		return nil, &displayError{fmt.Sprintf("X display %q: create window: %v", display, err)}
+	}
+	d.markerCh = make(chan uint32, 16)
 	go d.events()
 	// A modifier left pressed by a crashed predecessor (or a person) would
 	// turn our ctrl+v into ctrl+shift+v and Enter into ctrl+Enter.
@@ -129,10 +161,150 @@ func (d *x11Desktop) Close() error {
 // Click moves the pointer and clicks, through robotgo.
 func (d *x11Desktop) Click(x, y int) error {
 	rx11.Move(x, y)
-	if err := rx11.Click("left"); err != nil {
+	err := rx11.Click("left")
+	d.markSynthetic()
+	if err != nil {
 		return temporary("click", err)
 	}
 	return nil
+}
+
+func (d *x11Desktop) markSynthetic() { d.synthetic.Store(time.Now().UnixNano()) }
+
+func (d *x11Desktop) LastSynthetic() time.Time {
+	n := d.synthetic.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// MovePointer moves the pointer through robotgo.
+func (d *x11Desktop) MovePointer(x, y int) error {
+	rx11.Move(x, y)
+	d.markSynthetic()
+	return nil
+}
+
+// LastInput is now minus the server's idle time.
+func (d *x11Desktop) LastInput() (time.Time, error) {
+	if !d.screensaverOK {
+		return time.Time{}, errors.New("deliver: the X server has no MIT-SCREEN-SAVER extension: idle time unknown")
+	}
+	r, err := screensaver.QueryInfo(d.c, xproto.Drawable(d.root)).Reply()
+	if err != nil {
+		return time.Time{}, temporary("idle time", err)
+	}
+	return time.Now().Add(-time.Duration(r.MsSinceUserInput) * time.Millisecond), nil
+}
+
+// Activate sends the EWMH _NET_ACTIVE_WINDOW request (source: pager).
+func (d *x11Desktop) Activate(w Window) error {
+	ev := xproto.ClientMessageEvent{
+		Format: 32, Window: xproto.Window(w.ID), Type: d.atoms["_NET_ACTIVE_WINDOW"],
+		Data: xproto.ClientMessageDataUnionData32New([]uint32{2, 0, 0, 0, 0}),
+	}
+	err := xproto.SendEventChecked(d.c, false, d.root,
+		xproto.EventMaskSubstructureRedirect|xproto.EventMaskSubstructureNotify, string(ev.Bytes())).Check()
+	if err != nil {
+		return temporary("activate window", err)
+	}
+	return nil
+}
+
+// HoldKeys grabs the keyboard on the root window.
+func (d *x11Desktop) HoldKeys() error {
+	d.holdMu.Lock()
+	defer d.holdMu.Unlock()
+	if d.held {
+		return nil
+	}
+	if err := d.grabKeyboard(); err != nil {
+		return err
+	}
+	d.held, d.kept = true, nil
+	return nil
+}
+
+func (d *x11Desktop) grabKeyboard() error {
+	r, err := xproto.GrabKeyboard(d.c, false, d.root, xproto.TimeCurrentTime, xproto.GrabModeAsync, xproto.GrabModeAsync).Reply()
+	if err != nil {
+		return temporary("grab keyboard", err)
+	}
+	if r.Status != xproto.GrabStatusSuccess {
+		return temporary("grab keyboard", fmt.Errorf("status %d: another client holds a grab (a menu or a drag in progress?)", r.Status))
+	}
+	return nil
+}
+
+func (d *x11Desktop) HeldKeys() int {
+	d.holdMu.Lock()
+	defer d.holdMu.Unlock()
+	return len(d.kept)
+}
+
+// ReleaseKeys ungrabs and replays what a person typed meanwhile.
+func (d *x11Desktop) ReleaseKeys() (int, error) {
+	d.holdMu.Lock()
+	defer d.holdMu.Unlock()
+	if !d.held {
+		return 0, nil
+	}
+	// Under a server grab: stop the keyboard grab (no key comes to us
+	// after it), then send ourselves a marker. Events arrive in order, so
+	// once the event loop sees the marker it has kept every key before it.
+	xproto.GrabServer(d.c)
+	xproto.UngrabKeyboard(d.c, xproto.TimeCurrentTime)
+	n := d.markerN.Add(1)
+	ev := xproto.ClientMessageEvent{Format: 32, Window: d.marker, Type: d.atoms["TIMESTAMP"],
+		Data: xproto.ClientMessageDataUnionData32New([]uint32{n, 0, 0, 0, 0})}
+	xproto.SendEvent(d.c, false, d.marker, 0, string(ev.Bytes()))
+	d.holdMu.Unlock()
+	timeout := time.After(2 * time.Second)
+wait:
+	for {
+		select {
+		case got := <-d.markerCh:
+			if got == n {
+				break wait
+			}
+		case <-timeout:
+			break wait // the loop is stuck or the connection is gone; replay what we have
+		}
+	}
+	d.holdMu.Lock()
+	// A kept press whose key is still down (its release will come after
+	// the grab) would be dropped by the server as a press of a down key:
+	// release it first. Track the keys' state through the replay.
+	down := map[xproto.Keycode]bool{}
+	if km, err := xproto.QueryKeymap(d.c).Reply(); err == nil {
+		for i, b := range km.Keys {
+			for bit := 0; bit < 8; bit++ {
+				if b&(1<<bit) != 0 {
+					down[xproto.Keycode(i*8+bit)] = true
+				}
+			}
+		}
+	}
+	for _, k := range d.kept {
+		if k.press && down[k.code] {
+			xtest.FakeInput(d.c, xproto.KeyRelease, byte(k.code), 0, d.root, 0, 0, 0)
+		}
+		typ := byte(xproto.KeyRelease)
+		if k.press {
+			typ = xproto.KeyPress
+		}
+		xtest.FakeInput(d.c, typ, byte(k.code), 0, d.root, 0, 0, 0)
+		down[k.code] = k.press
+	}
+	xproto.UngrabServer(d.c)
+	d.c.Sync()
+	kept := len(d.kept)
+	d.held, d.kept = false, nil
+	if kept > 0 {
+		d.markSynthetic()
+	}
+	return kept, nil
 }
 
 func (d *x11Desktop) Pointer() (int, int, error) {
@@ -239,7 +411,9 @@ func (d *x11Desktop) Key(combo []string) error {
 	if err != nil {
 		return err
 	}
+	xproto.GrabServer(d.c)
 	d.tap(codes)
+	xproto.UngrabServer(d.c)
 	d.c.Sync()
 	return nil
 }
@@ -264,7 +438,30 @@ func (d *x11Desktop) GuardedKey(combo []string, ok func(Window) bool) (Window, b
 	return w, tapped, ferr
 }
 
+// tap sends the key events; the caller holds the server grab. While keys
+// are held, the keyboard grab is lifted around our own events (XTEST input
+// obeys grabs like real input), and taken again before anyone else runs.
 func (d *x11Desktop) tap(codes []xproto.Keycode) {
+	d.holdMu.Lock()
+	held := d.held
+	d.holdMu.Unlock()
+	if held {
+		xproto.UngrabKeyboard(d.c, xproto.TimeCurrentTime)
+		defer func() {
+			xproto.GrabKeyboard(d.c, false, d.root, xproto.TimeCurrentTime, xproto.GrabModeAsync, xproto.GrabModeAsync)
+		}()
+	}
+	defer d.markSynthetic()
+	// A key that is down now (a person is pressing it, or a crashed client
+	// left it) would swallow our press of it: the server drops a press of
+	// a key that is already down. Release it first.
+	if km, err := xproto.QueryKeymap(d.c).Reply(); err == nil {
+		for _, kc := range codes {
+			if km.Keys[kc/8]&(1<<(kc%8)) != 0 {
+				xtest.FakeInput(d.c, xproto.KeyRelease, byte(kc), 0, d.root, 0, 0, 0)
+			}
+		}
+	}
 	for _, kc := range codes {
 		xtest.FakeInput(d.c, xproto.KeyPress, byte(kc), 0, d.root, 0, 0, 0)
 	}
@@ -276,6 +473,7 @@ func (d *x11Desktop) tap(codes []xproto.Keycode) {
 var keysymByName = map[string]xproto.Keysym{
 	"enter": 0xff0d, "return": 0xff0d, "tab": 0xff09, "escape": 0xff1b, "esc": 0xff1b,
 	"space": 0x20, "backspace": 0xff08, "delete": 0xffff, "home": 0xff50, "end": 0xff57,
+	"left": 0xff51, "up": 0xff52, "right": 0xff53, "down": 0xff54, "slash": 0x2f,
 	"ctrl": 0xffe3, "shift": 0xffe1, "alt": 0xffe9, "super": 0xffeb, "cmd": 0xffeb,
 }
 
@@ -457,6 +655,17 @@ func (d *x11Desktop) events() {
 			continue // an unchecked request failed (e.g. a vanished requestor): not fatal
 		}
 		switch e := ev.(type) {
+		case xproto.ClientMessageEvent:
+			if e.Window == d.marker {
+				select {
+				case d.markerCh <- e.Data.Data32[0]:
+				default:
+				}
+			}
+		case xproto.KeyPressEvent:
+			d.keep(true, e.Detail)
+		case xproto.KeyReleaseEvent:
+			d.keep(false, e.Detail)
 		case xproto.SelectionRequestEvent:
 			d.offersMu.Lock()
 			o := d.offers[e.Owner]
@@ -469,6 +678,15 @@ func (d *x11Desktop) events() {
 			}
 			d.offersMu.Unlock()
 		}
+	}
+}
+
+// keep records a person's key event that the keyboard grab diverted to us.
+func (d *x11Desktop) keep(press bool, code xproto.Keycode) {
+	d.holdMu.Lock()
+	defer d.holdMu.Unlock()
+	if d.held {
+		d.kept = append(d.kept, keptKey{press: press, code: code})
 	}
 }
 

@@ -285,3 +285,93 @@ type desktoptestDesktop = desktoptest.Desktop
 func desktoptestStartT(tb testing.TB, agents int) *desktoptest.Desktop {
 	return desktoptest.StartT(tb, desktoptest.Options{Agents: agents, Dir: tb.TempDir()})
 }
+
+// Keys a person types while a delivery holds the keyboard are kept and
+// replayed, in order, to the window that has the focus afterwards.
+func TestX11HeldKeysAreReplayed(t *testing.T) {
+	d := startDesktop(t, 1)
+	ed, err := d.StartEditor("Editor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newX11(t)
+	if err := x.Click(ed.X, ed.Y); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.HoldKeys(); err != nil {
+		t.Fatal(err)
+	}
+	xdo := exec.Command("xdotool", "type", "--delay", "10", "Hello held World")
+	xdo.Env = d.Env()
+	if out, err := xdo.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool: %v %s", err, out)
+	}
+	// Our own key taps pass through the grab meanwhile.
+	if err := x.Key([]string{"x"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := x.ReleaseKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kept %d key events", n)
+	if err := x.Key([]string{"enter"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		subs, _ := d.Submits("Editor")
+		if len(subs) > 0 {
+			if subs[0] != "xHello held World" {
+				t.Fatalf("editor got %q, want %q", subs[0], "xHello held World")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no submit")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A person types into their editor without pause while deliveries run: no
+// key of theirs lands in an agent's window, none is lost, and each delivery
+// gives the focus back to the editor.
+func TestX11PersonTypingThroughDeliveries(t *testing.T) {
+	d := startDesktop(t, 2)
+	ed, err := d.StartEditor("Editor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newX11(t)
+	x.Click(ed.X, ed.Y)
+	const typed = "the person keeps typing through every delivery"
+	person := exec.Command("xdotool", "type", "--delay", "30", typed)
+	person.Env = d.Env()
+	if err := person.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dl := &Deliverer{Desktop: x}
+	want := map[string][]string{}
+	for i := 0; i < 30; i++ {
+		a := d.Agents[i%2]
+		text := fmt.Sprintf("[agentspool id=p%d from=t to=%s]\nwhile typing %d", i, a.Name, i)
+		rep, err := dl.Deliver(context.Background(), targetOf(a), text)
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+		if !rep.GaveBack {
+			t.Errorf("delivery %d did not give the focus back", i)
+		}
+		want[a.Name] = append(want[a.Name], text)
+	}
+	if err := person.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	x.Click(ed.X, ed.Y)
+	x.Key([]string{"enter"})
+	for _, a := range d.Agents {
+		assertSubmits(t, d, a.Name, want[a.Name])
+	}
+	assertSubmits(t, d, "Editor", []string{typed})
+}

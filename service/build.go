@@ -46,7 +46,8 @@ func RunDesktop(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	defer w.Close()
 	d, err := New(Options{
 		Config: cfg, Spool: sp, Waiter: w, Log: log,
-		Deliverer: &deliver.Deliverer{Desktop: desk, Lock: lock, Timings: timings, Log: log},
+		Deliverer: &deliver.Deliverer{Desktop: desk, Lock: lock, Timings: timings, Log: log,
+			QuietFor: cfg.QuietFor, QuietMaxWait: cfg.QuietMaxWait},
 	})
 	if err != nil {
 		return err

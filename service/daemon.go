@@ -66,9 +66,15 @@ type agentState struct {
 	busy       bool          // one message is claimed (in cur/)
 	mismatches int           // focus mismatches in a row
 	guiFails   map[string]int
+	drafts     map[string]int // deliveries refused because the input held a draft
+	quietNoted map[string]bool
 	needsUndo  bool // a delivery may have left a paste in the input (crash)
 	state      string
 	detail     string
+}
+
+func newAgentState(a *config.Agent, state string) *agentState {
+	return &agentState{cfg: a, state: state, guiFails: map[string]int{}, drafts: map[string]int{}, quietNoted: map[string]bool{}}
 }
 
 // Options are the parts a Daemon is built from.
@@ -99,7 +105,7 @@ func New(o Options) (*Daemon, error) {
 		agents: map[string]*agentState{},
 	}
 	for _, a := range o.Config.Agents {
-		d.agents[a.Name] = &agentState{cfg: a, state: "idle", guiFails: map[string]int{}}
+		d.agents[a.Name] = newAgentState(a, "idle")
 	}
 	return d, nil
 }
@@ -209,7 +215,7 @@ func (d *Daemon) poke() {
 func (d *Daemon) agent(name string) *agentState {
 	st := d.agents[name]
 	if st == nil {
-		st = &agentState{state: "unknown agent", guiFails: map[string]int{}}
+		st = newAgentState(nil, "unknown agent")
 		d.agents[name] = st
 	}
 	return st
@@ -385,6 +391,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 		return
 	}
 	t := target(a, msg.Priority == spool.PriorityUrgent)
+	t.QuietWait = func() { d.setState(e.Agent, "waiting for a quiet desk", e.ID) }
 	// The GUI sequence is never cut in the middle: a stop waits for it.
 	gctx := context.WithoutCancel(d.ctx)
 	if needsUndo {
@@ -418,6 +425,8 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 		d.mu.Lock()
 		st.mismatches = 0
 		delete(st.guiFails, e.Name)
+		delete(st.drafts, e.Name)
+		delete(st.quietNoted, e.Name)
 		d.mu.Unlock()
 		ack := a.Ack
 		if msg.Ack != nil {
@@ -432,6 +441,28 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			"lock_wait", rep.LockWait, "gui", rep.GUI, "focus", rep.Focus, "fetch", rep.Fetch, "settle", rep.Settle)
 		d.awaitAck(e, a, a.AckTimeout)
 		return
+	case deliver.IsNotQuiet(err):
+		d.mu.Lock()
+		first := !st.quietNoted[e.Name]
+		st.quietNoted[e.Name] = true
+		d.mu.Unlock()
+		if first {
+			d.log.Info("a person is using the desktop; the message waits for a quiet desk", "id", e.ID, "agent", e.Agent, "waited", rep.QuietWait)
+		}
+		d.setState(e.Agent, "waiting for a quiet desk", e.ID)
+		d.postpone(e, d.now().Add(100*time.Millisecond), nil)
+	case deliver.IsPersonActive(err):
+		d.postpone(e, d.now().Add(100*time.Millisecond), err)
+	case deliver.IsDraft(err):
+		d.mu.Lock()
+		st.drafts[e.Name]++
+		n := st.drafts[e.Name]
+		d.mu.Unlock()
+		if n >= a.MaxAttempts {
+			d.hold(e, fmt.Sprintf("input not empty: %v (checked %d times); clear the agent's input, then: agentspool release %s", err, n, e.ID), false)
+			break
+		}
+		d.postpone(e, d.now().Add(a.Backoff<<(n-1)), err)
 	case rep.Pasted && !rep.Submitted:
 		d.hold(e, "pasted into the input but not submitted, and the paste could not be taken back: check the agent's input; "+err.Error(), true)
 	default:
@@ -512,11 +543,15 @@ func target(a *config.Agent, urgent bool) deliver.Target {
 		keys, _ := config.ParseKeyCombo(s) // validated when the config loaded
 		return keys
 	}
-	return deliver.Target{
-		Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID,
+	t := deliver.Target{
+		Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID, Urgent: urgent,
 		Match: a.MatchTitle, Window: fmt.Sprintf("%q", a.Window),
 		Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo),
 	}
+	if a.DraftCheck {
+		t.Draft = &deliver.DraftKeys{SelectAll: combo(a.SelectAll), Copy: combo(a.Copy), Caret: combo(a.Caret)}
+	}
+	return t
 }
 
 // render builds the pasted text: the envelope line, then the body, or in

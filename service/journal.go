@@ -35,6 +35,9 @@ type journalLine struct {
 	Fetch    float64   `json:"fetch_ms,omitempty"`
 	Settle   float64   `json:"settle_ms,omitempty"`
 	Refocus  int       `json:"refocus,omitempty"`
+	Quiet    float64   `json:"quiet_wait_ms,omitempty"`
+	Kept     int       `json:"kept_keys,omitempty"`
+	GaveBack bool      `json:"gave_back"`
 	Mismatch string    `json:"focused_title,omitempty"`
 }
 
@@ -63,7 +66,8 @@ func (j *journal) write(l journalLine) {
 // Attempt records one delivery attempt.
 func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OK: err == nil,
-		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Refocus: r.Refocus}
+		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Refocus: r.Refocus,
+		Quiet: ms(r.QuietWait), Kept: r.KeptKeys, GaveBack: r.GaveBack}
 	if err != nil {
 		l.Err = err.Error()
 		if w, ok := deliver.IsFocusMismatch(err); ok {

@@ -18,9 +18,10 @@ type Win struct {
 	deliver.Window
 	X, Y, W, H int
 
-	Input   string   // what the input holds now
-	Submits []string // every submit, in order
-	pastes  []int    // input lengths before each paste, for undo
+	Input    string   // what the input holds now
+	Submits  []string // every submit, in order
+	pastes   []int    // input lengths before each paste, for undo
+	selected bool     // select-all is on
 }
 
 // Desk is the fake desktop. Set the hooks before use; every method is safe
@@ -35,6 +36,11 @@ type Desk struct {
 	hasClip bool
 	nextID  uint32
 	keys    [][]string
+
+	lastInput time.Time // any input, as the server's idle time would say
+	synthetic time.Time // the deliverer's own last input
+	held      bool
+	kept      []string // a person's keys kept back while held
 
 	// AfterClick runs after each click (the desk unlocked): steal the
 	// focus here with Focus.
@@ -112,6 +118,7 @@ func (d *Desk) Keys() [][]string {
 
 func (d *Desk) Click(x, y int) error {
 	d.mu.Lock()
+	d.touchLocked()
 	d.px, d.py = x, y
 	for _, w := range d.wins {
 		if x >= w.X && x < w.X+w.W && y >= w.Y && y < w.Y+w.H {
@@ -215,7 +222,13 @@ func (d *Desk) GuardedKey(combo []string, ok func(deliver.Window) bool) (deliver
 	return w, true, nil
 }
 
+func (d *Desk) touchLocked() {
+	d.synthetic = time.Now()
+	d.lastInput = d.synthetic
+}
+
 func (d *Desk) keyLocked(combo []string) {
+	d.touchLocked()
 	d.keys = append(d.keys, slices.Clone(combo))
 	win := d.focus
 	if win == nil {
@@ -264,6 +277,17 @@ func (d *Desk) keyLocked(combo []string) {
 		if d.OnSubmit != nil {
 			d.OnSubmit(win, text)
 		}
+	case "ctrl+a":
+		win.selected = true
+	case "ctrl+c":
+		// Like most inputs: copying an empty selection leaves the
+		// clipboard alone.
+		if win.selected && win.Input != "" {
+			d.loseLocked()
+			d.clip, d.hasClip = []byte(win.Input), true
+		}
+	case "end":
+		win.selected = false
 	case "ctrl+z":
 		if n := len(win.pastes); n > 0 {
 			win.Input = win.Input[:win.pastes[n-1]]
@@ -273,6 +297,96 @@ func (d *Desk) keyLocked(combo []string) {
 }
 
 func (d *Desk) Close() error { return nil }
+
+func (d *Desk) Activate(w deliver.Window) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, win := range d.wins {
+		if win.ID == w.ID {
+			d.focus = win
+			return nil
+		}
+	}
+	return errors.New("fakedesktop: no such window")
+}
+
+func (d *Desk) MovePointer(x, y int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.touchLocked()
+	d.px, d.py = x, y
+	return nil
+}
+
+func (d *Desk) LastInput() (time.Time, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lastInput, nil
+}
+
+func (d *Desk) LastSynthetic() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.synthetic
+}
+
+func (d *Desk) HoldKeys() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.held, d.kept = true, nil
+	return nil
+}
+
+func (d *Desk) HeldKeys() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.kept)
+}
+
+func (d *Desk) ReleaseKeys() (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := len(d.kept)
+	for _, k := range d.kept {
+		if d.focus != nil {
+			d.focus.Input += k
+		}
+	}
+	d.held, d.kept = false, nil
+	return n, nil
+}
+
+// PersonTypes is a person typing text at the keyboard: it goes to the
+// focused window's input, or is kept back while the deliverer holds the keys.
+func (d *Desk) PersonTypes(text string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lastInput = time.Now()
+	if d.held {
+		d.kept = append(d.kept, text)
+		return
+	}
+	if d.focus != nil {
+		d.focus.Input += text
+	}
+}
+
+// PersonMovesMouse is a person touching the mouse.
+func (d *Desk) PersonMovesMouse() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lastInput = time.Now()
+}
+
+// Focus returns the focused window's title and the pointer.
+func (d *Desk) State() (title string, x, y int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.focus != nil {
+		title = d.focus.Title
+	}
+	return title, d.px, d.py
+}
 
 type offer struct {
 	d        *Desk

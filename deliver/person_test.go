@@ -1,0 +1,200 @@
+package deliver_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/deliver/fakedesktop"
+)
+
+func quietDeliverer(d deliver.Desktop, quietFor, maxWait time.Duration) *deliver.Deliverer {
+	dl := deliverer(d)
+	dl.QuietFor, dl.QuietMaxWait = quietFor, maxWait
+	return dl
+}
+
+// Keys a person types while a delivery runs are held back and replayed to
+// their own window; the delivery stops before pasting, and the focus and
+// pointer go back where they were.
+func TestPersonTypingDuringDeliveryStopsItAndKeepsTheirKeys(t *testing.T) {
+	d := desk(t)
+	d.Click(250, 50) // the person works in the editor
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") == "ctrl+v" {
+			d.PersonTypes("hello")
+		}
+	}
+	rep, err := quietDeliverer(d, 50*time.Millisecond, time.Second).Deliver(context.Background(), target("Agent-1", 50), "msg")
+	if err == nil || !deliver.IsTemporary(err) || !deliver.IsPersonActive(err) {
+		t.Fatalf("err = %v, want a temporary stop for the person", err)
+	}
+	if w := d.Window("Agent-1"); w.Input != "" || len(w.Submits) != 0 {
+		t.Fatalf("Agent-1 got input %q submits %q", w.Input, w.Submits)
+	}
+	// PersonTypes came before the guarded ctrl+v could run, so nothing was
+	// pasted; their keys went to the editor, where they were typing.
+	if w := d.Window("Editor"); w.Input != "hello" {
+		t.Fatalf("editor input %q, want the person's %q", w.Input, "hello")
+	}
+	if title, x, y := d.State(); title != "Editor" || x != 250 || y != 50 {
+		t.Fatalf("focus %q pointer (%d,%d), want Editor at (250,50)", title, x, y)
+	}
+	if rep.KeptKeys != 1 || !rep.GaveBack {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+func TestPersonBeforeSubmitUndoesThePaste(t *testing.T) {
+	d := desk(t)
+	d.Click(250, 50)
+	// The person types right after the window fetched the paste, while
+	// it settles.
+	dl := quietDeliverer(&typeAfterFetch{Desktop: d, d: d}, 50*time.Millisecond, time.Second)
+	rep, err := dl.Deliver(context.Background(), target("Agent-1", 50), "msg")
+	if err == nil || !strings.Contains(err.Error(), "before the submit") {
+		t.Fatalf("err = %v", err)
+	}
+	if !rep.Undone || rep.Submitted {
+		t.Fatalf("report %+v: want the paste undone and nothing submitted", rep)
+	}
+	if a := d.Window("Agent-1"); a.Input != "" || len(a.Submits) != 0 {
+		t.Fatalf("Agent-1 input %q submits %q", a.Input, a.Submits)
+	}
+	if e := d.Window("Editor"); e.Input != "typed" {
+		t.Fatalf("editor %q", e.Input)
+	}
+}
+
+// typeAfterFetch makes the person type right after the window fetched the
+// paste (before the submit).
+type typeAfterFetch struct {
+	deliver.Desktop
+	d    *fakedesktop.Desk
+	done bool
+}
+
+func (w *typeAfterFetch) GuardedKey(combo []string, ok func(deliver.Window) bool) (deliver.Window, bool, error) {
+	win, tapped, err := w.Desktop.GuardedKey(combo, ok)
+	if strings.Join(combo, "+") == "ctrl+v" && tapped && !w.done {
+		w.done = true
+		w.d.PersonTypes("typed")
+	}
+	return win, tapped, err
+}
+
+func TestDeliveryWaitsForAQuietDesk(t *testing.T) {
+	d := desk(t)
+	d.PersonTypes("just now")
+	var told atomic.Int32
+	tg := target("Agent-1", 50)
+	tg.QuietWait = func() { told.Add(1) }
+	start := time.Now()
+	rep, err := quietDeliverer(d, 150*time.Millisecond, 5*time.Second).Deliver(context.Background(), tg, "after the pause")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 140*time.Millisecond || rep.QuietWait < 100*time.Millisecond {
+		t.Fatalf("delivered %v after the person's input (report %v), want ≥ quiet_for", waited, rep.QuietWait)
+	}
+	if told.Load() != 1 {
+		t.Fatalf("QuietWait called %d times, want once", told.Load())
+	}
+	if got := d.Window("Agent-1").Submits; len(got) != 1 {
+		t.Fatalf("submits %q", got)
+	}
+}
+
+func TestBusyDeskOnlyUrgentGoesAfterMaxWait(t *testing.T) {
+	d := desk(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				d.PersonMovesMouse()
+			}
+		}
+	}()
+	d.PersonMovesMouse()
+	dl := quietDeliverer(d, 100*time.Millisecond, 200*time.Millisecond)
+	_, err := dl.Deliver(context.Background(), target("Agent-1", 50), "normal")
+	if !deliver.IsNotQuiet(err) {
+		t.Fatalf("normal message: err = %v, want not-quiet", err)
+	}
+	urgent := target("Agent-1", 50)
+	urgent.Urgent = true
+	if _, err := dl.Deliver(context.Background(), urgent, "urgent"); err != nil {
+		// The mouse moving during the GUI steps stops it before the
+		// paste; an urgent message is delivered once the hand rests.
+		if !deliver.IsTemporary(err) {
+			t.Fatalf("urgent message: %v", err)
+		}
+	}
+	if got := d.Window("Agent-1").Submits; len(got) > 1 || (len(got) == 1 && got[0] != "urgent") {
+		t.Fatalf("submits %q", got)
+	}
+}
+
+// Another agentspool process's typing is not a person's: it records when it
+// last typed beside the desktop lock.
+func TestOtherProcessInputIsNotAPerson(t *testing.T) {
+	d := desk(t)
+	lockPath := filepath.Join(t.TempDir(), "desktop.lock")
+	lockA, _ := deliver.NewDesktopLock(lockPath)
+	lockB, _ := deliver.NewDesktopLock(lockPath)
+	a := quietDeliverer(d, time.Second, 2*time.Second)
+	a.Lock = lockA
+	if _, err := a.Deliver(context.Background(), target("Agent-1", 50), "from A"); err != nil {
+		t.Fatal(err)
+	}
+	// B's desktop does not know A's input (another process).
+	b := quietDeliverer(&amnesiac{d}, time.Second, 2*time.Second)
+	b.Lock = lockB
+	start := time.Now()
+	if _, err := b.Deliver(context.Background(), target("Agent-2", 150), "from B"); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited > 500*time.Millisecond {
+		t.Fatalf("B waited %v for a quiet desk: it took A's typing for a person's", waited)
+	}
+}
+
+type amnesiac struct{ deliver.Desktop }
+
+func (amnesiac) LastSynthetic() time.Time { return time.Time{} }
+
+func TestDraftIsLeftAloneAndNotPastedInto(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("person's clipboard"))
+	d.Click(50, 50)
+	d.PersonTypes("DRAFT-not-sent")
+	tg := target("Agent-1", 50)
+	tg.Draft = &deliver.DraftKeys{SelectAll: []string{"ctrl", "a"}, Copy: []string{"ctrl", "c"}, Caret: []string{"end"}}
+	_, err := deliverer(d).Deliver(context.Background(), tg, "msg")
+	if !deliver.IsDraft(err) {
+		t.Fatalf("err = %v, want a draft error", err)
+	}
+	if w := d.Window("Agent-1"); w.Input != "DRAFT-not-sent" || len(w.Submits) != 0 {
+		t.Fatalf("input %q submits %q", w.Input, w.Submits)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "person's clipboard" {
+		t.Fatalf("clipboard %q", clip)
+	}
+	// An empty input passes the check.
+	tg2 := target("Agent-2", 150)
+	tg2.Draft = tg.Draft
+	if _, err := deliverer(d).Deliver(context.Background(), tg2, "msg2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-2").Submits; len(got) != 1 || got[0] != "msg2" {
+		t.Fatalf("submits %q", got)
+	}
+}
