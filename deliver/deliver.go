@@ -66,8 +66,13 @@ type Report struct {
 	Readback time.Duration // offer → read back equal
 	Fetch    time.Duration // ctrl+v → the window fetched the text
 	Settle   time.Duration // each settle wait (after paste, after submit)
-	Refocus  int           // clicks it took again because focus moved
+	Refocus  int           // times it took the focus back because it moved
 	Focused  Window        // the window that had focus, on a mismatch
+	// AgentWindow is the agent's window as found after the click.
+	AgentWindow Window
+	// Reoffered: another client took the clipboard between the ctrl+v and
+	// the window's fetch, and the message was offered again.
+	Reoffered bool
 	// QuietWait is how long it waited for a person to stop typing.
 	QuietWait time.Duration
 	// KeptKeys is how many of a person's key events were held back during
@@ -275,10 +280,12 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, rep *Report)
 		}
 	}()
 
+	// From here on only the agent's window may take the text.
+	offer.Restrict(rep.AgentWindow.Client)
 	if d.personActive(begin) {
 		return errPerson("before the paste")
 	}
-	if err := d.paste(ctx, t, offer, rep); err != nil {
+	if offer, err = d.paste(ctx, t, offer, []byte(text), &saved, rep); err != nil {
 		return err
 	}
 
@@ -439,6 +446,7 @@ func (d *Deliverer) focus(ctx context.Context, t Target, rep *Report) error {
 			if !t.matches(w) {
 				return false, nil
 			}
+			rep.AgentWindow = w
 			x, y, err := d.Desktop.Pointer()
 			return err == nil && x == t.X && y == t.Y, nil
 		})
@@ -499,40 +507,91 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, rep *Report) (Offer,
 
 var errLost = errors.New("clipboard taken by another client")
 
-// paste taps ctrl+v into the agent's window and waits until the window has
-// fetched our text. If another client took the CLIPBOARD first, the window
-// pasted their text: take it back out with Undo.
-func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, rep *Report) error {
+// paste taps ctrl+v into the agent's window and waits until that window —
+// the agent's X client, no other reader — has fetched our text. It returns
+// the offer that is on the CLIPBOARD now.
+//
+// If another client takes the CLIPBOARD first (a person copies), the window
+// has not asked yet or asked them: the person's new copy is kept (to be
+// given back at the end) and the message is offered again, so a window that
+// has not asked yet gets ours. If no fetch comes, the window pasted the
+// other client's text or nothing; once it has had the time it usually
+// needs to fetch, the undo key takes that back.
+func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, saved *[]byte, rep *Report) (Offer, error) {
 	if err := d.guardedKey(ctx, t, pasteKey, rep); err != nil {
-		return err
+		return o, err
 	}
+	want := rep.AgentWindow.Client
 	start := time.Now()
 	deadline := d.Timings.Deadline(StepFetch)
 	timer := time.NewTimer(deadline)
 	defer timer.Stop()
-	select {
-	case <-o.Fetched():
-	case <-o.Lost():
-		// The owner reports a fetch before a later loss, so a fetch that
-		// came first is already waiting here.
+	lost, graced, foreign := o.Lost(), false, false
+	for {
 		select {
-		case <-o.Fetched():
-		default:
-			return d.undo(t, rep, temporary("paste", errors.New("another client took the clipboard before the window fetched the message")))
+		case f := <-o.Fetched():
+			if f.Client != want {
+				continue // our own read-back, late
+			}
+			rep.Pasted = true
+			rep.Fetch = time.Since(start)
+			d.Timings.Observe(StepFetch, rep.Fetch)
+			return o, nil
+		case <-lost:
+			lost = nil
+			// A fetch that came before the loss is queued already.
+			if fetchedBy(o, want) {
+				rep.Pasted = true
+				rep.Fetch = time.Since(start)
+				return o, nil
+			}
+			if rep.Reoffered {
+				foreign = true // taken twice: give up on this attempt
+				continue
+			}
+			if c, _ := d.Desktop.Clipboard(); c != nil {
+				*saved = c
+			}
+			o.Close()
+			no, err := d.Desktop.Offer(text)
+			if err != nil {
+				foreign = true
+				continue
+			}
+			no.Restrict(want)
+			o, lost, rep.Reoffered = no, no.Lost(), true
+		case <-timer.C:
+			if !graced && !foreign {
+				// Slow, not necessarily lost: wait as long again, and
+				// learn from it.
+				graced = true
+				d.Timings.Observe(StepFetch, deadline)
+				timer.Reset(deadline)
+				continue
+			}
+			why := fmt.Errorf("the window did not fetch the clipboard within %v", 2*deadline)
+			if foreign || rep.Reoffered {
+				why = errors.New("another client took the clipboard before the window fetched the message")
+			}
+			return o, d.undo(t, rep, temporary("paste", why))
+		case <-ctx.Done():
+			return o, ctx.Err()
 		}
-	case <-timer.C:
-		// Counted as a slow fetch, so the next deadline is longer. The
-		// window may still act on the ctrl+v later; the undo queued behind
-		// it takes back whatever it then pastes.
-		d.Timings.Observe(StepFetch, deadline)
-		return d.undo(t, rep, temporary("paste", fmt.Errorf("the window did not fetch the clipboard within %v", deadline)))
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	rep.Pasted = true
-	rep.Fetch = time.Since(start)
-	d.Timings.Observe(StepFetch, rep.Fetch)
-	return nil
+}
+
+// fetchedBy drains o's queued fetches and reports whether one was client's.
+func fetchedBy(o Offer, client uint32) bool {
+	for {
+		select {
+		case f := <-o.Fetched():
+			if f.Client == client {
+				return true
+			}
+		default:
+			return false
+		}
+	}
 }
 
 // guardedKey taps combo into the agent's window; if the focus has moved,
@@ -555,10 +614,31 @@ func (d *Deliverer) guardedKey(ctx context.Context, t Target, combo []string, re
 			return ctx.Err()
 		}
 		rep.Refocus++
-		if err := d.focus(ctx, t, rep); err != nil {
+		if err := d.refocus(ctx, t, rep); err != nil {
 			return err
 		}
 	}
+}
+
+// refocus gives the focus back to the agent's window after it moved: by
+// activating the window (its input keeps the caret) rather than clicking
+// again, since a second click at the same point soon after the first is a
+// double click, which selects a word that the paste would replace.
+func (d *Deliverer) refocus(ctx context.Context, t Target, rep *Report) error {
+	aw := rep.AgentWindow
+	if aw.ID != 0 && d.Desktop.Activate(aw) == nil {
+		back, err := d.poll(ctx, d.Timings.Deadline(StepFocus), func() (bool, error) {
+			w, err := d.Desktop.Focused()
+			return err == nil && w.ID == aw.ID && t.matches(w), nil
+		})
+		if err != nil {
+			return err
+		}
+		if back {
+			return nil
+		}
+	}
+	return d.focus(ctx, t, rep)
 }
 
 // undo takes a paste back out of the agent's input after a failure, if the

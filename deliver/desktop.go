@@ -59,6 +59,10 @@ type Window struct {
 	ID    uint32
 	Title string
 	PID   int // _NET_WM_PID, 0 when the window does not say
+	// Client identifies the X client (connection) that made the window:
+	// the window's id without the server's per-client id bits. A paste
+	// request made by the same client comes from this app.
+	Client uint32
 }
 
 // Offer is the message text on the CLIPBOARD while a delivery runs.
@@ -68,6 +72,12 @@ type Offer interface {
 	Fetched() <-chan Fetch
 	// Lost is closed when another client took the CLIPBOARD from us.
 	Lost() <-chan struct{}
+	// Restrict serves the text only to the X client given (a Window's
+	// Client) from now on; any other client asking gets a refusal and is
+	// not reported. A clipboard manager, a person pasting elsewhere or
+	// another window's late paste then can neither take the message nor
+	// pass for the agent's fetch.
+	Restrict(client uint32)
 	// Close stops serving; if we still own the selection it is released.
 	Close() error
 }
@@ -75,5 +85,6 @@ type Offer interface {
 // Fetch is one client taking the offered text.
 type Fetch struct {
 	Requestor uint32
+	Client    uint32 // the requestor's client (see Window.Client)
 	At        time.Time
 }

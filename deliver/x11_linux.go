@@ -43,6 +43,7 @@ type x11Desktop struct {
 
 	atoms   map[string]xproto.Atom
 	maxData int // largest property a single ChangeProperty can carry
+	idMask  uint32
 
 	keyMu      sync.Mutex
 	minKeycode xproto.Keycode
@@ -73,6 +74,11 @@ type keptKey struct {
 	code  xproto.Keycode
 }
 
+// xgb logs "Could not get authority info" and the like to stderr on every
+// connection; our errors say what matters. Set once, before any connection
+// exists: xgb's reader goroutines read it.
+func init() { xgb.Logger = log.New(io.Discard, "", 0) }
+
 var atomNames = []string{
 	"CLIPBOARD", "TARGETS", "UTF8_STRING", "STRING", "TEXT", "TIMESTAMP",
 	"text/plain;charset=utf-8", "text/plain", "WM_STATE", "WM_NAME",
@@ -87,9 +93,6 @@ func NewX11() (Desktop, error) {
 	if display == "" {
 		return nil, &displayError{"DISPLAY is not set: run inside the desktop session, or set DISPLAY (and XAUTHORITY) to the desktop the agents' windows are on"}
 	}
-	// xgb logs "Could not get authority info" and the like to stderr on
-	// every connection; our errors say what matters.
-	xgb.Logger = log.New(io.Discard, "", 0)
 	c, err := xgb.NewConnDisplay(display)
 	if err != nil {
 		return nil, &displayError{fmt.Sprintf("cannot connect to X display %q: %v", display, err)}
@@ -102,6 +105,7 @@ func NewX11() (Desktop, error) {
 		// Request length is counted in 4-byte units; the ChangeProperty
 		// header takes 24 bytes. xgb does not encode BIG-REQUESTS.
 		maxData: int(xproto.Setup(c).MaximumRequestLength)*4 - 32,
+		idMask:  xproto.Setup(c).ResourceIdMask,
 	}
 	if err := xtest.Init(c); err != nil {
 		c.Close()
@@ -350,8 +354,11 @@ func (d *x11Desktop) clientOf(w xproto.Window) (Window, error) {
 	return d.describe(start)
 }
 
+// client is the id base of the X client that created xid.
+func (d *x11Desktop) client(xid uint32) uint32 { return xid &^ d.idMask }
+
 func (d *x11Desktop) describe(w xproto.Window) (Window, error) {
-	win := Window{ID: uint32(w)}
+	win := Window{ID: uint32(w), Client: d.client(uint32(w))}
 	title, err := d.stringProp(w, "_NET_WM_NAME")
 	if err != nil {
 		return Window{}, err
@@ -617,6 +624,19 @@ type x11Offer struct {
 	mu       sync.Mutex
 	lostOnce sync.Once
 	closed   bool
+	only     uint32 // serve only this client (0: anyone)
+}
+
+func (o *x11Offer) Restrict(client uint32) {
+	o.mu.Lock()
+	o.only = client
+	o.mu.Unlock()
+}
+
+func (o *x11Offer) allows(requestor xproto.Window) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.only == 0 || o.d.client(uint32(requestor)) == o.only
 }
 
 func (o *x11Offer) Fetched() <-chan Fetch { return o.fetched }
@@ -700,7 +720,7 @@ func (d *x11Desktop) answer(o *x11Offer, e xproto.SelectionRequestEvent) {
 	}
 	data := false
 	switch {
-	case o == nil:
+	case o == nil || !o.allows(e.Requestor):
 		notify.Property = xproto.AtomNone
 	case e.Target == d.atoms["TARGETS"]:
 		var buf []byte
@@ -729,7 +749,7 @@ func (d *x11Desktop) answer(o *x11Offer, e xproto.SelectionRequestEvent) {
 	d.c.Sync()
 	if data {
 		select {
-		case o.fetched <- Fetch{Requestor: uint32(e.Requestor), At: time.Now()}:
+		case o.fetched <- Fetch{Requestor: uint32(e.Requestor), Client: d.client(uint32(e.Requestor)), At: time.Now()}:
 		default:
 		}
 	}

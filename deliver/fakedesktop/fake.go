@@ -70,7 +70,7 @@ func (d *Desk) AddWindow(title string, pid, x, y, w, h int) *Win {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.nextID++
-	win := &Win{Window: deliver.Window{ID: d.nextID, Title: title, PID: pid}, X: x, Y: y, W: w, H: h}
+	win := &Win{Window: deliver.Window{ID: d.nextID, Title: title, PID: pid, Client: d.nextID}, X: x, Y: y, W: w, H: h}
 	d.wins = append(d.wins, win)
 	return win
 }
@@ -257,10 +257,13 @@ func (d *Desk) keyLocked(combo []string) {
 					text = o.text
 				}
 			}
+			if o != nil && o.only != 0 && o.only != win.Client {
+				return // refused: this window is not the one the text is for
+			}
 			win.pastes = append(win.pastes, len(win.Input))
 			win.Input += string(text)
 			if o != nil {
-				o.fetched <- deliver.Fetch{Requestor: win.ID, At: time.Now()}
+				o.fetched <- deliver.Fetch{Requestor: win.ID, Client: win.Client, At: time.Now()}
 			}
 		}
 		if d.FetchDelay > 0 {
@@ -371,6 +374,21 @@ func (d *Desk) PersonTypes(text string) {
 	}
 }
 
+// ForeignRead is another client (a clipboard manager) reading the
+// CLIPBOARD; it reports whether it got the text.
+func (d *Desk) ForeignRead() ([]byte, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if o := d.owner; o != nil {
+		if o.only != 0 {
+			return nil, false
+		}
+		o.fetched <- deliver.Fetch{Requestor: 0xdead, Client: 0xdead0000, At: time.Now()}
+		return slices.Clone(o.text), true
+	}
+	return slices.Clone(d.clip), d.hasClip
+}
+
 // PersonMovesMouse is a person touching the mouse.
 func (d *Desk) PersonMovesMouse() {
 	d.mu.Lock()
@@ -390,6 +408,7 @@ func (d *Desk) State() (title string, x, y int) {
 
 type offer struct {
 	d        *Desk
+	only     uint32
 	text     []byte
 	fetched  chan deliver.Fetch
 	lost     chan struct{}
@@ -397,6 +416,11 @@ type offer struct {
 }
 
 func (o *offer) Fetched() <-chan deliver.Fetch { return o.fetched }
+func (o *offer) Restrict(client uint32) {
+	o.d.mu.Lock()
+	o.only = client
+	o.d.mu.Unlock()
+}
 func (o *offer) Lost() <-chan struct{}         { return o.lost }
 func (o *offer) Close() error {
 	o.d.mu.Lock()
