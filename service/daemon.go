@@ -424,9 +424,9 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	case err == nil:
 		d.mu.Lock()
 		st.mismatches = 0
-		delete(st.guiFails, e.Name)
-		delete(st.drafts, e.Name)
-		delete(st.quietNoted, e.Name)
+		delete(st.guiFails, e.ID)
+		delete(st.drafts, e.ID)
+		delete(st.quietNoted, e.ID)
 		d.mu.Unlock()
 		ack := a.Ack
 		if msg.Ack != nil {
@@ -443,8 +443,8 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 		return
 	case deliver.IsNotQuiet(err):
 		d.mu.Lock()
-		first := !st.quietNoted[e.Name]
-		st.quietNoted[e.Name] = true
+		first := !st.quietNoted[e.ID]
+		st.quietNoted[e.ID] = true
 		d.mu.Unlock()
 		if first {
 			d.log.Info("a person is using the desktop; the message waits for a quiet desk", "id", e.ID, "agent", e.Agent, "waited", rep.QuietWait)
@@ -455,8 +455,8 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 		d.postpone(e, d.now().Add(100*time.Millisecond), err)
 	case deliver.IsDraft(err):
 		d.mu.Lock()
-		st.drafts[e.Name]++
-		n := st.drafts[e.Name]
+		st.drafts[e.ID]++
+		n := st.drafts[e.ID]
 		d.mu.Unlock()
 		if n >= a.MaxAttempts {
 			d.hold(e, fmt.Sprintf("input not empty: %v (checked %d times); clear the agent's input, then: agentspool release %s", err, n, e.ID), false)
@@ -485,8 +485,8 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			break
 		}
 		d.mu.Lock()
-		st.guiFails[e.Name]++
-		n := st.guiFails[e.Name]
+		st.guiFails[e.ID]++
+		n := st.guiFails[e.ID]
 		d.mu.Unlock()
 		if n >= guiFailuresToFail {
 			d.fail(e, fmt.Sprintf("the desktop refused %d times: %v", n, err))

@@ -466,3 +466,27 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestDraftInTheInputHoldsTheMessage(t *testing.T) {
+	r := newRig(t, "")
+	a1, _ := r.cfg.Agent("Agent-1")
+	a1.DraftCheck, a1.MaxAttempts = true, 2
+	r.desk.Click(50, 50)
+	r.desk.PersonTypes("DRAFT-not-sent")
+	e := r.send("Agent-1", "not into the draft")
+	r.start()
+	held := r.waitState(spool.StateHold, "Agent-1", 1)
+	if held[0].ID != e.ID {
+		t.Fatalf("held %+v", held[0])
+	}
+	reason, _ := r.sp.Reason(held[0])
+	if !strings.Contains(reason, "input not empty") {
+		t.Fatalf("reason %q", reason)
+	}
+	if w := r.desk.Window("Agent-1"); w.Input != "DRAFT-not-sent" || len(w.Submits) != 0 {
+		t.Fatalf("input %q submits %q", w.Input, w.Submits)
+	}
+	if _, agentHeld := r.sp.AgentHeld("Agent-1"); agentHeld {
+		t.Fatal("a draft parks the message, not the agent")
+	}
+}
