@@ -421,7 +421,7 @@ func (o *offer) Restrict(client uint32) {
 	o.only = client
 	o.d.mu.Unlock()
 }
-func (o *offer) Lost() <-chan struct{}         { return o.lost }
+func (o *offer) Lost() <-chan struct{} { return o.lost }
 func (o *offer) Close() error {
 	o.d.mu.Lock()
 	defer o.d.mu.Unlock()
