@@ -57,7 +57,10 @@ type Options struct {
 
 // FixtureOptions scripts the behaviour of every agent window.
 type FixtureOptions struct {
-	AckDelay      time.Duration   // ack each envelope id this long after the submit
+	AckDelay time.Duration // ack each envelope id this long after the submit
+	// AckDelays overrides AckDelay for the agents named: "one agent acks
+	// slowly" while the others ack at once.
+	AckDelays     map[string]time.Duration
 	NeverAckFirst map[string]bool // agent names that never ack their first submit
 	PasteDelay    time.Duration   // the window is slow to take a paste: it sleeps this long in its <<Paste>> handler before inserting
 	// OrderedKeys makes the window hold keys that arrive while a paste

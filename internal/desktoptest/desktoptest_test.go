@@ -182,6 +182,7 @@ func TestFixtureOptions(t *testing.T) {
 		Dir:    t.TempDir(),
 		Fixture: FixtureOptions{
 			NeverAckFirst: map[string]bool{"Agent-1": true},
+			AckDelays:     map[string]time.Duration{"Agent-2": 600 * time.Millisecond},
 			PasteDelay:    300 * time.Millisecond,
 			OrderedKeys:   true,
 		},
@@ -207,6 +208,22 @@ func TestFixtureOptions(t *testing.T) {
 		t.Errorf("first submit of a NeverAckFirst agent was acked (%v)", err)
 	}
 	waitSubmits(t, d, a.Name, []string{"[agentspool id=first from=test]\nbody", "[agentspool id=second from=test]\nbody"})
+
+	// Agent-2 acks slowly (AckDelays), and its first submit is acked.
+	slow := d.Agents[1]
+	clickAndWaitActive(t, d, slow)
+	if err := d.SetClipboard("[agentspool id=slow from=test]\nbody"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.x("xdotool", "key", "ctrl+v", "Return"); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(slow.Record, "000001.txt"))
+	submitted := time.Now()
+	waitFile(t, filepath.Join(slow.Inbox, "slow.ack"))
+	if el := time.Since(submitted); el < 400*time.Millisecond {
+		t.Errorf("Agent-2 acked %v after the submit, want about 600ms", el)
+	}
 }
 
 func TestStartNeedsDir(t *testing.T) {

@@ -37,9 +37,13 @@ func (d *Desktop) launchWindow(name, dir, geometry string, neverAckFirst bool) (
 	if d.fixture.OrderedKeys {
 		ordered = "1"
 	}
+	ackDelay := d.fixture.AckDelay
+	if delay, ok := d.fixture.AckDelays[name]; ok {
+		ackDelay = delay
+	}
 	p, err := d.spawn(name, nil, "wish", filepath.Join(d.Dir, "fixture.tcl"), "--",
 		name, filepath.Join(dir, "submits"), filepath.Join(dir, "inbox"),
-		strconv.FormatInt(d.fixture.AckDelay.Milliseconds(), 10), never,
+		strconv.FormatInt(ackDelay.Milliseconds(), 10), never,
 		strconv.FormatInt(d.fixture.PasteDelay.Milliseconds(), 10), geometry, ordered)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,230 @@
+// Package proof holds the 1000-message proof of agentspool under chaos
+// (proof_test.go, run by `make test`) and the report it writes: what every
+// agent window received, checked against what was sent, with the daemon's
+// own journal for latencies, retries, focus mismatches and holds.
+package proof
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is the JSON the proof writes (AGENTSPOOL_PROOF_REPORT).
+type Report struct {
+	Pass     bool     `json:"pass"`
+	Problems []string `json:"problems,omitempty"`
+	Started  string   `json:"started"`
+	Seconds  float64  `json:"seconds"`
+
+	Agents   int `json:"agents"`
+	Messages int `json:"messages"` // daemon messages meant to arrive
+	SentBy   struct {
+		Send int `json:"agentspool_send"`
+		Mv   int `json:"shell_mv"`
+	} `json:"sent_by"`
+
+	Delivered  int `json:"delivered_exactly_once"`
+	Lost       int `json:"lost"`
+	Duplicated int `json:"duplicated"`
+	Misrouted  int `json:"misrouted"`
+	Garbled    int `json:"garbled"`
+	// RetriedAsExpected: messages submitted again because the agent did
+	// not ack an earlier submit (the never-ack-first agent's first one).
+	RetriedAsExpected int `json:"resubmitted_after_no_ack"`
+	DoneAndAcked      int `json:"done_and_acked"`
+
+	Second struct {
+		Sent       int `json:"sent"`
+		Delivered  int `json:"delivered_exactly_once"`
+		Lost       int `json:"lost"`
+		Duplicated int `json:"duplicated"`
+		Misrouted  int `json:"misrouted"`
+		Errors     int `json:"attempt_errors"`
+	} `json:"second_deliverer"`
+
+	ForeignSubmits int      `json:"submits_into_non_agent_window"`
+	BuiltToFail    []Failed `json:"built_to_fail"`
+
+	Chaos struct {
+		FocusSteals   int    `json:"focus_steals"`
+		Clobbers      int    `json:"clipboard_clobbers"`
+		CPUBurners    int    `json:"cpu_burners"`
+		DaemonKills   int    `json:"daemon_sigkills"`
+		ClipboardKept bool   `json:"clipboard_restored_at_end"`
+		SlowAckAgent  string `json:"slow_ack_agent"`
+		NeverAckFirst string `json:"never_ack_first_agent"`
+	} `json:"chaos"`
+
+	Journal  JournalStats `json:"journal"`
+	EndToEnd Quantiles    `json:"send_to_done_ms"`
+}
+
+// Failed is one message built to fail and where it ended.
+type Failed struct {
+	What   string `json:"what"`
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+}
+
+// Quantiles summarises a set of durations in milliseconds.
+type Quantiles struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	Max float64 `json:"max"`
+}
+
+// QuantilesOf returns the p50, p95 and max of ms.
+func QuantilesOf(ms []float64) Quantiles {
+	if len(ms) == 0 {
+		return Quantiles{}
+	}
+	s := slices.Clone(ms)
+	slices.Sort(s)
+	at := func(q float64) float64 { return s[min(len(s)-1, int(q*float64(len(s))))] }
+	return Quantiles{N: len(s), P50: at(0.50), P95: at(0.95), Max: s[len(s)-1]}
+}
+
+// JournalLine is one line of the daemon's <spool>/journal.jsonl.
+type JournalLine struct {
+	Time     time.Time `json:"time"`
+	Event    string    `json:"event"`
+	ID       string    `json:"id"`
+	Agent    string    `json:"agent"`
+	Attempt  int       `json:"attempt"`
+	Name     string    `json:"name"`
+	OK       bool      `json:"ok"`
+	Err      string    `json:"err"`
+	Why      string    `json:"why"`
+	LockWait float64   `json:"lock_wait_ms"`
+	GUI      float64   `json:"gui_ms"`
+	Refocus  int       `json:"refocus"`
+	Focused  string    `json:"focused_title"`
+}
+
+// ReadJournal reads a journal.jsonl.
+func ReadJournal(path string) ([]JournalLine, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []JournalLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		var l JournalLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			// A SIGKILL can cut the last line short; say where.
+			return out, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		out = append(out, l)
+	}
+	return out, sc.Err()
+}
+
+// JournalStats is what the journal says about the run.
+type JournalStats struct {
+	Attempts        int       `json:"attempts"`
+	FailedAttempts  int       `json:"failed_attempts"`
+	FocusMismatches int       `json:"focus_mismatches"`
+	Refocus         int       `json:"refocus_clicks"`
+	Retries         int       `json:"retries_after_no_ack"`
+	Done            int       `json:"done"`
+	Failed          int       `json:"failed"`
+	Holds           int       `json:"holds"`
+	GUI             Quantiles `json:"gui_ms"`
+	LockWait        Quantiles `json:"lock_wait_ms"`
+	Errors          []string  `json:"attempt_errors_sample,omitempty"`
+}
+
+// Stats summarises journal lines.
+func Stats(lines []JournalLine) JournalStats {
+	var s JournalStats
+	var gui, lock []float64
+	errs := map[string]int{}
+	for _, l := range lines {
+		switch l.Event {
+		case "attempt":
+			s.Attempts++
+			s.Refocus += l.Refocus
+			if l.Attempt > 1 && l.OK {
+				s.Retries++
+			}
+			if !l.OK {
+				s.FailedAttempts++
+				if l.Focused != "" || strings.Contains(l.Err, "focus mismatch") {
+					s.FocusMismatches++
+				}
+				errs[shortErr(l.Err)]++
+				continue
+			}
+			gui = append(gui, l.GUI)
+			lock = append(lock, l.LockWait)
+		case "done":
+			s.Done++
+		case "failed":
+			s.Failed++
+		case "held":
+			s.Holds++
+		}
+	}
+	s.GUI, s.LockWait = QuantilesOf(gui), QuantilesOf(lock)
+	for e, n := range errs {
+		s.Errors = append(s.Errors, fmt.Sprintf("%dx %s", n, e))
+	}
+	slices.Sort(s.Errors)
+	return s
+}
+
+// shortErr drops the variable tail (window ids, durations) of an error so
+// that like errors count together.
+func shortErr(e string) string {
+	if i := strings.Index(e, ", focused is"); i > 0 {
+		e = e[:i]
+	}
+	if i := strings.Index(e, " within "); i > 0 {
+		e = e[:i]
+	}
+	return e
+}
+
+// Summary is the report in a few lines, for the test log and the console.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	verdict := "PASS"
+	if !r.Pass {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(&b, "proof %s: %d messages to %d agents in %.1fs (%d by agentspool send, %d by shell mv)\n",
+		verdict, r.Messages, r.Agents, r.Seconds, r.SentBy.Send, r.SentBy.Mv)
+	fmt.Fprintf(&b, "  exactly once %d, lost %d, duplicated %d, misrouted %d, garbled %d; resubmitted after no ack %d; done+acked %d\n",
+		r.Delivered, r.Lost, r.Duplicated, r.Misrouted, r.Garbled, r.RetriedAsExpected, r.DoneAndAcked)
+	fmt.Fprintf(&b, "  second deliverer (shared lock): %d sent, exactly once %d, lost %d, duplicated %d, misrouted %d, attempt errors %d\n",
+		r.Second.Sent, r.Second.Delivered, r.Second.Lost, r.Second.Duplicated, r.Second.Misrouted, r.Second.Errors)
+	fmt.Fprintf(&b, "  submits into the non-agent window: %d; built to fail: %d (", r.ForeignSubmits, len(r.BuiltToFail))
+	for i, f := range r.BuiltToFail {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s → %s", f.What, f.State)
+	}
+	b.WriteString(")\n")
+	c := r.Chaos
+	fmt.Fprintf(&b, "  chaos: %d focus steals, %d clipboard clobbers (restored at end: %v), %d CPU burners, %d daemon SIGKILL\n",
+		c.FocusSteals, c.Clobbers, c.ClipboardKept, c.CPUBurners, c.DaemonKills)
+	j := r.Journal
+	fmt.Fprintf(&b, "  journal: %d attempts (%d failed, %d focus mismatches, %d refocus clicks), %d retries after no ack, %d holds\n",
+		j.Attempts, j.FailedAttempts, j.FocusMismatches, j.Refocus, j.Retries, j.Holds)
+	fmt.Fprintf(&b, "  gui ms p50 %.0f p95 %.0f max %.0f; lock wait ms p50 %.0f p95 %.0f max %.0f; send→done ms p50 %.0f p95 %.0f max %.0f\n",
+		j.GUI.P50, j.GUI.P95, j.GUI.Max, j.LockWait.P50, j.LockWait.P95, j.LockWait.Max, r.EndToEnd.P50, r.EndToEnd.P95, r.EndToEnd.Max)
+	for _, p := range r.Problems {
+		fmt.Fprintf(&b, "  PROBLEM: %s\n", p)
+	}
+	return b.String()
+}
