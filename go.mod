@@ -7,6 +7,7 @@ require (
 	github.com/go-vgo/robotgo v1.1.0
 	github.com/gofrs/flock v0.13.2
 	github.com/jezek/xgb v1.3.1
+	github.com/kardianos/service v1.2.4
 	golang.design/x/clipboard v0.8.0
 	gopkg.in/yaml.v3 v3.0.1
 )

@@ -33,13 +33,10 @@ var commands = map[string]*command{
 
 	// The daemon and the setup helpers: listed now, built by their own
 	// files (which set run and a full help) when they land.
-	"run": runCommand,
-	"service": {name: "service", order: 50, summary: "install, start, stop or uninstall the daemon as a user service",
-		usage: "service install|uninstall|start|stop|status", help: "Example:\n  agentspool service install"},
-	"coords": {name: "coords", order: 51, summary: "find an agent's chat input coordinates; import cursor_agent_coords.json",
-		usage: "coords [flags]", help: "Example:\n  agentspool coords"},
-	"doctor": {name: "doctor", order: 52, summary: "check the config, the spool, the desktop and the inboxes",
-		usage: "doctor [flags]", help: "Example:\n  agentspool doctor"},
+	"run":     runCommand,
+	"service": serviceCommand,
+	"coords":  coordsCommand,
+	"doctor":  doctorCommand,
 }
 
 func main() {

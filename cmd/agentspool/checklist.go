@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/deliver"
+)
+
+// checklist prints one line per check: "ok", "FAIL" (with the fix) or
+// "skip" (not checked because an earlier check failed), and counts the
+// failures for the exit code.
+type checklist struct {
+	w     io.Writer
+	fails int
+}
+
+func (c *checklist) ok(what, format string, args ...any) {
+	fmt.Fprintf(c.w, "ok    %-14s %s\n", what, fmt.Sprintf(format, args...))
+}
+
+func (c *checklist) fail(what, problem, fix string) {
+	c.fails++
+	fmt.Fprintf(c.w, "FAIL  %-14s %s\n", what, problem)
+	if fix != "" {
+		fmt.Fprintf(c.w, "      %-14s fix: %s\n", "", fix)
+	}
+}
+
+func (c *checklist) skip(what, why string) {
+	fmt.Fprintf(c.w, "skip  %-14s not checked: %s\n", what, why)
+}
+
+// result is the command's error: nil, or how many checks failed.
+func (c *checklist) result(cmd string) error {
+	if c.fails == 0 {
+		return nil
+	}
+	s := "s"
+	if c.fails == 1 {
+		s = ""
+	}
+	return fmt.Errorf("%s: %d check%s failed (see the FAIL lines above)", cmd, c.fails, s)
+}
+
+// checkAgents checks each agent's point against the screens and looks for
+// its window among the windows the window manager manages. It returns,
+// per agent, the windows that match.
+func checkAgents(c *checklist, cfg *config.Config, screens []deliver.Screen, windows []deliver.ProbedWindow) map[string][]deliver.ProbedWindow {
+	found := map[string][]deliver.ProbedWindow{}
+	for _, a := range cfg.Agents {
+		what := a.Name
+		var on *deliver.Screen
+		for i := range screens {
+			if screens[i].Contains(a.X, a.Y) {
+				on = &screens[i]
+				break
+			}
+		}
+		if on == nil {
+			names := make([]string, len(screens))
+			for i, s := range screens {
+				names[i] = s.String()
+			}
+			hint := ""
+			if a.X < 0 || a.Y < 0 {
+				hint = "X11 puts the top-left of the leftmost, topmost monitor at (0, 0), so there are no negative coordinates here (a Windows-era file may have them); "
+			}
+			c.fail(what, fmt.Sprintf("point (%d, %d) is on no screen (screens: %s)", a.X, a.Y, strings.Join(names, ", ")),
+				fmt.Sprintf("%srecapture it: agentspool coords capture %s", hint, a.Name))
+			continue
+		}
+		var match []deliver.ProbedWindow
+		for _, w := range windows {
+			if a.MatchTitle(w.Title) && (a.PID == 0 || a.PID == w.PID) {
+				match = append(match, w)
+			}
+		}
+		found[a.Name] = match
+		if len(match) == 0 {
+			c.fail(what, fmt.Sprintf("no window matches window: %q%s (open windows: %s)", a.Window, pidNote(a.PID), titles(windows)),
+				fmt.Sprintf("open the agent's app, or set window: to part of its title (agentspool coords capture %s records it)", a.Name))
+			continue
+		}
+		var inside *deliver.ProbedWindow
+		for i := range match {
+			if match[i].Frame.Contains(a.X, a.Y) {
+				inside = &match[i]
+				break
+			}
+		}
+		if inside == nil {
+			c.fail(what, fmt.Sprintf("point (%d, %d) is outside its window %q (at %s)", a.X, a.Y, match[0].Title, match[0].Frame),
+				fmt.Sprintf("the window moved or the point is stale: agentspool coords capture %s", a.Name))
+			continue
+		}
+		more := ""
+		if len(match) > 1 {
+			more = fmt.Sprintf(" (%d windows match; the click decides which gets the text)", len(match))
+		}
+		c.ok(what, "(%d, %d) on screen %s, in window %q (0x%x, pid %d)%s", a.X, a.Y, on, inside.Title, inside.ID, inside.PID, more)
+	}
+	return found
+}
+
+func pidNote(pid int) string {
+	if pid == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" with pid %d", pid)
+}
+
+func titles(ws []deliver.ProbedWindow) string {
+	var ts []string
+	for _, w := range ws {
+		ts = append(ts, fmt.Sprintf("%q", w.Title))
+	}
+	if len(ts) == 0 {
+		return "none"
+	}
+	sort.Strings(ts)
+	return strings.Join(ts, ", ")
+}

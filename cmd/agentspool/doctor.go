@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/spool"
+)
+
+var doctorCommand = &command{
+	name: "doctor", order: 52,
+	summary: "check the config, the spool, the desktop and the inboxes",
+	usage:   "doctor",
+	help: `Checks everything a delivery needs, one line each, "ok" or "FAIL" with
+the fix ("skip" when an earlier failure makes a check meaningless):
+
+  config         coords.yaml loads
+  display        $DISPLAY can be reached
+  xtest          the XTEST extension (synthetic clicks and keys) is there
+  window manager an EWMH window manager runs (clicks focus windows)
+  desktop lock   the lock every process driving this desktop shares
+  clipboard      text offered on the CLIPBOARD reads back (under the lock);
+                 when another app holds the clipboard, only reading it is
+                 checked, so your clipboard is never lost
+  spool          the spool exists or can be made, and can be written
+  tmp -> new     a file renames from tmp/ into new/ (one filesystem)
+  inbox          each acking agent's inbox folder exists
+  AGENT          its point is on a screen, inside a window whose title
+                 matches window:
+
+Exits 1 when any check fails.
+
+Example:
+  agentspool doctor`,
+	run: runDoctor,
+}
+
+func runDoctor(e *env, args []string) error {
+	if _, err := e.parse(e.flagSet(), args, 0, 0); err != nil {
+		return err
+	}
+	c := &checklist{w: e.stdout}
+	cfg, err := e.config()
+	if err != nil {
+		c.fail("config", err.Error(), "fix the lines named above (coords.yaml in the repository is a commented example)")
+		cfg = nil
+	} else {
+		c.ok("config", "%s: %d agents", cfg.Path, len(cfg.Agents))
+		if e.spoolDir != "" {
+			cfg.Spool = e.spoolDir
+		}
+	}
+
+	doctorDesktop(c, cfg)
+	if cfg == nil {
+		for _, w := range []string{"spool", "tmp -> new", "inbox"} {
+			c.skip(w, "no config")
+		}
+		return c.result("doctor")
+	}
+	doctorSpool(c, cfg.Spool)
+	for _, a := range cfg.Agents {
+		if !a.Ack {
+			c.ok("inbox", "%s: ack off, no inbox needed", a.Name)
+			continue
+		}
+		fi, err := os.Stat(a.Inbox)
+		switch {
+		case err == nil && fi.IsDir():
+			c.ok("inbox", "%s: %s", a.Name, a.Inbox)
+		case err == nil:
+			c.fail("inbox", fmt.Sprintf("%s: %s is not a folder", a.Name, a.Inbox), "remove it, or set the agent's inbox: to its ack folder")
+		default:
+			c.fail("inbox", fmt.Sprintf("%s: %s: %v", a.Name, a.Inbox, errors.Unwrap(err)),
+				fmt.Sprintf("mkdir -p %s (the daemon also makes it at start), and have the agent write its acks there", shellQuote(a.Inbox)))
+		}
+	}
+	return c.result("doctor")
+}
+
+// doctorDesktop checks the display, its extensions and window manager, the
+// desktop lock, the clipboard and (with a config) each agent's window.
+func doctorDesktop(c *checklist, cfg *config.Config) {
+	p, err := deliver.OpenProbe()
+	if err != nil {
+		c.fail("display", err.Error(), "run agentspool in your desktop session, or set DISPLAY (e.g. :0) and XAUTHORITY (e.g. ~/.Xauthority) to it")
+		for _, w := range []string{"xtest", "window manager", "desktop lock", "clipboard", "agents"} {
+			c.skip(w, "no display")
+		}
+		return
+	}
+	defer p.Close()
+	c.ok("display", "%s", p.Display())
+	if err := p.XTEST(); err != nil {
+		c.fail("xtest", err.Error(), "use an X server with XTEST (Xorg and Xvfb have it; under Wayland run the agents' apps in XWayland)")
+	} else {
+		c.ok("xtest", "present")
+	}
+	wm, wmErr := p.WindowManager()
+	if wmErr != nil {
+		c.fail("window manager", wmErr.Error(), "start your desktop's window manager (any EWMH one: openbox, xfwm4, mutter, kwin...); without one a click does not focus a window")
+	} else {
+		c.ok("window manager", "%s", wm)
+	}
+
+	lockOK := doctorLock(c, cfg)
+	if lockOK {
+		doctorClipboard(c, cfg)
+	} else {
+		c.skip("clipboard", "no desktop lock")
+	}
+
+	if cfg == nil {
+		c.skip("agents", "no config")
+		return
+	}
+	if wmErr != nil {
+		c.skip("agents", "no window manager to list the windows")
+		return
+	}
+	screens, err := p.Screens()
+	if err != nil {
+		c.fail("screens", err.Error(), "")
+		return
+	}
+	windows, err := p.Windows()
+	if err != nil {
+		c.fail("windows", err.Error(), "")
+		return
+	}
+	checkAgents(c, cfg, screens, windows)
+}
+
+func doctorLock(c *checklist, cfg *config.Config) bool {
+	lcfg := cfg
+	if lcfg == nil {
+		lcfg = config.Default()
+	}
+	lock, err := desktopLock(lcfg)
+	if err != nil {
+		c.fail("desktop lock", err.Error(), "set lock_file: in coords.yaml to a file in a folder you can write")
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	waited, err := lock.Lock(ctx)
+	if err != nil {
+		c.fail("desktop lock", err.Error(), "set lock_file: to a file you can write; or, if a delivery holds it, run doctor again")
+		return false
+	}
+	if err := lock.Unlock(); err != nil {
+		c.fail("desktop lock", err.Error(), "")
+		return false
+	}
+	c.ok("desktop lock", "%s (waited %v)", lock.Path(), waited.Round(time.Millisecond))
+	return true
+}
+
+// doctorClipboard offers a text on the CLIPBOARD and reads it back, as a
+// delivery does, under the desktop lock.
+func doctorClipboard(c *checklist, cfg *config.Config) {
+	lcfg := cfg
+	if lcfg == nil {
+		lcfg = config.Default()
+	}
+	lock, err := desktopLock(lcfg)
+	if err != nil {
+		c.fail("clipboard", err.Error(), "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := lock.Lock(ctx); err != nil {
+		c.fail("clipboard", err.Error(), "")
+		return
+	}
+	defer lock.Unlock()
+	desk, err := deliver.NewX11()
+	if err != nil {
+		c.fail("clipboard", err.Error(), "")
+		return
+	}
+	defer desk.Close()
+	// Restoring a clipboard needs its owner to stay alive, and doctor
+	// exits at once: so with something on the clipboard, only reading it
+	// is checked, and the person's text stays where it is.
+	if saved, err := desk.Clipboard(); err != nil {
+		c.fail("clipboard", err.Error(), "")
+		return
+	} else if saved != nil {
+		c.ok("clipboard", "readable (%d bytes held by another app; the write test is skipped so your clipboard stays as it is)", len(saved))
+		return
+	}
+	probe := []byte(fmt.Sprintf("agentspool doctor %d", time.Now().UnixNano()))
+	offer, err := desk.Offer(probe)
+	if err != nil {
+		c.fail("clipboard", err.Error(), "a clipboard manager may be taking the CLIPBOARD at once; see docs/calibrate.md")
+		return
+	}
+	var got []byte
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if got, _ = desk.Clipboard(); bytes.Equal(got, probe) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	offer.Close()
+	if !bytes.Equal(got, probe) {
+		c.fail("clipboard", fmt.Sprintf("offered %q, read back %q", probe, got), "a clipboard manager or another app is rewriting the CLIPBOARD; turn that off for this desktop")
+		return
+	}
+	c.ok("clipboard", "offer and read-back work")
+}
+
+// doctorSpool checks the spool can be made and written, and that a rename
+// from tmp/ into new/ works (one filesystem: the rename is the send).
+func doctorSpool(c *checklist, root string) {
+	sp, err := spool.Open(root)
+	if err != nil {
+		c.fail("spool", err.Error(), "spool: (or --spool) must name a folder you can write; change it in coords.yaml")
+		c.skip("tmp -> new", "no spool")
+		return
+	}
+	f, err := os.CreateTemp(filepath.Join(sp.Root, "tmp"), ".doctor-*")
+	if err == nil {
+		_, err = f.WriteString("agentspool doctor\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		c.fail("spool", fmt.Sprintf("%s: cannot write: %v", sp.Root, err), "make the spool writable by this user, or move it (spool: in coords.yaml)")
+		c.skip("tmp -> new", "spool not writable")
+		if f != nil {
+			os.Remove(f.Name())
+		}
+		return
+	}
+	c.ok("spool", "%s", sp.Root)
+	// A dot-file: the daemon and scanners skip it, so it is never a message.
+	dst := filepath.Join(sp.Root, "new", filepath.Base(f.Name()))
+	if err := os.Rename(f.Name(), dst); err != nil {
+		os.Remove(f.Name())
+		c.fail("tmp -> new", err.Error(), "tmp/ and new/ must be on one filesystem (a rename is the send): do not mount either separately")
+		return
+	}
+	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.fail("tmp -> new", err.Error(), "")
+		return
+	}
+	c.ok("tmp -> new", "one filesystem (a test file renamed)")
+}
