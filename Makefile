@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/agentspool
 FUZZTIME ?= 5s
 
-.PHONY: build test unit fuzz demo bench lint deps deps-build clean
+.PHONY: build test unit fuzz crossbuild demo bench lint deps deps-build clean
 
 build: deps-build
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentspool
@@ -23,7 +23,7 @@ deps:
 
 # All tests with the race detector (the desktop tests start their own Xvfb),
 # then a few seconds of each fuzzer.
-test: deps lint unit fuzz
+test: deps lint crossbuild unit fuzz
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m ./...
@@ -32,6 +32,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime $(FUZZTIME) ./spool/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseName$$' -fuzztime $(FUZZTIME) ./spool/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
+
+# windows/amd64 build and vet, darwin vet: the platform files compile.
+crossbuild:
+	sh scripts/crossbuild.sh
 
 lint:
 	$(GO) vet ./...
