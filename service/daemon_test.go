@@ -490,3 +490,25 @@ func TestDraftInTheInputHoldsTheMessage(t *testing.T) {
 		t.Fatal("a draft parks the message, not the agent")
 	}
 }
+
+// paste: pointer pastes one line naming a copy of the message, kept beside
+// the inbox (not in it: a file there naming the id would be its ack).
+func TestPointerModePastesALineNamingACopy(t *testing.T) {
+	r := newRig(t, "")
+	a1, _ := r.cfg.Agent("Agent-1")
+	a1.Paste = config.PastePointer
+	body := "---\nfrom: Agent-6\n---\nA long report\nwith lines"
+	e := r.send("Agent-1", body)
+	r.start()
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	subs := r.desk.Window("Agent-1").Submits
+	copyPath := filepath.Join(filepath.Dir(a1.Inbox), "messages", e.ID+".md")
+	want := fmt.Sprintf("[agentspool id=%s from=Agent-6 to=Agent-1]\nThe message is in %s (read it, then ack %s)", e.ID, copyPath, e.ID)
+	if len(subs) != 1 || subs[0] != want {
+		t.Fatalf("submits %q, want [%q]", subs, want)
+	}
+	got, err := os.ReadFile(copyPath)
+	if err != nil || string(got) != body {
+		t.Fatalf("copy %q (%v), want the message file", got, err)
+	}
+}
