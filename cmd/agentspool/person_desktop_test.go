@@ -28,14 +28,7 @@ func TestRunRespectsThePersonAtTheDesk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xdo := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("xdotool", args...)
-		cmd.Env = r.desk.Env()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("xdotool %v: %v %s", args, err, out)
-		}
-	}
+	xdo := r.xdo
 	xdo("mousemove", fmt.Sprint(editor.X), fmt.Sprint(editor.Y), "click", "1")
 
 	sent, agentOf := map[string]string{}, map[string]string{}
@@ -129,14 +122,7 @@ func TestRunLeavesADraftAlone(t *testing.T) {
 	appendConfig(t, r.config, "quiet_for: 0s\n")
 	setAgentKeys(t, r.config, "Agent-1", "    draft_check: true\n    select_all: ctrl+slash\n    copy: ctrl+c\n    caret: ctrl+end\n    max_attempts: 2\n    backoff: 100ms\n")
 	a := r.desk.Agents[0]
-	xdo := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("xdotool", args...)
-		cmd.Env = r.desk.Env()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("xdotool %v: %v %s", args, err, out)
-		}
-	}
+	xdo := r.xdo
 	xdo("mousemove", fmt.Sprint(a.X), fmt.Sprint(a.Y), "click", "1")
 	xdo("type", "--delay", "20", "DRAFT-not-sent")
 	const userClip = "person clipboard"

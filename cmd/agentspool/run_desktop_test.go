@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -45,18 +44,17 @@ defaults:
 }
 
 func (r *desktopRig) cli(args ...string) (string, string, int) {
-	cmd := exec.Command(binary, append([]string{"--config", r.config}, args...)...)
+	return runIn(r.t, r.desk.Env(), append([]string{"--config", r.config}, args...)...)
+}
+
+// xdo runs xdotool on the rig's desktop: the person at the keyboard.
+func (r *desktopRig) xdo(args ...string) {
+	r.t.Helper()
+	cmd := exec.Command("xdotool", args...)
 	cmd.Env = r.desk.Env()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		r.t.Fatal(err)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		r.t.Fatalf("xdotool %v: %v %s", args, err, out)
 	}
-	return out.String(), errb.String(), code
 }
 
 // start runs the daemon; it is stopped (SIGTERM, then SIGKILL) at cleanup.
