@@ -110,9 +110,13 @@ type Deliverer struct {
 }
 
 // ownSlack is how much later than our own last injected event the server's
-// last input may be and still be ours (the idle time has ms resolution and
-// we note our time after the server has the event).
-const ownSlack = 25 * time.Millisecond
+// last input may look and still be ours: the idle time has millisecond
+// resolution. (We note our time after a round trip, so the server had the
+// event before; LastInput counts back from before its query.) Kept small: a
+// person's key within ownSlack after our own input passes for ours. (A key
+// that lands there between two deliveries goes to the person's window, as it
+// should; only the next delivery's start does not see it.)
+const ownSlack = 1500 * time.Microsecond
 
 var pasteKey = []string{"ctrl", "v"}
 
@@ -126,13 +130,14 @@ func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Rep
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if err := d.lockQuiet(ctx, t, &rep); err != nil {
+	quietAt, err := d.lockQuiet(ctx, t, &rep)
+	if err != nil {
 		return rep, err
 	}
 	defer d.unlock()
 	start := time.Now()
 	defer func() { rep.GUI = time.Since(start) }()
-	err = d.gui(ctx, t, []byte(text), &rep)
+	err = d.gui(ctx, t, []byte(text), quietAt, &rep)
 	return rep, err
 }
 
@@ -190,29 +195,34 @@ func (d *Deliverer) personInput() time.Time {
 }
 
 // lockQuiet takes the desktop lock at a moment no person has used the
-// keyboard or mouse for QuietFor. The check is made holding the lock, so
-// another agentspool process's own typing is never taken for a person's.
-func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) error {
+// keyboard or mouse for QuietFor, and returns when it last looked: input
+// after that is a person's new input. The check is made holding the lock,
+// so another agentspool process's own typing is never taken for a person's.
+func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (time.Time, error) {
 	begin := time.Now()
 	told := false
 	for {
 		w, err := d.lock(ctx)
 		rep.LockWait += w
 		if err != nil {
-			return err
+			return time.Time{}, err
 		}
+		looked := time.Now()
 		if d.QuietFor <= 0 {
-			return nil
+			return looked, nil
 		}
 		quietAt := d.personInput().Add(d.QuietFor)
 		waited := time.Since(begin)
-		rep.QuietWait = waited
-		if !time.Now().Before(quietAt) || (t.Urgent && waited >= d.QuietMaxWait) {
-			return nil
+		if told {
+			rep.QuietWait = waited
 		}
+		if !time.Now().Before(quietAt) || (t.Urgent && waited >= d.QuietMaxWait) {
+			return looked, nil
+		}
+		rep.QuietWait = waited
 		d.unlock()
 		if waited >= d.QuietMaxWait {
-			return &quietError{waited: waited}
+			return time.Time{}, &quietError{waited: waited}
 		}
 		if !told && t.QuietWait != nil {
 			told = true
@@ -220,7 +230,7 @@ func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) error 
 		}
 		pause := min(time.Until(quietAt), d.QuietMaxWait-waited) + time.Millisecond
 		if err := sleep(ctx, pause); err != nil {
-			return err
+			return time.Time{}, err
 		}
 	}
 }
@@ -234,8 +244,9 @@ func (d *Deliverer) personActive(since time.Time) bool {
 	return d.Desktop.HeldKeys() > 0 || d.personInput().After(since)
 }
 
-func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, rep *Report) (err error) {
-	begin := time.Now()
+// gui runs the GUI steps. begin is when the desk was last seen quiet: any
+// input of a person's after it stops the delivery.
+func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, begin time.Time, rep *Report) (err error) {
 	// Where the person was: given back at the end, whatever happens.
 	prev, _ := d.Desktop.Focused()
 	px, py, perr := d.Desktop.Pointer()
@@ -260,6 +271,11 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, rep *Report)
 		}
 	}()
 
+	// Checked before our click: the idle time shows only the latest input,
+	// and our click would hide a key the person pressed just before it.
+	if d.personActive(begin) {
+		return errPerson("before the click")
+	}
 	if err := d.focus(ctx, t, rep); err != nil {
 		return err
 	}
@@ -600,6 +616,17 @@ func (d *Deliverer) guardedKey(ctx context.Context, t Target, combo []string, re
 	tries := d.tries()
 	for try := 0; ; try++ {
 		w, ok, err := d.Desktop.GuardedKey(combo, t.matches)
+		if errors.Is(err, errModifierDown) {
+			// A person holds Shift or Ctrl: wait a moment for the key to
+			// come up rather than tap a different combination.
+			up, perr := d.poll(context.WithoutCancel(ctx), d.Timings.Deadline(StepFocus), func() (bool, error) {
+				w, ok, err = d.Desktop.GuardedKey(combo, t.matches)
+				return !errors.Is(err, errModifierDown), nil
+			})
+			if perr != nil || !up {
+				return errPerson("holding a modifier key before " + strings.Join(combo, "+"))
+			}
+		}
 		if err == nil && ok {
 			return nil
 		}

@@ -78,3 +78,7 @@ func IsNoDisplay(err error) bool {
 	var de *displayError
 	return errors.As(err, &de)
 }
+
+// errModifierDown: a modifier someone else holds is down; a key tapped now
+// would be another combination (Enter would be Shift+Enter).
+var errModifierDown = errors.New("deliver: a modifier key is held down by someone else")

@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,8 +184,12 @@ func (d *x11Desktop) LastSynthetic() time.Time {
 	return time.Unix(0, n)
 }
 
-// MovePointer moves the pointer through robotgo.
+// MovePointer moves the pointer through robotgo (not at all when it is
+// there already: every synthetic event resets the idle time).
 func (d *x11Desktop) MovePointer(x, y int) error {
+	if px, py, err := d.Pointer(); err == nil && px == x && py == y {
+		return nil
+	}
 	rx11.Move(x, y)
 	d.markSynthetic()
 	return nil
@@ -195,11 +200,16 @@ func (d *x11Desktop) LastInput() (time.Time, error) {
 	if !d.screensaverOK {
 		return time.Time{}, errors.New("deliver: the X server has no MIT-SCREEN-SAVER extension: idle time unknown")
 	}
+	// The server measures the idle time somewhere between our request and
+	// its reply; counting back from the request gives the earliest the
+	// input can have been, so a slow reply never makes our own input look
+	// later (like a person's) than it was.
+	asked := time.Now()
 	r, err := screensaver.QueryInfo(d.c, xproto.Drawable(d.root)).Reply()
 	if err != nil {
 		return time.Time{}, temporary("idle time", err)
 	}
-	return time.Now().Add(-time.Duration(r.MsSinceUserInput) * time.Millisecond), nil
+	return asked.Add(-time.Duration(r.MsSinceUserInput) * time.Millisecond), nil
 }
 
 // Activate sends the EWMH _NET_ACTIVE_WINDOW request (source: pager).
@@ -241,10 +251,39 @@ func (d *x11Desktop) grabKeyboard() error {
 	return nil
 }
 
+// HeldKeys counts the person's keys kept so far, after letting the event
+// loop take in every event the server sent before this call.
 func (d *x11Desktop) HeldKeys() int {
+	d.holdMu.Lock()
+	held := d.held
+	d.holdMu.Unlock()
+	if held {
+		d.syncEvents()
+	}
 	d.holdMu.Lock()
 	defer d.holdMu.Unlock()
 	return len(d.kept)
+}
+
+// syncEvents sends ourselves a marker and waits until the event loop sees
+// it: events arrive in order, so by then it has handled every event the
+// server sent before.
+func (d *x11Desktop) syncEvents() {
+	n := d.markerN.Add(1)
+	ev := xproto.ClientMessageEvent{Format: 32, Window: d.marker, Type: d.atoms["TIMESTAMP"],
+		Data: xproto.ClientMessageDataUnionData32New([]uint32{n, 0, 0, 0, 0})}
+	xproto.SendEvent(d.c, false, d.marker, 0, string(ev.Bytes()))
+	timeout := time.After(2 * time.Second)
+	for {
+		select {
+		case got := <-d.markerCh:
+			if got == n {
+				return
+			}
+		case <-timeout:
+			return // the loop is stuck or the connection is gone
+		}
+	}
 }
 
 // ReleaseKeys ungrabs and replays what a person typed meanwhile.
@@ -259,23 +298,8 @@ func (d *x11Desktop) ReleaseKeys() (int, error) {
 	// once the event loop sees the marker it has kept every key before it.
 	xproto.GrabServer(d.c)
 	xproto.UngrabKeyboard(d.c, xproto.TimeCurrentTime)
-	n := d.markerN.Add(1)
-	ev := xproto.ClientMessageEvent{Format: 32, Window: d.marker, Type: d.atoms["TIMESTAMP"],
-		Data: xproto.ClientMessageDataUnionData32New([]uint32{n, 0, 0, 0, 0})}
-	xproto.SendEvent(d.c, false, d.marker, 0, string(ev.Bytes()))
 	d.holdMu.Unlock()
-	timeout := time.After(2 * time.Second)
-wait:
-	for {
-		select {
-		case got := <-d.markerCh:
-			if got == n {
-				break wait
-			}
-		case <-timeout:
-			break wait // the loop is stuck or the connection is gone; replay what we have
-		}
-	}
+	d.syncEvents()
 	d.holdMu.Lock()
 	// A kept press whose key is still down (its release will come after
 	// the grab) would be dropped by the server as a press of a down key:
@@ -422,6 +446,7 @@ func (d *x11Desktop) Key(combo []string) error {
 	d.tap(codes)
 	xproto.UngrabServer(d.c)
 	d.c.Sync()
+	d.markSynthetic() // after the round trip: the server has had the keys
 	return nil
 }
 
@@ -438,10 +463,19 @@ func (d *x11Desktop) GuardedKey(combo []string, ok func(Window) bool) (Window, b
 	w, ferr := d.Focused()
 	tapped := ferr == nil && ok(w)
 	if tapped {
-		d.tap(codes)
+		// A modifier held by someone else (a person's Shift) would turn
+		// Enter into Shift+Enter, a newline instead of a submit.
+		if held := d.foreignModifiers(codes); held != nil {
+			tapped, ferr = false, held
+		} else {
+			d.tap(codes)
+		}
 	}
 	xproto.UngrabServer(d.c)
 	d.c.Sync()
+	if tapped {
+		d.markSynthetic()
+	}
 	return w, tapped, ferr
 }
 
@@ -458,7 +492,6 @@ func (d *x11Desktop) tap(codes []xproto.Keycode) {
 			xproto.GrabKeyboard(d.c, false, d.root, xproto.TimeCurrentTime, xproto.GrabModeAsync, xproto.GrabModeAsync)
 		}()
 	}
-	defer d.markSynthetic()
 	// A key that is down now (a person is pressing it, or a crashed client
 	// left it) would swallow our press of it: the server drops a press of
 	// a key that is already down. Release it first.
@@ -554,12 +587,34 @@ func (d *x11Desktop) releaseModifiers() error {
 	if err != nil {
 		return err
 	}
+	released := false
 	for _, kc := range mm.Keycodes {
 		if kc != 0 && km.Keys[kc/8]&(1<<(kc%8)) != 0 {
 			xtest.FakeInput(d.c, xproto.KeyRelease, byte(kc), 0, d.root, 0, 0, 0)
+			released = true
 		}
 	}
 	d.c.Sync()
+	if released {
+		// Only input we made counts as ours: marking it otherwise would
+		// hide a person's key pressed just before.
+		d.markSynthetic()
+	}
+	return nil
+}
+
+// foreignModifiers reports a modifier key that is down and not part of
+// codes (call under the server grab).
+func (d *x11Desktop) foreignModifiers(codes []xproto.Keycode) error {
+	down, err := d.PressedModifiers()
+	if err != nil {
+		return nil // cannot tell: go ahead, as before this check existed
+	}
+	for _, kc := range down {
+		if !slices.Contains(codes, xproto.Keycode(kc)) {
+			return errModifierDown
+		}
+	}
 	return nil
 }
 

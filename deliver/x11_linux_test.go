@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -374,4 +375,38 @@ func TestX11PersonTypingThroughDeliveries(t *testing.T) {
 		assertSubmits(t, d, a.Name, want[a.Name])
 	}
 	assertSubmits(t, d, "Editor", []string{typed})
+}
+
+// A person's held Shift would turn our Enter into Shift+Enter (a newline,
+// not a submit): the guarded key refuses while it is down.
+func TestX11GuardedKeyWaitsOutAPersonsModifier(t *testing.T) {
+	d := startDesktop(t, 1)
+	x := newX11(t)
+	a := d.Agents[0]
+	xdo := func(args ...string) {
+		cmd := exec.Command("xdotool", args...)
+		cmd.Env = d.Env()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v %s", args, err, out)
+		}
+	}
+	dl := &Deliverer{Desktop: x, Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
+	tg := targetOf(a)
+	var rep Report
+	if err := dl.focus(context.Background(), tg, &rep); err != nil {
+		t.Fatal(err)
+	}
+	xdo("keydown", "shift")
+	_, tapped, err := x.GuardedKey([]string{"enter"}, tg.matches)
+	if tapped || !errors.Is(err, errModifierDown) {
+		t.Fatalf("tapped=%v err=%v with Shift held, want refused", tapped, err)
+	}
+	if w, _ := d.Submits(a.Name); len(w) != 0 {
+		t.Fatalf("submitted with Shift held: %q", w)
+	}
+	xdo("keyup", "shift")
+	if err := dl.guardedKey(context.Background(), tg, []string{"enter"}, &rep); err != nil {
+		t.Fatalf("after Shift came up: %v", err)
+	}
+	assertSubmits(t, d, a.Name, []string{""})
 }
