@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,7 +157,7 @@ func TestOtherProcessInputIsNotAPerson(t *testing.T) {
 		t.Fatal(err)
 	}
 	// B's desktop does not know A's input (another process).
-	b := quietDeliverer(&amnesiac{d}, time.Second, 2*time.Second)
+	b := quietDeliverer(&amnesiac{Desktop: d}, time.Second, 2*time.Second)
 	b.Lock = lockB
 	start := time.Now()
 	if _, err := b.Deliver(context.Background(), target("Agent-2", 150), "from B"); err != nil {
@@ -167,9 +168,45 @@ func TestOtherProcessInputIsNotAPerson(t *testing.T) {
 	}
 }
 
-type amnesiac struct{ deliver.Desktop }
+// amnesiac is another process's view of the same desk: it knows only the
+// input it made itself.
+type amnesiac struct {
+	deliver.Desktop
+	mu  sync.Mutex
+	own time.Time
+}
 
-func (amnesiac) LastSynthetic() time.Time { return time.Time{} }
+func (a *amnesiac) mark() {
+	a.mu.Lock()
+	a.own = time.Now()
+	a.mu.Unlock()
+}
+
+func (a *amnesiac) LastSynthetic() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.own
+}
+
+func (a *amnesiac) Click(x, y int) error {
+	defer a.mark()
+	return a.Desktop.Click(x, y)
+}
+
+func (a *amnesiac) MovePointer(x, y int) error {
+	defer a.mark()
+	return a.Desktop.MovePointer(x, y)
+}
+
+func (a *amnesiac) Key(combo []string) error {
+	defer a.mark()
+	return a.Desktop.Key(combo)
+}
+
+func (a *amnesiac) GuardedKey(combo []string, ok func(deliver.Window) bool) (deliver.Window, bool, error) {
+	defer a.mark()
+	return a.Desktop.GuardedKey(combo, ok)
+}
 
 func TestDraftIsLeftAloneAndNotPastedInto(t *testing.T) {
 	d := desk(t)
