@@ -285,7 +285,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, begin time.T
 			return err
 		}
 	}
-	offer, err := d.offer(ctx, text, rep)
+	offer, err := d.offer(ctx, text, &saved, rep)
 	if err != nil {
 		return err
 	}
@@ -371,7 +371,7 @@ func (d *Deliverer) giveBack(ctx context.Context, t Target, prev Window, px, py 
 func (d *Deliverer) draftCheck(ctx context.Context, t Target, saved []byte, rep *Report) error {
 	var tok [8]byte
 	rand.Read(tok[:])
-	o, err := d.offer(ctx, []byte("agentspool-draft-check-"+hex.EncodeToString(tok[:])), rep)
+	o, err := d.offer(ctx, []byte("agentspool-draft-check-"+hex.EncodeToString(tok[:])), nil, rep)
 	if err != nil {
 		return err
 	}
@@ -482,11 +482,33 @@ func (d *Deliverer) focus(ctx context.Context, t Target, rep *Report) error {
 // offer puts text on the CLIPBOARD and reads it back through the server
 // until it equals text. A clobber before the paste costs nothing but a
 // new offer.
-func (d *Deliverer) offer(ctx context.Context, text []byte, rep *Report) (Offer, error) {
+//
+// A person who copies meanwhile takes the clipboard from us: their copy
+// becomes what saved holds, to be given back at the end.
+func (d *Deliverer) offer(ctx context.Context, text []byte, saved *[]byte, rep *Report) (Offer, error) {
 	var lastErr error
 	for try := 0; try < 3; try++ {
 		start := time.Now()
-		o, err := d.Desktop.Offer(text)
+		var o Offer
+		var err error
+		if saved == nil {
+			o, err = d.Desktop.Offer(text)
+		} else {
+			// Read the person's clipboard and take it only if nobody
+			// copied in between, or their copy would be lost.
+			owner, oerr := d.Desktop.ClipboardOwner()
+			if oerr != nil {
+				lastErr = oerr
+				continue
+			}
+			*saved, _ = d.Desktop.Clipboard()
+			var same bool
+			o, same, err = d.Desktop.OfferIf(text, owner)
+			if err == nil && !same {
+				lastErr = errors.New("the clipboard changed while it was being saved")
+				continue
+			}
+		}
 		if err != nil {
 			if !IsTemporary(err) {
 				return nil, err
@@ -515,6 +537,7 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, rep *Report) (Offer,
 		}
 		lastErr = fmt.Errorf("clipboard read back differs from the message")
 		if errors.Is(err, errLost) {
+			// The person copied: the next try saves their copy.
 			lastErr = fmt.Errorf("another client took the clipboard before the paste")
 		}
 	}

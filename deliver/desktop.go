@@ -25,6 +25,11 @@ type Desktop interface {
 	// Offer takes the CLIPBOARD and serves text to whoever pastes, reporting
 	// each fetch and the moment another client takes the selection away.
 	Offer(text []byte) (Offer, error)
+	// ClipboardOwner identifies the CLIPBOARD's owner now (0: none).
+	ClipboardOwner() (uint32, error)
+	// OfferIf is Offer, done only if the owner is still owner (checked and
+	// taken atomically); ok is false when someone copied meanwhile.
+	OfferIf(text []byte, owner uint32) (o Offer, ok bool, err error)
 	// Key taps a key combination such as ["ctrl", "z"], wherever the focus is.
 	Key(combo []string) error
 	// GuardedKey taps combo only if the focused window satisfies ok, with

@@ -638,35 +638,66 @@ func (d *x11Desktop) PressedModifiers() ([]byte, error) {
 	return down, nil
 }
 
-// Offer takes the CLIPBOARD with a fresh unmapped window that serves text.
+func (d *x11Desktop) ClipboardOwner() (uint32, error) {
+	r, err := xproto.GetSelectionOwner(d.c, d.atoms["CLIPBOARD"]).Reply()
+	if err != nil {
+		return 0, temporary("clipboard owner", err)
+	}
+	return uint32(r.Owner), nil
+}
+
+func (d *x11Desktop) Offer(text []byte) (Offer, error) {
+	o, _, err := d.offer(text, nil)
+	return o, err
+}
+
+func (d *x11Desktop) OfferIf(text []byte, owner uint32) (Offer, bool, error) {
+	return d.offer(text, &owner)
+}
+
+// offer takes the CLIPBOARD with a fresh unmapped window that serves text.
 // A fresh window per offer lets every SelectionRequest and SelectionClear be
 // routed to the offer it concerns, even when they arrive late.
-func (d *x11Desktop) Offer(text []byte) (Offer, error) {
+// With ifOwner, it takes the selection only if that is still its owner:
+// compared and taken under a server grab, so a copy made in between is not
+// silently overwritten.
+func (d *x11Desktop) offer(text []byte, ifOwner *uint32) (Offer, bool, error) {
 	if !utf8.Valid(text) {
-		return nil, fmt.Errorf("deliver: offer: text is not UTF-8")
+		return nil, false, fmt.Errorf("deliver: offer: text is not UTF-8")
 	}
 	if len(text) > d.maxData {
-		return nil, fmt.Errorf("deliver: offer: %d bytes is more than one X request carries (%d); use paste: pointer for long messages", len(text), d.maxData)
+		return nil, false, fmt.Errorf("deliver: offer: %d bytes is more than one X request carries (%d); use paste: pointer for long messages", len(text), d.maxData)
 	}
 	wid, err := xproto.NewWindowId(d.c)
 	if err != nil {
-		return nil, temporary("offer", err)
+		return nil, false, temporary("offer", err)
 	}
 	if err := xproto.CreateWindowChecked(d.c, 0, wid, d.root, -10, -10, 1, 1, 0,
 		xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
-		return nil, temporary("offer: create window", err)
+		return nil, false, temporary("offer: create window", err)
 	}
 	o := &x11Offer{d: d, win: wid, data: text, fetched: make(chan Fetch, 64), lost: make(chan struct{})}
 	d.offersMu.Lock()
 	d.offers[wid] = o
 	d.offersMu.Unlock()
-	xproto.SetSelectionOwner(d.c, wid, d.atoms["CLIPBOARD"], xproto.TimeCurrentTime)
-	owner, err := xproto.GetSelectionOwner(d.c, d.atoms["CLIPBOARD"]).Reply()
+	sel := d.atoms["CLIPBOARD"]
+	xproto.GrabServer(d.c)
+	if ifOwner != nil {
+		cur, err := xproto.GetSelectionOwner(d.c, sel).Reply()
+		if err != nil || uint32(cur.Owner) != *ifOwner {
+			xproto.UngrabServer(d.c)
+			o.Close()
+			return nil, false, nil
+		}
+	}
+	xproto.SetSelectionOwner(d.c, wid, sel, xproto.TimeCurrentTime)
+	xproto.UngrabServer(d.c)
+	owner, err := xproto.GetSelectionOwner(d.c, sel).Reply()
 	if err != nil || owner.Owner != wid {
 		o.Close()
-		return nil, temporary("offer: could not take the CLIPBOARD", err)
+		return nil, false, temporary("offer: could not take the CLIPBOARD", err)
 	}
-	return o, nil
+	return o, true, nil
 }
 
 type x11Offer struct {

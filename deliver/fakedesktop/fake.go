@@ -37,6 +37,7 @@ type Desk struct {
 	nextID  uint32
 	keys    [][]string
 
+	ownerSeq  uint32    // bumped at every change of the CLIPBOARD's owner
 	lastInput time.Time // any input, as the server's idle time would say
 	synthetic time.Time // the deliverer's own last input
 	held      bool
@@ -92,6 +93,7 @@ func (d *Desk) Clobber(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.loseLocked()
+	d.ownerSeq++
 	d.clip, d.hasClip = []byte(text), true
 }
 
@@ -167,8 +169,27 @@ func (d *Desk) SetClipboard(text []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.loseLocked()
+	d.ownerSeq++
 	d.clip, d.hasClip = slices.Clone(text), text != nil
 	return nil
+}
+
+// ClipboardOwner is a number that changes with every new owner.
+func (d *Desk) ClipboardOwner() (uint32, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ownerSeq, nil
+}
+
+func (d *Desk) OfferIf(text []byte, owner uint32) (deliver.Offer, bool, error) {
+	d.mu.Lock()
+	changed := d.ownerSeq != owner
+	d.mu.Unlock()
+	if changed {
+		return nil, false, nil
+	}
+	o, err := d.Offer(text)
+	return o, err == nil, err
 }
 
 func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
@@ -176,6 +197,7 @@ func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
 	d.loseLocked()
 	o := &offer{d: d, text: slices.Clone(text), fetched: make(chan deliver.Fetch, 64), lost: make(chan struct{})}
 	d.owner = o
+	d.ownerSeq++
 	d.hasClip = false
 	hook := d.AfterOffer
 	d.mu.Unlock()
@@ -287,6 +309,7 @@ func (d *Desk) keyLocked(combo []string) {
 		// clipboard alone.
 		if win.selected && win.Input != "" {
 			d.loseLocked()
+			d.ownerSeq++
 			d.clip, d.hasClip = []byte(win.Input), true
 		}
 	case "end":

@@ -418,9 +418,10 @@ defaults:
 			}
 			text := fmt.Sprintf("person's copy #%d ✂ %d", k, r.IntN(1e6))
 			// SetClipboard returns once the clipboard reads back as text;
-			// an error means a deliverer's offer took it first.
+			// an error means a deliverer's offer took it back first. The
+			// person copied it all the same: the deliverer owes it back.
+			lastClip.Store(text)
 			if desk.SetClipboard(text) == nil {
-				lastClip.Store(text)
 				clobbers.Add(1)
 			}
 		}
