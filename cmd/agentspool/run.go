@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/service"
 )
 
@@ -40,23 +41,10 @@ func runRun(e *env, args []string) error {
 	if _, err := e.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return usageErr(e.cmd, fmt.Errorf("bad --log-level %q", *level))
-	}
-	cfg, err := e.config()
+	cfg, log, err := daemonSetup(e, *level, *asJSON)
 	if err != nil {
 		return err
 	}
-	if e.spoolDir != "" {
-		cfg.Spool = e.spoolDir
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	var h slog.Handler = slog.NewTextHandler(e.stderr, opts)
-	if *asJSON {
-		h = slog.NewJSONHandler(e.stderr, opts)
-	}
-	log := slog.New(h)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -65,4 +53,26 @@ func runRun(e *env, args []string) error {
 		return nil
 	}
 	return err
+}
+
+// daemonSetup is what `run` and `service run` share: the config (with
+// --spool applied) and the logger asked for.
+func daemonSetup(e *env, level string, asJSON bool) (*config.Config, *slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, nil, usageErr(e.cmd, fmt.Errorf("bad --log-level %q", level))
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.spoolDir != "" {
+		cfg.Spool = e.spoolDir
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(e.stderr, opts)
+	if asJSON {
+		h = slog.NewJSONHandler(e.stderr, opts)
+	}
+	return cfg, slog.New(h), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -198,23 +197,10 @@ func serviceStatus(e *env, name string) error {
 }
 
 func serviceRun(e *env, name, level string, asJSON bool) error {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return usageErr(e.cmd, fmt.Errorf("bad --log-level %q", level))
-	}
-	cfg, err := e.config()
+	cfg, log, err := daemonSetup(e, level, asJSON)
 	if err != nil {
 		return err
 	}
-	if e.spoolDir != "" {
-		cfg.Spool = e.spoolDir
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	var h slog.Handler = slog.NewTextHandler(e.stderr, opts)
-	if asJSON {
-		h = slog.NewJSONHandler(e.stderr, opts)
-	}
-	log := slog.New(h)
 	return serviceErr(e, service.RunManaged(name, func(ctx context.Context) error {
 		return service.RunDesktop(ctx, cfg, log)
 	}))
