@@ -178,6 +178,14 @@ func (d *Deliverer) ownInput() time.Time {
 // agentspool input, a person made it. It returns the last input known to be
 // a person's (zero if none).
 func (d *Deliverer) personInput() time.Time {
+	// A key down between our deliveries is a person mid-keystroke: their
+	// input is now, whatever the idle time (which our own input can hide)
+	// says.
+	if down, err := d.Desktop.KeysDown(); err == nil && down {
+		d.mu.Lock()
+		d.personSeen = time.Now()
+		d.mu.Unlock()
+	}
 	last, err := d.Desktop.LastInput()
 	d.mu.Lock()
 	defer d.mu.Unlock()

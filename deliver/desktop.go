@@ -46,6 +46,9 @@ type Desktop interface {
 	LastInput() (time.Time, error)
 	// LastSynthetic is when this Desktop last injected input.
 	LastSynthetic() time.Time
+	// KeysDown reports whether any key is held down right now (outside
+	// our own taps that can only be a person, mid-keystroke).
+	KeysDown() (bool, error)
 	// HoldKeys grabs the keyboard: until ReleaseKeys, a person's keys are
 	// kept back instead of landing in the agent's window. The Desktop's own
 	// key taps still pass. It fails when someone else holds a grab.

@@ -235,3 +235,23 @@ func TestDraftIsLeftAloneAndNotPastedInto(t *testing.T) {
 		t.Fatalf("submits %q", got)
 	}
 }
+
+// A key held down when a delivery would start is a person mid-keystroke,
+// even when the idle time is hidden by our own later input.
+func TestKeyHeldDownMeansThePersonIsTyping(t *testing.T) {
+	d := desk(t)
+	d.PersonHoldsKey(true)
+	d.Click(250, 50) // our own input after the person's: the idle time hides it
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		d.PersonHoldsKey(false)
+	}()
+	start := time.Now()
+	rep, err := quietDeliverer(d, 150*time.Millisecond, 5*time.Second).Deliver(context.Background(), target("Agent-1", 50), "after the key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 200*time.Millisecond || rep.QuietWait == 0 {
+		t.Fatalf("delivered after %v (quiet wait %v): want a wait until quiet_for after the key came up", waited, rep.QuietWait)
+	}
+}

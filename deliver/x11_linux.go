@@ -212,6 +212,19 @@ func (d *x11Desktop) LastInput() (time.Time, error) {
 	return asked.Add(-time.Duration(r.MsSinceUserInput) * time.Millisecond), nil
 }
 
+func (d *x11Desktop) KeysDown() (bool, error) {
+	km, err := xproto.QueryKeymap(d.c).Reply()
+	if err != nil {
+		return false, temporary("query keymap", err)
+	}
+	for _, b := range km.Keys {
+		if b != 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Activate sends the EWMH _NET_ACTIVE_WINDOW request (source: pager).
 func (d *x11Desktop) Activate(w Window) error {
 	ev := xproto.ClientMessageEvent{

@@ -38,6 +38,7 @@ type Desk struct {
 	keys    [][]string
 
 	ownerSeq  uint32    // bumped at every change of the CLIPBOARD's owner
+	keyDown   bool      // a person holds a key
 	lastInput time.Time // any input, as the server's idle time would say
 	synthetic time.Time // the deliverer's own last input
 	held      bool
@@ -354,6 +355,21 @@ func (d *Desk) LastSynthetic() time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.synthetic
+}
+
+// KeysDown: the fake has no held keys unless PersonHoldsKey says so.
+func (d *Desk) KeysDown() (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.keyDown, nil
+}
+
+// PersonHoldsKey is a person pressing (true) or letting go of (false) a key.
+func (d *Desk) PersonHoldsKey(down bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keyDown = down
+	d.lastInput = time.Now() // a release is input too
 }
 
 func (d *Desk) HoldKeys() error {
