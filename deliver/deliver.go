@@ -124,12 +124,7 @@ var pasteKey = []string{"ctrl", "v"}
 // was not submitted (see Report.Pasted for whether text is left behind);
 // IsTemporary tells whether another attempt may succeed.
 func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Report, err error) {
-	if d.Timings == nil {
-		d.Timings = NewTimings(5*time.Millisecond, 5*time.Second)
-	}
-	if d.Log == nil {
-		d.Log = slog.New(slog.DiscardHandler)
-	}
+	d.ready()
 	quietAt, err := d.lockQuiet(ctx, t, &rep)
 	if err != nil {
 		return rep, err
@@ -139,6 +134,16 @@ func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Rep
 	defer func() { rep.GUI = time.Since(start) }()
 	err = d.gui(ctx, t, []byte(text), quietAt, &rep)
 	return rep, err
+}
+
+// ready fills in the defaults of the optional fields.
+func (d *Deliverer) ready() {
+	if d.Timings == nil {
+		d.Timings = NewTimings(5*time.Millisecond, 5*time.Second)
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
 }
 
 func (d *Deliverer) lock(ctx context.Context) (time.Duration, error) {
@@ -287,8 +292,10 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, begin time.T
 	if err := d.focus(ctx, t, rep); err != nil {
 		return err
 	}
-	saved, _ := d.Desktop.Clipboard()
+	var saved []byte // the person's clipboard; offer reads it
 	if t.Draft != nil {
+		// The draft check's copy replaces the clipboard: it puts this back.
+		saved, _ = d.Desktop.Clipboard()
 		if err := d.draftCheck(ctx, t, saved, rep); err != nil {
 			return err
 		}
@@ -783,9 +790,7 @@ func (d *Deliverer) Undo(ctx context.Context, t Target) error {
 	if len(t.Undo) == 0 {
 		return errors.New("deliver: the agent has no undo key")
 	}
-	if d.Timings == nil {
-		d.Timings = NewTimings(5*time.Millisecond, 5*time.Second)
-	}
+	d.ready()
 	if _, err := d.lock(ctx); err != nil {
 		return err
 	}

@@ -592,23 +592,15 @@ func (d *x11Desktop) keycodeLocked(ks xproto.Keysym) (xproto.Keycode, bool) {
 }
 
 func (d *x11Desktop) releaseModifiers() error {
-	mm, err := xproto.GetModifierMapping(d.c).Reply()
+	down, err := d.PressedModifiers()
 	if err != nil {
 		return err
 	}
-	km, err := xproto.QueryKeymap(d.c).Reply()
-	if err != nil {
-		return err
-	}
-	released := false
-	for _, kc := range mm.Keycodes {
-		if kc != 0 && km.Keys[kc/8]&(1<<(kc%8)) != 0 {
-			xtest.FakeInput(d.c, xproto.KeyRelease, byte(kc), 0, d.root, 0, 0, 0)
-			released = true
-		}
+	for _, kc := range down {
+		xtest.FakeInput(d.c, xproto.KeyRelease, kc, 0, d.root, 0, 0, 0)
 	}
 	d.c.Sync()
-	if released {
+	if len(down) > 0 {
 		// Only input we made counts as ours: marking it otherwise would
 		// hide a person's key pressed just before.
 		d.markSynthetic()

@@ -242,14 +242,14 @@ func (d *Daemon) schedule() {
 			d.setState(name, "held", reason)
 			continue
 		}
-		e, ok, err := d.sp.Next(name, now)
+		e, ok, wake, err := d.sp.Next(name, now)
 		if err != nil {
 			d.log.Error("scan", "agent", name, "err", err)
 			continue
 		}
 		if !ok {
-			if at := d.nextNotBefore(name); !at.IsZero() && (soonest.IsZero() || at.Before(soonest)) {
-				soonest = at
+			if !wake.IsZero() && (soonest.IsZero() || wake.Before(soonest)) {
+				soonest = wake
 			}
 			d.setState(name, "idle", "")
 			continue
@@ -276,21 +276,6 @@ func (d *Daemon) schedule() {
 	if !soonest.IsZero() {
 		time.AfterFunc(time.Until(soonest)+time.Millisecond, d.poke)
 	}
-}
-
-// nextNotBefore is the earliest not-before of name's postponed messages.
-func (d *Daemon) nextNotBefore(name string) time.Time {
-	es, err := d.sp.Scan(spool.StateNew, name)
-	if err != nil {
-		return time.Time{}
-	}
-	var at time.Time
-	for _, e := range es {
-		if !e.NotBefore.IsZero() && (at.IsZero() || e.NotBefore.Before(at)) {
-			at = e.NotBefore
-		}
-	}
-	return at
 }
 
 // recover handles what a previous run left in cur/: acked → done; submitted

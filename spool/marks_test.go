@@ -62,10 +62,10 @@ func TestMarkPostponeAndAgentHold(t *testing.T) {
 	if err != nil || back.State != StateNew || back.Attempt != 0 || back.Pasting || !back.Submitted.IsZero() {
 		t.Fatalf("Postpone: %+v, %v", back, err)
 	}
-	if _, ok, _ := s.Next("Agent-1", time.Now()); ok {
-		t.Fatal("a postponed message is due before its not-before")
+	if _, ok, wake, _ := s.Next("Agent-1", time.Now()); ok || !wake.Equal(time.UnixMilli(nb.UnixMilli())) {
+		t.Fatalf("a postponed message: due %v, wake %v; want not due, wake at its not-before %v", ok, wake, nb)
 	}
-	if _, ok, _ := s.Next("Agent-1", nb.Add(time.Second)); !ok {
+	if _, ok, _, _ := s.Next("Agent-1", nb.Add(time.Second)); !ok {
 		t.Fatal("a postponed message is not due after its not-before")
 	}
 

@@ -344,16 +344,21 @@ func listOrder(a, b Entry) int {
 }
 
 // Next returns the first message for agent ("" = any agent) in delivery
-// order whose not-before time has come.
-func (s *Spool) Next(agent string, now time.Time) (Entry, bool, error) {
+// order whose not-before time has come. When none has, wake is the earliest
+// not-before among the postponed ones (zero if there are none), so the
+// caller knows when to look again without a second scan.
+func (s *Spool) Next(agent string, now time.Time) (e Entry, ok bool, wake time.Time, err error) {
 	es, err := s.Scan(StateNew, agent)
 	if err != nil {
-		return Entry{}, false, err
+		return Entry{}, false, time.Time{}, err
 	}
 	for _, e := range es {
 		if !e.NotBefore.After(now) {
-			return e, true, nil
+			return e, true, time.Time{}, nil
+		}
+		if wake.IsZero() || e.NotBefore.Before(wake) {
+			wake = e.NotBefore
 		}
 	}
-	return Entry{}, false, nil
+	return Entry{}, false, wake, nil
 }

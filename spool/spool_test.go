@@ -238,10 +238,10 @@ func TestTransitions(t *testing.T) {
 	if got := scan(t, s, StateNew, "A"); len(got) != 1 || got[0].Attempt != 1 || !got[0].NotBefore.Equal(nb) {
 		t.Errorf("scan after retry = %+v", got)
 	}
-	if _, ok, _ := s.Next("A", time.Now()); ok {
+	if _, ok, _, _ := s.Next("A", time.Now()); ok {
 		t.Error("Next returned a message whose not-before has not come")
 	}
-	if n, ok, _ := s.Next("A", nb); !ok || n.Name != r.Name {
+	if n, ok, _, _ := s.Next("A", nb); !ok || n.Name != r.Name {
 		t.Errorf("Next at not-before = %+v, %v", n, ok)
 	}
 

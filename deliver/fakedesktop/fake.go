@@ -93,8 +93,7 @@ func (d *Desk) Focus(title string) {
 func (d *Desk) Clobber(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.loseLocked()
-	d.ownerSeq++
+	d.newOwnerLocked()
 	d.clip, d.hasClip = []byte(text), true
 }
 
@@ -169,8 +168,7 @@ func (d *Desk) Clipboard() ([]byte, error) {
 func (d *Desk) SetClipboard(text []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.loseLocked()
-	d.ownerSeq++
+	d.newOwnerLocked()
 	d.clip, d.hasClip = slices.Clone(text), text != nil
 	return nil
 }
@@ -195,10 +193,9 @@ func (d *Desk) OfferIf(text []byte, owner uint32) (deliver.Offer, bool, error) {
 
 func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
 	d.mu.Lock()
-	d.loseLocked()
+	d.newOwnerLocked()
 	o := &offer{d: d, text: slices.Clone(text), fetched: make(chan deliver.Fetch, 64), lost: make(chan struct{})}
 	d.owner = o
-	d.ownerSeq++
 	d.hasClip = false
 	hook := d.AfterOffer
 	d.mu.Unlock()
@@ -206,6 +203,12 @@ func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
 		hook(d)
 	}
 	return o, nil
+}
+
+// newOwnerLocked: another client takes the CLIPBOARD; ours (if any) is lost.
+func (d *Desk) newOwnerLocked() {
+	d.loseLocked()
+	d.ownerSeq++
 }
 
 func (d *Desk) loseLocked() {
@@ -309,8 +312,7 @@ func (d *Desk) keyLocked(combo []string) {
 		// Like most inputs: copying an empty selection leaves the
 		// clipboard alone.
 		if win.selected && win.Input != "" {
-			d.loseLocked()
-			d.ownerSeq++
+			d.newOwnerLocked()
 			d.clip, d.hasClip = []byte(win.Input), true
 		}
 	case "end":
