@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +74,9 @@ type Report struct {
 	Reoffered bool
 	// QuietWait is how long it waited for a person to stop typing.
 	QuietWait time.Duration
+	// CheckFrom and CheckTo bracket the quiet check that let the delivery
+	// go: input a person made before CheckFrom was seen by it.
+	CheckFrom, CheckTo time.Time
 	// KeptKeys is how many of a person's key events were held back during
 	// the GUI steps and replayed to their window afterwards.
 	KeptKeys int
@@ -104,19 +106,22 @@ type Deliverer struct {
 	// messages go anyway and others give up this attempt (IsNotQuiet).
 	QuietFor, QuietMaxWait time.Duration
 
-	mu         sync.Mutex
-	personSeen time.Time // the last input we know was a person's
-	noIdle     bool      // the desktop cannot tell idle time: said once
+	mu sync.Mutex
+	// person is the last input known to be a person's; personSeen when
+	// (on this machine's clock; keys held down or kept back count as now).
+	// personGen counts new evidence of a person: a delivery that sees it
+	// change after its quiet check stops.
+	person     Input
+	havePerson bool
+	personSeen time.Time
+	personGen  uint64
+	noIdle     bool // the desktop cannot tell idle time: said once
 }
 
-// ownSlack is how much later than our own last injected event the server's
-// last input may look and still be ours: the idle time has millisecond
-// resolution. (We note our time after a round trip, so the server had the
-// event before; LastInput counts back from before its query.) Kept small: a
-// person's key within ownSlack after our own input passes for ours. (A key
-// that lands there between two deliveries goes to the person's window, as it
-// should; only the next delivery's start does not see it.)
-const ownSlack = 1500 * time.Microsecond
+// ownStale: a tick of our own input older than this is not compared with
+// the desktop's clock (which wraps after 49.7 days); input after it counts
+// as a person's, long past.
+const ownStale = 24 * time.Hour
 
 var pasteKey = []string{"ctrl", "v"}
 
@@ -125,14 +130,14 @@ var pasteKey = []string{"ctrl", "v"}
 // IsTemporary tells whether another attempt may succeed.
 func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Report, err error) {
 	d.ready()
-	quietAt, err := d.lockQuiet(ctx, t, &rep)
+	gen, err := d.lockQuiet(ctx, t, &rep)
 	if err != nil {
 		return rep, err
 	}
 	defer d.unlock()
 	start := time.Now()
 	defer func() { rep.GUI = time.Since(start) }()
-	err = d.gui(ctx, t, []byte(text), quietAt, &rep)
+	err = d.gui(ctx, t, []byte(text), gen, &rep)
 	return rep, err
 }
 
@@ -153,45 +158,58 @@ func (d *Deliverer) lock(ctx context.Context) (time.Duration, error) {
 	return d.Lock.Lock(ctx)
 }
 
-// unlock notes when this process last injected input, for the other
-// processes' quiet checks, and releases the desktop lock.
+// unlock notes this process's last own input beside the lock, for the
+// other processes' quiet checks, and releases the desktop lock.
 func (d *Deliverer) unlock() {
 	if d.Lock == nil {
 		return
 	}
-	if at := d.Desktop.LastSynthetic(); !at.IsZero() {
-		os.WriteFile(d.Lock.Path()+".input", []byte(strconv.FormatInt(at.UnixNano(), 10)), 0o600)
+	if own, ok := d.Desktop.OwnInput(); ok {
+		os.WriteFile(d.Lock.Path()+".input", fmt.Appendf(nil, "%d %d\n", own.Tick, own.At.UnixNano()), 0o600)
 	}
 	d.Lock.Unlock()
 }
 
-// ownInput is when any agentspool process last injected input on this
+// ownInput is the tick of any agentspool process's last input on this
 // desktop: ours, or what the last lock holder wrote beside the lock.
-func (d *Deliverer) ownInput() time.Time {
-	own := d.Desktop.LastSynthetic()
+func (d *Deliverer) ownInput() (Input, bool) {
+	own, ok := d.Desktop.OwnInput()
 	if d.Lock != nil {
+		var tick uint32
+		var at int64
 		if b, err := os.ReadFile(d.Lock.Path() + ".input"); err == nil {
-			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && time.Unix(0, n).After(own) {
-				own = time.Unix(0, n)
+			if _, err := fmt.Sscanf(string(b), "%d %d", &tick, &at); err == nil {
+				if other := (Input{Tick: Tick(tick), At: time.Unix(0, at)}); time.Since(other.At) < ownStale && (!ok || other.Tick.After(own.Tick)) {
+					own, ok = other, true
+				}
 			}
 		}
 	}
-	return own
+	if ok && time.Since(own.At) >= ownStale {
+		ok = false
+	}
+	return own, ok
 }
 
-// personInput looks at the server's last input: if it is later than any
-// agentspool input, a person made it. It returns the last input known to be
-// a person's (zero if none).
-func (d *Deliverer) personInput() time.Time {
+// sawPerson notes evidence of a person at the desk now.
+func (d *Deliverer) sawPerson() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.personSeen = time.Now()
+	d.personGen++
+}
+
+// personInput looks at the desktop's last input: if its tick is later than
+// any agentspool input's, a person made it. It returns when a person was
+// last seen (zero if never) and the evidence count.
+func (d *Deliverer) personInput() (time.Time, uint64) {
 	// A key down between our deliveries is a person mid-keystroke: their
-	// input is now, whatever the idle time (which our own input can hide)
-	// says.
+	// input is now, whatever the idle time says.
 	if down, err := d.Desktop.KeysDown(); err == nil && down {
-		d.mu.Lock()
-		d.personSeen = time.Now()
-		d.mu.Unlock()
+		d.sawPerson()
 	}
 	last, err := d.Desktop.LastInput()
+	own, haveOwn := d.ownInput()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err != nil {
@@ -199,43 +217,52 @@ func (d *Deliverer) personInput() time.Time {
 			d.noIdle = true
 			d.Log.Warn("cannot see whether a person is typing; delivering without waiting for a quiet desk", "err", err)
 		}
-		return d.personSeen
+		return d.personSeen, d.personGen
 	}
-	if last.After(d.ownInput().Add(ownSlack)) && last.After(d.personSeen) {
-		d.personSeen = last
+	if (!haveOwn || last.Tick.After(own.Tick)) && (!d.havePerson || last.Tick != d.person.Tick) {
+		d.person, d.havePerson = last, true
+		if last.At.After(d.personSeen) {
+			d.personSeen = last.At
+		}
+		d.personGen++
 	}
-	return d.personSeen
+	return d.personSeen, d.personGen
 }
 
 // lockQuiet takes the desktop lock at a moment no person has used the
-// keyboard or mouse for QuietFor, and returns when it last looked: input
-// after that is a person's new input. The check is made holding the lock,
-// so another agentspool process's own typing is never taken for a person's.
-func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (time.Time, error) {
+// keyboard or mouse for QuietFor, and returns the person-evidence count it
+// saw then: a change of it later is a person's new input. The check is made
+// holding the lock, so another agentspool process's own typing is never
+// taken for a person's.
+func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (uint64, error) {
 	begin := time.Now()
 	told := false
 	for {
 		w, err := d.lock(ctx)
 		rep.LockWait += w
 		if err != nil {
-			return time.Time{}, err
+			return 0, err
 		}
-		looked := time.Now()
+		from := time.Now()
 		if d.QuietFor <= 0 {
-			return looked, nil
+			rep.CheckFrom, rep.CheckTo = from, from
+			return 0, nil
 		}
-		quietAt := d.personInput().Add(d.QuietFor)
-		waited := time.Since(begin)
+		seen, gen := d.personInput()
+		now := time.Now()
+		quietAt := seen.Add(d.QuietFor)
+		waited := now.Sub(begin)
 		if told {
 			rep.QuietWait = waited
 		}
-		if !time.Now().Before(quietAt) || (t.Urgent && waited >= d.QuietMaxWait) {
-			return looked, nil
+		if !now.Before(quietAt) || (t.Urgent && waited >= d.QuietMaxWait) {
+			rep.CheckFrom, rep.CheckTo = from, now
+			return gen, nil
 		}
 		rep.QuietWait = waited
 		d.unlock()
 		if waited >= d.QuietMaxWait {
-			return time.Time{}, &quietError{waited: waited}
+			return 0, &quietError{waited: waited}
 		}
 		if !told && t.QuietWait != nil {
 			told = true
@@ -243,23 +270,27 @@ func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (time.
 		}
 		pause := min(time.Until(quietAt), d.QuietMaxWait-waited) + time.Millisecond
 		if err := sleep(ctx, pause); err != nil {
-			return time.Time{}, err
+			return 0, err
 		}
 	}
 }
 
 // personActive: a person typed (keys held back) or used the mouse since
-// our last own input.
-func (d *Deliverer) personActive(since time.Time) bool {
+// the quiet check that saw evidence count gen.
+func (d *Deliverer) personActive(gen uint64) bool {
 	if d.QuietFor <= 0 {
 		return false
 	}
-	return d.Desktop.HeldKeys() > 0 || d.personInput().After(since)
+	if d.Desktop.HeldKeys() > 0 {
+		return true
+	}
+	_, now := d.personInput()
+	return now != gen
 }
 
-// gui runs the GUI steps. begin is when the desk was last seen quiet: any
-// input of a person's after it stops the delivery.
-func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, begin time.Time, rep *Report) (err error) {
+// gui runs the GUI steps. gen is the person-evidence count the quiet check
+// saw: any new input of a person's stops the delivery.
+func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, rep *Report) (err error) {
 	// Where the person was: given back at the end, whatever happens.
 	prev, _ := d.Desktop.Focused()
 	px, py, perr := d.Desktop.Pointer()
@@ -273,11 +304,8 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, begin time.T
 		n, kerr := d.Desktop.ReleaseKeys()
 		rep.KeptKeys = n
 		if n > 0 {
-			// Our own input hides a person's from the idle time; the keys
-			// we held back do not lie.
-			d.mu.Lock()
-			d.personSeen = time.Now()
-			d.mu.Unlock()
+			// The keys we held back and replayed were a person's.
+			d.sawPerson()
 		}
 		if kerr != nil {
 			d.Log.Error("keys typed during a delivery could not be replayed", "agent", t.Agent, "err", kerr)
@@ -286,7 +314,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, begin time.T
 
 	// Checked before our click: the idle time shows only the latest input,
 	// and our click would hide a key the person pressed just before it.
-	if d.personActive(begin) {
+	if d.personActive(gen) {
 		return errPerson("before the click")
 	}
 	if err := d.focus(ctx, t, rep); err != nil {
@@ -313,7 +341,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, begin time.T
 
 	// From here on only the agent's window may take the text.
 	offer.Restrict(rep.AgentWindow.Client)
-	if d.personActive(begin) {
+	if d.personActive(gen) {
 		return errPerson("before the paste")
 	}
 	if offer, err = d.paste(ctx, t, offer, []byte(text), &saved, rep); err != nil {
@@ -328,7 +356,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, begin time.T
 	if err := sleep(ctx, settle); err != nil {
 		return d.undo(t, rep, err)
 	}
-	if d.personActive(begin) {
+	if d.personActive(gen) {
 		return d.undo(t, rep, errPerson("before the submit"))
 	}
 	if err := d.guardedKey(ctx, t, t.Submit, rep); err != nil {

@@ -41,11 +41,15 @@ type Desktop interface {
 	Activate(w Window) error
 	// MovePointer moves the pointer without clicking.
 	MovePointer(x, y int) error
-	// LastInput is when the X server last saw keyboard or pointer input,
-	// from anyone, synthetic or real (MIT-SCREEN-SAVER's idle time).
-	LastInput() (time.Time, error)
-	// LastSynthetic is when this Desktop last injected input.
-	LastSynthetic() time.Time
+	// LastInput is the latest keyboard or pointer input the desktop saw,
+	// from anyone, synthetic or real: exact on the desktop's own clock.
+	LastInput() (Input, error)
+	// OwnInput is a tick at or after this Desktop's latest injected input:
+	// input with a later tick is someone else's. ok is false before it
+	// injected any. (After ReleaseKeys the tick is pushed past the
+	// Desktop's own input, so that another client's input can never share
+	// its tick.)
+	OwnInput() (in Input, ok bool)
 	// KeysDown reports whether any key is held down right now (outside
 	// our own taps that can only be a person, mid-keystroke).
 	KeysDown() (bool, error)
@@ -60,6 +64,20 @@ type Desktop interface {
 	ReleaseKeys() (int, error)
 	// Close releases the desktop connection.
 	Close() error
+}
+
+// Tick is a moment on the desktop's own clock: the X server's milliseconds,
+// the same for every process on the display. It wraps after 49.7 days;
+// After is right for ticks less than 24.8 days apart.
+type Tick uint32
+
+// After reports whether t is later than u.
+func (t Tick) After(u Tick) bool { return int32(t-u) > 0 }
+
+// Input is a moment of keyboard or pointer input.
+type Input struct {
+	Tick Tick      // exact, on the desktop's clock
+	At   time.Time // on this machine's clock, never earlier than it was
 }
 
 // Window is a top-level window as the window manager knows it.

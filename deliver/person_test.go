@@ -172,20 +172,23 @@ func TestOtherProcessInputIsNotAPerson(t *testing.T) {
 // input it made itself.
 type amnesiac struct {
 	deliver.Desktop
-	mu  sync.Mutex
-	own time.Time
+	mu   sync.Mutex
+	own  deliver.Input
+	have bool
 }
 
+// mark notes the input just made (the desk's latest) as its own.
 func (a *amnesiac) mark() {
+	in, _ := a.Desktop.LastInput()
 	a.mu.Lock()
-	a.own = time.Now()
+	a.own, a.have = in, true
 	a.mu.Unlock()
 }
 
-func (a *amnesiac) LastSynthetic() time.Time {
+func (a *amnesiac) OwnInput() (deliver.Input, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.own
+	return a.own, a.have
 }
 
 func (a *amnesiac) Click(x, y int) error {

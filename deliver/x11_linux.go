@@ -55,7 +55,13 @@ type x11Desktop struct {
 	offers   map[xproto.Window]*x11Offer
 
 	screensaverOK bool
-	synthetic     atomic.Int64 // unix nanos of our last injected input
+	// clock reads the server's clock (nil: the server has no SYNC): our
+	// own input and the server's last input are compared on it, exactly.
+	clock   *serverClock
+	clockMu sync.Mutex // one clock reading at a time in LastInput
+	ownMu   sync.Mutex
+	own     Input // a tick at or after our latest injected input
+	haveOwn bool
 
 	// The keyboard grab of HoldKeys and the person's keys it kept back.
 	holdMu sync.Mutex
@@ -128,6 +134,9 @@ func NewX11() (Desktop, error) {
 	// person last touched the keyboard or mouse. Without it the quiet-desk
 	// wait cannot see people; LastInput then reports that.
 	d.screensaverOK = screensaver.Init(c) == nil
+	// SYNC's SERVERTIME reads the clock that idle time is counted on, so
+	// our own input and a person's can be told apart to the millisecond.
+	d.clock, _ = newServerClock(c)
 	if err := clipboard.Init(); err != nil {
 		c.Close()
 		return nil, &displayError{fmt.Sprintf("X display %q: clipboard: %v", display, err)}
@@ -167,21 +176,38 @@ func (d *x11Desktop) Close() error {
 func (d *x11Desktop) Click(x, y int) error {
 	rx11.Move(x, y)
 	err := rx11.Click("left")
-	d.markSynthetic()
+	d.stampOwn() // robotgo synced: the server has had the click
 	if err != nil {
 		return temporary("click", err)
 	}
 	return nil
 }
 
-func (d *x11Desktop) markSynthetic() { d.synthetic.Store(time.Now().UnixNano()) }
-
-func (d *x11Desktop) LastSynthetic() time.Time {
-	n := d.synthetic.Load()
-	if n == 0 {
-		return time.Time{}
+// stampOwn reads the server's clock after an injection the server has
+// processed and notes the tick as our own input's.
+func (d *x11Desktop) stampOwn() {
+	if d.clock == nil {
+		return
 	}
-	return time.Unix(0, n)
+	if t, err := d.clock.now(); err == nil {
+		d.noteOwn(t)
+	}
+}
+
+// noteOwn records t as at or after our latest input.
+func (d *x11Desktop) noteOwn(t Tick) {
+	d.ownMu.Lock()
+	defer d.ownMu.Unlock()
+	if !d.haveOwn || t.After(d.own.Tick) {
+		d.own = Input{Tick: t, At: time.Now()}
+	}
+	d.haveOwn = true
+}
+
+func (d *x11Desktop) OwnInput() (Input, bool) {
+	d.ownMu.Lock()
+	defer d.ownMu.Unlock()
+	return d.own, d.haveOwn
 }
 
 // MovePointer moves the pointer through robotgo (not at all when it is
@@ -191,25 +217,47 @@ func (d *x11Desktop) MovePointer(x, y int) error {
 		return nil
 	}
 	rx11.Move(x, y)
-	d.markSynthetic()
+	d.stampOwn()
 	return nil
 }
 
-// LastInput is now minus the server's idle time.
-func (d *x11Desktop) LastInput() (time.Time, error) {
+// LastInput reads the server's idle time between two readings of its
+// clock. The idle time is counted back from the server's clock at the
+// QueryInfo; when both readings show the same millisecond, that is it, and
+// the last input's tick is exact. (Counting back from our own clock, as
+// before, made a person's key typed just after our own input look older
+// than it, and pass for ours whenever the reply was slow.)
+func (d *x11Desktop) LastInput() (Input, error) {
 	if !d.screensaverOK {
-		return time.Time{}, errors.New("deliver: the X server has no MIT-SCREEN-SAVER extension: idle time unknown")
+		return Input{}, errors.New("deliver: the X server has no MIT-SCREEN-SAVER extension: idle time unknown")
 	}
-	// The server measures the idle time somewhere between our request and
-	// its reply; counting back from the request gives the earliest the
-	// input can have been, so a slow reply never makes our own input look
-	// later (like a person's) than it was.
-	asked := time.Now()
-	r, err := screensaver.QueryInfo(d.c, xproto.Drawable(d.root)).Reply()
-	if err != nil {
-		return time.Time{}, temporary("idle time", err)
+	if d.clock == nil {
+		return Input{}, errors.New("deliver: the X server has no SYNC extension: its clock, which tells our input from a person's, is unknown")
 	}
-	return asked.Add(-time.Duration(r.MsSinceUserInput) * time.Millisecond), nil
+	d.clockMu.Lock()
+	defer d.clockMu.Unlock()
+	for try := 0; ; try++ {
+		before := d.clock.ask()
+		info := screensaver.QueryInfo(d.c, xproto.Drawable(d.root))
+		after := d.clock.ask()
+		t1, err1 := d.clock.tick(before)
+		r, err := info.Reply()
+		t2, err2 := d.clock.tick(after)
+		seen := time.Now()
+		if err = errors.Join(err1, err, err2); err != nil {
+			return Input{}, temporary("idle time", err)
+		}
+		// Readings a millisecond apart (rare): ask again; after a few,
+		// count from the later one, which can only make input look later:
+		// ours like a person's (a wait), never a person's like ours.
+		if t1 != t2 && try < 4 {
+			continue
+		}
+		last := t2 - Tick(r.MsSinceUserInput)
+		// seen is no earlier than the server's t2, so At is no earlier
+		// than the input was.
+		return Input{Tick: last, At: seen.Add(-time.Duration(r.MsSinceUserInput) * time.Millisecond)}, nil
+	}
 }
 
 func (d *x11Desktop) KeysDown() (bool, error) {
@@ -299,6 +347,51 @@ func (d *x11Desktop) syncEvents() {
 	}
 }
 
+// askClock sends a reading of the server's clock (nil without SYNC).
+func (d *x11Desktop) askClock() *xgb.Cookie {
+	if d.clock == nil {
+		return nil
+	}
+	return d.clock.ask()
+}
+
+// noteStamp notes a reading sent right after our own input as its tick.
+func (d *x11Desktop) noteStamp(ck *xgb.Cookie) {
+	if ck == nil {
+		return
+	}
+	if t, err := d.clock.tick(ck); err == nil {
+		d.noteOwn(t)
+	}
+}
+
+// pushPastOwn reads the clock until it is past every input of ours and
+// notes the tick before as our own: input at the clock's tick now or later
+// is someone else's. The caller holds the server grab (no other client's
+// input can run meanwhile); it takes at most a millisecond or two.
+func (d *x11Desktop) pushPastOwn() {
+	if d.clock == nil {
+		return
+	}
+	last, err := d.clock.now() // at or after all our input so far
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		t, err := d.clock.now()
+		if err != nil {
+			break
+		}
+		if t.After(last) {
+			d.noteOwn(t - 1)
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	d.noteOwn(last) // a clock that does not move: the best we know
+}
+
 // ReleaseKeys ungrabs and replays what a person typed meanwhile.
 func (d *x11Desktop) ReleaseKeys() (int, error) {
 	d.holdMu.Lock()
@@ -338,13 +431,16 @@ func (d *x11Desktop) ReleaseKeys() (int, error) {
 		xtest.FakeInput(d.c, typ, byte(k.code), 0, d.root, 0, 0, 0)
 		down[k.code] = k.press
 	}
+	// From here on no input is ours. Still under the server grab, wait
+	// for the server's clock to pass our last input (the replay, or the
+	// pointer given back): anyone's input after the grab then has a later
+	// tick than all of ours, and the next quiet check sees it for what it
+	// is, however soon it comes.
+	d.pushPastOwn()
 	xproto.UngrabServer(d.c)
 	d.c.Sync()
 	kept := len(d.kept)
 	d.held, d.kept = false, nil
-	if kept > 0 {
-		d.markSynthetic()
-	}
 	return kept, nil
 }
 
@@ -457,9 +553,10 @@ func (d *x11Desktop) Key(combo []string) error {
 	}
 	xproto.GrabServer(d.c)
 	d.tap(codes)
+	stamp := d.askClock() // still grabbed: nobody's input comes between
 	xproto.UngrabServer(d.c)
 	d.c.Sync()
-	d.markSynthetic() // after the round trip: the server has had the keys
+	d.noteStamp(stamp)
 	return nil
 }
 
@@ -484,11 +581,13 @@ func (d *x11Desktop) GuardedKey(combo []string, ok func(Window) bool) (Window, b
 			d.tap(codes)
 		}
 	}
+	var stamp *xgb.Cookie
+	if tapped {
+		stamp = d.askClock()
+	}
 	xproto.UngrabServer(d.c)
 	d.c.Sync()
-	if tapped {
-		d.markSynthetic()
-	}
+	d.noteStamp(stamp)
 	return w, tapped, ferr
 }
 
@@ -603,7 +702,7 @@ func (d *x11Desktop) releaseModifiers() error {
 	if len(down) > 0 {
 		// Only input we made counts as ours: marking it otherwise would
 		// hide a person's key pressed just before.
-		d.markSynthetic()
+		d.stampOwn()
 	}
 	return nil
 }

@@ -410,3 +410,56 @@ func TestX11GuardedKeyWaitsOutAPersonsModifier(t *testing.T) {
 	}
 	assertSubmits(t, d, a.Name, []string{""})
 }
+
+// A person's key pressed the moment a delivery lets go of the keyboard is
+// told from the delivery's own input, and our own input is never taken for
+// a person's: the two are compared on the X server's clock, exactly.
+func TestX11TellsAPersonsKeyFromOursAtOnce(t *testing.T) {
+	d := startDesktop(t, 1)
+	ed, err := d.StartEditor("Editor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newX11(t)
+	typist, err := d.Typist()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer typist.Close()
+	missed, false_ := 0, 0
+	const rounds = 200
+	for i := 0; i < rounds; i++ {
+		if err := x.HoldKeys(); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Click(ed.X, ed.Y); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := x.ReleaseKeys(); err != nil {
+			t.Fatal(err)
+		}
+		person := i%2 == 0
+		if person { // right away: within a millisecond or two
+			if _, err := typist.Type("a", 0, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in, err := x.LastInput()
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, ok := x.OwnInput()
+		if !ok {
+			t.Fatal("no own input noted after a click")
+		}
+		switch theirs := in.Tick.After(own.Tick); {
+		case person && !theirs:
+			missed++
+		case !person && theirs:
+			false_++
+		}
+	}
+	if missed > 0 || false_ > 0 {
+		t.Fatalf("of %d rounds: %d keys of the person's passed for ours, %d of our clicks passed for a person's", rounds, missed, false_)
+	}
+}

@@ -36,9 +36,12 @@ type journalLine struct {
 	Settle   float64   `json:"settle_ms,omitempty"`
 	Refocus  int       `json:"refocus,omitempty"`
 	Quiet    float64   `json:"quiet_wait_ms,omitempty"`
-	Kept     int       `json:"kept_keys,omitempty"`
-	GaveBack bool      `json:"gave_back"`
-	Mismatch string    `json:"focused_title,omitempty"`
+	// The quiet check that let the attempt go began and ended.
+	CheckFrom *time.Time `json:"check_from,omitempty"`
+	CheckTo   *time.Time `json:"check_to,omitempty"`
+	Kept      int        `json:"kept_keys,omitempty"`
+	GaveBack  bool       `json:"gave_back"`
+	Mismatch  string     `json:"focused_title,omitempty"`
 }
 
 func openJournal(path string) (*journal, error) {
@@ -68,6 +71,10 @@ func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OK: err == nil,
 		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Refocus: r.Refocus,
 		Quiet: ms(r.QuietWait), Kept: r.KeptKeys, GaveBack: r.GaveBack}
+	if !r.CheckFrom.IsZero() {
+		from, to := r.CheckFrom.UTC(), r.CheckTo.UTC()
+		l.CheckFrom, l.CheckTo = &from, &to
+	}
 	if err != nil {
 		l.Err = err.Error()
 		if w, ok := deliver.IsFocusMismatch(err); ok {

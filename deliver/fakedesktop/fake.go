@@ -37,10 +37,12 @@ type Desk struct {
 	nextID  uint32
 	keys    [][]string
 
-	ownerSeq  uint32    // bumped at every change of the CLIPBOARD's owner
-	keyDown   bool      // a person holds a key
-	lastInput time.Time // any input, as the server's idle time would say
-	synthetic time.Time // the deliverer's own last input
+	ownerSeq  uint32        // bumped at every change of the CLIPBOARD's owner
+	keyDown   bool          // a person holds a key
+	tick      deliver.Tick  // the desk's clock: one tick per input event
+	lastInput deliver.Input // any input, as the server's idle time would say
+	synthetic deliver.Input // the deliverer's own last input
+	haveOwn   bool
 	held      bool
 	kept      []string // a person's keys kept back while held
 
@@ -249,8 +251,14 @@ func (d *Desk) GuardedKey(combo []string, ok func(deliver.Window) bool) (deliver
 }
 
 func (d *Desk) touchLocked() {
-	d.synthetic = time.Now()
-	d.lastInput = d.synthetic
+	d.inputLocked()
+	d.synthetic, d.haveOwn = d.lastInput, true
+}
+
+// inputLocked is an input event from anyone: the clock ticks.
+func (d *Desk) inputLocked() {
+	d.tick++
+	d.lastInput = deliver.Input{Tick: d.tick, At: time.Now()}
 }
 
 func (d *Desk) keyLocked(combo []string) {
@@ -347,16 +355,16 @@ func (d *Desk) MovePointer(x, y int) error {
 	return nil
 }
 
-func (d *Desk) LastInput() (time.Time, error) {
+func (d *Desk) LastInput() (deliver.Input, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.lastInput, nil
 }
 
-func (d *Desk) LastSynthetic() time.Time {
+func (d *Desk) OwnInput() (deliver.Input, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.synthetic
+	return d.synthetic, d.haveOwn
 }
 
 // KeysDown: the fake has no held keys unless PersonHoldsKey says so.
@@ -371,7 +379,7 @@ func (d *Desk) PersonHoldsKey(down bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.keyDown = down
-	d.lastInput = time.Now() // a release is input too
+	d.inputLocked() // a release is input too
 }
 
 func (d *Desk) HoldKeys() error {
@@ -405,7 +413,7 @@ func (d *Desk) ReleaseKeys() (int, error) {
 func (d *Desk) PersonTypes(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.lastInput = time.Now()
+	d.inputLocked()
 	if d.held {
 		d.kept = append(d.kept, text)
 		return
@@ -434,7 +442,7 @@ func (d *Desk) ForeignRead() ([]byte, bool) {
 func (d *Desk) PersonMovesMouse() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.lastInput = time.Now()
+	d.inputLocked()
 }
 
 // Focus returns the focused window's title and the pointer.
