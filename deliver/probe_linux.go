@@ -74,6 +74,24 @@ func (p *Probe) XTEST() error {
 	return nil
 }
 
+// InputClock reports whether the server can tell when a person last used
+// the keyboard or mouse, on a clock that our own input can be compared
+// with: the quiet-desk wait needs MIT-SCREEN-SAVER's idle time and SYNC's
+// SERVERTIME counter.
+func (p *Probe) InputClock() error {
+	ss, err := xproto.QueryExtension(p.c, 16, "MIT-SCREEN-SAVER").Reply()
+	if err != nil {
+		return fmt.Errorf("deliver: X display %q: %w", p.display, err)
+	}
+	if !ss.Present {
+		return fmt.Errorf("deliver: X display %q has no MIT-SCREEN-SAVER extension: the idle time is unknown", p.display)
+	}
+	if _, err := newServerClock(p.c); err != nil {
+		return fmt.Errorf("deliver: X display %q: the server's clock cannot be read (%v)", p.display, err)
+	}
+	return nil
+}
+
 // WindowManager returns the name of the EWMH window manager running on the
 // display. EWMH's own test: the root's _NET_SUPPORTING_WM_CHECK names a
 // window whose _NET_SUPPORTING_WM_CHECK names itself (a stale property left

@@ -16,6 +16,7 @@ func OpenProbe() (*Probe, error) {
 func (p *Probe) Display() string                  { return "" }
 func (p *Probe) Close() error                     { return nil }
 func (p *Probe) XTEST() error                     { return errNoBackend() }
+func (p *Probe) InputClock() error                { return errNoBackend() }
 func (p *Probe) WindowManager() (string, error)   { return "", errNoBackend() }
 func (p *Probe) Screens() ([]Screen, error)       { return nil, errNoBackend() }
 func (p *Probe) Windows() ([]ProbedWindow, error) { return nil, errNoBackend() }

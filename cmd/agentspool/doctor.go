@@ -92,7 +92,7 @@ func doctorDesktop(c *checklist, cfg *config.Config) {
 	p, err := deliver.OpenProbe()
 	if err != nil {
 		c.fail("display", err.Error(), "run agentspool in your desktop session, or set DISPLAY (e.g. :0) and XAUTHORITY (e.g. ~/.Xauthority) to it")
-		for _, w := range []string{"xtest", "window manager", "desktop lock", "clipboard", "agents"} {
+		for _, w := range []string{"xtest", "quiet desk", "window manager", "desktop lock", "clipboard", "agents"} {
 			c.skip(w, "no display")
 		}
 		return
@@ -103,6 +103,15 @@ func doctorDesktop(c *checklist, cfg *config.Config) {
 		c.fail("xtest", err.Error(), "use an X server with XTEST (Xorg and Xvfb have it; under Wayland run the agents' apps in XWayland)")
 	} else {
 		c.ok("xtest", "present")
+	}
+	switch err := p.InputClock(); {
+	case err == nil:
+		c.ok("quiet desk", "idle time and server clock readable")
+	case cfg != nil && cfg.QuietFor <= 0:
+		c.skip("quiet desk", "quiet_for is 0")
+	default:
+		c.fail("quiet desk", err.Error()+"; the daemon would deliver without waiting for a person to stop typing",
+			"use an X server with MIT-SCREEN-SAVER and SYNC (Xorg, Xvfb and XWayland have both), or set quiet_for: 0 to deliver without waiting on purpose")
 	}
 	wm, wmErr := p.WindowManager()
 	if wmErr != nil {

@@ -65,7 +65,7 @@ func TestDoctorOnTheDesktop(t *testing.T) {
 		if code != 0 || strings.Contains(out, "FAIL") {
 			t.Fatalf("exit %d\n%s%s", code, out, errs)
 		}
-		for _, want := range []string{"ok    config", "ok    display", "ok    xtest", "ok    window manager", "ok    desktop lock", "ok    clipboard", "ok    spool", "ok    tmp -> new", "ok    inbox", "ok    Agent-1", "ok    Agent-2"} {
+		for _, want := range []string{"ok    config", "ok    display", "ok    xtest", "ok    quiet desk", "ok    window manager", "ok    desktop lock", "ok    clipboard", "ok    spool", "ok    tmp -> new", "ok    inbox", "ok    Agent-1", "ok    Agent-2"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("no %q line:\n%s", want, out)
 			}
@@ -140,13 +140,14 @@ func TestDoctorOnTheDesktop(t *testing.T) {
 }
 
 // TestDoctorWithoutWindowManager runs doctor against a bare Xvfb: no
-// openbox, so no EWMH window manager.
+// openbox, so no EWMH window manager; and MIT-SCREEN-SAVER switched off, so
+// no idle time for the quiet-desk wait.
 func TestDoctorWithoutWindowManager(t *testing.T) {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Fatal("Xvfb not installed: run scripts/deps.sh desktop")
 	}
 	rd, wr, _ := os.Pipe()
-	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "800x600x24", "-nolisten", "tcp", "-noreset")
+	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "800x600x24", "-nolisten", "tcp", "-noreset", "-extension", "MIT-SCREEN-SAVER")
 	x.ExtraFiles = []*os.File{wr}
 	if err := x.Start(); err != nil {
 		t.Fatal(err)
@@ -172,6 +173,10 @@ func TestDoctorWithoutWindowManager(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "FAIL  window manager") || !strings.Contains(out, "no EWMH window manager") || !strings.Contains(out, "ok    xtest") {
 		t.Errorf("exit %d\n%s", code, out)
 	}
+	if !strings.Contains(out, "FAIL  quiet desk") || !strings.Contains(out, "no MIT-SCREEN-SAVER extension") || !strings.Contains(out, "quiet_for: 0") {
+		t.Errorf("no quiet-desk failure without MIT-SCREEN-SAVER:\n%s", out)
+	}
+	t.Logf("\n%s", out)
 	if !strings.Contains(out, "skip  agents") {
 		t.Errorf("agents should be skipped without a window manager:\n%s", out)
 	}
