@@ -53,10 +53,15 @@ func (t *Typist) keycode(ks xproto.Keysym) (xproto.Keycode, bool) {
 	return 0, false
 }
 
+// Keystroke is one key a Typist typed: the server had it at some moment
+// between Sent and Done.
+type Keystroke struct{ Sent, Done time.Time }
+
 // Type types text (ASCII letters, digits and spaces; "\n" is Return), one
 // key every delay plus up to jitter more (people do not type like a clock),
-// and returns when the first and the last key went in.
-func (t *Typist) Type(text string, delay, jitter time.Duration) (first, last time.Time, err error) {
+// and returns when each key went in.
+func (t *Typist) Type(text string, delay, jitter time.Duration) ([]Keystroke, error) {
+	var keys []Keystroke
 	for i, r := range text {
 		ks, shifted := xproto.Keysym(r), false
 		switch {
@@ -66,11 +71,11 @@ func (t *Typist) Type(text string, delay, jitter time.Duration) (first, last tim
 			ks, shifted = xproto.Keysym(r-'A'+'a'), true
 		case r == ' ' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
 		default:
-			return first, last, fmt.Errorf("desktoptest: typist: %q is not typeable here", r)
+			return keys, fmt.Errorf("desktoptest: typist: %q is not typeable here", r)
 		}
 		kc, ok := t.keycode(ks)
 		if !ok || shifted && !t.shiftSet {
-			return first, last, fmt.Errorf("desktoptest: typist: no key for %q", r)
+			return keys, fmt.Errorf("desktoptest: typist: no key for %q", r)
 		}
 		if i > 0 {
 			pause := delay
@@ -79,6 +84,7 @@ func (t *Typist) Type(text string, delay, jitter time.Duration) (first, last tim
 			}
 			time.Sleep(pause)
 		}
+		sent := time.Now()
 		if shifted {
 			xtest.FakeInput(t.c, xproto.KeyPress, byte(t.shift), 0, t.root, 0, 0, 0)
 		}
@@ -88,12 +94,9 @@ func (t *Typist) Type(text string, delay, jitter time.Duration) (first, last tim
 			xtest.FakeInput(t.c, xproto.KeyRelease, byte(t.shift), 0, t.root, 0, 0, 0)
 		}
 		t.c.Sync()
-		last = time.Now()
-		if i == 0 {
-			first = last
-		}
+		keys = append(keys, Keystroke{Sent: sent, Done: time.Now()})
 	}
-	return first, last, nil
+	return keys, nil
 }
 
 // Close disconnects the typist.
