@@ -65,6 +65,9 @@ type Report struct {
 	Readback time.Duration // offer → read back equal
 	Fetch    time.Duration // ctrl+v → the window fetched the text
 	Settle   time.Duration // each settle wait (after paste, after submit)
+	Restore  time.Duration // the person's clipboard put back
+	GiveBack time.Duration // focus and pointer given back
+	Release  time.Duration // keyboard let go, held keys replayed
 	Refocus  int           // times it took the focus back because it moved
 	Focused  Window        // the window that had focus, on a mismatch
 	// AgentWindow is the agent's window as found after the click.
@@ -300,8 +303,12 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 		return &tempError{msg: "a person is busy with the desktop", err: err, person: true}
 	}
 	defer func() {
+		at := time.Now()
 		rep.GaveBack = d.giveBack(ctx, t, prev, px, py, perr == nil)
+		rep.GiveBack = time.Since(at)
+		at = time.Now()
 		n, kerr := d.Desktop.ReleaseKeys()
+		rep.Release = time.Since(at)
 		rep.KeptKeys = n
 		if n > 0 {
 			// The keys we held back and replayed were a person's.
@@ -323,7 +330,9 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 	var saved []byte // the person's clipboard; offer reads it
 	if t.Draft != nil {
 		// The draft check's copy replaces the clipboard: it puts this back.
-		saved, _ = d.Desktop.Clipboard()
+		if saved, err = d.Desktop.Clipboard(); err != nil {
+			return saveErr(err)
+		}
 		if err := d.draftCheck(ctx, t, saved, rep); err != nil {
 			return err
 		}
@@ -335,7 +344,9 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 	restored := false
 	defer func() {
 		if !restored {
+			at := time.Now()
 			d.restore(offer, saved)
+			rep.Restore = time.Since(at)
 		}
 	}()
 
@@ -372,8 +383,11 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 		d.Log.Debug("settle after submit cut short", "agent", t.Agent, "err", err)
 	}
 	restored = true
-	if err := d.restore(offer, saved); err != nil {
-		d.Log.Warn("clipboard not restored", "agent", t.Agent, "err", err)
+	at := time.Now()
+	rerr := d.restore(offer, saved)
+	rep.Restore = time.Since(at)
+	if rerr != nil {
+		d.Log.Warn("clipboard not restored", "agent", t.Agent, "err", rerr)
 	}
 	return nil
 }
@@ -544,7 +558,13 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, saved *[]byte, rep *
 				lastErr = oerr
 				continue
 			}
-			*saved, _ = d.Desktop.Clipboard()
+			got, rerr := d.Desktop.Clipboard()
+			if rerr != nil {
+				// Their clipboard cannot be saved now: taking it would
+				// lose it. Not worth another try in this delivery.
+				return nil, saveErr(rerr)
+			}
+			*saved = got
 			var same bool
 			o, same, err = d.Desktop.OfferIf(text, owner)
 			if err == nil && !same {
@@ -588,6 +608,15 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, saved *[]byte, rep *
 }
 
 var errLost = errors.New("clipboard taken by another client")
+
+// saveErr: the person's clipboard could not be read to be saved. Temporary
+// whatever the Desktop says: its owner may answer next time.
+func saveErr(err error) error {
+	if IsTemporary(err) {
+		return err
+	}
+	return temporary("save the person's clipboard", err)
+}
 
 // paste taps ctrl+v into the agent's window and waits until that window —
 // the agent's X client, no other reader — has fetched our text. It returns

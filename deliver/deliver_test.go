@@ -2,6 +2,7 @@ package deliver_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -356,5 +357,25 @@ func TestCopyDuringDeliveryIsNotOverwrittenByTheRestore(t *testing.T) {
 	}
 	if got := d.Window("Agent-1").Submits; len(got) != 1 || got[0] != "msg" {
 		t.Fatalf("submits %q", got)
+	}
+}
+
+// A clipboard owner that does not answer: the person's clipboard cannot be
+// saved, so it is not taken; the delivery stops at once, to try again later.
+func TestUnansweredClipboardIsNotTaken(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("person's clipboard"))
+	d.ClipboardErr = deliver.ErrClipboardSilent
+	rep, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "msg")
+	if err == nil || !deliver.IsTemporary(err) || !errors.Is(err, deliver.ErrClipboardSilent) {
+		t.Fatalf("err = %v, want a temporary error naming the owner", err)
+	}
+	if rep.Pasted || rep.Submitted {
+		t.Fatalf("report %+v", rep)
+	}
+	nothingLanded(t, d)
+	d.ClipboardErr = nil
+	if clip, _ := d.Clipboard(); string(clip) != "person's clipboard" {
+		t.Fatalf("clipboard %q, want the person's untouched", clip)
 	}
 }

@@ -1,6 +1,9 @@
 package deliver
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Desktop is everything a delivery does to the GUI. The real implementation is
 // X11 (NewX11); tests script fakes that steal focus, clobber the clipboard or
@@ -17,7 +20,8 @@ type Desktop interface {
 	Focused() (Window, error)
 	// Clipboard reads the CLIPBOARD selection as UTF-8 text, through the
 	// X server like any other client would (so reading our own Offer back
-	// proves what a paste will receive). No owner reads as nil, nil.
+	// proves what a paste will receive). No owner reads as nil, nil; an
+	// owner that does not answer within ClipboardReadLimit is an error.
 	Clipboard() ([]byte, error)
 	// SetClipboard hands text to the CLIPBOARD for the person to keep (the
 	// restore step). nil means "leave the clipboard without an owner".
@@ -65,6 +69,15 @@ type Desktop interface {
 	// Close releases the desktop connection.
 	Close() error
 }
+
+// ClipboardReadLimit bounds one read of the CLIPBOARD: an owner that has not
+// answered by then is taken for hung (ErrClipboardSilent), and the delivery
+// tries again later rather than hold the desk (and take the person's
+// clipboard for empty).
+const ClipboardReadLimit = time.Second
+
+// ErrClipboardSilent: the CLIPBOARD's owner did not answer a read.
+var ErrClipboardSilent = errors.New("the clipboard's owner did not answer")
 
 // Tick is a moment on the desktop's own clock: the X server's milliseconds,
 // the same for every process on the display. It wraps after 49.7 days;

@@ -525,7 +525,18 @@ func (d *x11Desktop) stringProp(w xproto.Window, name string) (string, error) {
 
 // Clipboard reads the CLIPBOARD as another client would.
 func (d *x11Desktop) Clipboard() ([]byte, error) {
-	return clipboard.Read(clipboard.FmtText), nil
+	// golang.design/x/clipboard waits up to 5 s for an owner that does not
+	// answer (a hung app, a copier on its way out) and then reads as
+	// empty: a delivery would hold the desk and the keyboard that long,
+	// and take the person's clipboard for empty. Wait less, and say so.
+	got := make(chan []byte, 1)
+	go func() { got <- clipboard.Read(clipboard.FmtText) }()
+	select {
+	case b := <-got:
+		return b, nil
+	case <-time.After(ClipboardReadLimit):
+		return nil, temporary("read clipboard", fmt.Errorf("%w within %v (a hung app?)", ErrClipboardSilent, ClipboardReadLimit))
+	}
 }
 
 // SetClipboard gives text to golang.design/x/clipboard, which owns the

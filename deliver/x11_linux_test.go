@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 )
 
@@ -462,4 +463,51 @@ func TestX11TellsAPersonsKeyFromOursAtOnce(t *testing.T) {
 	if missed > 0 || false_ > 0 {
 		t.Fatalf("of %d rounds: %d keys of the person's passed for ours, %d of our clicks passed for a person's", rounds, missed, false_)
 	}
+}
+
+// An app that owns the CLIPBOARD and hangs: the delivery gives up within
+// about ClipboardReadLimit (not golang.design's 5 s) without pasting, lets
+// go of the keyboard, and leaves the clipboard with its owner.
+func TestX11HungClipboardOwner(t *testing.T) {
+	d := startDesktop(t, 1)
+	hung, err := xgb.NewConnDisplay(d.Display)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	win, _ := xproto.NewWindowId(hung)
+	root := xproto.Setup(hung).DefaultScreen(hung).Root
+	if err := xproto.CreateWindowChecked(hung, 0, win, root, 0, 0, 1, 1, 0, xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
+		t.Fatal(err)
+	}
+	clip, _ := xproto.InternAtom(hung, false, 9, "CLIPBOARD").Reply()
+	xproto.SetSelectionOwner(hung, win, clip.Atom, xproto.TimeCurrentTime)
+	hung.Sync() // and from now on it never reads its events
+
+	x := newX11(t)
+	start := time.Now()
+	rep, err := (&Deliverer{Desktop: x}).Deliver(context.Background(), targetOf(d.Agents[0]), "never pasted")
+	took := time.Since(start)
+	if err == nil || !IsTemporary(err) || !errors.Is(err, ErrClipboardSilent) {
+		t.Fatalf("err = %v, want a temporary error: the owner did not answer", err)
+	}
+	t.Logf("gave up after %v: %v", took, err)
+	if took > ClipboardReadLimit+time.Second {
+		t.Errorf("took %v, want about %v", took, ClipboardReadLimit)
+	}
+	if rep.Pasted || rep.Submitted {
+		t.Errorf("report %+v", rep)
+	}
+	if subs, _ := d.Submits(d.Agents[0].Name); len(subs) != 0 {
+		t.Errorf("agent got %q", subs)
+	}
+	if owner, _ := xproto.GetSelectionOwner(hung, clip.Atom).Reply(); owner == nil || owner.Owner != win {
+		t.Errorf("clipboard owner %v, want the hung app's window 0x%x", owner, win)
+	}
+	// The keyboard is free: another client can grab it.
+	g, err := xproto.GrabKeyboard(hung, false, root, xproto.TimeCurrentTime, xproto.GrabModeAsync, xproto.GrabModeAsync).Reply()
+	if err != nil || g.Status != xproto.GrabStatusSuccess {
+		t.Errorf("keyboard still grabbed after the delivery gave up: %v %v", g, err)
+	}
+	xproto.UngrabKeyboard(hung, xproto.TimeCurrentTime)
 }

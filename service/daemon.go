@@ -478,7 +478,8 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			break
 		}
 		delay := 100 * time.Millisecond * time.Duration(n)
-		if deliver.IsNoDisplay(err) {
+		if deliver.IsNoDisplay(err) || errors.Is(err, deliver.ErrClipboardSilent) {
+			// Not this message's fault: give the desk time to recover.
 			delay = 5 * time.Second
 		}
 		d.postpone(e, d.now().Add(delay), err)

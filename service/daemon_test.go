@@ -512,3 +512,47 @@ func TestPointerModePastesALineNamingACopy(t *testing.T) {
 		t.Fatalf("copy %q (%v), want the message file", got, err)
 	}
 }
+
+// A clipboard owner that does not answer is the desk's trouble, not the
+// message's: the message waits (postponed 5 s at a time, the person's
+// clipboard untouched) and is delivered once the clipboard answers.
+func TestSilentClipboardOwnerPostponesTheMessage(t *testing.T) {
+	r := newRig(t, "")
+	r.desk.SetClipboard([]byte("person's clipboard"))
+	r.desk.SetClipboardErr(deliver.ErrClipboardSilent)
+	r.send("Agent-1", "waits for the clipboard")
+	r.start()
+	var queued spool.Entry
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		es, err := r.sp.Scan(spool.StateNew, "Agent-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 1 && !es[0].NotBefore.IsZero() {
+			queued = es[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not postponed\n%s", r.logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if ahead := time.Until(queued.NotBefore); ahead < 4*time.Second {
+		t.Errorf("postponed by %v, want about 5s", ahead)
+	}
+	if !strings.Contains(r.logs.String(), "did not answer") {
+		t.Errorf("the log does not say why:\n%s", r.logs.String())
+	}
+	if w := r.desk.Window("Agent-1"); w.Input != "" || len(w.Submits) != 0 {
+		t.Fatalf("Agent-1 got %q / %q while the clipboard could not be saved", w.Input, w.Submits)
+	}
+	r.desk.SetClipboardErr(nil)
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	if w := r.desk.Window("Agent-1"); len(w.Submits) != 1 || !strings.Contains(w.Submits[0], "waits for the clipboard") {
+		t.Fatalf("Agent-1 submits %q", w.Submits)
+	}
+	if clip, _ := r.desk.Clipboard(); string(clip) != "person's clipboard" {
+		t.Fatalf("clipboard %q after the delivery", clip)
+	}
+}

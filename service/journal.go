@@ -32,8 +32,12 @@ type journalLine struct {
 	LockWait float64   `json:"lock_wait_ms,omitempty"`
 	GUI      float64   `json:"gui_ms,omitempty"`
 	Focus    float64   `json:"focus_ms,omitempty"`
+	Readback float64   `json:"readback_ms,omitempty"`
 	Fetch    float64   `json:"fetch_ms,omitempty"`
 	Settle   float64   `json:"settle_ms,omitempty"`
+	Restore  float64   `json:"restore_ms,omitempty"`
+	GiveBack float64   `json:"giveback_ms,omitempty"`
+	Release  float64   `json:"release_ms,omitempty"`
 	Refocus  int       `json:"refocus,omitempty"`
 	Quiet    float64   `json:"quiet_wait_ms,omitempty"`
 	// The quiet check that let the attempt go began and ended.
@@ -69,7 +73,7 @@ func (j *journal) write(l journalLine) {
 // Attempt records one delivery attempt.
 func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OK: err == nil,
-		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Refocus: r.Refocus,
+		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Readback: ms(r.Readback), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Restore: ms(r.Restore), GiveBack: ms(r.GiveBack), Release: ms(r.Release), Refocus: r.Refocus,
 		Quiet: ms(r.QuietWait), Kept: r.KeptKeys, GaveBack: r.GaveBack}
 	if !r.CheckFrom.IsZero() {
 		from, to := r.CheckFrom.UTC(), r.CheckTo.UTC()

@@ -202,7 +202,7 @@ func doctorClipboard(c *checklist, cfg *config.Config) {
 	// exits at once: so with something on the clipboard, only reading it
 	// is checked, and the person's text stays where it is.
 	if saved, err := desk.Clipboard(); err != nil {
-		c.fail("clipboard", err.Error(), "")
+		c.fail("clipboard", err.Error(), "an app owns the clipboard and does not answer: copy something in an app that works. Meanwhile deliveries are retried every 5s (your clipboard is not taken while it cannot be saved) and go to failed/ after 20 tries (agentspool retry ID)")
 		return
 	} else if saved != nil {
 		c.ok("clipboard", "readable (%d bytes held by another app; the write test is skipped so your clipboard stays as it is)", len(saved))

@@ -61,6 +61,9 @@ type Desk struct {
 	NeverFetch bool
 	// FocusErr, when set, makes Focused fail (a window vanished).
 	FocusErr error
+	// ClipboardErr, when set, makes reading another client's clipboard
+	// fail (its owner does not answer); our own offers still read back.
+	ClipboardErr error
 	// OnSubmit runs for every submit, with the desk locked: play the agent
 	// here (ack the message). It must not call the Desk.
 	OnSubmit func(w *Win, text string)
@@ -158,6 +161,9 @@ func (d *Desk) Focused() (deliver.Window, error) {
 func (d *Desk) Clipboard() ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.owner == nil && d.ClipboardErr != nil {
+		return nil, d.ClipboardErr
+	}
 	if d.owner != nil {
 		return slices.Clone(d.owner.text), nil
 	}
@@ -406,6 +412,13 @@ func (d *Desk) ReleaseKeys() (int, error) {
 	}
 	d.held, d.kept = false, nil
 	return n, nil
+}
+
+// SetClipboardErr sets ClipboardErr while deliveries may be running.
+func (d *Desk) SetClipboardErr(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ClipboardErr = err
 }
 
 // PersonTypes is a person typing text at the keyboard: it goes to the
