@@ -86,6 +86,10 @@ type Report struct {
 	// GaveBack: the focus and pointer went back to the window and place
 	// they were at before the click.
 	GaveBack bool
+	// Steps: when each GUI step ended, counted from the lock being taken
+	// (step name, duration pairs; logged for a slow GUI phase).
+	Steps   []any
+	started time.Time
 	// Pasted: the text reached the agent's input (the window fetched it).
 	// Submitted: the submit key went to the agent's window. A delivery that
 	// returns an error with Pasted && !Submitted left text in the input
@@ -138,10 +142,23 @@ func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Rep
 		return rep, err
 	}
 	defer d.unlock()
-	start := time.Now()
-	defer func() { rep.GUI = time.Since(start) }()
+	rep.started = time.Now()
+	defer func() {
+		rep.GUI = time.Since(rep.started)
+		if rep.GUI > slowGUI {
+			d.Log.Warn("slow GUI phase", append([]any{"agent", t.Agent, "gui", rep.GUI.Round(time.Millisecond), "err", err}, rep.Steps...)...)
+		}
+	}()
 	err = d.gui(ctx, t, []byte(text), gen, &rep)
 	return rep, err
+}
+
+// slowGUI: a GUI phase this long is logged with its steps' times.
+const slowGUI = 500 * time.Millisecond
+
+// step notes that the named GUI step has ended.
+func (r *Report) step(name string) {
+	r.Steps = append(r.Steps, name, time.Since(r.started).Round(100*time.Microsecond))
 }
 
 // ready fills in the defaults of the optional fields.
@@ -297,18 +314,22 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 	// Where the person was: given back at the end, whatever happens.
 	prev, _ := d.Desktop.Focused()
 	px, py, perr := d.Desktop.Pointer()
+	rep.step("looked")
 	// A person's keys typed from here on are held back, not typed into
 	// the agent's input, and replayed to their window at the end.
 	if err := d.Desktop.HoldKeys(); err != nil {
 		return &tempError{msg: "a person is busy with the desktop", err: err, person: true}
 	}
+	rep.step("held")
 	defer func() {
 		at := time.Now()
 		rep.GaveBack = d.giveBack(ctx, t, prev, px, py, perr == nil)
 		rep.GiveBack = time.Since(at)
+		rep.step("gave_back")
 		at = time.Now()
 		n, kerr := d.Desktop.ReleaseKeys()
 		rep.Release = time.Since(at)
+		rep.step("released")
 		rep.KeptKeys = n
 		if n > 0 {
 			// The keys we held back and replayed were a person's.
@@ -324,9 +345,11 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 	if d.personActive(gen) {
 		return errPerson("before the click")
 	}
+	rep.step("quiet_before_click")
 	if err := d.focus(ctx, t, rep); err != nil {
 		return err
 	}
+	rep.step("focused")
 	var saved []byte // the person's clipboard; offer reads it
 	if t.Draft != nil {
 		// The draft check's copy replaces the clipboard: it puts this back.
@@ -336,11 +359,13 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 		if err := d.draftCheck(ctx, t, saved, rep); err != nil {
 			return err
 		}
+		rep.step("draft_checked")
 	}
 	offer, err := d.offer(ctx, text, &saved, rep)
 	if err != nil {
 		return err
 	}
+	rep.step("offered")
 	restored := false
 	defer func() {
 		if !restored {
@@ -355,9 +380,11 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 	if d.personActive(gen) {
 		return errPerson("before the paste")
 	}
+	rep.step("quiet_before_paste")
 	if offer, err = d.paste(ctx, t, offer, []byte(text), &saved, rep); err != nil {
 		return err
 	}
+	rep.step("pasted")
 
 	// No signal tells us the window has inserted what it fetched (an
 	// Electron app hands it between processes), so give it the settle time
@@ -367,12 +394,15 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 	if err := sleep(ctx, settle); err != nil {
 		return d.undo(t, rep, err)
 	}
+	rep.step("settled_paste")
 	if d.personActive(gen) {
 		return d.undo(t, rep, errPerson("before the submit"))
 	}
+	rep.step("quiet_before_submit")
 	if err := d.guardedKey(ctx, t, t.Submit, rep); err != nil {
 		return d.undo(t, rep, err)
 	}
+	rep.step("submitted")
 	rep.Submitted = true
 	if t.Submitted != nil {
 		t.Submitted()
@@ -382,10 +412,12 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 	if err := sleep(ctx, settle); err != nil {
 		d.Log.Debug("settle after submit cut short", "agent", t.Agent, "err", err)
 	}
+	rep.step("settled_submit")
 	restored = true
 	at := time.Now()
 	rerr := d.restore(offer, saved)
 	rep.Restore = time.Since(at)
+	rep.step("restored")
 	if rerr != nil {
 		d.Log.Warn("clipboard not restored", "agent", t.Agent, "err", rerr)
 	}
