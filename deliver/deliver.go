@@ -617,7 +617,11 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, saved *[]byte, rep *
 				return false, errLost
 			default:
 			}
-			got, _ := d.Desktop.Clipboard()
+			got, err := d.Desktop.Clipboard()
+			if errors.Is(err, ErrClipboardSilent) {
+				// A second wait like this one will not be shorter.
+				return false, err
+			}
 			return bytes.Equal(got, text), nil
 		})
 		if ok {

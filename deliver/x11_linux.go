@@ -539,8 +539,13 @@ func (d *x11Desktop) Clipboard() ([]byte, error) {
 	}
 }
 
-// SetClipboard gives text to golang.design/x/clipboard, which owns the
-// selection from then on (until someone else copies); nil releases ours.
+// SetClipboard puts text back on the CLIPBOARD for the person: served by
+// an offer of ours (to anyone, until someone copies), which never waits.
+// golang.design/x/clipboard's Write would wait on its package lock while
+// one of its reads waits out an owner that does not answer (up to 5 s),
+// with the desk and the keyboard held. Text our offer cannot carry (more
+// than one X request, or not UTF-8) goes to golang.design. nil releases
+// ours.
 func (d *x11Desktop) SetClipboard(text []byte) error {
 	if text == nil {
 		d.offersMu.Lock()
@@ -549,6 +554,21 @@ func (d *x11Desktop) SetClipboard(text []byte) error {
 		}
 		d.offersMu.Unlock()
 		return nil
+	}
+	if utf8.Valid(text) && len(text) <= d.maxData {
+		if o, _, err := d.offer(text, nil); err == nil {
+			// Nobody closes it: it goes when someone else copies.
+			xo := o.(*x11Offer)
+			d.offersMu.Lock()
+			xo.restored = true
+			select {
+			case <-xo.lost:
+				xo.close()
+			default:
+			}
+			d.offersMu.Unlock()
+			return nil
+		}
 	}
 	if clipboard.Write(clipboard.FmtText, text) == nil {
 		return temporary("restore clipboard", errors.New("clipboard write refused"))
@@ -812,6 +832,15 @@ func (d *x11Desktop) offer(text []byte, ifOwner *uint32) (Offer, bool, error) {
 		o.Close()
 		return nil, false, temporary("offer: could not take the CLIPBOARD", err)
 	}
+	// A clipboard we put back is superseded. (The server tells the old
+	// owner window nothing when the owning client stays the same.)
+	d.offersMu.Lock()
+	for w, old := range d.offers {
+		if old.restored && w != wid {
+			old.close()
+		}
+	}
+	d.offersMu.Unlock()
 	return o, true, nil
 }
 
@@ -826,6 +855,9 @@ type x11Offer struct {
 	lostOnce sync.Once
 	closed   bool
 	only     uint32 // serve only this client (0: anyone)
+	// restored: the person's clipboard put back, closed when lost
+	// (guarded by d.offersMu).
+	restored bool
 }
 
 func (o *x11Offer) Restrict(client uint32) {
@@ -896,6 +928,9 @@ func (d *x11Desktop) events() {
 			d.offersMu.Lock()
 			if o := d.offers[e.Owner]; o != nil {
 				o.lostOnce.Do(func() { close(o.lost) })
+				if o.restored {
+					o.close()
+				}
 			}
 			d.offersMu.Unlock()
 		}

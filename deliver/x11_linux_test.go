@@ -142,7 +142,8 @@ func TestX11Deliver200(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl := &Deliverer{Desktop: newX11(t), Lock: lock, Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
+	x := newX11(t)
+	dl := &Deliverer{Desktop: x, Lock: lock, Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
 	want := map[string][]string{}
 	for i := 0; i < 200; i++ {
 		a := d.Agents[i%len(d.Agents)]
@@ -157,6 +158,14 @@ func TestX11Deliver200(t *testing.T) {
 	}
 	if got, err := d.Clipboard(); err != nil || got != userClip {
 		t.Fatalf("clipboard after the run = %q (%v), want %q", got, err, userClip)
+	}
+	// The person's clipboard is served by one offer: each restore's
+	// offer went when the next delivery took the clipboard.
+	x.offersMu.Lock()
+	n := len(x.offers)
+	x.offersMu.Unlock()
+	if n != 1 {
+		t.Errorf("%d offers open after 200 deliveries, want 1 (the person's clipboard)", n)
 	}
 }
 
@@ -510,4 +519,18 @@ func TestX11HungClipboardOwner(t *testing.T) {
 		t.Errorf("keyboard still grabbed after the delivery gave up: %v %v", g, err)
 	}
 	xproto.UngrabKeyboard(hung, xproto.TimeCurrentTime)
+
+	// golang.design's read of the hung owner still waits (its 5 s), and
+	// holds that package's lock: putting a clipboard back must not wait
+	// for it.
+	start = time.Now()
+	if err := x.SetClipboard([]byte("put back")); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("restoring a clipboard took %v: it waited for the stuck read", took)
+	}
+	if got, err := d.Clipboard(); err != nil || got != "put back" {
+		t.Errorf("clipboard %q (%v), want %q", got, err, "put back")
+	}
 }
