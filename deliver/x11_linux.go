@@ -36,8 +36,13 @@ import (
 //   - The offer is our own selection owner rather than clipboard.Write: only
 //     the owner sees which client fetched the text and whether another client
 //     took the selection first, which is how a delivery knows the paste landed
-//     and was ours. golang.design/x/clipboard reads the selection back (a real
-//     client's view) and keeps the person's clipboard after the restore.
+//     and was ours. golang.design/x/clipboard reads the selection (the
+//     person's, to save it, and ours back: a real client's view), bounded by
+//     ClipboardReadLimit. The person's clipboard is put back by an offer of
+//     ours too, which never waits (see SetClipboard).
+//   - The quiet check compares ticks of the server's clock (SYNC's
+//     SERVERTIME): the idle time's last input against a reading taken after
+//     each of our own injections (see LastInput, pushPastOwn).
 type x11Desktop struct {
 	c    *xgb.Conn
 	root xproto.Window
