@@ -324,6 +324,26 @@ func TestTimingsLearnAndPersist(t *testing.T) {
 	}
 }
 
+// Before anything was measured: a focus wait starts at 1 s (a wrong point
+// must not hold the keyboard for the maximum), the other waits at the
+// maximum.
+func TestTimingsBeforeTheFirstMeasurement(t *testing.T) {
+	tm := deliver.NewTimings(5*time.Millisecond, 5*time.Second)
+	if got := tm.Deadline(deliver.StepFocus); got != time.Second {
+		t.Errorf("focus deadline = %v, want 1s", got)
+	}
+	if got := tm.Deadline(deliver.StepFetch); got != 5*time.Second {
+		t.Errorf("fetch deadline = %v, want the 5s max", got)
+	}
+	if got := deliver.NewTimings(5*time.Millisecond, 300*time.Millisecond).Deadline(deliver.StepFocus); got != 300*time.Millisecond {
+		t.Errorf("focus deadline under a 300ms max = %v", got)
+	}
+	tm.Observe(deliver.StepFocus, 500*time.Millisecond)
+	if got := tm.Deadline(deliver.StepFocus); got != 2*time.Second {
+		t.Errorf("focus deadline after one slow focus = %v, want p95×4 = 2s", got)
+	}
+}
+
 func TestCorruptTimingsFileStartsFresh(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "timings.json")
 	if err := writeFile(path, "{nope"); err != nil {

@@ -26,12 +26,19 @@ const (
 	pollFloor = 250 * time.Millisecond
 	// settleStart is the settle wait before anything was measured.
 	settleStart = 50 * time.Millisecond
+	// focusStart is the focus deadline before any focus was measured: a
+	// window manager answers a click in tens of milliseconds, and the
+	// keyboard is held meanwhile. (With Max, a wrong point in coords.yaml
+	// on a fresh install held it 3 × 5 s per attempt.) The other steps
+	// start at Max: a fetch given up too soon is an undo and a retry.
+	focusStart = time.Second
 )
 
 // Timings learns how long the desktop takes for each step and turns that into
 // deadlines: a poll waits up to p95×4 (at least 250 ms), a settle waits
-// p95×1.5, both clamped to [Min, Max]. A desktop that gets slower makes the
-// waits grow; none is a fixed sleep. Safe for concurrent use.
+// p95×1.5, both clamped to [Min, Max]; before the first measurement a poll
+// waits Max (the focus poll 1 s). A desktop that gets slower makes the waits
+// grow; none is a fixed sleep. Safe for concurrent use.
 type Timings struct {
 	Min, Max time.Duration
 
@@ -123,6 +130,9 @@ func (t *Timings) clamp(d, lo time.Duration) time.Duration {
 func (t *Timings) Deadline(step string) time.Duration {
 	p, ok := t.Quantile(step, 0.95)
 	if !ok {
+		if step == StepFocus {
+			return t.clamp(focusStart, 0)
+		}
 		return t.Max
 	}
 	return t.clamp(p*4, pollFloor)
