@@ -77,6 +77,9 @@ type Report struct {
 	Reoffered bool
 	// QuietWait is how long it waited for a person to stop typing.
 	QuietWait time.Duration
+	// Forced: an urgent message went after QuietMaxWait while a person
+	// was still at the desk (their keys held back and replayed).
+	Forced bool
 	// CheckFrom and CheckTo bracket the quiet check that let the delivery
 	// go: input a person made before CheckFrom was seen by it.
 	CheckFrom, CheckTo time.Time
@@ -137,7 +140,7 @@ var pasteKey = []string{"ctrl", "v"}
 // IsTemporary tells whether another attempt may succeed.
 func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Report, err error) {
 	d.ready()
-	gen, err := d.lockQuiet(ctx, t, &rep)
+	q, err := d.lockQuiet(ctx, t, &rep)
 	if err != nil {
 		return rep, err
 	}
@@ -149,7 +152,7 @@ func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Rep
 			d.Log.Warn("slow GUI phase", append([]any{"agent", t.Agent, "gui", rep.GUI.Round(time.Millisecond), "err", err}, rep.Steps...)...)
 		}
 	}()
-	err = d.gui(ctx, t, []byte(text), gen, &rep)
+	err = d.gui(ctx, t, []byte(text), q, &rep)
 	return rep, err
 }
 
@@ -249,24 +252,30 @@ func (d *Deliverer) personInput() (time.Time, uint64) {
 	return d.personSeen, d.personGen
 }
 
+// quiet is what the quiet check saw: the person-evidence count (a change
+// of it later is a person's new input), and whether an urgent message goes
+// in spite of a person at the desk (after QuietMaxWait).
+type quiet struct {
+	gen    uint64
+	forced bool
+}
+
 // lockQuiet takes the desktop lock at a moment no person has used the
-// keyboard or mouse for QuietFor, and returns the person-evidence count it
-// saw then: a change of it later is a person's new input. The check is made
-// holding the lock, so another agentspool process's own typing is never
-// taken for a person's.
-func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (uint64, error) {
+// keyboard or mouse for QuietFor. The check is made holding the lock, so
+// another agentspool process's own typing is never taken for a person's.
+func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (quiet, error) {
 	begin := time.Now()
 	told := false
 	for {
 		w, err := d.lock(ctx)
 		rep.LockWait += w
 		if err != nil {
-			return 0, err
+			return quiet{}, err
 		}
 		from := time.Now()
 		if d.QuietFor <= 0 {
 			rep.CheckFrom, rep.CheckTo = from, from
-			return 0, nil
+			return quiet{}, nil
 		}
 		seen, gen := d.personInput()
 		now := time.Now()
@@ -277,12 +286,15 @@ func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (uint6
 		}
 		if !now.Before(quietAt) || (t.Urgent && waited >= d.QuietMaxWait) {
 			rep.CheckFrom, rep.CheckTo = from, now
-			return gen, nil
+			// Urgent, after the longest wait: it goes even while the person
+			// types on (their keys are held back and replayed meanwhile).
+			rep.Forced = now.Before(quietAt)
+			return quiet{gen: gen, forced: rep.Forced}, nil
 		}
 		rep.QuietWait = waited
 		d.unlock()
 		if waited >= d.QuietMaxWait {
-			return 0, &quietError{waited: waited}
+			return quiet{}, &quietError{waited: waited}
 		}
 		if !told && t.QuietWait != nil {
 			told = true
@@ -290,27 +302,27 @@ func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (uint6
 		}
 		pause := min(time.Until(quietAt), d.QuietMaxWait-waited) + time.Millisecond
 		if err := sleep(ctx, pause); err != nil {
-			return 0, err
+			return quiet{}, err
 		}
 	}
 }
 
 // personActive: a person typed (keys held back) or used the mouse since
-// the quiet check that saw evidence count gen.
-func (d *Deliverer) personActive(gen uint64) bool {
-	if d.QuietFor <= 0 {
+// the quiet check q. A forced delivery does not ask.
+func (d *Deliverer) personActive(q quiet) bool {
+	if d.QuietFor <= 0 || q.forced {
 		return false
 	}
 	if d.Desktop.HeldKeys() > 0 {
 		return true
 	}
 	_, now := d.personInput()
-	return now != gen
+	return now != q.gen
 }
 
-// gui runs the GUI steps. gen is the person-evidence count the quiet check
-// saw: any new input of a person's stops the delivery.
-func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, rep *Report) (err error) {
+// gui runs the GUI steps. q is what the quiet check saw: any new input of a
+// person's stops the delivery, unless it is forced.
+func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep *Report) (err error) {
 	// Where the person was: given back at the end, whatever happens.
 	prev, _ := d.Desktop.Focused()
 	px, py, perr := d.Desktop.Pointer()
@@ -342,7 +354,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 
 	// Checked before our click: the idle time shows only the latest input,
 	// and our click would hide a key the person pressed just before it.
-	if d.personActive(gen) {
+	if d.personActive(q) {
 		return errPerson("before the click")
 	}
 	rep.step("quiet_before_click")
@@ -377,7 +389,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 
 	// From here on only the agent's window may take the text.
 	offer.Restrict(rep.AgentWindow.Client)
-	if d.personActive(gen) {
+	if d.personActive(q) {
 		return errPerson("before the paste")
 	}
 	rep.step("quiet_before_paste")
@@ -395,7 +407,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, gen uint64, 
 		return d.undo(t, rep, err)
 	}
 	rep.step("settled_paste")
-	if d.personActive(gen) {
+	if d.personActive(q) {
 		return d.undo(t, rep, errPerson("before the submit"))
 	}
 	rep.step("quiet_before_submit")

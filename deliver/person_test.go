@@ -132,15 +132,50 @@ func TestBusyDeskOnlyUrgentGoesAfterMaxWait(t *testing.T) {
 	}
 	urgent := target("Agent-1", 50)
 	urgent.Urgent = true
-	if _, err := dl.Deliver(context.Background(), urgent, "urgent"); err != nil {
-		// The mouse moving during the GUI steps stops it before the
-		// paste; an urgent message is delivered once the hand rests.
-		if !deliver.IsTemporary(err) {
-			t.Fatalf("urgent message: %v", err)
+	// After the longest wait an urgent message goes, the mouse moving on
+	// during its GUI steps.
+	rep, err := dl.Deliver(context.Background(), urgent, "urgent")
+	if err != nil {
+		t.Fatalf("urgent message: %v", err)
+	}
+	if !rep.Forced {
+		t.Errorf("report %+v: not marked forced", rep)
+	}
+	if got := d.Window("Agent-1").Submits; len(got) != 1 || got[0] != "urgent" {
+		t.Fatalf("submits %q", got)
+	}
+}
+
+// An urgent message forced through a busy desk does not stop for the keys
+// the person types meanwhile: they are held back and replayed to their
+// window, none lands in the agent's.
+func TestForcedUrgentKeepsTheTypistsKeys(t *testing.T) {
+	d := desk(t)
+	d.Click(250, 50) // the person works in the editor
+	d.PersonTypes("a")
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") == "ctrl+v" {
+			d.PersonTypes("bc")
 		}
 	}
-	if got := d.Window("Agent-1").Submits; len(got) > 1 || (len(got) == 1 && got[0] != "urgent") {
-		t.Fatalf("submits %q", got)
+	urgent := target("Agent-1", 50)
+	urgent.Urgent = true
+	rep, err := quietDeliverer(d, time.Hour, 50*time.Millisecond).Deliver(context.Background(), urgent, "urgent")
+	if err != nil || !rep.Forced {
+		t.Fatalf("err %v, forced %v", err, rep.Forced)
+	}
+	if w := d.Window("Agent-1"); len(w.Submits) != 1 || w.Submits[0] != "urgent" || w.Input != "" {
+		t.Fatalf("Agent-1 submits %q input %q", w.Submits, w.Input)
+	}
+	if w := d.Window("Editor"); w.Input != "abc" {
+		t.Fatalf("editor input %q, want the person's %q", w.Input, "abc")
+	}
+	if rep.KeptKeys != 1 || !rep.GaveBack {
+		t.Fatalf("report %+v", rep)
+	}
+	// A normal message in the same spot stops for the person.
+	if _, err := quietDeliverer(d, time.Hour, 50*time.Millisecond).Deliver(context.Background(), target("Agent-1", 50), "normal"); !deliver.IsNotQuiet(err) {
+		t.Fatalf("normal message: %v, want not-quiet", err)
 	}
 }
 

@@ -412,6 +412,13 @@ func (d *x11Desktop) ReleaseKeys() (int, error) {
 	d.holdMu.Unlock()
 	d.syncEvents()
 	d.holdMu.Lock()
+	// From here on no input is ours: the replay below is the person's
+	// typing, only late. Still under the server grab, wait for the
+	// server's clock to pass our last input (the pointer given back):
+	// anyone's input after this, the replay included, then has a later
+	// tick than all of ours, and every agentspool process's next quiet
+	// check sees it for what it is, however soon it comes.
+	d.pushPastOwn()
 	// A kept press whose key is still down (its release will come after
 	// the grab) would be dropped by the server as a press of a down key:
 	// release it first. Track the keys' state through the replay.
@@ -436,12 +443,6 @@ func (d *x11Desktop) ReleaseKeys() (int, error) {
 		xtest.FakeInput(d.c, typ, byte(k.code), 0, d.root, 0, 0, 0)
 		down[k.code] = k.press
 	}
-	// From here on no input is ours. Still under the server grab, wait
-	// for the server's clock to pass our last input (the replay, or the
-	// pointer given back): anyone's input after the grab then has a later
-	// tick than all of ours, and the next quiet check sees it for what it
-	// is, however soon it comes.
-	d.pushPastOwn()
 	xproto.UngrabServer(d.c)
 	d.c.Sync()
 	kept := len(d.kept)

@@ -326,6 +326,15 @@ func TestX11HeldKeysAreReplayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("kept %d key events", n)
+	// The replay is the person's typing, late: to any process's quiet
+	// check it is a person's input, not ours.
+	in, err := x.LastInput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own, _ := x.OwnInput(); n == 0 || !in.Tick.After(own.Tick) {
+		t.Errorf("after replaying %d keys the last input (tick %d) passes for ours (tick %d)", n, in.Tick, own.Tick)
+	}
 	if err := x.Key([]string{"enter"}); err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,7 @@ type journalLine struct {
 	Release  float64   `json:"release_ms,omitempty"`
 	Refocus  int       `json:"refocus,omitempty"`
 	Quiet    float64   `json:"quiet_wait_ms,omitempty"`
+	Forced   bool      `json:"forced,omitempty"` // urgent, past quiet_max_wait, a person at the desk
 	// The quiet check that let the attempt go began and ended.
 	CheckFrom *time.Time `json:"check_from,omitempty"`
 	CheckTo   *time.Time `json:"check_to,omitempty"`
@@ -74,7 +75,7 @@ func (j *journal) write(l journalLine) {
 func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OK: err == nil,
 		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Readback: ms(r.Readback), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Restore: ms(r.Restore), GiveBack: ms(r.GiveBack), Release: ms(r.Release), Refocus: r.Refocus,
-		Quiet: ms(r.QuietWait), Kept: r.KeptKeys, GaveBack: r.GaveBack}
+		Quiet: ms(r.QuietWait), Forced: r.Forced, Kept: r.KeptKeys, GaveBack: r.GaveBack}
 	if !r.CheckFrom.IsZero() {
 		from, to := r.CheckFrom.UTC(), r.CheckTo.UTC()
 		l.CheckFrom, l.CheckTo = &from, &to

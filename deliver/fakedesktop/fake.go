@@ -406,6 +406,8 @@ func (d *Desk) ReleaseKeys() (int, error) {
 	defer d.mu.Unlock()
 	n := len(d.kept)
 	for _, k := range d.kept {
+		// Replayed keys are the person's input, not the deliverer's.
+		d.inputLocked()
 		if d.focus != nil {
 			d.focus.Input += k
 		}
