@@ -45,7 +45,7 @@ func FuzzParseMessage(f *testing.F) {
 			}
 		}
 		// Where the fast front-matter reader claims a header, YAML must agree.
-		if fmText, _, ok, err := splitFrontMatter(data); ok && err == nil {
+		if fmText, _, ok, err := SplitFrontMatter(data); ok && err == nil {
 			if q, ok := quickFrontMatter(fmText); ok {
 				y, err := decodeFrontMatter(fmText)
 				if err != nil || q != y {

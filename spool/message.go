@@ -90,7 +90,7 @@ func ParseMessage(name string, data []byte, maxBytes int64) (*Message, error) {
 	if !utf8.Valid(data) {
 		return nil, badMessage(kindNotUTF8, "", nil)
 	}
-	fmText, body, hasFM, err := splitFrontMatter(data)
+	fmText, body, hasFM, err := SplitFrontMatter(data)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +113,10 @@ func ParseMessage(name string, data []byte, maxBytes int64) (*Message, error) {
 	return m, nil
 }
 
-// splitFrontMatter finds the front matter: it starts only when the first
-// line is exactly "---" (CRLF allowed) and ends at the next such line.
-func splitFrontMatter(data []byte) (fm, body []byte, ok bool, err error) {
+// SplitFrontMatter finds the front matter: it starts only when the first
+// line is exactly "---" (CRLF allowed) and ends at the next such line. An
+// unterminated block is an error (ok is true: the file meant to have one).
+func SplitFrontMatter(data []byte) (fm, body []byte, ok bool, err error) {
 	var start int
 	switch {
 	case bytes.HasPrefix(data, []byte("---\n")):
@@ -211,7 +212,7 @@ type header struct {
 // Simple headers (the common case) take a hand-written path, because a YAML
 // decode per file would cost more than the rest of a 100,000-file scan.
 func scanHeader(buf []byte) header {
-	fmText, _, hasFM, err := splitFrontMatter(buf)
+	fmText, _, hasFM, err := SplitFrontMatter(buf)
 	if !hasFM || err != nil {
 		return header{}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -106,7 +105,10 @@ func showContent(w io.Writer, sp *spool.Spool, en spool.Entry) error {
 	if _, perr := spool.ParseMessage(en.Name, data, max); perr != nil {
 		fmt.Fprintf(w, "problem:    %v\n", perr)
 	}
-	fm, body, ok := splitFrontMatter(data)
+	fm, body, ok, ferr := spool.SplitFrontMatter(data)
+	if ferr != nil { // unterminated (said above): show it all as body
+		fm, body, ok = nil, data, false
+	}
 	if ok {
 		fmt.Fprintf(w, "front matter:\n%s\n", indent(printable(strings.TrimRight(string(fm), "\n"))))
 	}
@@ -125,31 +127,6 @@ func showContent(w io.Writer, sp *spool.Spool, en spool.Entry) error {
 		fmt.Fprintf(w, "(body cut: showing %d of %d bytes)\n", len(body), bodyLen)
 	}
 	return nil
-}
-
-// splitFrontMatter finds a --- block at the start, as spool reads it.
-func splitFrontMatter(data []byte) (fm, body []byte, ok bool) {
-	var start int
-	switch {
-	case bytes.HasPrefix(data, []byte("---\n")):
-		start = 4
-	case bytes.HasPrefix(data, []byte("---\r\n")):
-		start = 5
-	default:
-		return nil, data, false
-	}
-	for i := start; i < len(data); {
-		j := bytes.IndexByte(data[i:], '\n')
-		line, next := data[i:], len(data)
-		if j >= 0 {
-			line, next = data[i:i+j], i+j+1
-		}
-		if string(bytes.TrimSuffix(line, []byte("\r"))) == "---" {
-			return data[start:i], data[next:], true
-		}
-		i = next
-	}
-	return nil, data, false // unterminated: show it all as body
 }
 
 // printable makes text safe for a terminal: invalid UTF-8 and control
