@@ -266,7 +266,7 @@ func quickFrontMatter(text []byte) (fm frontMatter, ok bool) {
 		}
 		v = bytes.Trim(v, " ")
 		val := string(v)
-		if val != "" && !plainValue(val) {
+		if val != "" && !idSpelling(val) { // anything fancier: the YAML decoder
 			return fm, false
 		}
 		if val == "null" || val == "Null" || val == "NULL" {
@@ -295,17 +295,4 @@ func quickFrontMatter(text []byte) (fm frontMatter, ok bool) {
 		*slot = val
 	}
 	return fm, true
-}
-
-func plainValue(v string) bool {
-	if !isAlnum(v[0]) {
-		return false
-	}
-	for i := 1; i < len(v); i++ {
-		c := v[i]
-		if !isAlnum(c) && c != '.' && c != '_' && c != '@' && c != '+' && c != '-' {
-			return false
-		}
-	}
-	return true
 }

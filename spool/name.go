@@ -219,12 +219,15 @@ func ValidAgentName(name string) bool {
 }
 
 // validID reports whether id matches ^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > 128 || !isAlnum(id[0]) {
+func validID(id string) bool { return len(id) <= 128 && idSpelling(id) }
+
+// idSpelling reports whether s matches ^[A-Za-z0-9][A-Za-z0-9._@+-]*$.
+func idSpelling(s string) bool {
+	if len(s) == 0 || !isAlnum(s[0]) {
 		return false
 	}
-	for i := 1; i < len(id); i++ {
-		c := id[i]
+	for i := 1; i < len(s); i++ {
+		c := s[i]
 		if !isAlnum(c) && c != '.' && c != '_' && c != '@' && c != '+' && c != '-' {
 			return false
 		}
