@@ -381,9 +381,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	restored := false
 	defer func() {
 		if !restored {
-			at := time.Now()
-			d.restore(offer, saved)
-			rep.Restore = time.Since(at)
+			d.restore(offer, saved, rep)
 		}
 	}()
 
@@ -426,13 +424,10 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	}
 	rep.step("settled_submit")
 	restored = true
-	at := time.Now()
-	rerr := d.restore(offer, saved)
-	rep.Restore = time.Since(at)
-	rep.step("restored")
-	if rerr != nil {
-		d.Log.Warn("clipboard not restored", "agent", t.Agent, "err", rerr)
+	if err := d.restore(offer, saved, rep); err != nil {
+		d.Log.Warn("clipboard not restored", "agent", t.Agent, "err", err)
 	}
+	rep.step("restored")
 	return nil
 }
 
@@ -832,8 +827,9 @@ func (d *Deliverer) undo(t Target, rep *Report, cause error) error {
 // restore gives the person their clipboard back and ends our offer. If
 // someone copied something while we delivered (our offer was taken), that
 // newer content is theirs to keep: putting the old one back would undo
-// their copy.
-func (d *Deliverer) restore(o Offer, saved []byte) error {
+// their copy. rep.Restore is how long it took.
+func (d *Deliverer) restore(o Offer, saved []byte, rep *Report) error {
+	defer func(at time.Time) { rep.Restore = time.Since(at) }(time.Now())
 	defer o.Close()
 	select {
 	case <-o.Lost():

@@ -190,14 +190,7 @@ func (d *x11Desktop) Click(x, y int) error {
 
 // stampOwn reads the server's clock after an injection the server has
 // processed and notes the tick as our own input's.
-func (d *x11Desktop) stampOwn() {
-	if d.clock == nil {
-		return
-	}
-	if t, err := d.clock.now(); err == nil {
-		d.noteOwn(t)
-	}
-}
+func (d *x11Desktop) stampOwn() { d.noteStamp(d.askClock()) }
 
 // noteOwn records t as at or after our latest input.
 func (d *x11Desktop) noteOwn(t Tick) {
