@@ -39,10 +39,8 @@ type Desk struct {
 
 	ownerSeq  uint32        // bumped at every change of the CLIPBOARD's owner
 	keyDown   bool          // a person holds a key
-	tick      deliver.Tick  // the desk's clock: one tick per input event
-	lastInput deliver.Input // any input, as the server's idle time would say
-	synthetic deliver.Input // the deliverer's own last input
-	haveOwn   bool
+	lastInput deliver.Input // any input; its clock ticks once per input event
+	synthetic deliver.Input // the deliverer's own last input (tick 0: none yet)
 	held      bool
 	kept      []string // a person's keys kept back while held
 
@@ -258,13 +256,12 @@ func (d *Desk) GuardedKey(combo []string, ok func(deliver.Window) bool) (deliver
 
 func (d *Desk) touchLocked() {
 	d.inputLocked()
-	d.synthetic, d.haveOwn = d.lastInput, true
+	d.synthetic = d.lastInput
 }
 
 // inputLocked is an input event from anyone: the clock ticks.
 func (d *Desk) inputLocked() {
-	d.tick++
-	d.lastInput = deliver.Input{Tick: d.tick, At: time.Now()}
+	d.lastInput = deliver.Input{Tick: d.lastInput.Tick + 1, At: time.Now()}
 }
 
 func (d *Desk) keyLocked(combo []string) {
@@ -370,7 +367,7 @@ func (d *Desk) LastInput() (deliver.Input, error) {
 func (d *Desk) OwnInput() (deliver.Input, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.synthetic, d.haveOwn
+	return d.synthetic, d.synthetic.Tick != 0
 }
 
 // KeysDown: the fake has no held keys unless PersonHoldsKey says so.
