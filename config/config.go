@@ -105,6 +105,10 @@ type AgentSettings struct {
 	// SelectAll, Copy and Caret are the draft check's keys; defaults
 	// ctrl+a, ctrl+c, end.
 	SelectAll, Copy, Caret string
+	// PasteSettle is waited after the window has read the whole paste,
+	// before the submit, for editors that insert a paste later from their
+	// own event loop; default 0.
+	PasteSettle time.Duration
 }
 
 // Paste modes.

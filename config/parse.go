@@ -48,7 +48,7 @@ func (e *keyError) Error() string {
 // errors are reported, not the first.
 var (
 	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff",
-		"draft_check", "select_all", "copy", "caret"}
+		"draft_check", "select_all", "copy", "caret", "paste_settle"}
 	agentKeys = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
 	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
 		"quiet_for", "quiet_max_wait", "defaults", "agents"}
@@ -397,6 +397,14 @@ func (p *parser) setting(s *settings, e entry, key string) {
 	case "draft_check":
 		if v, ok := p.boolean(e.v, key); ok {
 			s.DraftCheck = v
+		}
+	case "paste_settle":
+		if v, ok := p.duration(e.v, key, true); ok {
+			if v > time.Second {
+				p.errf(e.v, key, "paste_settle %v is more than 1s: the keyboard is held that long per message", v)
+			} else {
+				s.PasteSettle = v
+			}
 		}
 	case "select_all":
 		if v, ok := p.keyCombo(e.v, key); ok {

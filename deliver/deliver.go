@@ -42,6 +42,13 @@ type Target struct {
 	QuietWait func()
 	// Draft, when set, is checked before pasting: the input must be empty.
 	Draft *DraftKeys
+	// PasteSettle is waited after a paste has landed as far as the desktop
+	// can see (the window's last read of the clipboard), before the
+	// submit: for editors that insert a paste later, from their own event
+	// loop (Monaco, VS Code's chat input: 8–27 ms after the paste event),
+	// and cancel the insert if a key comes first. Nothing on the desktop
+	// marks when their text is in; 0: none.
+	PasteSettle time.Duration
 }
 
 // DraftKeys read what an input holds: select all, copy, then put the caret
@@ -63,8 +70,8 @@ type Report struct {
 	GUI      time.Duration // lock taken → submit settled (the GUI phase)
 	Focus    time.Duration // click → focus verified
 	Readback time.Duration // offer → read back equal
-	Fetch    time.Duration // ctrl+v → the window fetched the text
-	Settle   time.Duration // each settle wait (after paste, after submit)
+	Fetch    time.Duration // ctrl+v → the window's last read of the paste
+	Settle   time.Duration // the settle after the paste (Target.PasteSettle)
 	Restore  time.Duration // the person's clipboard put back
 	GiveBack time.Duration // focus and pointer given back
 	Release  time.Duration // keyboard let go, held keys replayed
@@ -72,9 +79,22 @@ type Report struct {
 	Focused  Window        // the window that had focus, on a mismatch
 	// AgentWindow is the agent's window as found after the click.
 	AgentWindow Window
-	// Reoffered: another client took the clipboard between the ctrl+v and
-	// the window's fetch, and the message was offered again.
-	Reoffered bool
+	// PasteReads and PasteRequests count the agent's client's reads of the
+	// text, and all its requests (TARGETS too), in the paste's burst.
+	PasteReads, PasteRequests int
+	// Click is where the input was clicked (the agent's point, or a few
+	// pixels aside of it so as not to make a double click).
+	ClickX, ClickY int
+	// Landing says how far the paste is known to have landed: "read" (the
+	// agent's window read the message, and only ours, to the end of its
+	// burst of reads; that the text is in the input nothing on the desktop
+	// shows), or "" (not pasted).
+	Landing string
+	// LateRead: the agent's window asked for the clipboard again after its
+	// burst had been taken for ended (before the clipboard was given
+	// back): the learned quiet was too short, and the paste may not have
+	// landed whole.
+	LateRead bool
 	// QuietWait is how long it waited for a person to stop typing.
 	QuietWait time.Duration
 	// Forced: an urgent message went after QuietMaxWait while a person
@@ -93,6 +113,8 @@ type Report struct {
 	// (step name, duration pairs; logged for a slow GUI phase).
 	Steps   []any
 	started time.Time
+	// lastRequest is when the paste's last request came.
+	lastRequest time.Time
 	// Pasted: the text reached the agent's input (the window fetched it).
 	// Submitted: the submit key went to the agent's window. A delivery that
 	// returns an error with Pasted && !Submitted left text in the input
@@ -126,6 +148,9 @@ type Deliverer struct {
 	personSeen time.Time
 	personGen  uint64
 	noIdle     bool // the desktop cannot tell idle time: said once
+	// clicks are our clicks of the last multiClickTime (see click.go).
+	clicks      []click
+	wroteClicks bool
 }
 
 // ownStale: a tick of our own input older than this is not compared with
@@ -190,6 +215,7 @@ func (d *Deliverer) unlock() {
 	if own, ok := d.Desktop.OwnInput(); ok {
 		os.WriteFile(d.Lock.Path()+".input", fmt.Appendf(nil, "%d %d\n", own.Tick, own.At.UnixNano()), 0o600)
 	}
+	d.noteClicks()
 	d.Lock.Unlock()
 }
 
@@ -391,25 +417,30 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		return errPerson("before the paste")
 	}
 	rep.step("quiet_before_paste")
-	if offer, err = d.paste(ctx, t, offer, []byte(text), &saved, rep); err != nil {
+	if offer, err = d.paste(ctx, t, offer, &saved, rep); err != nil {
 		return err
 	}
 	rep.step("pasted")
-
-	// No signal tells us the window has inserted what it fetched (an
-	// Electron app hands it between processes), so give it the settle time
-	// learned from how fast it fetches: slow desktop, longer settle.
-	settle := d.Timings.Settle(StepFetch)
-	rep.Settle = settle
-	if err := sleep(ctx, settle); err != nil {
-		return d.undo(t, rep, err)
+	if t.PasteSettle > 0 {
+		rep.Settle = t.PasteSettle
+		if err := sleep(ctx, t.PasteSettle); err != nil {
+			return d.undo(t, rep, err)
+		}
+		rep.step("settled_paste")
 	}
-	rep.step("settled_paste")
 	if d.personActive(q) {
 		return d.undo(t, rep, errPerson("before the submit"))
 	}
 	rep.step("quiet_before_submit")
-	if err := d.guardedKey(ctx, t, t.Submit, rep); err != nil {
+	// The submit goes only while the message still owns the CLIPBOARD,
+	// checked under the same server grab as the key: then every read of
+	// the paste got our text (an offer is never taken back once lost).
+	owner := offer.Owner()
+	stillOurs := func() bool {
+		o, err := d.Desktop.ClipboardOwner()
+		return err == nil && o == owner
+	}
+	if err := d.guardedKeyIf(ctx, t, t.Submit, stillOurs, rep); err != nil {
 		return d.undo(t, rep, err)
 	}
 	rep.step("submitted")
@@ -417,12 +448,13 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	if t.Submitted != nil {
 		t.Submitted()
 	}
-	// The submit is in the window's queue behind the paste; let it digest
-	// before the clipboard changes and the lock goes to the next delivery.
-	if err := sleep(ctx, settle); err != nil {
-		d.Log.Debug("settle after submit cut short", "agent", t.Agent, "err", err)
+	// A request after the burst was taken for ended: the quiet learned was
+	// too short (learn from it), and the paste may not be whole.
+	if gap, late := lateRequest(offer, rep.AgentWindow.Client, rep.lastRequest); late {
+		rep.LateRead = true
+		d.Timings.Observe(StepReadGap, gap)
+		d.Log.Warn("the agent's window read the clipboard again after its paste was taken for landed; the paste may not be whole", "agent", t.Agent, "gap", gap)
 	}
-	rep.step("settled_submit")
 	restored = true
 	if err := d.restore(offer, saved, rep); err != nil {
 		d.Log.Warn("clipboard not restored", "agent", t.Agent, "err", err)
@@ -537,17 +569,38 @@ func (d *Deliverer) tries() int {
 }
 
 // focus clicks the agent's input and polls until its window has the focus
-// and the pointer is where we clicked.
+// and the pointer is where we clicked. The click goes where it cannot make
+// a double click (see click.go).
 func (d *Deliverer) focus(ctx context.Context, t Target, rep *Report) error {
+	// A person's click just before ours could make it a double click, at
+	// a place we cannot know. With quiet_for shorter than a double-click
+	// time (or an urgent message forced through), let it age first.
+	d.mu.Lock()
+	seen := d.personSeen
+	d.mu.Unlock()
+	if !seen.IsZero() {
+		if wait := time.Until(seen.Add(multiClickTime)); wait > 0 {
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+	}
 	var last Window
 	for try := 0; try < d.tries(); try++ {
 		if try > 0 {
 			rep.Refocus++
 		}
-		start := time.Now()
-		if err := d.Desktop.Click(t.X, t.Y); err != nil {
+		p, err := d.clickPoint(ctx, t)
+		if err != nil {
 			return err
 		}
+		start := time.Now()
+		err = d.Desktop.Click(p.x, p.y)
+		d.clicked(p)
+		if err != nil {
+			return err
+		}
+		rep.ClickX, rep.ClickY = p.x, p.y
 		deadline := d.Timings.Deadline(StepFocus)
 		ok, err := d.poll(ctx, deadline, func() (bool, error) {
 			w, err := d.Desktop.Focused()
@@ -560,7 +613,7 @@ func (d *Deliverer) focus(ctx context.Context, t Target, rep *Report) error {
 			}
 			rep.AgentWindow = w
 			x, y, err := d.Desktop.Pointer()
-			return err == nil && x == t.X && y == t.Y, nil
+			return err == nil && x == p.x && y == p.y, nil
 		})
 		if err != nil {
 			return err
@@ -662,60 +715,57 @@ func saveErr(err error) error {
 }
 
 // paste taps ctrl+v into the agent's window and waits until that window —
-// the agent's X client, no other reader — has fetched our text. It returns
-// the offer that is on the CLIPBOARD now.
+// the agent's X client, no other reader — has read our text and then
+// asked nothing more for the learned quiet (Timings.Quiet): a paste is a
+// burst of requests (Chromium: TARGETS again and again, the text 2–3
+// times, the insert at the end), and it has landed only when the burst is
+// over. It returns the offer that is on the CLIPBOARD now.
 //
-// If another client takes the CLIPBOARD first (a person copies), the window
-// has not asked yet or asked them: the person's new copy is kept (to be
-// given back at the end) and the message is offered again, so a window that
-// has not asked yet gets ours. If no fetch comes, the window pasted the
-// other client's text or nothing; once it has had the time it usually
-// needs to fetch, the undo key takes that back.
-func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, saved *[]byte, rep *Report) (Offer, error) {
+// If another client takes the CLIPBOARD after the ctrl+v (a person
+// copies), the window may have read their text, or part of a burst from
+// each: their copy is kept (given back at the end), and the paste is taken
+// back with the undo key and tried again. If the window does not read at
+// all, it pasted nothing or another client's text; once it has had the
+// time it usually needs, the undo key takes that back.
+func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, saved *[]byte, rep *Report) (Offer, error) {
+	drain(o.Fetched()) // read-backs and anything else before the ctrl+v
+	start := time.Now()
 	if err := d.guardedKey(ctx, t, pasteKey, rep); err != nil {
 		return o, err
 	}
 	want := rep.AgentWindow.Client
-	start := time.Now()
 	deadline := d.Timings.Deadline(StepFetch)
+	quiet := d.Timings.Quiet()
 	timer := time.NewTimer(deadline)
 	defer timer.Stop()
-	lost, graced, foreign := o.Lost(), false, false
+	graced := false
 	for {
 		select {
 		case f := <-o.Fetched():
 			if f.Client != want {
 				continue // our own read-back, late
 			}
-			rep.Pasted = true
-			rep.Fetch = time.Since(start)
-			d.Timings.Observe(StepFetch, rep.Fetch)
-			return o, nil
-		case <-lost:
-			lost = nil
-			// A fetch that came before the loss is queued already.
-			if fetchedBy(o, want) {
-				rep.Pasted = true
-				rep.Fetch = time.Since(start)
+			if rep.PasteRequests > 0 {
+				d.Timings.Observe(StepReadGap, f.At.Sub(rep.lastRequest))
+			}
+			rep.PasteRequests++
+			rep.lastRequest = f.At
+			if f.Data {
+				rep.PasteReads++
+			}
+			if rep.PasteReads > 0 {
+				resetTimer(timer, quiet-time.Since(f.At))
+			}
+		case <-timer.C:
+			if rep.PasteReads > 0 {
+				// The burst is over: every read so far was ours (the
+				// offer was not lost), and the window asked nothing more.
+				rep.Pasted, rep.Landing = true, "read"
+				rep.Fetch = rep.lastRequest.Sub(start)
+				d.Timings.Observe(StepFetch, rep.Fetch)
 				return o, nil
 			}
-			if rep.Reoffered {
-				foreign = true // taken twice: give up on this attempt
-				continue
-			}
-			if c, _ := d.Desktop.Clipboard(); c != nil {
-				*saved = c
-			}
-			o.Close()
-			no, err := d.Desktop.Offer(text)
-			if err != nil {
-				foreign = true
-				continue
-			}
-			no.Restrict(want)
-			o, lost, rep.Reoffered = no, no.Lost(), true
-		case <-timer.C:
-			if !graced && !foreign {
+			if !graced {
 				// Slow, not necessarily lost: wait as long again, and
 				// learn from it.
 				graced = true
@@ -723,27 +773,39 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				timer.Reset(deadline)
 				continue
 			}
-			why := fmt.Errorf("the window did not fetch the clipboard within %v", 2*deadline)
-			if foreign || rep.Reoffered {
-				why = errors.New("another client took the clipboard before the window fetched the message")
+			return o, d.undo(t, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v", 2*deadline)))
+		case <-o.Lost():
+			// The person's copy is theirs to keep: restore sees the loss
+			// and leaves it.
+			why := "another client took the clipboard before the window read the message"
+			if rep.PasteRequests > 0 {
+				why = "another client took the clipboard while the window was reading the paste"
 			}
-			return o, d.undo(t, rep, temporary("paste", why))
+			return o, d.undo(t, rep, temporary("paste", errors.New(why)))
 		case <-ctx.Done():
 			return o, ctx.Err()
 		}
 	}
 }
 
-// fetchedBy drains o's queued fetches and reports whether one was client's.
-func fetchedBy(o Offer, client uint32) bool {
+// resetTimer makes t fire after d (at once if d <= 0), whether or not it
+// fired already.
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	t.Reset(max(d, 0))
+}
+
+// lateRequest reports a request of client's that came after last (the
+// burst's end), and how long after it.
+func lateRequest(o Offer, client uint32, last time.Time) (time.Duration, bool) {
 	for {
 		select {
 		case f := <-o.Fetched():
-			if f.Client == client {
-				return true
+			if f.Client == client && f.At.After(last) {
+				return f.At.Sub(last), true
 			}
 		default:
-			return false
+			return 0, false
 		}
 	}
 }
@@ -751,21 +813,47 @@ func fetchedBy(o Offer, client uint32) bool {
 // guardedKey taps combo into the agent's window; if the focus has moved,
 // it clicks the input again and retries, up to Tries times.
 func (d *Deliverer) guardedKey(ctx context.Context, t Target, combo []string, rep *Report) error {
+	return d.guardedKeyIf(ctx, t, combo, nil, rep)
+}
+
+// guardedKeyIf is guardedKey that taps only if also cond holds, checked
+// under the same guard as the focus (nil: always). A failed cond is an
+// error at once: moving the focus back cannot mend it.
+func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, cond func() bool, rep *Report) error {
 	tries := d.tries()
+	failed := false
+	ok := func(w Window) bool {
+		if !t.matches(w) {
+			return false
+		}
+		if cond != nil && !cond() {
+			failed = true
+			return false
+		}
+		return true
+	}
 	for try := 0; ; try++ {
-		w, ok, err := d.Desktop.GuardedKey(combo, t.matches)
+		failed = false
+		w, tapped, err := d.Desktop.GuardedKey(combo, ok)
+		if err == nil && failed {
+			return temporary("key "+fmt.Sprint(combo), errors.New("another client took the clipboard before the submit: the paste may not be ours"))
+		}
 		if errors.Is(err, errModifierDown) {
 			// A person holds Shift or Ctrl: wait a moment for the key to
 			// come up rather than tap a different combination.
 			up, perr := d.poll(context.WithoutCancel(ctx), d.Timings.Deadline(StepFocus), func() (bool, error) {
-				w, ok, err = d.Desktop.GuardedKey(combo, t.matches)
+				failed = false
+				w, tapped, err = d.Desktop.GuardedKey(combo, ok)
 				return !errors.Is(err, errModifierDown), nil
 			})
 			if perr != nil || !up {
 				return errPerson("holding a modifier key before " + strings.Join(combo, "+"))
 			}
 		}
-		if err == nil && ok {
+		if err == nil && failed {
+			return temporary("key "+fmt.Sprint(combo), errors.New("another client took the clipboard before the submit: the paste may not be ours"))
+		}
+		if err == nil && tapped {
 			return nil
 		}
 		rep.Focused = w

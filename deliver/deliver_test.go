@@ -66,7 +66,7 @@ func TestDeliverHappyPathRestoresClipboard(t *testing.T) {
 	if clip, _ := d.Clipboard(); string(clip) != "the person's clipboard" {
 		t.Fatalf("clipboard after = %q", clip)
 	}
-	if !rep.Pasted || !rep.Submitted || rep.Settle <= 0 {
+	if !rep.Pasted || !rep.Submitted || rep.Landing != "read" || rep.PasteReads != 1 || rep.Fetch <= 0 {
 		t.Fatalf("report %+v", rep)
 	}
 }
@@ -360,16 +360,29 @@ func TestCorruptTimingsFileStartsFresh(t *testing.T) {
 
 func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o600) }
 
-// A person who copies while a delivery runs keeps what they copied.
+// A person who copies while a delivery runs keeps what they copied. A copy
+// after the paste, right before the submit, is seen under the submit's
+// guard: the message no longer owns the clipboard, so which text the
+// window read cannot be vouched for; the paste is taken back and the next
+// attempt delivers.
 func TestCopyDuringDeliveryIsNotOverwrittenByTheRestore(t *testing.T) {
 	d := desk(t)
 	d.SetClipboard([]byte("old copy"))
+	var copied atomic.Bool
 	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
-		if strings.Join(combo, "+") == "enter" {
+		if strings.Join(combo, "+") == "enter" && !copied.Swap(true) {
 			d.Clobber("new copy")
 		}
 	}
-	if _, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "msg"); err != nil {
+	dl := deliverer(d)
+	rep, err := dl.Deliver(context.Background(), target("Agent-1", 50), "msg")
+	if err == nil || !deliver.IsTemporary(err) || rep.Submitted || !rep.Undone {
+		t.Fatalf("err %v, report %+v: want a temporary error, the paste undone, no submit", err, rep)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "new copy" {
+		t.Fatalf("clipboard after the stopped attempt = %q, want the person's newer copy", clip)
+	}
+	if _, err := dl.Deliver(context.Background(), target("Agent-1", 50), "msg"); err != nil {
 		t.Fatal(err)
 	}
 	if clip, _ := d.Clipboard(); string(clip) != "new copy" {

@@ -45,6 +45,11 @@ type Desktop interface {
 	Activate(w Window) error
 	// MovePointer moves the pointer without clicking.
 	MovePointer(x, y int) error
+	// WindowAt is the top-level window under the root point (x, y), with
+	// its origin (Window.Left, Window.Top): where a click there lands in
+	// the window's own coordinates, which is what an app compares to tell
+	// a double click. A zero Window: none (the root).
+	WindowAt(x, y int) (Window, error)
 	// LastInput is the latest keyboard or pointer input the desktop saw,
 	// from anyone, synthetic or real: exact on the desktop's own clock.
 	LastInput() (Input, error)
@@ -102,13 +107,21 @@ type Window struct {
 	// the window's id without the server's per-client id bits. A paste
 	// request made by the same client comes from this app.
 	Client uint32
+	// Left, Top: the window's origin in root coordinates (set by WindowAt
+	// only).
+	Left, Top int
 }
 
 // Offer is the message text on the CLIPBOARD while a delivery runs.
 type Offer interface {
-	// Fetched delivers one Fetch for every client that converted the text
-	// (read-backs included). It is never closed.
+	// Fetched delivers one Fetch for every request a client made of the
+	// offer that it answered: the list of formats (TARGETS) as well as the
+	// text (read-backs included). It is never closed.
 	Fetched() <-chan Fetch
+	// Owner is the CLIPBOARD owner while this offer holds it, as
+	// ClipboardOwner reports it: a paste read only our text if the owner
+	// was still this when the reads ended.
+	Owner() uint32
 	// Lost is closed when another client took the CLIPBOARD from us.
 	Lost() <-chan struct{}
 	// Restrict serves the text only to the X client given (a Window's
@@ -121,9 +134,15 @@ type Offer interface {
 	Close() error
 }
 
-// Fetch is one client taking the offered text.
+// Fetch is one request a client made of the offered text.
 type Fetch struct {
 	Requestor uint32
 	Client    uint32 // the requestor's client (see Window.Client)
 	At        time.Time
+	// Data: the request converted the text itself; otherwise it asked for
+	// the list of formats. One paste can be many requests: Chromium asks
+	// TARGETS a dozen times and the text 2 (textarea) or 3
+	// (contenteditable) times over some 20 ms, and inserts what a later
+	// read got, at the end of the burst.
+	Data bool
 }

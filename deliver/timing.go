@@ -14,8 +14,19 @@ import (
 const (
 	StepFocus    = "focus"    // click → the agent's window has focus
 	StepReadback = "readback" // offer → the CLIPBOARD reads back as the message
-	StepFetch    = "fetch"    // ctrl+v → the window fetched the text
+	// StepFetch is ctrl+v → the agent's client's last request of the
+	// paste (the end of its burst of reads, not its first byte).
+	StepFetch = "fetch"
+	// StepReadGap is the time between two requests of one paste's burst:
+	// the quiet that ends a burst is learned from it.
+	StepReadGap = "read_gap"
 )
+
+// timingsVersion 2: StepFetch ends at a paste's last read (version 1 had
+// the first, 1–2 ms after ctrl+v on Chromium, which made every wait
+// learned from it too short); version 1's fetch samples are dropped, its
+// others kept.
+const timingsVersion = 2
 
 const (
 	keepSamples = 128
@@ -32,6 +43,11 @@ const (
 	// on a fresh install held it 3 × 5 s per attempt.) The other steps
 	// start at Max: a fetch given up too soon is an undo and a retry.
 	focusStart = time.Second
+	// quietFloor is the least quiet after a paste's last request that
+	// ends its burst. Chromium's requests come 0.3–5 ms apart on an idle
+	// desk (tens of ms on a loaded one: learned); an ended wait is paid
+	// once per delivery, a cut one costs an empty submit.
+	quietFloor = 25 * time.Millisecond
 )
 
 // Timings learns how long the desktop takes for each step and turns that into
@@ -77,8 +93,14 @@ func LoadTimings(path string, min, max time.Duration) (*Timings, error) {
 		return t, fmt.Errorf("deliver: timings: %w", err)
 	}
 	var f timingsFile
-	if err := json.Unmarshal(data, &f); err != nil || f.Version != 1 {
+	if err := json.Unmarshal(data, &f); err != nil || f.Version < 1 || f.Version > timingsVersion {
+		if err == nil {
+			err = fmt.Errorf("version %d", f.Version)
+		}
 		return t, fmt.Errorf("deliver: timings %s unreadable, starting fresh: %v", path, err)
+	}
+	if f.Version == 1 {
+		delete(f.Samples, StepFetch) // measured to the first read: not what ends a paste
 	}
 	for step, ns := range f.Samples {
 		for _, v := range ns {
@@ -148,6 +170,17 @@ func (t *Timings) Settle(step string) time.Duration {
 	return t.clamp(p*3/2, 0)
 }
 
+// Quiet is how long no request of the agent's client must come, after its
+// last one, for a paste's burst of reads to count as ended: p95×4 of the
+// gaps seen inside bursts, at least quietFloor, at most Max.
+func (t *Timings) Quiet() time.Duration {
+	p, ok := t.Quantile(StepReadGap, 0.95)
+	if !ok {
+		return t.clamp(quietFloor, quietFloor)
+	}
+	return t.clamp(p*4, quietFloor)
+}
+
 // Save writes the history to the file it was loaded from (tmp, fsync,
 // rename), so deadlines survive a restart. Without a file it does nothing.
 func (t *Timings) Save() error {
@@ -155,7 +188,7 @@ func (t *Timings) Save() error {
 		return nil
 	}
 	t.mu.Lock()
-	f := timingsFile{Version: 1, Samples: map[string][]int64{}}
+	f := timingsFile{Version: timingsVersion, Samples: map[string][]int64{}}
 	for step, s := range t.samples {
 		for _, d := range s {
 			f.Samples[step] = append(f.Samples[step], int64(d))

@@ -486,6 +486,41 @@ func (d *x11Desktop) clientOf(w xproto.Window) (Window, error) {
 	return d.describe(start)
 }
 
+// WindowAt descends from the root through the windows under (x, y) to the
+// first one carrying WM_STATE (the client window the WM manages), and
+// gives its origin on the root.
+func (d *x11Desktop) WindowAt(x, y int) (Window, error) {
+	w := d.root
+	for i := 0; i < 32; i++ {
+		r, err := xproto.TranslateCoordinates(d.c, d.root, w, int16(x), int16(y)).Reply()
+		if err != nil {
+			return Window{}, temporary("window at point", err)
+		}
+		if r.Child == xproto.WindowNone {
+			return Window{}, nil
+		}
+		w = r.Child
+		p, err := xproto.GetProperty(d.c, false, w, d.atoms["WM_STATE"], xproto.GetPropertyTypeAny, 0, 0).Reply()
+		if err != nil {
+			return Window{}, temporary(fmt.Sprintf("window 0x%x", uint32(w)), err)
+		}
+		if p.Type == 0 {
+			continue
+		}
+		win, err := d.describe(w)
+		if err != nil {
+			return Window{}, err
+		}
+		o, err := xproto.TranslateCoordinates(d.c, w, d.root, 0, 0).Reply()
+		if err != nil {
+			return Window{}, temporary(fmt.Sprintf("window 0x%x origin", uint32(w)), err)
+		}
+		win.Left, win.Top = int(o.DstX), int(o.DstY)
+		return win, nil
+	}
+	return Window{}, nil
+}
+
 // client is the id base of the X client that created xid.
 func (d *x11Desktop) client(xid uint32) uint32 { return xid &^ d.idMask }
 
@@ -810,7 +845,8 @@ func (d *x11Desktop) offer(text []byte, ifOwner *uint32) (Offer, bool, error) {
 		xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
 		return nil, false, temporary("offer: create window", err)
 	}
-	o := &x11Offer{d: d, win: wid, data: text, fetched: make(chan Fetch, 64), lost: make(chan struct{})}
+	// Room for a few pastes' bursts (Chromium: ~15 requests each).
+	o := &x11Offer{d: d, win: wid, data: text, fetched: make(chan Fetch, 256), lost: make(chan struct{})}
 	d.offersMu.Lock()
 	d.offers[wid] = o
 	d.offersMu.Unlock()
@@ -872,6 +908,7 @@ func (o *x11Offer) allows(requestor xproto.Window) bool {
 }
 
 func (o *x11Offer) Fetched() <-chan Fetch { return o.fetched }
+func (o *x11Offer) Owner() uint32         { return uint32(o.win) }
 func (o *x11Offer) Lost() <-chan struct{} { return o.lost }
 
 func (o *x11Offer) Close() error {
@@ -953,11 +990,12 @@ func (d *x11Desktop) answer(o *x11Offer, e xproto.SelectionRequestEvent) {
 	notify := xproto.SelectionNotifyEvent{
 		Time: e.Time, Requestor: e.Requestor, Selection: e.Selection, Target: e.Target, Property: prop,
 	}
-	data := false
+	served, data := false, false
 	switch {
 	case o == nil || !o.allows(e.Requestor):
 		notify.Property = xproto.AtomNone
 	case e.Target == d.atoms["TARGETS"]:
+		served = true
 		var buf []byte
 		for _, n := range []string{"TARGETS", "UTF8_STRING", "text/plain;charset=utf-8", "STRING", "TEXT", "text/plain"} {
 			buf = append(buf, 0, 0, 0, 0)
@@ -973,7 +1011,7 @@ func (d *x11Desktop) answer(o *x11Offer, e xproto.SelectionRequestEvent) {
 			typ = d.atoms["UTF8_STRING"]
 		}
 		xproto.ChangeProperty(d.c, xproto.PropModeReplace, e.Requestor, prop, typ, 8, uint32(len(o.data)), o.data)
-		data = true
+		served, data = true, true
 	default:
 		notify.Property = xproto.AtomNone
 	}
@@ -982,9 +1020,9 @@ func (d *x11Desktop) answer(o *x11Offer, e xproto.SelectionRequestEvent) {
 	// requestor before anyone is told: a key tapped after the Fetch is
 	// then behind the pasted data in the requestor's event queue.
 	d.c.Sync()
-	if data {
+	if served {
 		select {
-		case o.fetched <- Fetch{Requestor: uint32(e.Requestor), Client: d.client(uint32(e.Requestor)), At: time.Now()}:
+		case o.fetched <- Fetch{Requestor: uint32(e.Requestor), Client: d.client(uint32(e.Requestor)), At: time.Now(), Data: data}:
 		default:
 		}
 	}

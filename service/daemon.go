@@ -533,6 +533,7 @@ func target(a *config.Agent, urgent bool) deliver.Target {
 		Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID, Urgent: urgent,
 		Match: a.MatchTitle, Window: fmt.Sprintf("%q", a.Window),
 		Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo),
+		PasteSettle: a.PasteSettle,
 	}
 	if a.DraftCheck {
 		t.Draft = &deliver.DraftKeys{SelectAll: combo(a.SelectAll), Copy: combo(a.Copy), Caret: combo(a.Caret)}

@@ -47,6 +47,17 @@ type journalLine struct {
 	Kept      int        `json:"kept_keys,omitempty"`
 	GaveBack  bool       `json:"gave_back"`
 	Mismatch  string     `json:"focused_title,omitempty"`
+	// The paste: how many reads and requests the window's burst made,
+	// how far it is known to have landed ("read": the window read only our
+	// text, to the end of its burst; that it is in the input is not
+	// observable), a request after the burst was taken for ended, and
+	// where the click went.
+	Reads    int    `json:"paste_reads,omitempty"`
+	Requests int    `json:"paste_requests,omitempty"`
+	Landing  string `json:"landing,omitempty"`
+	LateRead bool   `json:"late_read,omitempty"`
+	ClickX   int    `json:"click_x,omitempty"`
+	ClickY   int    `json:"click_y,omitempty"`
 }
 
 func openJournal(path string) (*journal, error) {
@@ -75,7 +86,8 @@ func (j *journal) write(l journalLine) {
 func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OK: err == nil,
 		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Readback: ms(r.Readback), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Restore: ms(r.Restore), GiveBack: ms(r.GiveBack), Release: ms(r.Release), Refocus: r.Refocus,
-		Quiet: ms(r.QuietWait), Forced: r.Forced, Kept: r.KeptKeys, GaveBack: r.GaveBack}
+		Quiet: ms(r.QuietWait), Forced: r.Forced, Kept: r.KeptKeys, GaveBack: r.GaveBack,
+		Reads: r.PasteReads, Requests: r.PasteRequests, Landing: r.Landing, LateRead: r.LateRead, ClickX: r.ClickX, ClickY: r.ClickY}
 	if !r.CheckFrom.IsZero() {
 		from, to := r.CheckFrom.UTC(), r.CheckTo.UTC()
 		l.CheckFrom, l.CheckTo = &from, &to

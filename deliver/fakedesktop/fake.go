@@ -18,10 +18,13 @@ type Win struct {
 	deliver.Window
 	X, Y, W, H int
 
-	Input    string   // what the input holds now
-	Submits  []string // every submit, in order
-	pastes   []int    // input lengths before each paste, for undo
-	selected bool     // select-all is on
+	Input   string   // what the input holds now
+	Submits []string // every submit, in order
+	// ClickCounts is the click count of every press in the window, as
+	// Chromium counts them (see Desk.Click).
+	ClickCounts []int
+	pastes      []int // input lengths before each paste, for undo
+	selected    bool  // select-all is on
 }
 
 // Desk is the fake desktop. Set the hooks before use; every method is safe
@@ -38,6 +41,7 @@ type Desk struct {
 	keys    [][]string
 
 	ownerSeq  uint32        // bumped at every change of the CLIPBOARD's owner
+	lastPress press         // the last click, for click counts
 	keyDown   bool          // a person holds a key
 	lastInput deliver.Input // any input; its clock ticks once per input event
 	synthetic deliver.Input // the deliverer's own last input (tick 0: none yet)
@@ -57,6 +61,18 @@ type Desk struct {
 	FetchDelay time.Duration
 	// NeverFetch: ctrl+v does nothing.
 	NeverFetch bool
+	// Reads is how many times a paste reads the CLIPBOARD (default 1),
+	// ReadGap apart; the window inserts what its last read got, as
+	// Chromium does (2 reads in a textarea, 3 in a contenteditable).
+	// BetweenReads runs after each read but the last, with the desk
+	// unlocked: clobber or restore the clipboard mid-paste here.
+	Reads        int
+	ReadGap      time.Duration
+	BetweenReads func(d *Desk, read int)
+	// MultiClickLosesCaret: a double or triple click leaves the caret
+	// outside the input (Lexical, a contenteditable), so a paste inserts
+	// nothing (the window still reads the clipboard).
+	MultiClickLosesCaret bool
 	// FocusErr, when set, makes Focused fail (a window vanished).
 	FocusErr error
 	// ClipboardErr, when set, makes reading another client's clipboard
@@ -121,6 +137,16 @@ func (d *Desk) Keys() [][]string {
 	return slices.Clone(d.keys)
 }
 
+// press is a click, for counting multi-clicks.
+type press struct {
+	at     time.Time
+	lx, ly int // in the window's coordinates
+	count  int
+}
+
+// Click clicks at (x, y). Like Chromium, the click count goes up when the
+// press comes within 500 ms and 2 px (in window coordinates, whichever
+// window) of the last one.
 func (d *Desk) Click(x, y int) error {
 	d.mu.Lock()
 	d.touchLocked()
@@ -128,6 +154,13 @@ func (d *Desk) Click(x, y int) error {
 	for _, w := range d.wins {
 		if x >= w.X && x < w.X+w.W && y >= w.Y && y < w.Y+w.H {
 			d.focus = w
+			p := press{at: time.Now(), lx: x - w.X, ly: y - w.Y, count: 1}
+			if l := d.lastPress; l.count > 0 && p.at.Sub(l.at) <= 500*time.Millisecond &&
+				abs(p.lx-l.lx) <= 2 && abs(p.ly-l.ly) <= 2 {
+				p.count = l.count + 1
+			}
+			d.lastPress = p
+			w.ClickCounts = append(w.ClickCounts, p.count)
 		}
 	}
 	hook := d.AfterClick
@@ -136,6 +169,23 @@ func (d *Desk) Click(x, y int) error {
 		hook(d, x, y)
 	}
 	return nil
+}
+
+func abs(n int) int { return max(n, -n) }
+
+// WindowAt is the window whose rectangle holds (x, y), the last added on
+// top.
+func (d *Desk) WindowAt(x, y int) (deliver.Window, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var found deliver.Window
+	for _, w := range d.wins {
+		if x >= w.X && x < w.X+w.W && y >= w.Y && y < w.Y+w.H {
+			found = w.Window
+			found.Left, found.Top = w.X, w.Y
+		}
+	}
+	return found, nil
 }
 
 func (d *Desk) Pointer() (int, int, error) {
@@ -200,7 +250,7 @@ func (d *Desk) OfferIf(text []byte, owner uint32) (deliver.Offer, bool, error) {
 func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
 	d.mu.Lock()
 	d.newOwnerLocked()
-	o := &offer{d: d, text: slices.Clone(text), fetched: make(chan deliver.Fetch, 64), lost: make(chan struct{})}
+	o := &offer{d: d, seq: d.ownerSeq, text: slices.Clone(text), fetched: make(chan deliver.Fetch, 256), lost: make(chan struct{})}
 	d.owner = o
 	d.hasClip = false
 	hook := d.AfterOffer
@@ -239,17 +289,22 @@ func (d *Desk) GuardedKey(combo []string, ok func(deliver.Window) bool) (deliver
 		hook(d, combo)
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.FocusErr != nil {
+		d.mu.Unlock()
 		return deliver.Window{}, false, d.FocusErr
 	}
 	var w deliver.Window
 	if d.focus != nil {
 		w = d.focus.Window
 	}
+	// ok may ask the desk (the clipboard's owner): unlocked meanwhile.
+	// Nothing in a test moves the focus in between.
+	d.mu.Unlock()
 	if !ok(w) {
 		return w, false, nil
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.keyLocked(combo)
 	return w, true, nil
 }
@@ -276,34 +331,33 @@ func (d *Desk) keyLocked(combo []string) {
 		if d.NeverFetch {
 			return
 		}
-		o, text := d.owner, slices.Clone(d.clip)
-		if o == nil && !d.hasClip {
+		if d.owner == nil && !d.hasClip {
 			return
 		}
+		lost := d.MultiClickLosesCaret && d.lastPress.count > 1
+		reads := max(d.Reads, 1)
 		paste := func() {
+			var text []byte
+			for i := range reads {
+				if i > 0 {
+					if d.BetweenReads != nil {
+						d.BetweenReads(d, i)
+					}
+					time.Sleep(d.ReadGap)
+				}
+				d.mu.Lock()
+				text = d.readLocked(win)
+				d.mu.Unlock()
+			}
 			d.mu.Lock()
 			defer d.mu.Unlock()
-			if o != nil {
-				if d.owner != o { // taken meanwhile: the window gets the new owner's text
-					o = d.owner
-					text = slices.Clone(d.clip)
-					if o != nil {
-						text = o.text
-					}
-				} else {
-					text = o.text
-				}
-			}
-			if o != nil && o.only != 0 && o.only != win.Client {
-				return // refused: this window is not the one the text is for
+			if text == nil || lost {
+				return
 			}
 			win.pastes = append(win.pastes, len(win.Input))
 			win.Input += string(text)
-			if o != nil {
-				o.fetched <- deliver.Fetch{Requestor: win.ID, Client: win.Client, At: time.Now()}
-			}
 		}
-		if d.FetchDelay > 0 {
+		if d.FetchDelay > 0 || reads > 1 {
 			go func() { time.Sleep(d.FetchDelay); paste() }()
 			return
 		}
@@ -334,6 +388,23 @@ func (d *Desk) keyLocked(combo []string) {
 			win.pastes = win.pastes[:n-1]
 		}
 	}
+}
+
+// readLocked is win reading the CLIPBOARD once: from our offer (reported
+// as a fetch, refused when restricted to another client) or from another
+// owner. nil: refused or empty.
+func (d *Desk) readLocked(win *Win) []byte {
+	if o := d.owner; o != nil {
+		if o.only != 0 && o.only != win.Client {
+			return nil // refused: this window is not the one the text is for
+		}
+		o.fetched <- deliver.Fetch{Requestor: win.ID, Client: win.Client, At: time.Now(), Data: true}
+		return slices.Clone(o.text)
+	}
+	if !d.hasClip {
+		return nil
+	}
+	return slices.Clone(d.clip)
 }
 
 func (d *Desk) Close() error { return nil }
@@ -444,7 +515,7 @@ func (d *Desk) ForeignRead() ([]byte, bool) {
 		if o.only != 0 {
 			return nil, false
 		}
-		o.fetched <- deliver.Fetch{Requestor: 0xdead, Client: 0xdead0000, At: time.Now()}
+		o.fetched <- deliver.Fetch{Requestor: 0xdead, Client: 0xdead0000, At: time.Now(), Data: true}
 		return slices.Clone(o.text), true
 	}
 	return slices.Clone(d.clip), d.hasClip
@@ -469,6 +540,7 @@ func (d *Desk) State() (title string, x, y int) {
 
 type offer struct {
 	d        *Desk
+	seq      uint32 // the owner number while it owns the CLIPBOARD
 	only     uint32
 	text     []byte
 	fetched  chan deliver.Fetch
@@ -477,6 +549,7 @@ type offer struct {
 }
 
 func (o *offer) Fetched() <-chan deliver.Fetch { return o.fetched }
+func (o *offer) Owner() uint32                 { return o.seq }
 func (o *offer) Restrict(client uint32) {
 	o.d.mu.Lock()
 	o.only = client

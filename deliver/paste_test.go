@@ -1,0 +1,228 @@
+package deliver_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/deliver/fakedesktop"
+)
+
+// chromiumDesk is two agent windows of one browser process (one X client),
+// laid out alike, whose inputs lose the caret on a double click and whose
+// pastes are bursts of reads, as Chromium's are.
+func chromiumDesk(t *testing.T) *fakedesktop.Desk {
+	t.Helper()
+	d := fakedesktop.New()
+	a := d.AddWindow("Agent-1", 101, 0, 0, 100, 100)
+	b := d.AddWindow("Agent-2", 101, 100, 0, 100, 100)
+	b.Client = a.Client
+	d.MultiClickLosesCaret = true
+	d.Reads, d.ReadGap = 3, 4*time.Millisecond
+	return d
+}
+
+// Back-to-back deliveries click where the window cannot count a double
+// click: to one agent again and again, and to two windows of one process
+// at the same place in each (Chromium compares window coordinates).
+func TestClicksNeverMakeAMultiClick(t *testing.T) {
+	d := chromiumDesk(t)
+	dl := deliverer(d)
+	var sent []string
+	for i := range 6 {
+		name := []string{"Agent-1", "Agent-2"}[i/3%2]
+		x := map[string]int{"Agent-1": 50, "Agent-2": 150}[name]
+		text := name + " message " + string(rune('a'+i))
+		rep, err := dl.Deliver(context.Background(), target(name, x), text)
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+		if dx := rep.ClickX - x; dx < -12 || dx > 12 || rep.ClickY != 50 {
+			t.Fatalf("clicked (%d,%d), more than 12 px from the agent's point (%d,50)", rep.ClickX, rep.ClickY, x)
+		}
+		sent = append(sent, text)
+	}
+	for _, name := range []string{"Agent-1", "Agent-2"} {
+		w := d.Window(name)
+		if slices.ContainsFunc(w.ClickCounts, func(n int) bool { return n > 1 }) {
+			t.Errorf("%s saw click counts %v: a double or triple click", name, w.ClickCounts)
+		}
+		var want []string
+		for _, s := range sent {
+			if strings.HasPrefix(s, name) {
+				want = append(want, s)
+			}
+		}
+		if !slices.Equal(w.Submits, want) {
+			t.Errorf("%s submits %q, want %q", name, w.Submits, want)
+		}
+	}
+}
+
+// Another process's click, noted beside the lock, counts too.
+func TestClickAvoidsTheLastProcesssClick(t *testing.T) {
+	d := chromiumDesk(t)
+	lock, err := deliver.NewDesktopLock(filepath.Join(t.TempDir(), "desk.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, two := deliverer(d), deliverer(d)
+	one.Lock, two.Lock = lock, lock
+	if _, err := one.Deliver(context.Background(), target("Agent-1", 50), "from one"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := two.Deliver(context.Background(), target("Agent-2", 150), "from two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ClickX == 150 {
+		t.Fatal("the second process clicked (150,50): the first's place, in its window of the same app, just after it")
+	}
+	if c := d.Window("Agent-2").ClickCounts; !slices.Equal(c, []int{1}) {
+		t.Fatalf("Agent-2 click counts %v", c)
+	}
+	if _, err := os.Stat(lock.Path() + ".clicks"); err != nil {
+		t.Fatalf("no clicks noted beside the lock: %v", err)
+	}
+}
+
+// A paste is a burst of reads and the window inserts what the last one
+// got: the submit waits for the burst's end, not its first read.
+func TestSubmitWaitsForTheLastReadOfTheBurst(t *testing.T) {
+	d := chromiumDesk(t)
+	d.ReadGap = 15 * time.Millisecond
+	d.SetClipboard([]byte("the person's"))
+	rep, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "whole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; !slices.Equal(got, []string{"whole"}) {
+		t.Fatalf("submits %q (an empty submit: Enter went before the last read)", got)
+	}
+	if rep.PasteReads != 3 || rep.Fetch < 30*time.Millisecond {
+		t.Fatalf("report: %d reads, fetch %v; want 3 reads, fetch to the last (≥ 30ms)", rep.PasteReads, rep.Fetch)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "the person's" {
+		t.Fatalf("clipboard after = %q", clip)
+	}
+}
+
+// A copy between the window's reads: what it inserts is the other text or
+// nothing. The paste is taken back, nothing is submitted, the copy stays.
+func TestCopyBetweenReadsIsNotSubmitted(t *testing.T) {
+	d := chromiumDesk(t)
+	d.SetClipboard([]byte("old"))
+	var once atomic.Bool
+	d.BetweenReads = func(d *fakedesktop.Desk, read int) {
+		if read == 1 && !once.Swap(true) {
+			d.Clobber("the person's new copy")
+		}
+	}
+	rep, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "mine")
+	if err == nil || !deliver.IsTemporary(err) || rep.Submitted {
+		t.Fatalf("err %v, submitted %v: want a temporary error, nothing submitted", err, rep.Submitted)
+	}
+	if w := d.Window("Agent-1"); len(w.Submits) != 0 || w.Input != "" {
+		t.Fatalf("Agent-1 input %q, submits %q: want nothing", w.Input, w.Submits)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "the person's new copy" {
+		t.Fatalf("clipboard %q, want the person's copy", clip)
+	}
+}
+
+// The person's clipboard comes back only after the window has read all:
+// with a burst longer than any learned settle, the restore would have come
+// between the reads (and the window inserted the person's text).
+func TestRestoreComesAfterTheReads(t *testing.T) {
+	d := chromiumDesk(t)
+	d.SetClipboard([]byte("PERSON"))
+	dl := deliverer(d)
+	d.ReadGap = 12 * time.Millisecond
+	if _, err := dl.Deliver(context.Background(), target("Agent-1", 50), "MSG"); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; !slices.Equal(got, []string{"MSG"}) {
+		t.Fatalf("submits %q", got)
+	}
+}
+
+// An editor that inserts later than its paste event gets the agent's
+// PasteSettle before the submit.
+func TestPasteSettleIsWaitedBeforeTheSubmit(t *testing.T) {
+	d := desk(t)
+	tg := target("Agent-1", 50)
+	tg.PasteSettle = 30 * time.Millisecond
+	var pastedAt, submitAt time.Time
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		switch strings.Join(combo, "+") {
+		case "ctrl+v":
+			pastedAt = time.Now()
+		case "enter":
+			submitAt = time.Now()
+		}
+	}
+	rep, err := deliverer(d).Deliver(context.Background(), tg, "later")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gap := submitAt.Sub(pastedAt); gap < 30*time.Millisecond || rep.Settle != 30*time.Millisecond {
+		t.Fatalf("submit %v after the paste, settle %v; want ≥ 30ms", gap, rep.Settle)
+	}
+}
+
+// Timings of the old format (fetch measured to the first read) are read:
+// the focus and read-back history is kept, the fetch history dropped.
+func TestTimingsVersion1FetchIsDropped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "timings.json")
+	old := `{"version":1,"samples_ns":{"focus":[7000000,8000000],"fetch":[1000000,2000000]}}`
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tm, err := deliver.LoadTimings(path, time.Millisecond, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tm.Quantile(deliver.StepFetch, 0.5); ok {
+		t.Fatal("version 1 fetch samples kept")
+	}
+	if p, ok := tm.Quantile(deliver.StepFocus, 1); !ok || p != 8*time.Millisecond {
+		t.Fatalf("focus p100 %v %v, want 8ms kept", p, ok)
+	}
+	tm.Observe(deliver.StepFetch, 20*time.Millisecond)
+	if err := tm.Save(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := deliver.LoadTimings(path, time.Millisecond, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := again.Quantile(deliver.StepFetch, 1); !ok || p != 20*time.Millisecond {
+		t.Fatalf("fetch after save %v %v, want 20ms", p, ok)
+	}
+	for _, bad := range []string{`{"version":3,"samples_ns":{}}`, `{"version":0}`} {
+		os.WriteFile(path, []byte(bad), 0o600)
+		if _, err := deliver.LoadTimings(path, time.Millisecond, time.Second); err == nil {
+			t.Errorf("%s: no error, want 'unreadable, starting fresh'", bad)
+		}
+	}
+}
+
+// The quiet that ends a burst is learned from the gaps inside bursts.
+func TestQuietIsLearnedFromGaps(t *testing.T) {
+	tm := deliver.NewTimings(time.Millisecond, 5*time.Second)
+	if q := tm.Quiet(); q != 25*time.Millisecond {
+		t.Fatalf("quiet before any gap %v, want the 25ms floor", q)
+	}
+	for range 50 {
+		tm.Observe(deliver.StepReadGap, 20*time.Millisecond)
+	}
+	if q := tm.Quiet(); q != 80*time.Millisecond {
+		t.Fatalf("quiet after 20ms gaps %v, want 80ms", q)
+	}
+}
