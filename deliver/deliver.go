@@ -738,12 +738,12 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, saved *[]byte,
 	quiet := d.Timings.Quiet()
 	timer := time.NewTimer(deadline)
 	defer timer.Stop()
-	graced := false
+	graced, failed, why, lost := false, false, "", o.Lost()
 	for {
 		select {
 		case f := <-o.Fetched():
-			if f.Client != want {
-				continue // our own read-back, late
+			if f.Client != want || failed {
+				continue // our own read-back, late; or too late to count
 			}
 			if rep.PasteRequests > 0 {
 				d.Timings.Observe(StepReadGap, f.At.Sub(rep.lastRequest))
@@ -757,6 +757,9 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, saved *[]byte,
 				resetTimer(timer, quiet-time.Since(f.At))
 			}
 		case <-timer.C:
+			if failed {
+				return o, d.undo(t, rep, temporary("paste", errors.New(why)))
+			}
 			if rep.PasteReads > 0 {
 				// The burst is over: every read so far was ours (the
 				// offer was not lost), and the window asked nothing more.
@@ -774,14 +777,19 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, saved *[]byte,
 				continue
 			}
 			return o, d.undo(t, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v", 2*deadline)))
-		case <-o.Lost():
+		case <-lost:
 			// The person's copy is theirs to keep: restore sees the loss
-			// and leaves it.
-			why := "another client took the clipboard before the window read the message"
+			// and leaves it. The window may be reading from them now:
+			// give it the time a paste usually takes to end before the
+			// undo, or the undo could come before that paste's insert
+			// (plain Tk takes keys while it waits for the owner) and
+			// leave their text in the input.
+			lost, failed = nil, true
+			why = "another client took the clipboard before the window read the message"
 			if rep.PasteRequests > 0 {
 				why = "another client took the clipboard while the window was reading the paste"
 			}
-			return o, d.undo(t, rep, temporary("paste", errors.New(why)))
+			resetTimer(timer, max(time.Until(start.Add(deadline)), 2*quiet))
 		case <-ctx.Done():
 			return o, ctx.Err()
 		}

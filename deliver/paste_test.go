@@ -226,3 +226,33 @@ func TestQuietIsLearnedFromGaps(t *testing.T) {
 		t.Fatalf("quiet after 20ms gaps %v, want 80ms", q)
 	}
 }
+
+// A copy right after ctrl+v, to a window slow to read that takes keys
+// while it waits for the clipboard's owner (plain Tk): the undo must come
+// after that window's paste of the other text, or it takes back nothing
+// and the other text stays in the input, to be submitted with the retry.
+func TestUndoWaitsForTheOtherOwnersPaste(t *testing.T) {
+	d := desk(t)
+	d.FetchDelay = 30 * time.Millisecond
+	var once atomic.Bool
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") == "ctrl+v" && !once.Swap(true) {
+			d.Clobber("the person's copy")
+		}
+	}
+	dl := deliverer(d)
+	rep, err := dl.Deliver(context.Background(), target("Agent-1", 50), "mine")
+	if err == nil || !deliver.IsTemporary(err) || !rep.Undone {
+		t.Fatalf("err %v, report %+v: want a temporary error and the paste undone", err, rep)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if w := d.Window("Agent-1"); w.Input != "" || len(w.Submits) != 0 {
+		t.Fatalf("after the stopped attempt: input %q, submits %q; want nothing", w.Input, w.Submits)
+	}
+	if _, err := dl.Deliver(context.Background(), target("Agent-1", 50), "mine"); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; !slices.Equal(got, []string{"mine"}) {
+		t.Fatalf("submits %q, want only the message", got)
+	}
+}
