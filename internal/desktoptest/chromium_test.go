@@ -134,6 +134,38 @@ func TestChromium(t *testing.T) {
 		}
 	})
 
+	// A text that ends in a newline is exact everywhere but in the
+	// contenteditable: Chromium pastes the last, empty line as a
+	// <div><br></div> after the text's "\n", and innerText reads that as
+	// two more newlines. A chat app that reads innerText gets them too.
+	t.Run("trailing newline", func(t *testing.T) {
+		text := "[agentspool id=nl from=Agent-6 to=X]\nends in a newline\n"
+		for _, a := range d.Agents {
+			want := text
+			if a.Kind == KindContentEditable {
+				want = text + "\n\n"
+			}
+			before := mustSubmits(t, d, a.Name)
+			if err := d.SetClipboard(text); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			if a.Kind != KindTk {
+				n = len(events(t, d, a.Name))
+			}
+			c.click(t, a)
+			key(t, d, "ctrl+v")
+			if a.Kind != KindTk {
+				waitLanded(t, d, a.Name, n)
+			}
+			key(t, d, "Return")
+			got := waitSubmitCount(t, d, a.Name, len(before)+1)
+			if last := got[len(got)-1]; last != want {
+				t.Errorf("%s (%s) recorded %q, want %q", a.Name, a.Kind, last, want)
+			}
+		}
+	})
+
 	// Chromium counts a click as a double or triple click when it comes
 	// within its double-click time (500 ms) at the same point of a window
 	// (a window-local point, within 2 px): the counter is the browser's,
