@@ -4,7 +4,8 @@
 #   build    what `go build` needs: Go only (the robotgo backend we use is pure Go).
 #   desktop  what the virtual-desktop tests, the demo and the benchmarks need
 #            (internal/desktoptest): Xvfb, openbox, wish, x11-utils, xdotool,
-#            xclip, imagemagick.
+#            xclip, imagemagick, chromium; and node and npm, with which
+#            scripts/web.sh then fetches the Chromium windows' editors.
 #   all      both (the default).
 #
 # Quiet and exit 0 when everything is present. Otherwise, as root on
@@ -54,9 +55,24 @@ if [ "$mode" = desktop ] || [ "$mode" = all ]; then
 	need xclip xclip
 	need import imagemagick
 	need convert imagemagick
+	need chromium chromium
+	# Only for scripts/web.sh, at set-up time; the tests need neither.
+	need node nodejs
+	need npm npm
 fi
 
-[ -z "$missing_pkgs" ] && exit 0
+# web_sh: once the tools are here, fetch and build the Chromium windows'
+# editors (quiet and quick when done already).
+web_sh() {
+	if [ "$mode" = desktop ] || [ "$mode" = all ]; then
+		"$(dirname "$0")/web.sh"
+	fi
+}
+
+if [ -z "$missing_pkgs" ]; then
+	web_sh
+	exit 0
+fi
 
 if [ -z "${DEPS_SH_INSTALLED:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps.sh: missing$missing_cmds; installing$missing_pkgs" >&2

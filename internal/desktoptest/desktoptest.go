@@ -9,6 +9,24 @@
 // nothing is ever killed by name, so a developer's own X session, or another
 // test's desktop, is never touched. Logs of every process are kept in
 // <Dir>/logs for a failed CI run to show.
+//
+// An agent window is a Tk window (fixture.tcl) by default. The users' real
+// chat panels are Electron, so Options.Kinds can make any of them a
+// Chromium --app window instead, with a <textarea>, a contenteditable <div>,
+// a real Monaco editor (VS Code's chat input) or a real Lexical editor (many
+// chat composers): Chromium reads the clipboard, counts clicks and inserts
+// a paste in its own ways, and those are what a deliverer must survive.
+// Consecutive Chromium windows share one browser (ChromiumPerInstance), as
+// several IDE windows share one Electron process, and so share its
+// multi-click counter. A Chromium window is recorded like a Tk one (its
+// submits and acks, read by Submits and by the daemon), and also reports
+// every click, paste, input change and submit it saw (Events, Stats), so a
+// test can tell a paste that inserted nothing from a lost submit.
+//
+// The pages are served by an HTTP server in the test process, which also
+// takes their reports; the editors come from npm, fetched by
+// scripts/web.sh (run by scripts/deps.sh desktop) into web/node_modules
+// and web/build, never committed.
 package desktoptest
 
 import (
@@ -53,6 +71,16 @@ type Options struct {
 	Dir           string                           // working dir for inboxes/records/logs; required (t.TempDir())
 	Fixture       FixtureOptions                   // how the agent windows behave
 	Log           func(format string, args ...any) // e.g. t.Logf; nil = discard
+
+	// Kinds[i] is the kind of agent window i (KindTk, KindTextarea, ...);
+	// missing or "" is KindTk.
+	Kinds []string
+	// ChromiumPerInstance is how many consecutive Chromium agent windows
+	// share one browser (one --user-data-dir), default 2.
+	ChromiumPerInstance int
+	// WebDir holds the npm files of the Chromium windows (scripts/web.sh);
+	// default internal/desktoptest/web of this source tree.
+	WebDir string
 }
 
 // FixtureOptions scripts the behaviour of every agent window.
@@ -83,6 +111,8 @@ type Desktop struct {
 	fixture       FixtureOptions
 	logf          func(format string, args ...any)
 
+	rec *recorder // the Chromium windows' server; nil without them
+
 	mu      sync.Mutex
 	procs   []*process
 	windows map[string]*AgentWindow // agents and editors, by name
@@ -91,11 +121,13 @@ type Desktop struct {
 	stopErr error
 }
 
-// AgentWindow is one Tk chat window on the desktop.
+// AgentWindow is one chat window on the desktop.
 type AgentWindow struct {
-	Name     string // "Agent-1"...
-	PID      int    // the wish process pid, also set as _NET_WM_PID on the toplevel
+	Name     string // "Agent-1"...; also the window's title
+	Kind     string // KindTk, KindTextarea, ...
+	PID      int    // _NET_WM_PID: the wish pid (set by the harness), or the Chromium browser pid (set by Chromium)
 	WindowID uint32 // the client window the WM manages (it carries WM_NAME and _NET_WM_PID)
+	Instance int    // Chromium: windows with the same number share one browser; 0 for Tk
 	X, Y     int    // screen coordinates of the CENTER of the input box: where a click focuses it
 	Inbox    string // <Dir>/agents/<Name>/inbox   (acks land here)
 	Record   string // <Dir>/agents/<Name>/submits (one file per submit)
@@ -114,6 +146,7 @@ var DesktopTools = []Tool{
 	{"xdotool", "xdotool"},
 	{"xclip", "xclip"},
 	{"import", "imagemagick"},
+	{"chromium", "chromium"},
 }
 
 // MissingTools returns the DesktopTools not found in PATH.
@@ -181,6 +214,40 @@ func Start(opts Options) (*Desktop, error) {
 	if opts.Width < 640 || opts.Height < 480 {
 		return nil, fmt.Errorf("desktoptest: screen %dx%d is smaller than 640x480", opts.Width, opts.Height)
 	}
+	if len(opts.Kinds) > opts.Agents {
+		return nil, fmt.Errorf("desktoptest: %d Kinds for %d agents", len(opts.Kinds), opts.Agents)
+	}
+	kinds := make([]string, opts.Agents)
+	chromium := false
+	for i, k := range opts.Kinds {
+		if k == "" {
+			k = KindTk
+		}
+		if k != KindTk && !isChromiumKind(k) {
+			return nil, fmt.Errorf("desktoptest: Kinds[%d] = %q, want %s or one of %s", i, k, KindTk, strings.Join(ChromiumKinds, ", "))
+		}
+		kinds[i] = k
+		chromium = chromium || k != KindTk
+	}
+	for i := range kinds {
+		if kinds[i] == "" {
+			kinds[i] = KindTk
+		}
+	}
+	if opts.ChromiumPerInstance == 0 {
+		opts.ChromiumPerInstance = 2
+	}
+	if opts.ChromiumPerInstance < 0 {
+		return nil, fmt.Errorf("desktoptest: ChromiumPerInstance=%d", opts.ChromiumPerInstance)
+	}
+	if opts.WebDir == "" {
+		opts.WebDir = defaultWebDir()
+	}
+	if chromium {
+		if err := webFiles(opts.WebDir); err != nil {
+			return nil, err
+		}
+	}
 	if missing := MissingTools(); len(missing) > 0 {
 		return nil, missingToolsError(missing)
 	}
@@ -201,7 +268,12 @@ func Start(opts Options) (*Desktop, error) {
 		windows: map[string]*AgentWindow{},
 	}
 	begin := time.Now()
-	if err := d.start(opts.Agents); err != nil {
+	if chromium {
+		if d.rec, err = startRecorder(opts.WebDir, logf); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.start(kinds, opts.ChromiumPerInstance); err != nil {
 		_ = d.Stop()
 		return nil, err
 	}
@@ -209,8 +281,8 @@ func Start(opts Options) (*Desktop, error) {
 	return d, nil
 }
 
-func (d *Desktop) start(agents int) error {
-	for _, sub := range []string{"logs", "agents", "editors"} {
+func (d *Desktop) start(kinds []string, perInstance int) error {
+	for _, sub := range []string{"logs", "agents", "editors", "chromium"} {
 		if err := os.MkdirAll(filepath.Join(d.Dir, sub), 0o755); err != nil {
 			return fmt.Errorf("desktoptest: %w", err)
 		}
@@ -230,19 +302,48 @@ func (d *Desktop) start(agents int) error {
 	}
 	t2 := time.Now()
 
-	// Start every window first and wait for them after: the wish start-ups
-	// overlap, which is most of Start's time.
-	var pending []*pendingWindow
-	for i := range agents {
+	// Start every window first and wait for them after: the wish and
+	// Chromium start-ups overlap, which is most of Start's time. (The
+	// second window of a Chromium instance is the exception; see
+	// prepareChromium.)
+	var pending []any // *pendingWindow or *pendingChromium, by agent
+	var leader *pendingChromium
+	nChromium := 0
+	for i, kind := range kinds {
 		name := fmt.Sprintf("Agent-%d", i+1)
-		p, err := d.launchWindow(name, filepath.Join(d.Dir, "agents", name), d.cell(i), d.fixture.NeverAckFirst[name])
+		if kind == KindTk {
+			p, err := d.launchWindow(name, filepath.Join(d.Dir, "agents", name), d.cell(i), d.fixture.NeverAckFirst[name])
+			if err != nil {
+				return err
+			}
+			pending = append(pending, p)
+			continue
+		}
+		if nChromium%perInstance == 0 {
+			leader = nil
+		}
+		nChromium++
+		pc, err := d.prepareChromium(name, kind, (nChromium-1)/perInstance+1, d.cellRect(i), leader)
 		if err != nil {
 			return err
 		}
-		pending = append(pending, p)
+		if leader == nil {
+			leader = pc
+		}
+		pending = append(pending, pc)
 	}
 	for _, p := range pending {
-		w, err := d.awaitWindow(p)
+		var w *AgentWindow
+		var err error
+		switch p := p.(type) {
+		case *pendingWindow:
+			w, err = d.awaitWindow(p)
+			if err == nil {
+				w.Kind = KindTk
+			}
+		case *pendingChromium:
+			w, err = d.awaitChromium(p)
+		}
 		if err != nil {
 			return err
 		}
@@ -257,12 +358,18 @@ func (d *Desktop) start(agents int) error {
 // window inside its cell with room for the WM's title bar, so no two
 // windows overlap. Cells past the grid are centered on the screen.
 func (d *Desktop) cell(i int) string {
+	c := d.cellRect(i)
+	return fmt.Sprintf("%dx%d+%d+%d", c.w, c.h, c.x, c.y)
+}
+
+// cellRect is cell i as a rect: the client size and the frame's position.
+func (d *Desktop) cellRect(i int) rect {
 	cellW, cellH := d.width/4, d.height/2
 	w, h := min(380, cellW-20), min(300, cellH-60)
 	if i >= MaxAgents {
-		return fmt.Sprintf("%dx%d+%d+%d", w, h, (d.width-w)/2, (d.height-h)/2)
+		return rect{(d.width - w) / 2, (d.height - h) / 2, w, h}
 	}
-	return fmt.Sprintf("%dx%d+%d+%d", w, h, (i%4)*cellW+10, (i/4)*cellH+10)
+	return rect{(i%4)*cellW + 10, (i/4)*cellH + 10, w, h}
 }
 
 func (d *Desktop) startXvfb() error {
@@ -328,7 +435,10 @@ func (d *Desktop) Env() []string {
 }
 
 // Stop ends every process the desktop started, by pid: SIGTERM, then
-// SIGKILL to those still running after 2 s. It is idempotent.
+// SIGKILL to those still running after 2 s. A Chromium is signalled as its
+// process group, and Stop waits until none of the group is left. Then it
+// stops the Chromium windows' server and their acks not yet written. It is
+// idempotent.
 func (d *Desktop) Stop() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -339,24 +449,42 @@ func (d *Desktop) Stop() error {
 	for _, p := range d.procs {
 		p.signal(syscall.SIGTERM)
 	}
-	deadline := time.After(stopGrace)
+	deadline := time.Now().Add(stopGrace)
 	var errs []error
 	for _, p := range d.procs {
-		select {
-		case <-p.done:
+		if waitGone(p, deadline) {
 			continue
-		case <-deadline:
 		}
 		d.logf("desktoptest: %s (pid %d) ignored SIGTERM for %v; killing", p.name, p.pid(), stopGrace)
 		p.signal(syscall.SIGKILL)
-		select {
-		case <-p.done:
-		case <-time.After(stopGrace):
+		if !waitGone(p, time.Now().Add(stopGrace)) {
 			errs = append(errs, fmt.Errorf("desktoptest: %s (pid %d) survived SIGKILL", p.name, p.pid()))
 		}
 	}
+	if d.rec != nil {
+		d.rec.close()
+	}
 	d.stopErr = errors.Join(errs...)
 	return d.stopErr
+}
+
+// waitGone waits until p (and its group) has ended or the deadline passes.
+func waitGone(p *process, deadline time.Time) bool {
+	for !p.gone() {
+		if !p.group {
+			select {
+			case <-p.done:
+				continue
+			case <-time.After(time.Until(deadline)):
+				return false
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
 }
 
 // poll calls cond until it reports true, it fails, p exits (when p is not

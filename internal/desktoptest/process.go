@@ -9,18 +9,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
 // process is one long-running child: the X server, the WM, a window, or an
 // xclip holding the clipboard. Its stdout and stderr go to <Dir>/logs.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{} // closed once the process has exited and been reaped
-	err  error         // Wait's result, read after done
+	name  string
+	cmd   *exec.Cmd
+	log   string
+	group bool          // it leads its own process group, and signals go to the group
+	done  chan struct{} // closed once the process has exited and been reaped
+	err   error         // Wait's result, read after done
 }
 
 // spawn starts a tracked process. Once spawn returns it, Stop ends it.
@@ -29,6 +32,18 @@ func (d *Desktop) spawn(name string, extra []*os.File, argv ...string) (*process
 }
 
 func (d *Desktop) spawnInput(name string, extra []*os.File, stdin io.Reader, argv ...string) (*process, error) {
+	return d.spawnProc(name, extra, stdin, false, argv...)
+}
+
+// spawnGroup starts a tracked process in a process group of its own, for
+// a program that forks helpers the harness never sees the pids of
+// (Chromium's zygotes, renderers, GPU and network processes): Stop signals
+// the whole group, and waits until none of it is left.
+func (d *Desktop) spawnGroup(name string, argv ...string) (*process, error) {
+	return d.spawnProc(name, nil, nil, true, argv...)
+}
+
+func (d *Desktop) spawnProc(name string, extra []*os.File, stdin io.Reader, group bool, argv ...string) (*process, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stopped {
@@ -47,10 +62,13 @@ func (d *Desktop) spawnInput(name string, extra []*os.File, stdin io.Reader, arg
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.ExtraFiles = extra
+	if group {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("desktoptest: start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, log: logPath, group: group, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -71,11 +89,53 @@ func (p *process) exited() bool {
 	}
 }
 
-func (p *process) signal(sig os.Signal) {
+func (p *process) signal(sig syscall.Signal) {
+	if p.group {
+		// The group outlives its leader while a child is left; its id is
+		// the leader's pid, which cannot be reused while the group exists.
+		// An error means the group is gone.
+		_ = syscall.Kill(-p.pid(), sig)
+		return
+	}
 	if !p.exited() {
 		// An error here means it exited meanwhile; done will say so.
 		_ = p.cmd.Process.Signal(sig)
 	}
+}
+
+// gone reports whether the process, and for a group every process in it,
+// has ended.
+func (p *process) gone() bool {
+	return p.exited() && (!p.group || len(groupMembers(p.pid())) == 0)
+}
+
+// groupMembers returns the pids of the live processes in process group
+// pgid, from /proc. Zombies are left out: they have ended, and whether
+// one is reaped soon depends on who the init of this machine is (in a
+// container it may never be).
+func groupMembers(pgid int) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var pids []int
+	for _, stat := range dirs {
+		data, err := os.ReadFile(stat)
+		if err != nil {
+			continue // it ended meanwhile
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
+		i := bytes.LastIndexByte(data, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if g, _ := strconv.Atoi(f[2]); g == pgid {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(stat)))
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // failure wraps err with the process's name, exit status and the tail of
