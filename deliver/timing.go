@@ -60,6 +60,7 @@ type Timings struct {
 
 	mu      sync.Mutex
 	samples map[string][]time.Duration
+	counts  map[string][]int
 	path    string
 }
 
@@ -71,12 +72,13 @@ func NewTimings(min, max time.Duration) *Timings {
 	if max < min {
 		max = min
 	}
-	return &Timings{Min: min, Max: max, samples: map[string][]time.Duration{}}
+	return &Timings{Min: min, Max: max, samples: map[string][]time.Duration{}, counts: map[string][]int{}}
 }
 
 type timingsFile struct {
 	Version int                `json:"version"`
 	Samples map[string][]int64 `json:"samples_ns"`
+	Counts  map[string][]int   `json:"counts,omitempty"`
 }
 
 // LoadTimings returns Timings remembered in path (written by Save). A missing
@@ -109,7 +111,48 @@ func LoadTimings(path string, min, max time.Duration) (*Timings, error) {
 			}
 		}
 	}
+	for key, ns := range f.Counts {
+		for _, n := range ns {
+			if n > 0 {
+				t.countLocked(key, n)
+			}
+		}
+	}
 	return t, nil
+}
+
+// keepCounts is how many counts of one key are kept.
+const keepCounts = 32
+
+// ObserveCount records one count of key: how many requests one paste into
+// an agent's window made (see PasteCount).
+func (t *Timings) ObserveCount(key string, n int) {
+	if n <= 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.countLocked(key, n)
+}
+
+func (t *Timings) countLocked(key string, n int) {
+	s := append(t.counts[key], n)
+	if len(s) > keepCounts {
+		s = s[len(s)-keepCounts:]
+	}
+	t.counts[key] = s
+}
+
+// TypicalCount is the median of key's recent counts, false before any.
+func (t *Timings) TypicalCount(key string) (int, bool) {
+	t.mu.Lock()
+	s := slices.Clone(t.counts[key])
+	t.mu.Unlock()
+	if len(s) == 0 {
+		return 0, false
+	}
+	slices.Sort(s)
+	return s[len(s)/2], true
 }
 
 // Observe records one measured latency of step.
@@ -171,8 +214,12 @@ func (t *Timings) Settle(step string) time.Duration {
 }
 
 // Quiet is how long no request of the agent's client must come, after its
-// last one, for a paste's burst of reads to count as ended: p95×4 of the
-// gaps seen inside bursts, at least quietFloor, at most Max.
+// last one, for a paste's burst of reads to count as ended, once the burst
+// has as many requests as the agent's pastes usually make: p95×4 of the
+// gaps seen inside bursts, at least quietFloor, at most Max. (Gaps alone
+// cannot end a burst: each Chromium paste has one long one, the browser
+// handing the text to the page and the page asking again, 25 ms and more
+// on a loaded desktop.)
 func (t *Timings) Quiet() time.Duration {
 	p, ok := t.Quantile(StepReadGap, 0.95)
 	if !ok {
@@ -188,11 +235,14 @@ func (t *Timings) Save() error {
 		return nil
 	}
 	t.mu.Lock()
-	f := timingsFile{Version: timingsVersion, Samples: map[string][]int64{}}
+	f := timingsFile{Version: timingsVersion, Samples: map[string][]int64{}, Counts: map[string][]int{}}
 	for step, s := range t.samples {
 		for _, d := range s {
 			f.Samples[step] = append(f.Samples[step], int64(d))
 		}
+	}
+	for key, s := range t.counts {
+		f.Counts[key] = slices.Clone(s)
 	}
 	t.mu.Unlock()
 	data, err := json.Marshal(f)

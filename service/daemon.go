@@ -535,8 +535,10 @@ func target(a *config.Agent, urgent bool) deliver.Target {
 		Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo),
 		PasteSettle: a.PasteSettle,
 	}
+	keys := &deliver.DraftKeys{SelectAll: combo(a.SelectAll), Copy: combo(a.Copy), Caret: combo(a.Caret)}
+	t.Read = keys
 	if a.DraftCheck {
-		t.Draft = &deliver.DraftKeys{SelectAll: combo(a.SelectAll), Copy: combo(a.Copy), Caret: combo(a.Caret)}
+		t.Draft = keys
 	}
 	return t
 }
