@@ -158,6 +158,9 @@ type Deliverer struct {
 	// clicks are our clicks of the last multiClickTime (see click.go).
 	clicks      []click
 	wroteClicks bool
+	// unknown: agents whose input may hold what a disturbed paste left
+	// (it could not be seen); their next delivery looks first.
+	unknown map[string]bool
 }
 
 // ownStale: a tick of our own input older than this is not compared with
@@ -395,6 +398,9 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		return err
 	}
 	rep.step("focused")
+	if err := d.lookFirst(ctx, t, rep); err != nil {
+		return err
+	}
 	var saved []byte // the person's clipboard; offer reads it
 	if t.Draft != nil {
 		// The draft check's copy replaces the clipboard: it puts this back.
@@ -513,20 +519,34 @@ func (d *Deliverer) draftCheck(ctx context.Context, t Target, saved []byte, rep 
 
 // inputText reads what the agent's input holds: it offers a token on the
 // CLIPBOARD, selects all and copies. A window that copies something takes
-// the CLIPBOARD from the token; an empty input leaves it (nil). Then the
-// caret goes back and, if the window copied, saved (the person's
-// clipboard) is put back.
+// the CLIPBOARD from the token; an empty input leaves it (nil). Only a copy
+// by the agent's own client counts: another client's (a person copying
+// meanwhile) makes the look inconclusive, and it looks again, up to three
+// times. Then the caret goes back and, if the window copied, saved (the
+// person's clipboard) is put back.
 func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report) ([]byte, error) {
+	for try := 0; ; try++ {
+		text, ours, err := d.lookOnce(ctx, t, keys, saved, rep)
+		if err != nil || ours {
+			return text, err
+		}
+		if try == 2 {
+			return nil, temporary("read the input", errors.New("another client kept taking the clipboard while the input was read"))
+		}
+	}
+}
+
+func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report) (text []byte, ours bool, err error) {
 	var tok [8]byte
 	rand.Read(tok[:])
 	o, err := d.offer(ctx, []byte("agentspool-draft-check-"+hex.EncodeToString(tok[:])), nil, rep)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer o.Close()
 	for _, k := range [][]string{keys.SelectAll, keys.Copy} {
 		if err := d.guardedKey(ctx, t, k, rep); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	copied := false
@@ -539,59 +559,98 @@ func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, sav
 	}
 	timer.Stop()
 	if err := d.guardedKey(ctx, t, keys.Caret, rep); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !copied {
-		return nil, nil
+		return nil, true, nil
 	}
-	text, _ := d.Desktop.Clipboard()
+	if c, err := d.Desktop.ClipboardClient(); err != nil || c != rep.AgentWindow.Client {
+		return nil, false, nil // someone else's copy: theirs to keep
+	}
+	text, _ = d.Desktop.Clipboard()
 	if saved != nil {
 		d.Desktop.SetClipboard(saved)
 	}
-	return text, nil
+	return text, true, nil
 }
 
 // takeBack clears what a disturbed paste left in the input, and returns
 // cause, or an error saying the input holds text it cannot clear. With
-// t.Read it looks first, and undoes only what is there.
+// t.Read it looks first, and undoes only what is there; when it cannot
+// see, the agent's next delivery looks before it pastes.
 func (d *Deliverer) takeBack(ctx context.Context, t Target, rep *Report, cause error) error {
 	if t.Read == nil {
 		return d.undo(t, rep, cause)
 	}
+	known, err := d.clearInput(ctx, t, cause, rep)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if d.unknown == nil {
+		d.unknown = map[string]bool{}
+	}
+	d.unknown[t.Agent] = !known
+	d.mu.Unlock()
+	return cause
+}
+
+// clearInput looks what the input holds, undoes it if it is not empty, and
+// looks again. known is false when it could not see (another client kept
+// copying); an error says the input holds text the undo did not clear.
+func (d *Deliverer) clearInput(ctx context.Context, t Target, cause error, rep *Report) (known bool, err error) {
 	// Whatever the clipboard holds now (the person's copy) is put back
 	// after each look.
 	person, err := d.Desktop.Clipboard()
 	if err != nil {
-		return d.undo(t, rep, cause)
+		return false, nil
 	}
 	for look := 0; ; look++ {
 		left, err := d.inputText(ctx, t, *t.Read, person, rep)
 		if err != nil {
-			d.Log.Error("cannot see what a disturbed paste left in the input", "agent", t.Agent, "err", err)
-			return cause
+			d.Log.Warn("cannot see what the input holds", "agent", t.Agent, "err", err)
+			return false, nil
 		}
 		if len(bytes.TrimSpace(left)) == 0 {
 			rep.Pasted = false
-			return cause
+			return true, nil
 		}
 		if look == 1 || len(t.Undo) == 0 {
-			return &draftError{chars: utf8.RuneCount(left), after: cause}
+			// Pasted and not undone: the caller parks the message for a
+			// person to look at the input.
+			rep.Pasted, rep.Undone = true, false
+			return true, fmt.Errorf("deliver: the input holds %d characters after %v, and the undo key did not clear them", utf8.RuneCount(left), cause)
 		}
 		d.undo(t, rep, cause)
 	}
 }
 
-// draftError: the agent's input held text, probably a person's draft; or
-// (after) text that a disturbed paste left and the undo did not clear.
-type draftError struct {
-	chars int
-	after error
+// lookFirst: an earlier delivery to t's agent could not see what its
+// disturbed paste left. Look (and clear) before pasting anything.
+func (d *Deliverer) lookFirst(ctx context.Context, t Target, rep *Report) error {
+	d.mu.Lock()
+	unknown := d.unknown[t.Agent]
+	d.mu.Unlock()
+	if !unknown || t.Read == nil {
+		return nil
+	}
+	known, err := d.clearInput(ctx, t, errors.New("an earlier paste that another client's copy disturbed"), rep)
+	if err != nil {
+		return err
+	}
+	if !known {
+		return temporary("read the input", errors.New("what an earlier disturbed paste left cannot be seen yet"))
+	}
+	d.mu.Lock()
+	delete(d.unknown, t.Agent)
+	d.mu.Unlock()
+	return nil
 }
 
+// draftError: the agent's input held text, probably a person's draft.
+type draftError struct{ chars int }
+
 func (e *draftError) Error() string {
-	if e.after != nil {
-		return fmt.Sprintf("deliver: input not empty (%d characters) after %v, and the undo key did not clear it: not pasting into it", e.chars, e.after)
-	}
 	return fmt.Sprintf("deliver: input not empty (%d characters, a draft?): not pasting into it", e.chars)
 }
 

@@ -31,6 +31,9 @@ type Desktop interface {
 	Offer(text []byte) (Offer, error)
 	// ClipboardOwner identifies the CLIPBOARD's owner now (0: none).
 	ClipboardOwner() (uint32, error)
+	// ClipboardClient is the client (as Window.Client) that owns the
+	// CLIPBOARD now (0: none): whether a copy was the agent's window's.
+	ClipboardClient() (uint32, error)
 	// OfferIf is Offer, done only if the owner is still owner (checked and
 	// taken atomically); ok is false when someone copied meanwhile.
 	OfferIf(text []byte, owner uint32) (o Offer, ok bool, err error)

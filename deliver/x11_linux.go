@@ -815,6 +815,14 @@ func (d *x11Desktop) ClipboardOwner() (uint32, error) {
 	return uint32(r.Owner), nil
 }
 
+func (d *x11Desktop) ClipboardClient() (uint32, error) {
+	o, err := d.ClipboardOwner()
+	if err != nil || o == 0 {
+		return 0, err
+	}
+	return d.client(o), nil
+}
+
 func (d *x11Desktop) Offer(text []byte) (Offer, error) {
 	o, _, err := d.offer(text, nil)
 	return o, err

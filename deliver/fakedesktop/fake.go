@@ -41,6 +41,7 @@ type Desk struct {
 	keys    [][]string
 
 	ownerSeq  uint32        // bumped at every change of the CLIPBOARD's owner
+	ownerWin  *Win          // the window that copied last, while it owns the CLIPBOARD
 	lastPress press         // the last click, for click counts
 	keyDown   bool          // a person holds a key
 	lastInput deliver.Input // any input; its clock ticks once per input event
@@ -265,6 +266,23 @@ func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
 func (d *Desk) newOwnerLocked() {
 	d.loseLocked()
 	d.ownerSeq++
+	d.ownerWin = nil
+}
+
+// ClipboardClient is the copying window's client, our own client (1) for
+// our offers, or 2 for any other client.
+func (d *Desk) ClipboardClient() (uint32, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.ownerWin != nil:
+		return d.ownerWin.Client, nil
+	case d.owner != nil:
+		return 1, nil
+	case d.hasClip:
+		return 2, nil
+	}
+	return 0, nil
 }
 
 func (d *Desk) loseLocked() {
@@ -379,6 +397,7 @@ func (d *Desk) keyLocked(combo []string) {
 		if win.selected && win.Input != "" {
 			d.newOwnerLocked()
 			d.clip, d.hasClip = []byte(win.Input), true
+			d.ownerWin = win
 		}
 	case "end":
 		win.selected = false

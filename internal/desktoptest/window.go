@@ -270,6 +270,10 @@ agents:
     window: {{q .Name}}
     pid: {{.PID}}
     inbox: {{q .Inbox}}
+{{- if or (eq .Kind "tk") (eq .Kind "")}}
+    # Tk's text widget selects all on ctrl+slash (ctrl+a is line start).
+    select_all: ctrl+slash
+{{- end}}
 {{- end}}
 `))
 

@@ -74,6 +74,16 @@ const (
 	editorName    = "Editor"
 )
 
+// proofKinds are the agent windows: Tk, and Chromium windows of every input
+// kind, two per browser (Agent-3+4, 5+6, 7+8), as IDE windows share one
+// Electron process. The slow acker is a Monaco editor.
+var proofKinds = []string{
+	desktoptest.KindTk, desktoptest.KindTk,
+	desktoptest.KindTextarea, desktoptest.KindContentEditable,
+	desktoptest.KindMonaco, desktoptest.KindLexical,
+	desktoptest.KindContentEditable, desktoptest.KindMonaco,
+}
+
 func envInt(key string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(key)); err == nil && v > 0 {
 		return v
@@ -207,7 +217,7 @@ func TestProof(t *testing.T) {
 	t.Cleanup(procs.stopAll) // runs before the desktop's Stop (cleanups are LIFO)
 
 	desk := desktoptest.StartT(t, desktoptest.Options{
-		Agents: nAgents, Dir: filepath.Join(work, "desktop"),
+		Agents: nAgents, Dir: filepath.Join(work, "desktop"), Kinds: proofKinds,
 		// Every clobber starts an xclip: keep those out of the test log.
 		Log: func(format string, args ...any) {
 			if line := fmt.Sprintf(format, args...); !strings.Contains(line, "started xclip") {
@@ -431,7 +441,11 @@ defaults:
 	var plan secondPlan
 	plan.Lock, plan.Out, plan.Seed = lockFile, filepath.Join(logs, "second.jsonl"), seed
 	for _, a := range desk.Agents {
-		plan.Targets = append(plan.Targets, secondTarget{Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID})
+		selectAll := []string{"ctrl", "a"}
+		if a.Kind == desktoptest.KindTk {
+			selectAll = []string{"ctrl", "slash"}
+		}
+		plan.Targets = append(plan.Targets, secondTarget{Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID, SelectAll: selectAll})
 	}
 	for k := range secondCount {
 		agent := agentNames[k%nAgents]
@@ -631,6 +645,38 @@ defaults:
 				rep.Garbled++
 				problem("%s: GARBLED or extra (tokens %v): %.300q", where, toks, s)
 			}
+		}
+	}
+	// What the windows saw, by kind.
+	rep.Kinds = map[string]*KindStats{}
+	for _, a := range desk.Agents {
+		ks := rep.Kinds[a.Kind]
+		if ks == nil {
+			ks = &KindStats{}
+			rep.Kinds[a.Kind] = ks
+		}
+		ks.Windows++
+		subs, _ := desk.Submits(a.Name)
+		ks.Submits += len(subs)
+		for i, s := range subs {
+			if strings.TrimSpace(s) == "" {
+				ks.EmptySubmits++
+				problem("%s (%s) submit %d: EMPTY", a.Name, a.Kind, i+1)
+			}
+		}
+		if a.Kind == desktoptest.KindTk {
+			continue
+		}
+		st, err := desk.Stats(a.Name)
+		if err != nil {
+			problem("%s: window events: %v", a.Name, err)
+			continue
+		}
+		ks.Pastes += st.Pastes
+		ks.PastesInsertedNothing += st.PastesInsertedNothing
+		ks.MultiClicks += st.MultiClicks
+		if st.MultiClicks > 0 {
+			problem("%s (%s): %d clicks the window counted as double or triple clicks", a.Name, a.Kind, st.MultiClicks)
 		}
 	}
 	warm := msgs[0]

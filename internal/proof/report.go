@@ -62,6 +62,22 @@ type Report struct {
 
 	Journal  JournalStats `json:"journal"`
 	EndToEnd Quantiles    `json:"send_to_done_ms"`
+
+	// Kinds: what the windows themselves saw, by kind of input (tk,
+	// textarea, contenteditable, monaco, lexical).
+	Kinds map[string]*KindStats `json:"window_kinds"`
+}
+
+// KindStats is what the windows of one kind recorded. Pastes that inserted
+// nothing are pastes a clobber disturbed (the delivery saw it, looked,
+// and tried again); empty submits and multi-clicks must be 0.
+type KindStats struct {
+	Windows               int `json:"windows"`
+	Submits               int `json:"submits"`
+	EmptySubmits          int `json:"empty_submits"`
+	Pastes                int `json:"pastes"`
+	PastesInsertedNothing int `json:"pastes_inserted_nothing"`
+	MultiClicks           int `json:"multi_clicks"`
 }
 
 // Failed is one message built to fail and where it ended.
@@ -105,6 +121,7 @@ type JournalLine struct {
 	GUI      float64   `json:"gui_ms"`
 	Refocus  int       `json:"refocus"`
 	Focused  string    `json:"focused_title"`
+	LateRead bool      `json:"late_read"`
 }
 
 // ReadJournal reads a journal.jsonl.
@@ -138,6 +155,7 @@ type JournalStats struct {
 	Done            int       `json:"done"`
 	Failed          int       `json:"failed"`
 	Holds           int       `json:"holds"`
+	LateReads       int       `json:"late_reads"` // a window read again after its paste was taken for landed
 	GUI             Quantiles `json:"gui_ms"`
 	LockWait        Quantiles `json:"lock_wait_ms"`
 	Errors          []string  `json:"attempt_errors_sample,omitempty"`
@@ -153,6 +171,9 @@ func Stats(lines []JournalLine) JournalStats {
 		case "attempt":
 			s.Attempts++
 			s.Refocus += l.Refocus
+			if l.LateRead {
+				s.LateReads++
+			}
 			if l.Attempt > 1 && l.OK {
 				s.Retries++
 			}
@@ -219,10 +240,20 @@ func (r *Report) Summary() string {
 	fmt.Fprintf(&b, "  chaos: %d focus steals, %d clipboard clobbers (restored at end: %v), %d CPU burners, %d daemon SIGKILL\n",
 		c.FocusSteals, c.Clobbers, c.ClipboardKept, c.CPUBurners, c.DaemonKills)
 	j := r.Journal
-	fmt.Fprintf(&b, "  journal: %d attempts (%d failed, %d focus mismatches, %d refocus clicks), %d retries after no ack, %d holds\n",
-		j.Attempts, j.FailedAttempts, j.FocusMismatches, j.Refocus, j.Retries, j.Holds)
+	fmt.Fprintf(&b, "  journal: %d attempts (%d failed, %d focus mismatches, %d refocus clicks), %d retries after no ack, %d holds, %d late reads\n",
+		j.Attempts, j.FailedAttempts, j.FocusMismatches, j.Refocus, j.Retries, j.Holds, j.LateReads)
 	fmt.Fprintf(&b, "  gui ms p50 %.0f p95 %.0f max %.0f; lock wait ms p50 %.0f p95 %.0f max %.0f; send→done ms p50 %.0f p95 %.0f max %.0f\n",
 		j.GUI.P50, j.GUI.P95, j.GUI.Max, j.LockWait.P50, j.LockWait.P95, j.LockWait.Max, r.EndToEnd.P50, r.EndToEnd.P95, r.EndToEnd.Max)
+	kinds := make([]string, 0, len(r.Kinds))
+	for k := range r.Kinds {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		ks := r.Kinds[k]
+		fmt.Fprintf(&b, "  %s windows (%d): submits %d, empty submits %d, pastes %d, pastes that inserted nothing %d, multi-clicks %d\n",
+			k, ks.Windows, ks.Submits, ks.EmptySubmits, ks.Pastes, ks.PastesInsertedNothing, ks.MultiClicks)
+	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(&b, "  PROBLEM: %s\n", p)
 	}

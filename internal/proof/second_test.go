@@ -41,6 +41,9 @@ type secondTarget struct {
 	X     int    `json:"x"`
 	Y     int    `json:"y"`
 	PID   int    `json:"pid"`
+	// SelectAll: the input's select-all key, for reading what a disturbed
+	// paste left (Tk: ctrl+slash; Chromium: ctrl+a).
+	SelectAll []string `json:"select_all"`
 }
 
 // secondEvent is one line of the second deliverer's output.
@@ -100,6 +103,7 @@ func runSecond() int {
 			Agent: name, X: t.X, Y: t.Y, PID: t.PID, Window: fmt.Sprintf("%q", name),
 			Match:  func(title string) bool { return title == name },
 			Submit: []string{"enter"}, Undo: []string{"ctrl", "z"},
+			Read: &deliver.DraftKeys{SelectAll: t.SelectAll, Copy: []string{"ctrl", "c"}, Caret: []string{"end"}},
 		}
 	}
 	rng := rand.New(rand.NewPCG(plan.Seed, 2))
