@@ -92,9 +92,12 @@ func (p *process) exited() bool {
 func (p *process) signal(sig syscall.Signal) {
 	if p.group {
 		// The group outlives its leader while a child is left; its id is
-		// the leader's pid, which cannot be reused while the group exists.
-		// An error means the group is gone.
-		_ = syscall.Kill(-p.pid(), sig)
+		// the leader's pid, which the kernel does not reuse while the
+		// leader is unreaped or the group has a member. Once neither holds,
+		// the number could be another program's group, so it is left alone.
+		if !p.exited() || len(groupMembers(p.pid())) > 0 {
+			_ = syscall.Kill(-p.pid(), sig) // an error means the group is gone
+		}
 		return
 	}
 	if !p.exited() {
