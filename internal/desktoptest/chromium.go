@@ -190,7 +190,21 @@ func (d *Desktop) launchChromium(pc *pendingChromium) error {
 	if pc.leader != nil {
 		label += "-" + pc.name // the launch that hands the window over, and exits
 	}
-	p, err := d.spawnGroup(label, argv...)
+	// Chromium's crashpad handlers start a session of their own, out of
+	// the browser's group, and outlive it for a moment. With the config
+	// dir in the profile their --database is there too, which tells them
+	// from any other Chromium's; Stop waits for them (process.strays). It
+	// also keeps Chromium from writing to the user's ~/.config.
+	env := []string{
+		"XDG_CONFIG_HOME=" + filepath.Join(pc.userData, "config"),
+		"XDG_CACHE_HOME=" + filepath.Join(pc.userData, "cache"),
+	}
+	var strays func() []int
+	if pc.leader == nil {
+		mark := "--database=" + pc.userData + string(filepath.Separator)
+		strays = func() []int { return procsWithArg(mark) }
+	}
+	p, err := d.spawnGroup(label, env, strays, argv...)
 	if err != nil {
 		return err
 	}
