@@ -24,6 +24,29 @@ const (
 	KindLexical         = "lexical"         // a Lexical plain-text editor, as many chat composers
 )
 
+// What a deliverer meets in these windows, as measured with Chromium 156 on
+// Xvfb (the tests pin the parts a deliverer depends on):
+//
+//   - Clicks: Chromium takes a press within 500 ms and 2 px of the last
+//     one, at the same window-local point, as a double (then triple) click,
+//     and the last press is the browser's, not the window's: three clicks
+//     100 ms apart in two windows of one instance give detail 1, 2, 3.
+//   - Clipboard: on ctrl+v the requests for CLIPBOARD come from the
+//     browser's own X client, from a hidden unmapped window titled
+//     "Chromium clipboard" (no _NET_WM_PID), not from the window pasted
+//     into: 2 UTF8_STRING conversions for a textarea, Monaco or Lexical,
+//     3 for a contenteditable, among 12-24 TARGETS requests, over 10-30 ms.
+//     A Tk window asks once. The owner must hold the text until the last.
+//   - Paste: the change that puts the text in the input comes 5-22 ms
+//     after the paste event in a textarea, contenteditable or Lexical, and
+//     8-31 ms after in Monaco, which applies a paste as an edit of its own
+//     after the event; the tests wait for it ("landed") before Enter.
+//   - Text: the submit is what was pasted, byte for byte (tabs, blank
+//     lines, unicode, a 2,400-character line), in every kind but one case:
+//     in the contenteditable, a text that ends in "\n" reads back (innerText)
+//     with two more, because Chromium pastes the last, empty line as a
+//     <div><br></div>.
+
 // ChromiumKinds are the kinds that run in Chromium.
 var ChromiumKinds = []string{KindTextarea, KindContentEditable, KindMonaco, KindLexical}
 
@@ -81,13 +104,19 @@ var chromiumFlags = []string{
 // pendingChromium is a Chromium window launched (or, the second window of
 // an instance, not yet launched) but not yet known to be on screen.
 type pendingChromium struct {
-	name, dir, kind string
-	instance        int
-	userData        string
-	cell            rect
-	leader          *pendingChromium // the instance's first window; nil for itself
-	proc            *process         // the browser: the instance's first launch
-	page            *page
+	name, kind string
+	instance   int
+	userData   string
+	cell       rect
+	leader     *pendingChromium // the instance's first window; nil for itself
+	proc       *process         // the browser: the instance's first launch
+	page       *page
+
+	// Set by placeChromium:
+	wid     uint32
+	geo     rect          // the client window, in root coordinates
+	waited  time.Duration // for the page to be ready
+	placing time.Duration // to find the window and put it in its cell
 }
 
 // browser is the process of the window's instance.
@@ -99,11 +128,8 @@ func (pc *pendingChromium) browser() *process {
 }
 
 // prepareChromium sets up a Chromium window's dirs and its page on the
-// recorder, and launches it if it is the first of its instance. Later
-// windows of an instance launch in awaitChromium, once the browser is up:
-// a second launch hands its --app URL to the running browser over the
-// profile's singleton socket, and one that comes too early could start a
-// second browser on the same profile instead.
+// recorder, and launches it if it is the first of its instance. A later
+// window of an instance is launched by launchFollower.
 func (d *Desktop) prepareChromium(name, kind string, instance int, cell rect, leader *pendingChromium) (*pendingChromium, error) {
 	dir := filepath.Join(d.Dir, "agents", name)
 	for _, sub := range []string{"submits", "inbox"} {
@@ -116,7 +142,7 @@ func (d *Desktop) prepareChromium(name, kind string, instance int, cell rect, le
 		ackDelay = delay
 	}
 	pc := &pendingChromium{
-		name: name, dir: dir, kind: kind, instance: instance, cell: cell, leader: leader,
+		name: name, kind: kind, instance: instance, cell: cell, leader: leader,
 		userData: filepath.Join(d.Dir, "chromium", strconv.Itoa(instance)),
 		page: &page{
 			name: name, kind: kind,
@@ -134,6 +160,24 @@ func (d *Desktop) prepareChromium(name, kind string, instance int, cell rect, le
 	return pc, nil
 }
 
+// launchFollower launches a later window of an instance, once the browser
+// listens on its profile's singleton socket: the launch hands its --app URL
+// to the browser there and exits, and the browser queues what it is handed
+// until it has started. A launch before the socket is there would start a
+// second browser on the same profile instead (awaitChromium would see its
+// window has the wrong _NET_WM_PID).
+func (d *Desktop) launchFollower(pc *pendingChromium) error {
+	socket := filepath.Join(pc.userData, "SingletonSocket")
+	err := d.poll(pc.browser(), pc.name+"'s browser to listen on "+socket, func() (bool, error) {
+		_, err := os.Lstat(socket)
+		return err == nil, nil
+	})
+	if err != nil {
+		return err
+	}
+	return d.launchChromium(pc)
+}
+
 func (d *Desktop) launchChromium(pc *pendingChromium) error {
 	argv := append([]string{"chromium"}, chromiumFlags...)
 	argv = append(argv,
@@ -146,7 +190,21 @@ func (d *Desktop) launchChromium(pc *pendingChromium) error {
 	if pc.leader != nil {
 		label += "-" + pc.name // the launch that hands the window over, and exits
 	}
-	p, err := d.spawnGroup(label, argv...)
+	// Chromium's crashpad handlers start a session of their own, out of
+	// the browser's group, and outlive it for a moment. With the config
+	// dir in the profile their --database is there too, which tells them
+	// from any other Chromium's; Stop waits for them (process.strays). It
+	// also keeps Chromium from writing to the user's ~/.config.
+	env := []string{
+		"XDG_CONFIG_HOME=" + filepath.Join(pc.userData, "config"),
+		"XDG_CACHE_HOME=" + filepath.Join(pc.userData, "cache"),
+	}
+	var strays func() []int
+	if pc.leader == nil {
+		mark := "--database=" + pc.userData + string(filepath.Separator)
+		strays = func() []int { return procsWithArg(mark) }
+	}
+	p, err := d.spawnGroup(label, env, strays, argv...)
 	if err != nil {
 		return err
 	}
@@ -156,15 +214,14 @@ func (d *Desktop) launchChromium(pc *pendingChromium) error {
 	return nil
 }
 
-// awaitChromium waits for a Chromium window's page to be ready, finds its
-// X window, puts it in its grid cell and measures where its input is.
-func (d *Desktop) awaitChromium(pc *pendingChromium) (*AgentWindow, error) {
-	if pc.leader != nil {
-		if err := d.launchChromium(pc); err != nil {
-			return nil, err
-		}
-	}
+// placeChromium waits for a Chromium window's page to be ready, finds its
+// X window and puts it in its grid cell. Every Chromium window is placed
+// before any is probed (awaitChromium): until it is moved, a window may
+// cover another's input (the second window of an instance opens over the
+// first), and the probe's pointer would land on the wrong page.
+func (d *Desktop) placeChromium(pc *pendingChromium) error {
 	b := pc.browser()
+	t0 := time.Now()
 	var ready *pageReport
 	err := d.poll(b, pc.name+" page ready", func() (bool, error) {
 		select {
@@ -177,12 +234,13 @@ func (d *Desktop) awaitChromium(pc *pendingChromium) (*AgentWindow, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if ready.Title != pc.name || ready.Kind != pc.kind {
-		return nil, b.failure(fmt.Errorf("%s: page is %q of kind %q", pc.name, ready.Title, ready.Kind))
+		return b.failure(fmt.Errorf("%s: page is %q of kind %q", pc.name, ready.Title, ready.Kind))
 	}
 
+	t1 := time.Now()
 	// The window: titled by the page, and belonging to this instance's
 	// browser (Chromium sets _NET_WM_PID to the browser process's pid). A
 	// window of a second browser on the same profile would fail here.
@@ -203,19 +261,19 @@ func (d *Desktop) awaitChromium(pc *pendingChromium) (*AgentWindow, error) {
 		return false, nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	hex := fmt.Sprintf("%#x", wid)
 	if title, err := d.xprop(hex, "WM_NAME"); err != nil || title != strconv.Quote(pc.name) {
-		return nil, b.failure(fmt.Errorf("window %s has WM_NAME %s (err %v), want %q", hex, title, err, pc.name))
+		return b.failure(fmt.Errorf("window %s has WM_NAME %s (err %v), want %q", hex, title, err, pc.name))
 	}
 	// The client window, as for Tk: the one the WM reparented into its frame.
 	tree, err := d.x("xwininfo", "-tree", "-id", hex)
 	if err != nil {
-		return nil, b.failure(err)
+		return b.failure(err)
 	}
 	if strings.Contains(tree, "Parent window id: "+rootID(tree)) {
-		return nil, b.failure(fmt.Errorf("window %s is not managed by the WM (its parent is the root)", hex))
+		return b.failure(fmt.Errorf("window %s is not managed by the WM (its parent is the root)", hex))
 	}
 
 	// A second window of an instance opens where the browser likes, not at
@@ -232,14 +290,14 @@ func (d *Desktop) awaitChromium(pc *pendingChromium) (*AgentWindow, error) {
 		return err == nil, nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c := pc.cell
 	want := rect{c.x + left, c.y + top, c.w, c.h}
 	widStr := strconv.FormatUint(uint64(wid), 10)
 	if _, err := d.x("xdotool", "windowsize", widStr, strconv.Itoa(c.w), strconv.Itoa(c.h),
 		"windowmove", widStr, strconv.Itoa(want.x), strconv.Itoa(want.y)); err != nil {
-		return nil, b.failure(err)
+		return b.failure(err)
 	}
 	var geo, last rect
 	err = d.poll(b, pc.name+" window geometry to settle", func() (bool, error) {
@@ -252,17 +310,26 @@ func (d *Desktop) awaitChromium(pc *pendingChromium) (*AgentWindow, error) {
 		return settled, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w (at %+v, want %+v)", err, geo, want)
+		return fmt.Errorf("%w (at %+v, want %+v)", err, geo, want)
 	}
 
+	pc.wid, pc.geo = wid, geo
+	pc.waited, pc.placing = t1.Sub(t0), time.Since(t1)
+	return nil
+}
+
+// awaitChromium measures where a placed Chromium window's input is.
+func (d *Desktop) awaitChromium(pc *pendingChromium) (*AgentWindow, error) {
+	t2 := time.Now()
+	wid, geo, hex := pc.wid, pc.geo, fmt.Sprintf("%#x", pc.wid)
 	x, y, err := d.probeInput(pc, geo)
 	if err != nil {
-		return nil, b.failure(err)
+		return nil, pc.browser().failure(err)
 	}
 	w := &AgentWindow{
 		Name:     pc.name,
 		Kind:     pc.kind,
-		PID:      pid,
+		PID:      pc.browser().pid(),
 		WindowID: wid,
 		Instance: pc.instance,
 		X:        x,
@@ -273,8 +340,9 @@ func (d *Desktop) awaitChromium(pc *pendingChromium) (*AgentWindow, error) {
 	d.mu.Lock()
 	d.windows[w.Name] = w
 	d.mu.Unlock()
-	d.logf("desktoptest: %s %s instance %d pid %d window %s %dx%d+%d+%d input center (%d,%d)",
-		w.Name, w.Kind, w.Instance, w.PID, hex, geo.w, geo.h, geo.x, geo.y, w.X, w.Y)
+	d.logf("desktoptest: %s %s instance %d pid %d window %s %dx%d+%d+%d input center (%d,%d); waited %v for the page, %v to place the window, %v to probe",
+		w.Name, w.Kind, w.Instance, w.PID, hex, geo.w, geo.h, geo.x, geo.y, w.X, w.Y,
+		pc.waited.Round(time.Millisecond), pc.placing.Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
 	return w, nil
 }
 

@@ -203,13 +203,23 @@ func TestChromium(t *testing.T) {
 
 	t.Run("stop ends every chromium process", func(t *testing.T) {
 		var groups []int
+		var strays []func() []int
 		d.mu.Lock()
 		for _, p := range d.procs {
 			if p.group {
 				groups = append(groups, p.pid())
 			}
+			if p.strays != nil {
+				strays = append(strays, p.strays)
+			}
 		}
 		d.mu.Unlock()
+		// Each browser's crashpad handlers, outside its group.
+		for _, f := range strays {
+			if len(f()) == 0 {
+				t.Errorf("a browser has no crashpad handler: has Chromium stopped starting them, or moved their --database?")
+			}
+		}
 		// Two browsers, and the two launches that handed a window over.
 		if len(groups) != 4 {
 			t.Fatalf("%d chromium process groups, want 4", len(groups))
@@ -229,6 +239,11 @@ func TestChromium(t *testing.T) {
 			}
 			if err := syscall.Kill(-g, 0); err != nil && !errors.Is(err, syscall.ESRCH) && !errors.Is(err, syscall.EPERM) {
 				t.Errorf("kill -%d: %v", g, err)
+			}
+		}
+		for _, f := range strays {
+			if left := f(); len(left) > 0 {
+				t.Errorf("crashpad handlers %v left after Stop", left)
 			}
 		}
 	})

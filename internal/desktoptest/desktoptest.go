@@ -303,9 +303,9 @@ func (d *Desktop) start(kinds []string, perInstance int) error {
 	t2 := time.Now()
 
 	// Start every window first and wait for them after: the wish and
-	// Chromium start-ups overlap, which is most of Start's time. (The
-	// second window of a Chromium instance is the exception; see
-	// prepareChromium.)
+	// Chromium start-ups overlap, which is most of Start's time. The later
+	// windows of a Chromium instance launch as soon as its browser can take
+	// them (launchFollower).
 	var pending []any // *pendingWindow or *pendingChromium, by agent
 	var leader *pendingChromium
 	nChromium := 0
@@ -331,6 +331,20 @@ func (d *Desktop) start(kinds []string, perInstance int) error {
 			leader = pc
 		}
 		pending = append(pending, pc)
+	}
+	for _, p := range pending {
+		if pc, ok := p.(*pendingChromium); ok && pc.leader != nil {
+			if err := d.launchFollower(pc); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range pending {
+		if pc, ok := p.(*pendingChromium); ok {
+			if err := d.placeChromium(pc); err != nil {
+				return err
+			}
+		}
 	}
 	for _, p := range pending {
 		var w *AgentWindow

@@ -21,9 +21,13 @@ type process struct {
 	name  string
 	cmd   *exec.Cmd
 	log   string
-	group bool          // it leads its own process group, and signals go to the group
-	done  chan struct{} // closed once the process has exited and been reaped
-	err   error         // Wait's result, read after done
+	group bool // it leads its own process group, and signals go to the group
+	// strays finds the processes it started outside its group (Chromium's
+	// crashpad handlers, which start their own session), by a mark unique
+	// to this desktop; nil if none.
+	strays func() []int
+	done   chan struct{} // closed once the process has exited and been reaped
+	err    error         // Wait's result, read after done
 }
 
 // spawn starts a tracked process. Once spawn returns it, Stop ends it.
@@ -32,18 +36,28 @@ func (d *Desktop) spawn(name string, extra []*os.File, argv ...string) (*process
 }
 
 func (d *Desktop) spawnInput(name string, extra []*os.File, stdin io.Reader, argv ...string) (*process, error) {
-	return d.spawnProc(name, extra, stdin, false, argv...)
+	return d.spawnProc(name, procOptions{extra: extra, stdin: stdin}, argv...)
+}
+
+// procOptions are spawnProc's less common needs.
+type procOptions struct {
+	extra  []*os.File
+	stdin  io.Reader
+	group  bool         // see spawnGroup
+	env    []string     // added to the desktop's Env()
+	strays func() []int // see process.strays
 }
 
 // spawnGroup starts a tracked process in a process group of its own, for
 // a program that forks helpers the harness never sees the pids of
 // (Chromium's zygotes, renderers, GPU and network processes): Stop signals
 // the whole group, and waits until none of it is left.
-func (d *Desktop) spawnGroup(name string, argv ...string) (*process, error) {
-	return d.spawnProc(name, nil, nil, true, argv...)
+// env is added to the desktop's Env(); strays is as in process.
+func (d *Desktop) spawnGroup(name string, env []string, strays func() []int, argv ...string) (*process, error) {
+	return d.spawnProc(name, procOptions{group: true, env: env, strays: strays}, argv...)
 }
 
-func (d *Desktop) spawnProc(name string, extra []*os.File, stdin io.Reader, group bool, argv ...string) (*process, error) {
+func (d *Desktop) spawnProc(name string, o procOptions, argv ...string) (*process, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stopped {
@@ -56,19 +70,19 @@ func (d *Desktop) spawnProc(name string, extra []*os.File, stdin io.Reader, grou
 	}
 	defer logFile.Close() // the child holds its own copy
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = d.Env()
+	cmd.Env = append(d.Env(), o.env...)
 	cmd.Dir = d.Dir
-	cmd.Stdin = stdin
+	cmd.Stdin = o.stdin
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	cmd.ExtraFiles = extra
-	if group {
+	cmd.ExtraFiles = o.extra
+	if o.group {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("desktoptest: start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, group: group, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, log: logPath, group: o.group, strays: o.strays, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -92,9 +106,13 @@ func (p *process) exited() bool {
 func (p *process) signal(sig syscall.Signal) {
 	if p.group {
 		// The group outlives its leader while a child is left; its id is
-		// the leader's pid, which cannot be reused while the group exists.
-		// An error means the group is gone.
-		_ = syscall.Kill(-p.pid(), sig)
+		// the leader's pid, which the kernel does not reuse while the
+		// leader is unreaped or the group has a member. Once neither holds,
+		// the number could be another program's group, so it is left alone.
+		if !p.exited() || len(groupMembers(p.pid())) > 0 {
+			_ = syscall.Kill(-p.pid(), sig) // an error means the group is gone
+		}
+		p.signalStrays(sig)
 		return
 	}
 	if !p.exited() {
@@ -103,10 +121,44 @@ func (p *process) signal(sig syscall.Signal) {
 	}
 }
 
-// gone reports whether the process, and for a group every process in it,
-// has ended.
+func (p *process) signalStrays(sig syscall.Signal) {
+	if p.strays == nil {
+		return
+	}
+	for _, pid := range p.strays() {
+		_ = syscall.Kill(pid, sig) // an error means it ended meanwhile
+	}
+}
+
+// gone reports whether the process, and for a group every process in it
+// and every stray, has ended.
 func (p *process) gone() bool {
-	return p.exited() && (!p.group || len(groupMembers(p.pid())) == 0)
+	return p.exited() && (!p.group || len(groupMembers(p.pid())) == 0) && (p.strays == nil || len(p.strays()) == 0)
+}
+
+// procsWithArg returns the pids of the live processes that have an
+// argument starting with prefix, from /proc. The prefix must name
+// something only this desktop has (a path in its Dir), so this never finds
+// another program's process.
+func procsWithArg(prefix string) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var pids []int
+	for _, dir := range dirs {
+		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+		if err != nil || !bytes.Contains(cmdline, []byte("\x00"+prefix)) {
+			continue
+		}
+		if stat, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
+			if i := bytes.LastIndexByte(stat, ')'); i >= 0 {
+				if f := strings.Fields(string(stat[i+1:])); len(f) > 0 && (f[0] == "Z" || f[0] == "X") {
+					continue
+				}
+			}
+		}
+		pid, _ := strconv.Atoi(filepath.Base(dir))
+		pids = append(pids, pid)
+	}
+	return pids
 }
 
 // groupMembers returns the pids of the live processes in process group

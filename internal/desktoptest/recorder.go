@@ -83,7 +83,6 @@ var ackIDRE = regexp.MustCompile(`\[agentspool id=([^\s\p{Z}\x{85}]+) `)
 // It writes submits and acks exactly as fixture.tcl does, so the rest of
 // the package (Submits, the daemon's ack wait) cannot tell the kinds apart.
 type recorder struct {
-	web  string // the web dir: node_modules/ and build/ from scripts/web.sh
 	srv  *http.Server
 	ln   net.Listener
 	logf func(format string, args ...any)
@@ -152,12 +151,14 @@ func webFiles(web string) error {
 	return nil
 }
 
+// startRecorder serves web/agent.html and the editors from web (the npm
+// files of scripts/web.sh) on a free port of 127.0.0.1.
 func startRecorder(web string, logf func(string, ...any)) (*recorder, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("desktoptest: recorder: %w", err)
 	}
-	r := &recorder{web: web, ln: ln, logf: logf, pages: map[string]*page{}}
+	r := &recorder{ln: ln, logf: logf, pages: map[string]*page{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /agent.html", serveBytes("text/html; charset=utf-8", agentHTML))
 	mux.HandleFunc("GET /agent.js", serveBytes("text/javascript; charset=utf-8", agentJS))
