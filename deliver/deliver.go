@@ -544,33 +544,45 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 		return nil, false, err
 	}
 	defer o.Close()
+	// The token took the person's clipboard: it goes back, unless another
+	// client than the agent's window copied meanwhile (theirs to keep).
+	putBack := func() {
+		if saved != nil {
+			d.Desktop.SetClipboard(saved)
+		}
+	}
 	for _, k := range [][]string{keys.SelectAll, keys.Copy} {
 		if err := d.guardedKey(ctx, t, k, rep); err != nil {
+			putBack()
 			return nil, false, err
 		}
 	}
 	copied := false
-	timer := time.NewTimer(d.Timings.Deadline(StepFetch))
+	start := time.Now()
+	timer := time.NewTimer(d.Timings.Deadline(StepCopy))
 	select {
 	case <-o.Lost():
 		copied = true
+		d.Timings.Observe(StepCopy, time.Since(start))
 	case <-timer.C:
 	case <-ctx.Done():
 	}
 	timer.Stop()
 	if err := d.guardedKey(ctx, t, keys.Caret, rep); err != nil {
+		if !copied {
+			putBack()
+		}
 		return nil, false, err
 	}
 	if !copied {
+		putBack()
 		return nil, true, nil
 	}
 	if c, err := d.Desktop.ClipboardClient(); err != nil || c != rep.AgentWindow.Client {
 		return nil, false, nil // someone else's copy: theirs to keep
 	}
 	text, _ = d.Desktop.Clipboard()
-	if saved != nil {
-		d.Desktop.SetClipboard(saved)
-	}
+	putBack()
 	return text, true, nil
 }
 

@@ -20,6 +20,10 @@ const (
 	// StepReadGap is the time between two requests of one paste's burst:
 	// the quiet that ends a burst is learned from it.
 	StepReadGap = "read_gap"
+	// StepCopy is select-all + copy → the window took the CLIPBOARD (a
+	// look at what the input holds); an empty input copies nothing, so a
+	// look at one waits the whole deadline.
+	StepCopy = "copy"
 )
 
 // timingsVersion 2: StepFetch ends at a paste's last read (version 1 had
@@ -195,7 +199,7 @@ func (t *Timings) clamp(d, lo time.Duration) time.Duration {
 func (t *Timings) Deadline(step string) time.Duration {
 	p, ok := t.Quantile(step, 0.95)
 	if !ok {
-		if step == StepFocus {
+		if step == StepFocus || step == StepCopy {
 			return t.clamp(focusStart, 0)
 		}
 		return t.Max

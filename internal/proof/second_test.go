@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -95,7 +96,8 @@ func runSecond() int {
 	if err != nil {
 		return fail(err)
 	}
-	dl := &deliver.Deliverer{Desktop: desk, Lock: lock, Timings: deliver.NewTimings(5*time.Millisecond, 5*time.Second)}
+	dl := &deliver.Deliverer{Desktop: desk, Lock: lock, Timings: deliver.NewTimings(5*time.Millisecond, 5*time.Second),
+		Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 	targets := map[string]deliver.Target{}
 	for _, t := range plan.Targets {
 		name := t.Agent
