@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"io"
 	"strings"
 	"unicode"
@@ -106,6 +107,11 @@ func ParseMessage(name string, data []byte, maxBytes int64) (*Message, error) {
 	}
 	if m.ID == "" {
 		m.ID = IDFromName(name)
+		if !validID(m.ID) {
+			// The id goes into the envelope line and names the ack file:
+			// a newline, space or ']' in a file name must not get there.
+			return nil, badMessage(kindBadName, fmt.Sprintf("the file name %q gives no valid id (want %s); rename the file, or give it an id: in its front matter", name, safeio.IDRule), nil)
+		}
 	}
 	if strings.TrimSpace(m.Body) == "" {
 		return nil, badMessage(kindEmpty, "no body", nil)

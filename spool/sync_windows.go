@@ -2,4 +2,4 @@ package spool
 
 // syncDir is a no-op on Windows: directories cannot be opened for fsync
 // there, and NTFS journals the metadata of a rename itself.
-func syncDir(dir string) error { return nil }
+var syncDir = func(dir string) error { return nil }
