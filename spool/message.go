@@ -64,11 +64,11 @@ type Message struct {
 // frontMatter is the YAML header. Ack is decoded as a string so that the
 // spellings people type (yes/no/on/off) work under YAML 1.2 rules too.
 type frontMatter struct {
-	ID       string `yaml:"id"`
-	From     string `yaml:"from"`
-	To       string `yaml:"to"`
-	Priority string `yaml:"priority"`
-	Ack      string `yaml:"ack"`
+	ID       string `yaml:"id,omitempty"`
+	From     string `yaml:"from,omitempty"`
+	To       string `yaml:"to,omitempty"`
+	Priority string `yaml:"priority,omitempty"`
+	Ack      string `yaml:"ack,omitempty"`
 }
 
 // ParseMessage validates and parses a message file's content. name is the

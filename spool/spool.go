@@ -326,8 +326,11 @@ func readLimited(path string, max int64, ownerOnly bool) ([]byte, error) {
 	return nil, fmt.Errorf("spool: read message file: %w", err)
 }
 
-// writeSynced creates path (which must not exist), writes data and fsyncs it.
-func writeSynced(path string, data []byte) error {
+// writeSynced creates path (which must not exist), writes data and fsyncs
+// it. A variable, so tests can make staging fail (a full disk).
+var writeSynced = writeSyncedFile
+
+func writeSyncedFile(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		return err

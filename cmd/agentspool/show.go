@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/agentspool/agentspool/internal/safeio"
 	"github.com/agentspool/agentspool/spool"
 )
 
@@ -89,7 +89,9 @@ func showContent(w io.Writer, sp *spool.Spool, en spool.Entry) error {
 	if max <= 0 {
 		max = spool.DefaultMaxMessageBytes
 	}
-	f, err := os.Open(sp.Path(en))
+	// The safe opener: a FIFO dropped in the spool must not hang show,
+	// and a symlink's target is not shown.
+	f, err := safeio.Open(sp.Path(en), safeio.OpenOptions{})
 	if err != nil {
 		return err
 	}
