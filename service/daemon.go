@@ -181,6 +181,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	guiDone := make(chan struct{})
 	go func() { defer close(guiDone); d.guiWorker(ctx) }()
 
+	for _, w := range d.cfg.Warnings {
+		d.log.Warn("config: " + w)
+	}
 	d.log.Info("daemon started", "spool", d.sp.Root, "agents", len(d.cfg.Agents), "config", d.cfg.Summary())
 	tick := time.NewTicker(d.cfg.ScanInterval)
 	defer tick.Stop()
@@ -511,7 +514,13 @@ func (d *Daemon) target(a *config.Agent, urgent bool) deliver.Target {
 	}
 	t := deliver.Target{
 		Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID, Urgent: urgent,
-		Match: a.MatchTitle, Window: fmt.Sprintf("%q", a.Window),
+		// The focus check refuses a title that several agents' windows
+		// match (issue 11 item 14): nothing is pasted.
+		Match: d.cfg.Matcher(a, func(title string, others []string) {
+			d.log.Error("ambiguous focused window: its title matches several agents; nothing pasted",
+				"agent", a.Name, "also", strings.Join(others, ","), "focused_title", title)
+		}),
+		Window: fmt.Sprintf("%q", a.Window),
 		Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo),
 	}
 	if a.DraftCheck {
