@@ -50,4 +50,3 @@ func TestSendRefusesFIFO(t *testing.T) {
 		t.Fatal("send hangs on a FIFO")
 	}
 }
-
