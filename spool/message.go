@@ -110,7 +110,8 @@ func ParseMessage(name string, data []byte, maxBytes int64) (*Message, error) {
 		if !validID(m.ID) {
 			// The id goes into the envelope line and names the ack file:
 			// a newline, space or ']' in a file name must not get there.
-			return nil, badMessage(kindBadName, fmt.Sprintf("the file name %q gives no valid id (want %s); rename the file, or give it an id: in its front matter", name, safeio.IDRule), nil)
+			base, _ := ParseName(name)
+			return nil, badMessage(kindBadName, fmt.Sprintf("the file name %q gives no valid id (want %s); rename the file, or give it an id: in its front matter", base, safeio.IDRule), nil)
 		}
 	}
 	if strings.TrimSpace(m.Body) == "" {
