@@ -1,7 +1,10 @@
 package service
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,4 +185,57 @@ func TestFailedDoneKeepsAgentBusy(t *testing.T) {
 	}
 	os.Remove(done)
 	os.MkdirAll(done, 0o700)
+}
+
+// Item 11: a journal write that fails is reported, and the daemon shows
+// itself degraded in status.json (before: 0 bytes, nothing logged).
+func TestJournalErrorsDegradeTheDaemon(t *testing.T) {
+	r := newRig(t, "")
+	var logs strings.Builder
+	d, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: nopWaiter{}, Deliverer: &deliver.Deliverer{Desktop: r.desk},
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.CreateTemp(t.TempDir(), "journal")
+	f.Close() // every write fails, like a full disk
+	d.journal = &journal{f: f, onErr: func(err error) { d.degrade("journal", err) }}
+	d.journal.Event(spool.Entry{ID: "m", Agent: "Agent-1"}, "done", "test")
+	d.journal.Event(spool.Entry{ID: "m2", Agent: "Agent-1"}, "done", "test")
+	d.writeStatus(true)
+	b, err := os.ReadFile(filepath.Join(r.sp.Root, "status.json"))
+	if err != nil || !strings.Contains(string(b), `"degraded"`) || !strings.Contains(string(b), "journal") {
+		t.Fatalf("status.json = %s, %v", b, err)
+	}
+	if n := strings.Count(logs.String(), "degraded: journal"); n != 1 {
+		t.Errorf("%d log lines for two failed writes, want 1 (rate-limited):\n%s", n, logs.String())
+	}
+}
+
+type nopWaiter struct{}
+
+func (nopWaiter) Wait(context.Context, string, string, time.Time, time.Duration) (bool, error) {
+	return false, nil
+}
+
+// Item 9: a file written in place in new/ is not claimed while it grows.
+func TestInPlaceWriterIsWaitedFor(t *testing.T) {
+	r := newRig(t, "")
+	r.start()
+	p := filepath.Join(r.cfg.Spool, "new", "Agent-1", "inplace.md")
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		fmt.Fprintf(f, "part %d\n", i)
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Fprintln(f, "THE END")
+	f.Close()
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	subs := r.desk.Window("Agent-1").Submits
+	if len(subs) != 1 || !strings.Contains(subs[0], "part 0") || !strings.Contains(subs[0], "THE END") {
+		t.Fatalf("submits = %q, want the whole file once", subs)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -49,4 +50,20 @@ func TestSendRefusesFIFO(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("send hangs on a FIFO")
 	}
+}
+
+// Issue 11 item 8: show gives the sender's name of a message the daemon
+// renamed at claim time (from the journal).
+func TestShowOriginalName(t *testing.T) {
+	f := newFixture(t)
+	f.send("Agent-1", "x", "--id", "short1")
+	sp := f.open()
+	e := f.entry("short1")
+	c, err := sp.Claim(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"event":"renamed","id":"short1","agent":"Agent-1","name":"` + c.Name + `","why":"original name: ` + strings.Repeat("L", 200) + `"}` + "\n"
+	os.WriteFile(filepath.Join(f.spool, "journal.jsonl"), []byte(line), 0o600)
+	f.run(nil, "show", "short1").want(t, 0).contains(t, "stdout", "sent as:    "+strings.Repeat("L", 200))
 }
