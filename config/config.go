@@ -213,7 +213,8 @@ func defaults(dir string) *Config {
 // Load reads and parses the file at path. A missing file is an error that
 // says so (errors.Is(err, fs.ErrNotExist) holds).
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	// The safe opener: a FIFO named as the config must not hang the CLI.
+	data, err := safeio.ReadFile(path, safeio.OpenOptions{MaxBytes: 16 << 20, FollowLinks: true})
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("config: %s: no such file (write one; see coords.yaml in the repository for an example): %w", path, err)

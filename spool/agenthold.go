@@ -46,7 +46,7 @@ func (s *Spool) AgentHeld(agent string) (reason string, held bool) {
 	if !safeComponent(agent) {
 		return "", false
 	}
-	b, err := os.ReadFile(s.path(string(StateHold), agent, agentHeldMark))
+	b, err := safeio.ReadFile(s.path(string(StateHold), agent, agentHeldMark), safeio.OpenOptions{MaxBytes: 64 << 10})
 	if err != nil {
 		return "", false
 	}

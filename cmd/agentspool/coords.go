@@ -85,7 +85,7 @@ func runCoords(e *env, args []string) error {
 // readConfigText reads the config file for editing; a missing file is an
 // empty one (the edit creates it).
 func readConfigText(path string) ([]byte, fs.FileMode, error) {
-	data, err := os.ReadFile(path)
+	data, err := safeio.ReadFile(path, safeio.OpenOptions{MaxBytes: 16 << 20, FollowLinks: true})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0o644, nil
 	}
@@ -154,7 +154,7 @@ func coordsCapture(e *env, agent string, countdown time.Duration, window string)
 }
 
 func coordsImport(e *env, file string, write bool) error {
-	raw, err := os.ReadFile(file)
+	raw, err := safeio.ReadFile(file, safeio.OpenOptions{MaxBytes: 16 << 20, FollowLinks: true})
 	if err != nil {
 		return fmt.Errorf("coords: %w", err)
 	}

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"text/tabwriter"
@@ -215,7 +215,7 @@ func runStatus(e *env, args []string) error {
 
 // readDaemonStatus reads <root>/status.json: nil, nil when there is none.
 func readDaemonStatus(root string) (*daemonStatus, error) {
-	b, err := os.ReadFile(filepath.Join(root, "status.json"))
+	b, err := safeio.ReadFile(filepath.Join(root, "status.json"), safeio.OpenOptions{MaxBytes: 16 << 20})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

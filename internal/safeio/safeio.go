@@ -76,6 +76,10 @@ type OpenOptions struct {
 	MaxBytes int64
 	// OwnerOnly refuses a file not owned by this process's user (Unix).
 	OwnerOnly bool
+	// FollowLinks follows a symlink at path: for files a person names
+	// (coords.yaml kept by a dotfiles manager), never for what lands in
+	// the spool. FIFOs and devices are still refused without blocking.
+	FollowLinks bool
 }
 
 // Open opens path for reading without following a final symlink, without
@@ -83,7 +87,7 @@ type OpenOptions struct {
 // with fstat (on what was opened, not on the name) that it is a regular
 // file, owned by us when asked, and not over the size limit.
 func Open(path string, o OpenOptions) (*os.File, error) {
-	f, err := openNoFollow(path)
+	f, err := openFile(path, o.FollowLinks)
 	if err != nil {
 		if isLoop(err) {
 			return nil, &RefusedError{Path: path, Kind: KindSymlink, Detail: linkTarget(path)}

@@ -10,8 +10,8 @@ import (
 // file check still applies.
 const ownerChecks = false
 
-func openNoFollow(path string) (*os.File, error) {
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+func openFile(path string, follow bool) (*os.File, error) {
+	if fi, err := os.Lstat(path); err == nil && !follow && fi.Mode()&fs.ModeSymlink != 0 {
 		return nil, &RefusedError{Path: path, Kind: KindSymlink, Detail: linkTarget(path)}
 	}
 	return os.Open(path)
