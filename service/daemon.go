@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -555,83 +554,4 @@ func (d *Daemon) render(e spool.Entry, m *spool.Message, a *config.Agent) (strin
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
 	return env + "\n" + "The message is in " + path + " (read it, then ack " + e.ID + ")", nil
-}
-
-func (d *Daemon) logMove(e spool.Entry, from, to spool.State, err error, more ...any) {
-	attrs := []any{"id", e.ID, "agent", e.Agent, "from", string(from), "to", string(to), "attempt", e.Attempt}
-	if err != nil {
-		attrs = append(attrs, "err", err.Error())
-	}
-	attrs = append(attrs, more...)
-	d.log.Info("state", attrs...)
-	d.mu.Lock()
-	d.dirty = true
-	d.mu.Unlock()
-}
-
-func (d *Daemon) setState(agent, state, detail string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	st := d.agent(agent)
-	if st.state != state || st.detail != detail {
-		st.state, st.detail = state, detail
-		d.dirty = true
-	}
-}
-
-func (d *Daemon) setAll(state string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, st := range d.agents {
-		st.state, st.detail = state, ""
-	}
-	d.dirty = true
-}
-
-// Status is what <spool>/status.json says, for `agentspool status`.
-type Status struct {
-	PID     int       `json:"pid"`
-	Started time.Time `json:"started"`
-	Updated time.Time `json:"updated"`
-	Running bool      `json:"running"`
-	// Degraded names what keeps failing (the journal, the status file, a
-	// move in the spool), with the last error; empty when all is well.
-	Degraded map[string]string      `json:"degraded,omitempty"`
-	Agents   map[string]AgentStatus `json:"agents"`
-}
-
-// AgentStatus is one agent's line in Status.
-type AgentStatus struct {
-	State  string `json:"state"`
-	Detail string `json:"detail,omitempty"`
-}
-
-func (d *Daemon) writeStatus(running bool) {
-	d.mu.Lock()
-	if !d.dirty && running {
-		d.mu.Unlock()
-		return
-	}
-	d.dirty = false
-	s := Status{PID: os.Getpid(), Started: d.start, Updated: d.now(), Running: running, Agents: map[string]AgentStatus{}}
-	if len(d.degraded) > 0 {
-		s.Degraded = make(map[string]string, len(d.degraded))
-		for k, v := range d.degraded {
-			s.Degraded[k] = v
-		}
-	}
-	names := make([]string, 0, len(d.agents))
-	for n := range d.agents {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		s.Agents[n] = AgentStatus{State: d.agents[n].state, Detail: d.agents[n].detail}
-	}
-	d.mu.Unlock()
-	if err := writeJSON(filepath.Join(d.sp.Root, "status.json"), s); err != nil && !safeio.IsSyncDirError(err) {
-		d.degrade("status file", err)
-	} else {
-		d.clearDegraded("status file")
-	}
 }
