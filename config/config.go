@@ -16,6 +16,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"io"
 	"os"
 	"path/filepath"
@@ -61,6 +62,10 @@ type Config struct {
 	Defaults AgentSettings
 	// Agents in file order.
 	Agents []*Agent
+
+	// Warnings are what Parse found questionable but legal, such as two
+	// agents' window matchers that overlap; the daemon logs them at start.
+	Warnings []string
 
 	// name is the file name as given to Parse, used in messages.
 	name string
@@ -124,8 +129,10 @@ type Agent struct {
 	// X, Y is the chat input's point in virtual-screen coordinates.
 	// Negative values are fine: a monitor left of or above the primary.
 	X, Y int
-	// Window matches the focused window's title: a substring, or a regular
-	// expression when written /like this/. Empty matches nothing.
+	// Window matches the focused window's title: a substring; the exact
+	// title when written =like this; or a regular expression when written
+	// /like this/ (anchor it: /^Agent-1( — .*)?$/). Empty matches nothing,
+	// and a matcher that matches every title (/.*/) is refused.
 	Window string
 	// PID, when not 0, must equal the focused window's _NET_WM_PID.
 	PID int
@@ -177,11 +184,11 @@ var DefaultAgentSettings = AgentSettings{
 	Caret:        "end",
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// ValidName reports whether name is a valid agent name
-// (^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$).
-func ValidName(name string) bool { return nameRE.MatchString(name) }
+// ValidName reports whether name is a valid agent name: the one rule the
+// spool uses too (safeio.ValidAgentName: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
+// and no ".."). Before issue 11, config accepted Agent..1, which the spool
+// refused, and then the daemon refused to start at all.
+func ValidName(name string) bool { return safeio.ValidAgentName(name) }
 
 // Default returns the configuration with no file: every default, relative
 // paths resolved against the working directory, and no agents.
@@ -210,7 +217,8 @@ func defaults(dir string) *Config {
 // Load reads and parses the file at path. A missing file is an error that
 // says so (errors.Is(err, fs.ErrNotExist) holds).
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	// The safe opener: a FIFO named as the config must not hang the CLI.
+	data, err := safeio.ReadFile(path, safeio.OpenOptions{MaxBytes: 16 << 20, FollowLinks: true})
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("config: %s: no such file (write one; see coords.yaml in the repository for an example): %w", path, err)
@@ -247,6 +255,7 @@ func Parse(data []byte, path string) (*Config, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	c.Warnings = append(c.Warnings, c.overlaps()...)
 	return c, nil
 }
 
@@ -374,9 +383,11 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// MatchTitle reports whether title matches the agent's Window: a substring,
-// or a regular expression when Window is written /like this/. An empty
-// Window matches nothing: pasting into an unknown window is never right.
+// MatchTitle reports whether title matches the agent's Window: a
+// substring, the exact title when Window is =title, or a regular expression
+// when Window is /regex/. An empty Window matches nothing: pasting into an
+// unknown window is never right. It does not look at other agents; the
+// daemon uses Config.Matcher, which also refuses ambiguous titles.
 func (a *Agent) MatchTitle(title string) bool {
 	if a.Window == "" {
 		return false
@@ -393,7 +404,80 @@ func (a *Agent) MatchTitle(title string) bool {
 		}
 		return re.MatchString(title)
 	}
+	if exact, ok := strings.CutPrefix(a.Window, "="); ok {
+		return title == exact
+	}
 	return strings.Contains(title, a.Window)
+}
+
+// Matcher is the focus check for agent a (issue 11 item 14): the title must
+// match a's Window and no other agent's. A title that several agents'
+// matchers accept (window: Agent-1 and a window titled Agent-10) is
+// ambiguous: nothing is pasted, and ambiguous hears the other agents'
+// names so the caller can log an ERROR naming them.
+func (c *Config) Matcher(a *Agent, ambiguous func(title string, others []string)) func(string) bool {
+	return func(title string) bool {
+		if !a.MatchTitle(title) {
+			return false
+		}
+		var others []string
+		for _, b := range c.Agents {
+			if b != a && b.MatchTitle(title) {
+				others = append(others, b.Name)
+			}
+		}
+		if len(others) > 0 {
+			if ambiguous != nil {
+				ambiguous(title, others)
+			}
+			return false
+		}
+		return true
+	}
+}
+
+// matchesEverything reports whether a /regex/ accepts any title: it matches
+// the empty title, or every one of a few unrelated ones.
+func matchesEverything(re *regexp.Regexp) bool {
+	if re.MatchString("") {
+		return true
+	}
+	for _, t := range []string{"x", "Terminal", "9", "— Mozilla Firefox", "Untitled"} {
+		if !re.MatchString(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// overlaps lists, for the load-time warning, pairs of agents where a title
+// that is literally one agent's window (substring or exact) is also
+// accepted by another's matcher.
+func (c *Config) overlaps() []string {
+	var out []string
+	for _, a := range c.Agents {
+		for _, b := range c.Agents {
+			if a == b {
+				continue
+			}
+			lit, ok := literalTitle(b.Window)
+			if ok && a.MatchTitle(lit) {
+				out = append(out, fmt.Sprintf("%s: agents %s (window %q) and %s (window %q) overlap: a window titled %q matches both; such a title is refused as ambiguous (nothing is pasted) — use =exact titles or anchored /^...$/ regexes", c.name, a.Name, a.Window, b.Name, b.Window, lit))
+			}
+		}
+	}
+	return out
+}
+
+// literalTitle is a title that a non-regex Window certainly matches.
+func literalTitle(w string) (string, bool) {
+	if _, ok := regexBody(w); ok || w == "" {
+		return "", false
+	}
+	if exact, ok := strings.CutPrefix(w, "="); ok {
+		return exact, exact != ""
+	}
+	return w, true
 }
 
 // SubmitFor returns the key combo that submits a message: UrgentSubmit for

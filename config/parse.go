@@ -521,7 +521,7 @@ func (p *parser) agent(e entry, def settings, c *Config) *Agent {
 	base := "agents." + e.name
 	ok := true
 	if !ValidName(e.name) {
-		p.errf(e.k, base, "bad agent name %q: want ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", e.name)
+		p.errf(e.k, base, "bad agent name %q: want ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ without \"..\"", e.name)
 		ok = false
 	}
 	a := &Agent{Name: e.name, Line: e.k.Line}
@@ -603,7 +603,15 @@ func (p *parser) window(n *yaml.Node, key string, a *Agent) bool {
 			p.errf(n, key, "bad regex %s: %v", w, err)
 			return false
 		}
+		if matchesEverything(re) {
+			p.errf(n, key, "regex %s matches every window title: it would let any window pass for the agent's; anchor it, e.g. /^Agent-1( — .*)?$/", w)
+			return false
+		}
 		a.re = re
+	}
+	if w == "=" {
+		p.errf(n, key, "=: an exact title must not be empty")
+		return false
 	}
 	a.Window = w
 	return true

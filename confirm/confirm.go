@@ -1,159 +1,101 @@
-// Package confirm is the recipient's side of delivery: acks. An ack is a
-// file in the agent's inbox directory whose name contains the message id as
-// a whole token (DESIGN §7); the recipient writes it, the daemon only looks
-// for it: right now (Acked, before a retry and after a crash) or until a
-// deadline (Waiter). WriteAck is for `agentspool ack ID` and for tests.
+// Package confirm is the recipient's side of delivery: acks. An ack is
+// exactly the file <id>.ack in the agent's inbox directory, written after
+// the message entered the spool (DESIGN §1, §7, as issue 11 made them: no
+// other name that merely contains the id, no copy of the message, no file
+// older than the message counts). The recipient writes it; the daemon only
+// looks for it: right now (Acked, before a retry and after a crash) or
+// until a deadline (Waiter). WriteAck is for `agentspool ack ID` and tests.
+//
+// Acks are not consumed: the inbox is the recipient's, and the daemon
+// never writes or moves anything there. A stale <id>.ack is harmless
+// because it is older than any later message with that id, and `send --id`
+// refuses an id already acked in the agent's inbox.
 package confirm
 
 import (
 	"errors"
 	"fmt"
-	"io"
+	"github.com/agentspool/agentspool/internal/safeio"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
 // AckSuffix ends the name of the ack files WriteAck writes.
 const AckSuffix = ".ack"
 
-// checkID rejects ids that cannot be part of a file name in the inbox.
+// ClockSlack is how much older than the message's entry into the spool an
+// ack may look and still count: file times come from the kernel's coarse
+// clock (a tick, a few ms) while the entry time is read from another file's
+// ctime, so a fresh ack can look a little older. It is not minutes: an ack
+// from an earlier message with the same id never counts.
+const ClockSlack = 50 * time.Millisecond
+
+// checkID rejects ids that do not follow the message-id rule (safeio.ValidID):
+// the id is a file name in the inbox and a word of the envelope.
 func checkID(id string) error {
-	switch {
-	case id == "":
-		return errors.New("confirm: empty message id")
-	case strings.HasPrefix(id, "."):
-		// An ack named .<id>.ack would be a dot-file, which Acked ignores.
-		return fmt.Errorf("confirm: message id %q starts with a dot", id)
-	case strings.ContainsAny(id, "/\\\x00"):
-		return fmt.Errorf("confirm: message id %q contains a path separator or NUL", id)
+	if !safeio.ValidID(id) {
+		return fmt.Errorf("confirm: bad message id %q (want %s)", id, safeio.IDRule)
 	}
 	return nil
 }
 
+// AckPath is the ack file of id in inbox.
+func AckPath(inbox, id string) string { return filepath.Join(inbox, id+AckSuffix) }
+
 // WriteAck acknowledges id in inbox: it writes <inbox>/<id>.ack atomically
 // (a dot-named temp file, fsync, rename, fsync of the directory), creating
-// inbox if needed, and returns the ack's path. The content, for people, is
-// the id, the time and the host. Acking twice is harmless.
+// inbox (mode 0700) if needed, and returns the ack's path. The content, for
+// people, is the id, the time and the host. Acking twice is harmless: the
+// second ack is a fresh file.
 func WriteAck(inbox, id string) (string, error) {
 	if err := checkID(id); err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(inbox, 0o755); err != nil {
+	if err := os.MkdirAll(inbox, 0o700); err != nil {
 		return "", fmt.Errorf("confirm: inbox: %w", err)
 	}
-	// The temp name starts with '.', so no scan (ours or the daemon's
-	// spool scan) ever takes a half-written ack for one.
-	f, err := os.CreateTemp(inbox, "."+id+AckSuffix+".tmp-*")
-	if err != nil {
-		return "", fmt.Errorf("confirm: %w", err)
-	}
-	tmp := f.Name()
 	host, _ := os.Hostname()
-	_, err = fmt.Fprintf(f, "id: %s\ntime: %s\nhost: %s\n", id, time.Now().UTC().Format(time.RFC3339Nano), host)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	path := filepath.Join(inbox, id+AckSuffix)
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	text := fmt.Sprintf("id: %s\ntime: %s\nhost: %s\n", id, time.Now().UTC().Format(time.RFC3339Nano), host)
+	path := AckPath(inbox, id)
+	if err := safeio.WriteFile(path, []byte(text), 0o600); err != nil && !safeio.IsSyncDirError(err) {
 		return "", fmt.Errorf("confirm: write ack: %w", err)
-	}
-	if err := syncDir(inbox); err != nil {
-		return "", fmt.Errorf("confirm: write ack: sync %s: %w", inbox, err)
 	}
 	return path, nil
 }
 
-// Acked reports whether inbox holds an ack of id now: a file, not a
-// dot-file, whose name contains id as a whole token (see ackName). It reads
-// the directory; a missing inbox is not acked (false, nil).
-func Acked(inbox, id string) (bool, error) {
+// Acked reports whether inbox holds a fresh ack of id now: the regular file
+// <id>.ack (not a symlink), last written no earlier than since (less
+// ClockSlack). A zero since accepts any age (for tools that know no entry
+// time). A missing inbox is not acked (false, nil).
+func Acked(inbox, id string, since time.Time) (bool, error) {
 	if err := checkID(id); err != nil {
 		return false, err
 	}
-	found, err := scan(inbox, []string{id})
+	ok, _, err := look(inbox, id, since)
+	return ok, err
+}
+
+// Stale reports whether inbox holds an ack of id, whatever its age: what
+// `send --id` refuses, so that an old ack cannot confuse a new message.
+func Stale(inbox, id string) (bool, error) { return Acked(inbox, id, time.Time{}) }
+
+// look is Acked that also says whether the inbox exists.
+func look(inbox, id string, since time.Time) (found, exists bool, err error) {
+	fi, err := os.Lstat(AckPath(inbox, id))
+	if errors.Is(err, fs.ErrNotExist) {
+		_, derr := os.Stat(inbox)
+		return false, derr == nil, nil
+	}
 	if err != nil {
-		return false, err
+		return false, true, fmt.Errorf("confirm: %w", err)
 	}
-	return found[id], nil
-}
-
-// scan reads inbox once and reports which of ids are acked in it.
-func scan(inbox string, ids []string) (map[string]bool, error) {
-	d, err := os.Open(inbox)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("confirm: %w", err)
+	if !fi.Mode().IsRegular() {
+		return false, true, nil // a symlink or a directory is no ack
 	}
-	defer d.Close()
-	found := make(map[string]bool)
-	for {
-		// In batches, unsorted: an inbox collects acks for ever, and
-		// os.ReadDir would sort them all on each poll.
-		ents, err := d.ReadDir(256)
-		for _, e := range ents {
-			if e.IsDir() {
-				continue
-			}
-			for _, id := range ids {
-				if !found[id] && ackName(e.Name(), id) {
-					found[id] = true
-				}
-			}
-		}
-		if err == io.EOF || len(ents) == 0 && err == nil {
-			return found, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("confirm: %w", err)
-		}
+	if !since.IsZero() && fi.ModTime().Before(since.Add(-ClockSlack)) {
+		return false, true, nil // stale: from before the message entered the spool
 	}
-}
-
-// ackName reports whether the file name acks id: name is not a dot-file and
-// contains id as a whole token. A token is delimited by the start or end of
-// the name, by '.', or by any character outside [A-Za-z0-9._@+-]; so id
-// "abc" is acked by "abc.ack", "abc", "ack abc" and "x.abc.done", but not by
-// "abcd.ack" or "x-abc.ack".
-func ackName(name, id string) bool {
-	if id == "" || strings.HasPrefix(name, ".") {
-		return false
-	}
-	for off := 0; ; {
-		i := strings.Index(name[off:], id)
-		if i < 0 {
-			return false
-		}
-		start := off + i
-		end := start + len(id)
-		if (start == 0 || boundary(name[start-1])) && (end == len(name) || boundary(name[end])) {
-			return true
-		}
-		off = start + 1
-	}
-}
-
-// boundary reports whether c ends a token. Bytes of multi-byte UTF-8
-// characters are all >= 0x80, so they count as delimiters, like the
-// character they belong to.
-func boundary(c byte) bool {
-	switch {
-	case c == '.':
-		return true
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return false
-	case c == '_', c == '@', c == '+', c == '-':
-		return false
-	}
-	return true
+	return true, true, nil
 }

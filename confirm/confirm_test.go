@@ -46,7 +46,7 @@ type result struct {
 func goWait(ctx context.Context, w *Watcher, inbox, id string, timeout time.Duration) chan result {
 	ch := make(chan result, 1)
 	go func() {
-		ok, err := w.Wait(ctx, inbox, id, timeout)
+		ok, err := w.Wait(ctx, inbox, id, time.Time{}, timeout)
 		ch <- result{ok, err}
 	}()
 	return ch
@@ -63,44 +63,83 @@ func recv[T any](t *testing.T, ch <-chan T, what string) T {
 	panic("unreachable")
 }
 
-func TestAckName(t *testing.T) {
-	tests := []struct {
-		name, id string
-		want     bool
-	}{
-		{"abc.ack", "abc", true},
-		{"abc", "abc", true},
-		{"ack abc", "abc", true},
-		{"x.abc.done", "abc", true},
-		{"ack:abc", "abc", true},
-		{"(abc)", "abc", true},
-		{"abcd.ack", "abc", false},
-		{"xabc.ack", "abc", false},
-		{"x-abc.ack", "abc", false},
-		{"abc-2.ack", "abc", false},
-		{"abc_x", "abc", false},
-		{"abc@host", "abc", false},
-		{"abc+1", "abc", false},
-		{"abcabc abc", "abc", true}, // a later occurrence counts
-		{".abc.ack", "abc", false},  // dot-files are never acks
-		{".abc.ack.tmp-123", "abc", false},
-		{"ABC.ack", "abc", false},
-		{"1732.5.P1Q2R3.host.ack", "1732.5.P1Q2R3.host", true},
-		{"1732.5.P1Q2R3.host2.ack", "1732.5.P1Q2R3.host", false},
-		{"20261127-ab12cd.ack", "20261127-ab12cd", true},
-		{"é20261127-ab12cd", "20261127-ab12cd", true},
-		{"abc.ack", "", false},
+// TestExactAcks is issue 11 item 1: only <id>.ack acks id. Before, any
+// name holding the id as a token counted (abc.v2.ack acked abc and v2,
+// report.ack acked the id "ack", "notes about abc.txt" acked abc), and so
+// did a copy of the message itself (abc.md).
+func TestExactAcks(t *testing.T) {
+	inbox := t.TempDir()
+	for _, name := range []string{"abc.v2.ack", "report.ack", "notes about abc.txt", "abc.md", "abc", "x.abc.done", "ABC.ack"} {
+		os.WriteFile(filepath.Join(inbox, name), []byte("x"), 0o600)
 	}
-	for _, tt := range tests {
-		if got := ackName(tt.name, tt.id); got != tt.want {
-			t.Errorf("ackName(%q, %q) = %v, want %v", tt.name, tt.id, got, tt.want)
+	for _, id := range []string{"abc", "v2", "ack"} {
+		if ok, err := Acked(inbox, id, time.Time{}); ok || err != nil {
+			t.Errorf("Acked(%q) = %v, %v; want false: no %s.ack", id, ok, err, id)
 		}
+	}
+	os.WriteFile(filepath.Join(inbox, "abc.ack"), []byte("x"), 0o600)
+	if ok, err := Acked(inbox, "abc", time.Time{}); !ok || err != nil {
+		t.Errorf("Acked(abc) with abc.ack = %v, %v", ok, err)
+	}
+	// A symlink named like the ack is none.
+	os.Symlink(filepath.Join(inbox, "abc.ack"), filepath.Join(inbox, "v2.ack"))
+	if ok, _ := Acked(inbox, "v2", time.Time{}); ok {
+		t.Error("a symlink counted as an ack")
+	}
+}
+
+// TestFreshAcks is issue 11 item 2: an ack older than the message's entry
+// into the spool (less ClockSlack) is stale and does not count.
+func TestFreshAcks(t *testing.T) {
+	inbox := t.TempDir()
+	p, err := WriteAck(inbox, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(p, old, old)
+	entered := time.Now().Add(-time.Minute)
+	if ok, _ := Acked(inbox, "hello", entered); ok {
+		t.Error("an ack from an hour before the message counted")
+	}
+	if ok, _ := Stale(inbox, "hello"); !ok {
+		t.Error("Stale does not see the old ack")
+	}
+	if ok, _ := Acked(inbox, "hello", time.Now().Add(ClockSlack/2)); ok {
+		t.Log("(within ClockSlack)")
+	}
+	WriteAck(inbox, "hello")
+	if ok, _ := Acked(inbox, "hello", entered); !ok {
+		t.Error("a fresh ack did not count")
+	}
+	w, _ := newWatcher(t, 10*time.Millisecond)
+	os.Chtimes(p, old, old)
+	if ok, err := w.Wait(context.Background(), inbox, "hello", entered, 50*time.Millisecond); ok || err != nil {
+		t.Errorf("Wait with a stale ack = %v, %v", ok, err)
+	}
+}
+
+// TestAckIDRule is issue 11 item 3: ack ids follow the message-id rule.
+func TestAckIDRule(t *testing.T) {
+	inbox := t.TempDir()
+	for _, id := range []string{"x\ny", "a b", "a]b", "-x", ".x", "a\tb"} {
+		if _, err := WriteAck(inbox, id); err == nil {
+			t.Errorf("WriteAck(%q): no error", id)
+		}
+	}
+	if ents, _ := os.ReadDir(inbox); len(ents) != 0 {
+		t.Errorf("inbox holds %v", ents)
+	}
+	in2 := filepath.Join(t.TempDir(), "new-inbox")
+	WriteAck(in2, "ok1")
+	if fi, err := os.Stat(in2); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("inbox mode %v, %v; want 0700", fi.Mode().Perm(), err)
 	}
 }
 
 func TestWriteAckAndAcked(t *testing.T) {
 	inbox := filepath.Join(t.TempDir(), "Agent-1", "inbox") // not there yet
-	if ok, err := Acked(inbox, "m1"); ok || err != nil {
+	if ok, err := Acked(inbox, "m1", time.Time{}); ok || err != nil {
 		t.Fatalf("Acked(missing inbox) = %v, %v; want false, nil", ok, err)
 	}
 	path, err := WriteAck(inbox, "m1")
@@ -120,11 +159,11 @@ func TestWriteAckAndAcked(t *testing.T) {
 			t.Errorf("ack content %q lacks %q", data, w)
 		}
 	}
-	if ok, err := Acked(inbox, "m1"); !ok || err != nil {
+	if ok, err := Acked(inbox, "m1", time.Time{}); !ok || err != nil {
 		t.Errorf("Acked(m1) = %v, %v", ok, err)
 	}
-	if ok, err := Acked(inbox, "m"); ok || err != nil {
-		t.Errorf("Acked(m) = %v, %v; want false: m is not a token of m1.ack", ok, err)
+	if ok, err := Acked(inbox, "m", time.Time{}); ok || err != nil {
+		t.Errorf("Acked(m) = %v, %v; want false: only m.ack acks m", ok, err)
 	}
 	// Acking again is harmless.
 	if _, err := WriteAck(inbox, "m1"); err != nil {
@@ -138,14 +177,14 @@ func TestWriteAckAndAcked(t *testing.T) {
 		if _, err := WriteAck(inbox, id); err == nil {
 			t.Errorf("WriteAck(%q): no error", id)
 		}
-		if _, err := Acked(inbox, id); err == nil {
+		if _, err := Acked(inbox, id, time.Time{}); err == nil {
 			t.Errorf("Acked(%q): no error", id)
 		}
 	}
 	// A file in place of the inbox is an error, not "not acked".
 	file := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(file, nil, 0o644)
-	if _, err := Acked(file, "m1"); err == nil {
+	if _, err := Acked(file, "m1", time.Time{}); err == nil {
 		t.Error("Acked(a file): no error")
 	}
 }
@@ -160,7 +199,7 @@ func TestAckedIgnoresDotFilesAndDirs(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(inbox, "abc.ack"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := Acked(inbox, "abc"); ok || err != nil {
+	if ok, err := Acked(inbox, "abc", time.Time{}); ok || err != nil {
 		t.Errorf("Acked = %v, %v; want false: dot-files and directories are not acks", ok, err)
 	}
 }
@@ -222,12 +261,12 @@ func TestWaitAckBefore(t *testing.T) {
 	if _, err := WriteAck(inbox, "m1"); err != nil {
 		t.Fatal(err)
 	}
-	ok, err := w.Wait(context.Background(), inbox, "m1", long)
+	ok, err := w.Wait(context.Background(), inbox, "m1", time.Time{}, long)
 	if !ok || err != nil {
 		t.Errorf("Wait = %v, %v; want true", ok, err)
 	}
 	// timeout <= 0 looks once.
-	if ok, err := w.Wait(context.Background(), inbox, "m1", 0); !ok || err != nil {
+	if ok, err := w.Wait(context.Background(), inbox, "m1", time.Time{}, 0); !ok || err != nil {
 		t.Errorf("Wait(timeout 0) = %v, %v; want true", ok, err)
 	}
 }
@@ -256,7 +295,7 @@ func TestWaitAckTouched(t *testing.T) {
 	inbox := t.TempDir()
 	res := goWait(context.Background(), w, inbox, "m1", long)
 	recv(t, waiting, "the wait to block")
-	if err := os.WriteFile(filepath.Join(inbox, "ack m1"), []byte("ok"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(inbox, "m1.ack"), []byte("ok"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if r := recv(t, res, "Wait"); !r.ok || r.err != nil {
@@ -268,7 +307,7 @@ func TestWaitNever(t *testing.T) {
 	w, _ := newWatcher(t, 10*time.Millisecond)
 	inbox := t.TempDir()
 	start := time.Now()
-	ok, err := w.Wait(context.Background(), inbox, "m1", 50*time.Millisecond)
+	ok, err := w.Wait(context.Background(), inbox, "m1", time.Time{}, 50*time.Millisecond)
 	if ok || err != nil {
 		t.Errorf("Wait = %v, %v; want false, nil", ok, err)
 	}
@@ -288,7 +327,7 @@ func TestWaitContext(t *testing.T) {
 		t.Errorf("Wait = %v, %v; want false, context.Canceled", r.ok, r.err)
 	}
 	// Already ended: returns at once.
-	if ok, err := w.Wait(ctx, inbox, "m1", long); ok || !errors.Is(err, context.Canceled) {
+	if ok, err := w.Wait(ctx, inbox, "m1", time.Time{}, long); ok || !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait(ended ctx) = %v, %v", ok, err)
 	}
 }
@@ -311,7 +350,7 @@ func TestWaitToken(t *testing.T) {
 	if _, err := WriteAck(inbox, "abcd"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := w.Wait(context.Background(), inbox, "abc", 30*time.Millisecond); ok || err != nil {
+	if ok, err := w.Wait(context.Background(), inbox, "abc", time.Time{}, 30*time.Millisecond); ok || err != nil {
 		t.Errorf("Wait(abc) with abcd.ack = %v, %v; want false, nil", ok, err)
 	}
 	res := goWait(context.Background(), w, inbox, "abc", long)
@@ -337,7 +376,7 @@ func TestWaitMany(t *testing.T) {
 	for i := range n {
 		inbox, id := inboxes[i%len(inboxes)], fmt.Sprintf("msg-%d", i)
 		go func() {
-			ok, err := w.Wait(context.Background(), inbox, id, long)
+			ok, err := w.Wait(context.Background(), inbox, id, time.Time{}, long)
 			if err == nil && !ok {
 				err = fmt.Errorf("%s: not acked", id)
 			}

@@ -18,7 +18,8 @@ import (
 type Waiter interface {
 	// Wait blocks until id is acked in inbox (true), the deadline passes
 	// (false, nil) or ctx ends (false, ctx.Err()).
-	Wait(ctx context.Context, inbox, id string, timeout time.Duration) (bool, error)
+	// Only an ack written since since (less ClockSlack) counts.
+	Wait(ctx context.Context, inbox, id string, since time.Time, timeout time.Duration) (bool, error)
 }
 
 var _ Waiter = (*Watcher)(nil)
@@ -99,7 +100,7 @@ func (w *Watcher) Close() error {
 // Wait blocks until id is acked in inbox (true), the deadline passes
 // (false, nil) or ctx ends (false, ctx.Err()). It creates inbox if missing,
 // so the recipient has a place to ack into. A timeout <= 0 looks once.
-func (w *Watcher) Wait(ctx context.Context, inbox, id string, timeout time.Duration) (bool, error) {
+func (w *Watcher) Wait(ctx context.Context, inbox, id string, since time.Time, timeout time.Duration) (bool, error) {
 	if err := checkID(id); err != nil {
 		return false, err
 	}
@@ -116,7 +117,7 @@ func (w *Watcher) Wait(ctx context.Context, inbox, id string, timeout time.Durat
 		return false, fmt.Errorf("confirm: %w", err)
 	}
 	if timeout <= 0 {
-		return Acked(dir, id)
+		return Acked(dir, id, since)
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -138,7 +139,7 @@ func (w *Watcher) Wait(ctx context.Context, inbox, id string, timeout time.Durat
 	poll := time.NewTicker(interval)
 	defer poll.Stop()
 	for first := true; ; first = false {
-		found, exists, err := look(dir, id)
+		found, exists, err := look(dir, id, since)
 		if err != nil || found {
 			return found, err
 		}
@@ -158,7 +159,7 @@ func (w *Watcher) Wait(ctx context.Context, inbox, id string, timeout time.Durat
 		case <-deadline.C:
 			// One last look: an ack may have landed since the last one
 			// with its event still queued.
-			found, _, err := look(dir, id)
+			found, _, err := look(dir, id, since)
 			return found, err
 		case <-poll.C:
 		case <-wt.hint:
@@ -166,17 +167,11 @@ func (w *Watcher) Wait(ctx context.Context, inbox, id string, timeout time.Durat
 	}
 }
 
-// look is Acked that also says whether the inbox exists.
-func look(dir, id string) (found, exists bool, err error) {
-	m, err := scan(dir, []string{id})
-	return m[id], m != nil, err
-}
-
 // watch creates inbox dir and adds it to the fsnotify watcher. Adding a
 // path already watched is harmless, and re-adding after the directory was
 // re-created is exactly what is needed.
 func (w *Watcher) watch(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("confirm: inbox: %w", err)
 	}
 	if err := w.fsw.Add(dir); err != nil && !errors.Is(err, fsnotify.ErrClosed) && w.Logger != nil {
@@ -236,7 +231,7 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for wt := range w.waits[dir] {
-		if ackName(name, wt.id) {
+		if name == wt.id+AckSuffix {
 			wt.wake()
 		}
 	}

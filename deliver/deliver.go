@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -223,7 +222,7 @@ func (d *Deliverer) unlock() {
 		return
 	}
 	if own, ok := d.Desktop.OwnInput(); ok {
-		os.WriteFile(d.Lock.Path()+".input", fmt.Appendf(nil, "%d %d\n", own.Tick, own.At.UnixNano()), 0o600)
+		d.Lock.WriteSidecar("input", fmt.Appendf(nil, "%d %d\n", own.Tick, own.At.UnixNano()))
 	}
 	d.noteClicks()
 	d.Lock.Unlock()
@@ -236,7 +235,7 @@ func (d *Deliverer) ownInput() (Input, bool) {
 	if d.Lock != nil {
 		var tick uint32
 		var at int64
-		if b, err := os.ReadFile(d.Lock.Path() + ".input"); err == nil {
+		if b, err := d.Lock.ReadSidecar("input"); err == nil {
 			if _, err := fmt.Sscanf(string(b), "%d %d", &tick, &at); err == nil {
 				if other := (Input{Tick: Tick(tick), At: time.Unix(0, at)}); time.Since(other.At) < ownStale && (!ok || other.Tick.After(own.Tick)) {
 					own, ok = other, true

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
+	"github.com/agentspool/agentspool/internal/safeio"
 	"github.com/gofrs/flock"
 )
 
@@ -40,12 +42,56 @@ func DefaultLockPath(display string) string {
 	return filepath.Join(dir, "desktop-"+name+".lock")
 }
 
-// NewDesktopLock returns the lock on path, creating its directory.
+// NewDesktopLock returns the lock on path, creating its directory (0700).
+// The directory must be owned by this user and writable by nobody else
+// (issue 11 item 6): the default one in the temp dir, /tmp/agentspool-<uid>,
+// could have been made by another user first, who could then hold the
+// lock, plant symlinks beside it or forge the own-input sidecar. The
+// default one must moreover be mode 0700 exactly.
 func NewDesktopLock(path string) (*DesktopLock, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("deliver: desktop lock: %w", err)
+	}
+	if err := checkLockDir(dir); err != nil {
 		return nil, fmt.Errorf("deliver: desktop lock: %w", err)
 	}
 	return &DesktopLock{fl: flock.New(path), in: make(chan struct{}, 1)}, nil
+}
+
+func checkLockDir(dir string) error {
+	if err := safeio.CheckPrivateDir(dir); err != nil {
+		return err
+	}
+	if filepath.Clean(dir) == filepath.Join(os.TempDir(), fmt.Sprintf("agentspool-%d", os.Getuid())) {
+		if fi, err := os.Lstat(dir); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
+			return fmt.Errorf("%s has mode %04o, want 0700 (fix: chmod 700 %s)", dir, fi.Mode().Perm(), dir)
+		}
+	}
+	return nil
+}
+
+// sidecarPath is the file <lock>.<name> beside the lock.
+func (l *DesktopLock) sidecarPath(name string) string { return l.Path() + "." + name }
+
+// WriteSidecar writes <lock>.<name> (e.g. "input": the last own input, for
+// the other processes' quiet checks) without following a symlink there:
+// a link planted beside the lock must never make us overwrite its target.
+func (l *DesktopLock) WriteSidecar(name string, data []byte) error {
+	if err := safeio.WriteNoFollow(l.sidecarPath(name), data, 0o600); err != nil {
+		return fmt.Errorf("deliver: lock sidecar: %w", err)
+	}
+	return nil
+}
+
+// ReadSidecar reads <lock>.<name>: only a regular file of ours (no symlink,
+// no FIFO, nobody else's), at most 4 KiB.
+func (l *DesktopLock) ReadSidecar(name string) ([]byte, error) {
+	b, err := safeio.ReadFile(l.sidecarPath(name), safeio.OpenOptions{MaxBytes: 4 << 10, OwnerOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("deliver: lock sidecar: %w", err)
+	}
+	return b, nil
 }
 
 // Path is the lock file.

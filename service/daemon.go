@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"github.com/agentspool/agentspool/spool"
 	"github.com/gofrs/flock"
 )
@@ -34,6 +34,10 @@ const (
 	// clipboard taken, the paste not fetched); they do not count as
 	// delivery attempts, but they must not loop forever.
 	guiFailuresToFail = 20
+	// SettleWindow: a file in new/ whose mtime is younger than this may
+	// still be written in place; it is claimed once it rests this long
+	// (issue 11 item 9; tmp/ + mv is the way to send).
+	SettleWindow = 150 * time.Millisecond
 	// MaxPasteBytes: longer texts are delivered as a pointer to a copy of
 	// the message (one X request carries at most 256 KiB, and chat inputs
 	// are known to drop the submit of very long pastes).
@@ -53,12 +57,14 @@ type Daemon struct {
 	wake chan struct{}
 	jobs chan spool.Entry
 
-	mu     sync.Mutex
-	agents map[string]*agentState
-	start  time.Time
-	ctx    context.Context
-	wg     sync.WaitGroup
-	dirty  bool
+	mu          sync.Mutex
+	agents      map[string]*agentState
+	degraded    map[string]string // source → last error
+	degradedLog map[string]time.Time
+	start       time.Time
+	ctx         context.Context
+	wg          sync.WaitGroup
+	dirty       bool
 }
 
 type agentState struct {
@@ -66,6 +72,7 @@ type agentState struct {
 	busy       bool          // one message is claimed (in cur/)
 	mismatches int           // focus mismatches in a row
 	guiFails   map[string]int
+	readFails  map[string]int // temporary read errors, by message id
 	drafts     map[string]int // deliveries refused because the input held a draft
 	quietNoted map[string]bool
 	needsUndo  bool // a delivery may have left a paste in the input (crash)
@@ -74,7 +81,7 @@ type agentState struct {
 }
 
 func newAgentState(a *config.Agent, state string) *agentState {
-	return &agentState{cfg: a, state: state, guiFails: map[string]int{}, drafts: map[string]int{}, quietNoted: map[string]bool{}}
+	return &agentState{cfg: a, state: state, guiFails: map[string]int{}, readFails: map[string]int{}, drafts: map[string]int{}, quietNoted: map[string]bool{}}
 }
 
 // Options are the parts a Daemon is built from.
@@ -117,6 +124,11 @@ var ErrAlreadyRunning = errors.New("service: another agentspool daemon is alread
 // progress finish; messages waiting for acks stay in cur/, marked
 // submitted, and are picked up again by the next start.
 func (d *Daemon) Run(ctx context.Context) error {
+	// StrictModes: the daemon types what lands in new/ into the person's
+	// windows, so nobody else may be able to put it there.
+	if err := d.sp.CheckModes(); err != nil {
+		return fmt.Errorf("service: refusing to start: %w", err)
+	}
 	lock := flock.New(filepath.Join(d.sp.Root, ".daemon.lock"))
 	ok, err := lock.TryLock()
 	if err != nil {
@@ -127,13 +139,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("%w (pid %s; lock %s)", ErrAlreadyRunning, strings.TrimSpace(string(pid)), lock.Path())
 	}
 	defer lock.Unlock()
-	_ = writeAtomic(filepath.Join(d.sp.Root, ".daemon.pid"), []byte(fmt.Sprintf("%d\n", os.Getpid())))
+	if err := safeio.WriteFile(filepath.Join(d.sp.Root, ".daemon.pid"), []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o600); err != nil {
+		d.log.Warn("pid file", "err", err)
+	}
 
 	d.journal, err = openJournal(filepath.Join(d.sp.Root, "journal.jsonl"))
 	if err != nil {
 		return err
 	}
 	defer d.journal.Close()
+	d.journal.onErr = func(err error) { d.degrade("journal", err) }
+	d.journal.onOK = func() { d.clearDegraded("journal") }
 
 	d.start = d.now()
 	d.ctx = ctx
@@ -141,7 +157,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := d.sp.EnsureAgent(a.Name); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(a.Inbox, 0o755); err != nil {
+		if err := os.MkdirAll(a.Inbox, 0o700); err != nil {
 			return fmt.Errorf("service: inbox of %s: %w", a.Name, err)
 		}
 	}
@@ -164,6 +180,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	guiDone := make(chan struct{})
 	go func() { defer close(guiDone); d.guiWorker(ctx) }()
 
+	for _, w := range d.cfg.Warnings {
+		d.log.Warn("config: " + w)
+	}
 	d.log.Info("daemon started", "spool", d.sp.Root, "agents", len(d.cfg.Agents), "config", d.cfg.Summary())
 	tick := time.NewTicker(d.cfg.ScanInterval)
 	defer tick.Stop()
@@ -259,12 +278,24 @@ func (d *Daemon) schedule() {
 			d.poke()
 			continue
 		}
+		if settled, at := d.sp.Settled(e, SettleWindow, now); !settled {
+			// Still being written in place: wait until it rests.
+			if soonest.IsZero() || at.Before(soonest) {
+				soonest = at
+			}
+			d.setState(name, "waiting for a file still being written", e.Name)
+			continue
+		}
 		c, err := d.sp.Claim(e)
 		if err != nil {
 			if !spool.IsGone(err) {
 				d.log.Error("claim", "id", e.ID, "agent", name, "err", err)
 			}
 			continue
+		}
+		if c.OrigName != "" {
+			d.journal.Renamed(c)
+			d.log.Info("renamed a long file name at claim", "agent", name, "name", c.Name, "original", c.OrigName)
 		}
 		d.logMove(c, spool.StateNew, spool.StateCur, nil)
 		d.mu.Lock()
@@ -302,7 +333,7 @@ func (d *Daemon) recover() error {
 			}
 			continue
 		}
-		if acked, _ := confirm.Acked(st.cfg.Inbox, e.ID); acked {
+		if acked, _ := confirm.Acked(st.cfg.Inbox, e.ID, e.EnteredAt()); acked {
 			d.done(e, "recovered: acked before the restart")
 			continue
 		}
@@ -345,44 +376,46 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	a := st.cfg
 	needsUndo := st.needsUndo
 	d.mu.Unlock()
-	release := func() {
-		d.mu.Lock()
-		st.busy = false
-		d.mu.Unlock()
-		d.poke()
-	}
 
 	msg, err := d.sp.Read(e)
 	if err != nil {
-		if spool.IsPermanent(err) {
-			d.fail(e, err.Error())
-		} else {
-			d.postpone(e, d.now().Add(time.Second), err)
+		d.mu.Lock()
+		st.readFails[e.ID]++
+		n := st.readFails[e.ID]
+		d.mu.Unlock()
+		s := readOutcome(err, n)
+		if s.Kind == stepFail {
+			d.mu.Lock()
+			delete(st.readFails, e.ID)
+			d.mu.Unlock()
+			if e.OrigName != "" {
+				s.Reason += " (original file name: " + e.OrigName + ")"
+			}
 		}
-		release()
+		d.apply(e, s, a)
 		return
 	}
+	d.mu.Lock()
+	delete(st.readFails, e.ID)
+	d.mu.Unlock()
 	if e.Attempt > 0 {
-		if acked, _ := confirm.Acked(a.Inbox, e.ID); acked {
-			d.done(e, "acked before the retry")
-			release()
+		if acked, _ := confirm.Acked(a.Inbox, e.ID, e.EnteredAt()); acked {
+			d.apply(e, step{Kind: stepDone, Reason: "acked before the retry"}, a)
 			return
 		}
 	}
 	text, err := d.render(e, msg, a)
 	if err != nil {
-		d.fail(e, err.Error())
-		release()
+		d.apply(e, step{Kind: stepFail, Reason: err.Error()}, a)
 		return
 	}
-	t := target(a, msg.Priority == spool.PriorityUrgent)
+	t := d.target(a, msg.Priority == spool.PriorityUrgent)
 	t.QuietWait = func() { d.setState(e.Agent, "waiting for a quiet desk", e.ID) }
 	// The GUI sequence is never cut in the middle: a stop waits for it.
 	gctx := context.WithoutCancel(d.ctx)
 	if needsUndo {
 		if err := d.dl.Undo(gctx, t); err != nil {
-			d.hold(e, "a paste may be left in the input after a crash and could not be taken back: "+err.Error(), true)
-			release()
+			d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input after a crash and could not be taken back: " + err.Error()}, a)
 			return
 		}
 		d.mu.Lock()
@@ -405,86 +438,35 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	rep, err := d.dl.Deliver(gctx, t, text)
 	d.journal.Attempt(e, rep, err)
 
-	switch {
-	case err == nil:
-		d.mu.Lock()
-		st.mismatches = 0
+	d.mu.Lock()
+	c := counters{Mismatches: st.mismatches, GUIFails: st.guiFails[e.ID], Drafts: st.drafts[e.ID], QuietNoted: st.quietNoted[e.ID]}
+	d.mu.Unlock()
+	s := outcome(err, rep, msg, e, a, c)
+	d.mu.Lock()
+	st.mismatches = s.Counters.Mismatches
+	if err == nil {
 		delete(st.guiFails, e.ID)
 		delete(st.drafts, e.ID)
 		delete(st.quietNoted, e.ID)
-		d.mu.Unlock()
-		ack := a.Ack
-		if msg.Ack != nil {
-			ack = *msg.Ack
-		}
-		if !ack {
-			d.done(e, "submitted; agent has ack off (unconfirmed)")
-			release()
-			return
-		}
+	} else {
+		st.guiFails[e.ID], st.drafts[e.ID], st.quietNoted[e.ID] = s.Counters.GUIFails, s.Counters.Drafts, s.Counters.QuietNoted
+	}
+	d.mu.Unlock()
+	switch {
+	case s.Kind == stepAwaitAck:
 		d.log.Info("submitted", "id", e.ID, "agent", e.Agent, "attempt", e.Attempt+1,
 			"lock_wait", rep.LockWait, "gui", rep.GUI, "focus", rep.Focus, "fetch", rep.Fetch, "settle", rep.Settle)
-		d.awaitAck(e, a, a.AckTimeout)
-		return
-	case deliver.IsNotQuiet(err):
-		d.mu.Lock()
-		first := !st.quietNoted[e.ID]
-		st.quietNoted[e.ID] = true
-		d.mu.Unlock()
-		if first {
-			d.log.Info("a person is using the desktop; the message waits for a quiet desk", "id", e.ID, "agent", e.Agent, "waited", rep.QuietWait)
-		}
-		d.setState(e.Agent, "waiting for a quiet desk", e.ID)
-		d.postpone(e, d.now().Add(100*time.Millisecond), nil)
-	case deliver.IsPersonActive(err):
-		d.postpone(e, d.now().Add(100*time.Millisecond), err)
-	case deliver.IsDraft(err):
-		d.mu.Lock()
-		st.drafts[e.ID]++
-		n := st.drafts[e.ID]
-		d.mu.Unlock()
-		if n >= a.MaxAttempts {
-			d.hold(e, fmt.Sprintf("input not empty: %v (checked %d times); clear the agent's input, then: agentspool release %s", err, n, e.ID), false)
-			break
-		}
-		d.postpone(e, d.now().Add(a.Backoff<<(n-1)), err)
-	case rep.Pasted && !rep.Submitted:
-		d.hold(e, "pasted into the input but not submitted, and the paste could not be taken back: check the agent's input; "+err.Error(), true)
-	default:
-		if w, ok := deliver.IsFocusMismatch(err); ok {
-			d.mu.Lock()
-			st.mismatches++
-			n := st.mismatches
-			d.mu.Unlock()
-			if n >= MismatchesToHold {
-				d.log.Error("focus mismatch: parking the agent's queue", "agent", e.Agent, "id", e.ID,
-					"mismatches", n, "focused_title", w.Title, "focused_pid", w.PID, "want", a.Window)
-				d.hold(e, fmt.Sprintf("focus mismatch %d times in a row: clicking (%d,%d) focused %q (pid %d), not the window %q; fix coords.yaml (agentspool coords capture %s) and run: agentspool release %s",
-					n, a.X, a.Y, w.Title, w.PID, a.Window, e.Agent, e.Agent), true)
-				d.mu.Lock()
-				st.mismatches = 0
-				d.mu.Unlock()
-				break
-			}
-			d.postpone(e, d.now().Add(time.Duration(n)*200*time.Millisecond), err)
-			break
-		}
-		d.mu.Lock()
-		st.guiFails[e.ID]++
-		n := st.guiFails[e.ID]
-		d.mu.Unlock()
-		if n >= guiFailuresToFail {
-			d.fail(e, fmt.Sprintf("the desktop refused %d times: %v", n, err))
-			break
-		}
-		delay := 100 * time.Millisecond * time.Duration(n)
-		if deliver.IsNoDisplay(err) || errors.Is(err, deliver.ErrClipboardSilent) {
-			// Not this message's fault: give the desk time to recover.
-			delay = 5 * time.Second
-		}
-		d.postpone(e, d.now().Add(delay), err)
+	case s.LogQuiet:
+		d.log.Info("a person is using the desktop; the message waits for a quiet desk", "id", e.ID, "agent", e.Agent, "waited", rep.QuietWait)
+	case s.LogMismatchHold:
+		w, _ := deliver.IsFocusMismatch(err)
+		d.log.Error("focus mismatch: parking the agent's queue", "agent", e.Agent, "id", e.ID,
+			"mismatches", MismatchesToHold, "focused_title", w.Title, "focused_pid", w.PID, "want", a.Window)
 	}
-	release()
+	if deliver.IsNotQuiet(err) {
+		d.setState(e.Agent, "waiting for a quiet desk", e.ID)
+	}
+	d.apply(e, s, a)
 }
 
 // awaitAck waits for e's ack outside the desktop lock, so other agents get
@@ -494,44 +476,50 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		ok, err := d.waiter.Wait(d.ctx, a.Inbox, e.ID, timeout)
+		ok, err := d.waiter.Wait(d.ctx, a.Inbox, e.ID, e.EnteredAt(), timeout)
 		if err != nil && d.ctx.Err() != nil {
 			return // stopping: it stays in cur/, marked submitted
 		}
 		if err != nil {
 			d.log.Warn("ack wait failed; counting it as no ack", "id", e.ID, "agent", e.Agent, "inbox", a.Inbox, "err", err)
 		}
-		if ok {
-			d.done(e, "acked")
-		} else {
-			attempt := e.Attempt + 1
-			if attempt >= a.MaxAttempts {
-				d.fail(e, fmt.Sprintf("no ack from %s within %v, after %d attempts", e.Agent, a.AckTimeout, attempt))
-			} else {
-				backoff := a.Backoff << (attempt - 1)
-				r, rerr := d.sp.Retry(e, d.now().Add(backoff))
-				if rerr != nil {
-					d.log.Error("retry", "id", e.ID, "agent", e.Agent, "err", rerr)
-				} else {
-					d.logMove(r, spool.StateCur, spool.StateNew, fmt.Errorf("no ack within %v; retry in %v", timeout, backoff))
-				}
-			}
+		var s step
+		attempt := e.Attempt + 1
+		switch {
+		case ok:
+			s = step{Kind: stepDone, Reason: "acked"}
+		case attempt >= a.MaxAttempts:
+			s = step{Kind: stepFail, Reason: fmt.Sprintf("no ack from %s within %v, after %d attempts", e.Agent, a.AckTimeout, attempt)}
 		}
-		d.mu.Lock()
-		d.agents[e.Agent].busy = false
-		d.mu.Unlock()
-		d.poke()
+		if s.Kind != 0 {
+			d.apply(e, s, a)
+			return
+		}
+		backoff := a.Backoff << (attempt - 1)
+		at := d.now().Add(backoff)
+		cause := fmt.Errorf("no ack within %v; retry in %v", timeout, backoff)
+		if !d.retry(e, at, cause) {
+			d.stuck(e, func() bool { return d.retry(e, at, cause) })
+			return
+		}
+		d.release(e.Agent)
 	}()
 }
 
-func target(a *config.Agent, urgent bool) deliver.Target {
+func (d *Daemon) target(a *config.Agent, urgent bool) deliver.Target {
 	combo := func(s string) []string {
 		keys, _ := config.ParseKeyCombo(s) // validated when the config loaded
 		return keys
 	}
 	t := deliver.Target{
 		Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID, Urgent: urgent,
-		Match: a.MatchTitle, Window: fmt.Sprintf("%q", a.Window),
+		// The focus check refuses a title that several agents' windows
+		// match (issue 11 item 14): nothing is pasted.
+		Match: d.cfg.Matcher(a, func(title string, others []string) {
+			d.log.Error("ambiguous focused window: its title matches several agents; nothing pasted",
+				"agent", a.Name, "also", strings.Join(others, ","), "focused_title", title)
+		}),
+		Window: fmt.Sprintf("%q", a.Window),
 		Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo),
 		PasteSettle: a.PasteSettle,
 	}
@@ -561,133 +549,12 @@ func (d *Daemon) render(e spool.Entry, m *spool.Message, a *config.Agent) (strin
 	// The copy is not written into the inbox itself: a file there whose
 	// name holds the id is an ack.
 	dir := filepath.Join(filepath.Dir(a.Inbox), "messages")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
 	path := filepath.Join(dir, e.ID+".md")
-	if err := writeAtomic(path, m.Raw); err != nil {
+	if err := safeio.WriteFile(path, m.Raw, 0o600); err != nil && !safeio.IsSyncDirError(err) {
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
 	return env + "\n" + "The message is in " + path + " (read it, then ack " + e.ID + ")", nil
-}
-
-func (d *Daemon) done(e spool.Entry, why string) {
-	n, err := d.sp.Done(e)
-	if err != nil {
-		d.log.Error("done", "id", e.ID, "agent", e.Agent, "err", err)
-		return
-	}
-	d.journal.Event(n, "done", why)
-	d.logMove(n, e.State, spool.StateDone, nil, "why", why)
-	d.setState(e.Agent, "idle", "")
-}
-
-func (d *Daemon) fail(e spool.Entry, reason string) {
-	n, err := d.sp.Fail(e, reason)
-	if err != nil {
-		d.log.Error("fail", "id", e.ID, "agent", e.Agent, "err", err)
-		return
-	}
-	d.journal.Event(n, "failed", reason)
-	d.logMove(n, e.State, spool.StateFailed, errors.New(reason))
-}
-
-// hold parks e; with agent, the whole agent's queue is paused until an
-// operator releases it.
-func (d *Daemon) hold(e spool.Entry, reason string, agent bool) {
-	if agent {
-		if err := d.sp.HoldAgent(e.Agent, reason); err != nil {
-			d.log.Error("hold agent", "agent", e.Agent, "err", err)
-		}
-		d.setState(e.Agent, "held", reason)
-	}
-	n, err := d.sp.Hold(e, reason)
-	if err != nil {
-		d.log.Error("hold", "id", e.ID, "agent", e.Agent, "err", err)
-		return
-	}
-	d.journal.Event(n, "held", reason)
-	d.logMove(n, e.State, spool.StateHold, errors.New(reason))
-}
-
-// postpone puts e back in new/ without counting a delivery attempt: nothing
-// reached the agent.
-func (d *Daemon) postpone(e spool.Entry, at time.Time, cause error) {
-	n, err := d.sp.Postpone(e, at)
-	if err != nil {
-		d.log.Error("postpone", "id", e.ID, "agent", e.Agent, "err", err)
-		return
-	}
-	d.logMove(n, e.State, spool.StateNew, cause)
-	if wait := time.Until(at); wait > 0 {
-		time.AfterFunc(wait+time.Millisecond, d.poke)
-	}
-}
-
-func (d *Daemon) logMove(e spool.Entry, from, to spool.State, err error, more ...any) {
-	attrs := []any{"id", e.ID, "agent", e.Agent, "from", string(from), "to", string(to), "attempt", e.Attempt}
-	if err != nil {
-		attrs = append(attrs, "err", err.Error())
-	}
-	attrs = append(attrs, more...)
-	d.log.Info("state", attrs...)
-	d.mu.Lock()
-	d.dirty = true
-	d.mu.Unlock()
-}
-
-func (d *Daemon) setState(agent, state, detail string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	st := d.agent(agent)
-	if st.state != state || st.detail != detail {
-		st.state, st.detail = state, detail
-		d.dirty = true
-	}
-}
-
-func (d *Daemon) setAll(state string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, st := range d.agents {
-		st.state, st.detail = state, ""
-	}
-	d.dirty = true
-}
-
-// Status is what <spool>/status.json says, for `agentspool status`.
-type Status struct {
-	PID     int                    `json:"pid"`
-	Started time.Time              `json:"started"`
-	Updated time.Time              `json:"updated"`
-	Running bool                   `json:"running"`
-	Agents  map[string]AgentStatus `json:"agents"`
-}
-
-// AgentStatus is one agent's line in Status.
-type AgentStatus struct {
-	State  string `json:"state"`
-	Detail string `json:"detail,omitempty"`
-}
-
-func (d *Daemon) writeStatus(running bool) {
-	d.mu.Lock()
-	if !d.dirty && running {
-		d.mu.Unlock()
-		return
-	}
-	d.dirty = false
-	s := Status{PID: os.Getpid(), Started: d.start, Updated: d.now(), Running: running, Agents: map[string]AgentStatus{}}
-	names := make([]string, 0, len(d.agents))
-	for n := range d.agents {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		s.Agents[n] = AgentStatus{State: d.agents[n].state, Detail: d.agents[n].detail}
-	}
-	d.mu.Unlock()
-	if err := writeJSON(filepath.Join(d.sp.Root, "status.json"), s); err != nil {
-		d.log.Warn("status file", "err", err)
-	}
 }

@@ -17,6 +17,10 @@ import (
 type journal struct {
 	mu sync.Mutex
 	f  *os.File
+	// onErr hears of every failed write (the daemon logs it, rate-limited,
+	// and shows itself degraded); onOK of every write that worked.
+	onErr func(error)
+	onOK  func()
 }
 
 type journalLine struct {
@@ -77,9 +81,15 @@ func (j *journal) write(l journalLine) {
 		return
 	}
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	// One write(2) per line with O_APPEND: lines never interleave.
-	j.f.Write(append(b, '\n'))
+	_, err = j.f.Write(append(b, '\n'))
+	j.mu.Unlock()
+	// A full disk used to leave the journal empty without a word.
+	if err != nil && j.onErr != nil {
+		j.onErr(fmt.Errorf("journal: %w", err))
+	} else if err == nil && j.onOK != nil {
+		j.onOK()
+	}
 }
 
 // Attempt records one delivery attempt.
@@ -99,6 +109,11 @@ func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 		}
 	}
 	j.write(l)
+}
+
+// Renamed records that a message's long name was replaced at claim time.
+func (j *journal) Renamed(e spool.Entry) {
+	j.write(journalLine{Event: "renamed", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, Why: "original name: " + e.OrigName})
 }
 
 // Event records a final or parking transition.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,7 +169,7 @@ func Install(s Spec) (InstallReport, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return InstallReport{}, fmt.Errorf("service: %w", err)
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := safeio.WriteFile(path, data, 0o644); err != nil && !safeio.IsSyncDirError(err) {
 		return InstallReport{}, fmt.Errorf("service: write unit: %w", err)
 	}
 	if err := os.Chmod(path, 0o644); err != nil {

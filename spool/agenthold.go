@@ -3,6 +3,7 @@ package spool
 import (
 	"errors"
 	"fmt"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"io/fs"
 	"os"
 	"strings"
@@ -21,7 +22,7 @@ func (s *Spool) HoldAgent(agent, reason string) error {
 	if err := os.MkdirAll(s.path(string(StateHold), agent, ""), dirPerm); err != nil {
 		return fmt.Errorf("spool: hold agent: %w", err)
 	}
-	if err := s.writeAtomic(s.path(string(StateHold), agent, agentHeldMark), []byte(strings.TrimRight(reason, "\n")+"\n")); err != nil {
+	if err := safeio.WriteFile(s.path(string(StateHold), agent, agentHeldMark), []byte(strings.TrimRight(reason, "\n")+"\n"), filePerm); err != nil && !safeio.IsSyncDirError(err) {
 		return fmt.Errorf("spool: hold agent %s: %w", agent, err)
 	}
 	return nil
@@ -45,7 +46,7 @@ func (s *Spool) AgentHeld(agent string) (reason string, held bool) {
 	if !safeComponent(agent) {
 		return "", false
 	}
-	b, err := os.ReadFile(s.path(string(StateHold), agent, agentHeldMark))
+	b, err := safeio.ReadFile(s.path(string(StateHold), agent, agentHeldMark), safeio.OpenOptions{MaxBytes: 64 << 10})
 	if err != nil {
 		return "", false
 	}

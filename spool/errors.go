@@ -16,6 +16,10 @@ const (
 	kindNotUTF8
 	kindBadFrontMatter
 	kindNotRegular
+	kindSymlink
+	kindNotOwned
+	kindBadName
+	kindUnreadable
 )
 
 func (k messageKind) String() string {
@@ -30,6 +34,14 @@ func (k messageKind) String() string {
 		return "broken front matter"
 	case kindNotRegular:
 		return "message file is not a regular file"
+	case kindSymlink:
+		return "message file is a symbolic link (never followed: it could point at any file of yours)"
+	case kindNotOwned:
+		return "message file is owned by another user (only the daemon's user may feed the spool)"
+	case kindBadName:
+		return "bad message file name"
+	case kindUnreadable:
+		return "message file could not be read"
 	}
 	return "bad message"
 }
@@ -69,6 +81,19 @@ func isMessageKind(err error, kind messageKind) bool {
 // (empty, too large, not UTF-8, broken front matter, not a regular file).
 // Such errors are permanent.
 func IsBadMessage(err error) bool { return isMessageKind(err, 0) }
+
+// IsNotOwned reports whether err says the message file belongs to another user.
+func IsNotOwned(err error) bool { return isMessageKind(err, kindNotOwned) }
+
+// IsSymlink reports whether err says the message file is a symbolic link.
+func IsSymlink(err error) bool { return isMessageKind(err, kindSymlink) }
+
+// IsNotRegular reports whether err says the message file is a FIFO, device,
+// socket or directory.
+func IsNotRegular(err error) bool { return isMessageKind(err, kindNotRegular) }
+
+// IsBadName reports whether err says the file name gives no valid id.
+func IsBadName(err error) bool { return isMessageKind(err, kindBadName) }
 
 // IsEmpty reports whether err says the message (or its body) is empty.
 func IsEmpty(err error) bool { return isMessageKind(err, kindEmpty) }

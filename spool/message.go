@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"io"
 	"strings"
 	"unicode"
@@ -63,11 +64,11 @@ type Message struct {
 // frontMatter is the YAML header. Ack is decoded as a string so that the
 // spellings people type (yes/no/on/off) work under YAML 1.2 rules too.
 type frontMatter struct {
-	ID       string `yaml:"id"`
-	From     string `yaml:"from"`
-	To       string `yaml:"to"`
-	Priority string `yaml:"priority"`
-	Ack      string `yaml:"ack"`
+	ID       string `yaml:"id,omitempty"`
+	From     string `yaml:"from,omitempty"`
+	To       string `yaml:"to,omitempty"`
+	Priority string `yaml:"priority,omitempty"`
+	Ack      string `yaml:"ack,omitempty"`
 }
 
 // ParseMessage validates and parses a message file's content. name is the
@@ -106,6 +107,12 @@ func ParseMessage(name string, data []byte, maxBytes int64) (*Message, error) {
 	}
 	if m.ID == "" {
 		m.ID = IDFromName(name)
+		if !validID(m.ID) {
+			// The id goes into the envelope line and names the ack file:
+			// a newline, space or ']' in a file name must not get there.
+			base, _ := ParseName(name)
+			return nil, badMessage(kindBadName, fmt.Sprintf("the file name %q gives no valid id (want %s); rename the file, or give it an id: in its front matter", base, safeio.IDRule), nil)
+		}
 	}
 	if strings.TrimSpace(m.Body) == "" {
 		return nil, badMessage(kindEmpty, "no body", nil)

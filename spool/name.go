@@ -3,6 +3,7 @@ package spool
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -74,7 +75,11 @@ func NewID() string {
 // Info is the retry state carried in a file name's info suffix. It changes
 // only by rename, so it is exactly as crash-safe as the message's state.
 type Info struct {
-	Attempt   int       // deliveries tried so far
+	Attempt int // deliveries tried so far
+	// Entered is when the message entered new/ the first time (set at
+	// its first claim from the time of the rename into new/): an ack
+	// older than this is stale and never counts (issue 11 item 2).
+	Entered   time.Time
 	NotBefore time.Time // no delivery before this instant; zero = now
 	// Pasting: the daemon was about to paste it (set in cur/ before the
 	// GUI steps). Found after a crash, it means a paste may be sitting in
@@ -88,56 +93,77 @@ type Info struct {
 
 // ParseName splits a file name into its base and its retry info:
 //
-//	<base>:A<attempt>[,N<not-before unix ms>][,P][,S<submitted unix ms>]
+//	<base>:A<attempt>[,E<entered unix ms>][,N<not-before unix ms>][,P][,S<submitted unix ms>]
 //
-// A name without the separator, or with a foreign info suffix (a Maildir
-// ":2,S", say), parses as attempt 0 with no not-before; base is then still the
-// part before the separator.
+// Only agentspool's own info suffix is parsed, after the last separator: a
+// name without one, or with anything else after a ':' (a Maildir ":2,S",
+// "co:lon:x.md"), is all base, with attempt 0 and no not-before. So
+// "x:1" and "x:2" are two bases, never one message seen twice. (DESIGN §1
+// says "up to the first ':'"; issue 11 item 7 corrects it.)
 func ParseName(name string) (base string, info Info) {
-	i := strings.IndexByte(name, infoSep)
-	if i < 0 {
-		return name, Info{}
+	base = name
+	first := true
+	// A base never ends in an own suffix, so formatting it again is stable:
+	// "x:A1:A2" is x at attempt 2.
+	for {
+		i := strings.LastIndexByte(base, infoSep)
+		if i < 0 {
+			return base, info
+		}
+		in, ok := parseInfo(base[i+1:])
+		if !ok {
+			return base, info
+		}
+		if first {
+			info, first = in, false
+		}
+		base = base[:i]
 	}
-	base, suffix := name[:i], name[i+1:]
+}
+
+func parseInfo(suffix string) (info Info, ok bool) {
 	if len(suffix) < 2 || suffix[0] != 'A' {
-		return base, Info{}
+		return Info{}, false
 	}
 	fields := strings.Split(suffix[1:], ",")
 	attempt, ok := parseDigits(fields[0])
 	if !ok || attempt > int64(maxInt) {
-		return base, Info{}
+		return Info{}, false
 	}
 	info.Attempt = int(attempt)
 	// Each optional field at most once, in this order.
-	order := "NPS"
+	order := "ENPS"
 	for _, f := range fields[1:] {
 		if f == "" {
-			return base, Info{}
+			return Info{}, false
 		}
 		at := strings.IndexByte(order, f[0])
 		if at < 0 {
-			return base, Info{}
+			return Info{}, false
 		}
 		order = order[at+1:]
 		switch f[0] {
-		case 'N', 'S':
+		case 'E', 'N', 'S':
 			ms, ok := parseDigits(f[1:])
 			if !ok {
-				return base, Info{}
+				return Info{}, false
 			}
-			if f[0] == 'N' {
+			switch f[0] {
+			case 'E':
+				info.Entered = time.UnixMilli(ms)
+			case 'N':
 				info.NotBefore = time.UnixMilli(ms)
-			} else {
+			default:
 				info.Submitted = time.UnixMilli(ms)
 			}
 		case 'P':
 			if f != "P" {
-				return base, Info{}
+				return Info{}, false
 			}
 			info.Pasting = true
 		}
 	}
-	return base, info
+	return info, true
 }
 
 const maxInt = int(^uint(0) >> 1)
@@ -163,13 +189,17 @@ func FormatName(base string, info Info) string {
 	if info.Attempt < 0 {
 		info.Attempt = 0
 	}
-	if info.Attempt == 0 && info.NotBefore.IsZero() && !info.Pasting && info.Submitted.IsZero() {
+	if info.Attempt == 0 && info.Entered.IsZero() && info.NotBefore.IsZero() && !info.Pasting && info.Submitted.IsZero() {
 		return base
 	}
-	b := make([]byte, 0, len(base)+24)
+	b := make([]byte, 0, len(base)+40)
 	b = append(b, base...)
 	b = append(b, infoSep, 'A')
 	b = strconv.AppendInt(b, int64(info.Attempt), 10)
+	if !info.Entered.IsZero() {
+		b = append(b, ",E"...)
+		b = strconv.AppendInt(b, max(info.Entered.UnixMilli(), 0), 10)
+	}
 	if !info.NotBefore.IsZero() {
 		ms := info.NotBefore.UnixMilli()
 		if ms < 0 {
@@ -189,11 +219,12 @@ func FormatName(base string, info Info) string {
 }
 
 // IDFromName is the id of a message without an id in its front matter: the
-// file name up to the info separator, minus a trailing .md or .txt.
+// file name without agentspool's info suffix, minus a trailing .md or .txt.
+// It may be no valid id (a space, a newline, a ':' or a bracket in the
+// name): ParseMessage then refuses the message, so such a name never
+// reaches the envelope line.
 func IDFromName(name string) string {
-	if i := strings.IndexByte(name, infoSep); i >= 0 {
-		name = name[:i]
-	}
+	name, _ = ParseName(name)
 	if s, ok := strings.CutSuffix(name, ".md"); ok {
 		return s
 	}
@@ -204,40 +235,17 @@ func IDFromName(name string) string {
 }
 
 // ValidAgentName reports whether name may name an agent (and so a directory
-// in the spool): ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ and no "..".
-func ValidAgentName(name string) bool {
-	if len(name) == 0 || len(name) > 64 || !isAlnum(name[0]) {
-		return false
-	}
-	for i := 1; i < len(name); i++ {
-		c := name[i]
-		if !isAlnum(c) && c != '.' && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return !strings.Contains(name, "..")
-}
+// in the spool). It is safeio.ValidAgentName, the rule coords.yaml uses too.
+func ValidAgentName(name string) bool { return safeio.ValidAgentName(name) }
 
-// validID reports whether id matches ^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$.
-func validID(id string) bool { return len(id) <= 128 && idSpelling(id) }
+// ValidID reports whether id is a valid message id
+// (^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$): the rule for front matter, file
+// names, `send --id` and `ack ID` alike (safeio.ValidID).
+func ValidID(id string) bool { return safeio.ValidID(id) }
 
-// idSpelling reports whether s matches ^[A-Za-z0-9][A-Za-z0-9._@+-]*$.
-func idSpelling(s string) bool {
-	if len(s) == 0 || !isAlnum(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) && c != '.' && c != '_' && c != '@' && c != '+' && c != '-' {
-			return false
-		}
-	}
-	return true
-}
+func validID(id string) bool { return safeio.ValidID(id) }
 
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
+func idSpelling(s string) bool { return safeio.IDSpelling(s) }
 
 // safeComponent reports whether s can be used as one path component inside a
 // spool directory without escaping it. Agent directories made by hand may

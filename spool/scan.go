@@ -198,7 +198,9 @@ func (s *Spool) listDir(state State, agent string, d *scanDir) error {
 		if strings.HasPrefix(n, ".") {
 			continue
 		}
-		if present != nil && strings.HasSuffix(n, reasonSuffix) && present[strings.TrimSuffix(n, reasonSuffix)] {
+		// A sidecar is written just before its message is renamed in, so
+		// a scan may see it alone for a moment: never list it as a message.
+		if present != nil && strings.HasSuffix(n, reasonSuffix) {
 			continue
 		}
 		out = append(out, n)
@@ -241,7 +243,7 @@ func parallel(n, workers int, fn func(i int) error) error {
 	return firstErr
 }
 
-// scanOne fills e for one file; false means skip it (gone, or a directory).
+// scanOne fills e for one file; false means skip it (gone).
 // With a cached header it costs one lstat; without, an open, fstat and read.
 func scanOne(state State, d *scanDir, name string, old map[string]cachedHeader, buf []byte, e *Entry, c *cachedHeader) bool {
 	var meta fileMeta
@@ -281,9 +283,9 @@ func scanOne(state State, d *scanDir, name string, old map[string]cachedHeader, 
 		}
 		meta = m
 	}
-	if meta.isDir {
-		return false
-	}
+	// A directory is listed like any entry (it used to be skipped for
+	// ever, silently): the daemon's read refuses it and fails it with the
+	// reason (issue 11 item 5).
 	_, info := ParseName(name)
 	*e = Entry{Agent: d.agent, Name: name, State: state, Attempt: info.Attempt, NotBefore: info.NotBefore,
 		Pasting: info.Pasting, Submitted: info.Submitted, Size: meta.size, Queued: meta.ctime, Priority: hdr.prio, ID: hdr.id}

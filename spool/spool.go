@@ -4,14 +4,14 @@ package spool
 import (
 	"errors"
 	"fmt"
-	"io"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -48,8 +48,29 @@ type Spool struct {
 	Root            string
 	MaxMessageBytes int64
 
+	// Log, when set, hears of what went wrong without failing the
+	// operation: a directory fsync after a completed rename, a reason
+	// sidecar that could not be written.
+	Log *slog.Logger
+
 	mu    sync.Mutex
 	cache map[dirKey]map[string]cachedHeader
+}
+
+func (s *Spool) warn(msg string, args ...any) {
+	if s.Log != nil {
+		s.Log.Warn("spool: "+msg, args...)
+	}
+}
+
+// EnteredAt is when e entered the spool: the time recorded at its first
+// claim, else the time it was renamed into new/. Acks older than this are
+// stale.
+func (e Entry) EnteredAt() time.Time {
+	if !e.Entered.IsZero() {
+		return e.Entered
+	}
+	return e.Queued
 }
 
 // Entry is one message file as a scan saw it.
@@ -58,6 +79,8 @@ type Entry struct {
 	Name      string // file name, including any info suffix
 	State     State
 	Attempt   int       // from the info suffix
+	Entered   time.Time // from the info suffix: when it first entered new/ (zero in new/ before its first claim)
+	OrigName  string    // the sender's name, when Claim renamed a long one (this process only)
 	NotBefore time.Time // from the info suffix; zero = deliver any time
 	Queued    time.Time // when it entered its current directory
 	Priority  Priority  // from the front matter, best effort
@@ -198,52 +221,116 @@ func (s *Spool) Enqueue(agent string, data []byte) (Entry, error) {
 		os.Remove(tmp)
 		return Entry{}, fmt.Errorf("spool: enqueue: %w", err)
 	}
+	// The rename was the send: a failing directory fsync after it is a
+	// warning, never a failure that would make the sender send it twice.
 	if err := syncDir(filepath.Dir(dst)); err != nil {
-		return Entry{}, fmt.Errorf("spool: enqueue: sync %s: %w", filepath.Dir(dst), err)
+		s.warn("directory fsync failed after the message was queued", "dir", filepath.Dir(dst), "err", err)
 	}
 	e.Queued = s.queuedAt(dst)
 	return e, nil
 }
 
+// EnqueueAll queues one message per agent, all or nothing: every copy is
+// written to tmp/ and fsynced first, and only when all are staged are they
+// renamed into new/ (issue 11 item 13). A full disk shows up while
+// staging, and then nothing at all is queued; the renames need no space.
+func (s *Spool) EnqueueAll(agents []string, data [][]byte) ([]Entry, error) {
+	if len(agents) != len(data) {
+		return nil, fmt.Errorf("spool: enqueue: %d agents, %d messages", len(agents), len(data))
+	}
+	type staged struct {
+		tmp string
+		e   Entry
+	}
+	var st []staged
+	cleanup := func() {
+		for _, x := range st {
+			os.Remove(x.tmp)
+		}
+	}
+	for i, agent := range agents {
+		if !ValidAgentName(agent) {
+			cleanup()
+			return nil, &badAgentError{agent}
+		}
+		name := UniqueName()
+		m, err := ParseMessage(name, data[i], s.maxBytes())
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		tmp := s.path(tmpDir, "", name)
+		if err := writeSynced(tmp, data[i]); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("spool: enqueue for %s (nothing queued): %w", agent, err)
+		}
+		st = append(st, staged{tmp, Entry{Agent: agent, Name: name, State: StateNew, Priority: m.Priority, ID: m.ID, Size: int64(len(data[i]))}})
+	}
+	out := make([]Entry, 0, len(st))
+	for i, x := range st {
+		dst := s.Path(x.e)
+		if err := s.rename(x.tmp, dst); err != nil {
+			for _, y := range st[i:] {
+				os.Remove(y.tmp)
+			}
+			return out, fmt.Errorf("spool: enqueue for %s: %w", x.e.Agent, err)
+		}
+		if err := syncDir(filepath.Dir(dst)); err != nil {
+			s.warn("directory fsync failed after the message was queued", "dir", filepath.Dir(dst), "err", err)
+		}
+		x.e.Queued = s.queuedAt(dst)
+		out = append(out, x.e)
+	}
+	return out, nil
+}
+
+// Settled reports whether e's file has stopped changing: its mtime is at
+// least window old. A writer that appends in place in new/ (not tmp/ + mv)
+// keeps moving the mtime; the daemon waits until it rests, and wake says
+// when to look again (issue 11 item 9).
+func (s *Spool) Settled(e Entry, window time.Duration, now time.Time) (ok bool, wake time.Time) {
+	fi, err := os.Lstat(s.Path(e))
+	if err != nil || !fi.Mode().IsRegular() {
+		return true, time.Time{} // the read decides what is wrong with it
+	}
+	if at := fi.ModTime().Add(window); now.Before(at) {
+		return false, at
+	}
+	return true, time.Time{}
+}
+
 // EnqueueFile reads the message at path and Enqueues it.
 func (s *Spool) EnqueueFile(agent, path string) (Entry, error) {
-	data, err := readLimited(path, s.maxBytes())
+	data, err := readLimited(path, s.maxBytes(), false)
 	if err != nil {
 		return Entry{}, err
 	}
 	return s.Enqueue(agent, data)
 }
 
-// readLimited reads a regular file of at most max bytes; a larger one is a
-// too-large error without reading it all. O_NONBLOCK keeps a FIFO (dropped
-// into the queue by hand, or named on the command line) from blocking the
-// open until some writer appears; it is then refused as not a regular file.
-func readLimited(path string, max int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("spool: read message file: %w", err)
+// readLimited reads a message file through safeio.Open: never through a
+// symlink, never blocking on a FIFO, only a regular file of at most max
+// bytes, and (ownerOnly) only one owned by the daemon's user. Refusals are
+// permanent bad-message errors; other errors (EACCES, EIO) are not.
+func readLimited(path string, max int64, ownerOnly bool) ([]byte, error) {
+	data, err := safeio.ReadFile(path, safeio.OpenOptions{MaxBytes: max, OwnerOnly: ownerOnly})
+	if err == nil {
+		return data, nil
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("spool: read message file: %w", err)
+	var re *safeio.RefusedError
+	if errors.As(err, &re) {
+		kind := map[safeio.Kind]messageKind{safeio.KindSymlink: kindSymlink, safeio.KindNotRegular: kindNotRegular,
+			safeio.KindNotOwned: kindNotOwned, safeio.KindTooLarge: kindTooLarge}[re.Kind]
+		return nil, badMessage(kind, fmt.Sprintf("%s: %s", path, re.Detail), nil)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, badMessage(kindNotRegular, fmt.Sprintf("%s (%s)", path, fi.Mode().Type()), nil)
-	}
-	if fi.Size() > max {
-		return nil, badMessage(kindTooLarge, fmt.Sprintf("%s is %d bytes, limit %d", path, fi.Size(), max), nil)
-	}
-	// Read one byte past the limit: the file may have grown since Stat.
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("spool: read message file: %w", err)
-	}
-	return data, nil
+	return nil, fmt.Errorf("spool: read message file: %w", err)
 }
 
-// writeSynced creates path (which must not exist), writes data and fsyncs it.
-func writeSynced(path string, data []byte) error {
+// writeSynced creates path (which must not exist), writes data and fsyncs
+// it. A variable, so tests can make staging fail (a full disk).
+var writeSynced = writeSyncedFile
+
+func writeSyncedFile(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		return err
@@ -288,4 +375,29 @@ func (s *Spool) queuedAt(p string) time.Time {
 		return queuedTime(fi)
 	}
 	return time.Now()
+}
+
+// CheckModes is ssh's StrictModes for the spool (issue 11 item 4): the
+// root, tmp/, every state directory and every agent directory in them must
+// be real directories owned by this process's user and not writable by
+// group or others, since the daemon types what lands in new/ into the
+// person's windows. The error names the path and the fix.
+func (s *Spool) CheckModes() error {
+	dirs := []string{s.Root, s.path(tmpDir, "", "")}
+	for _, st := range States {
+		dirs = append(dirs, s.path(string(st), "", ""))
+		agents, err := s.agentDirs(st)
+		if err != nil {
+			return err
+		}
+		for _, a := range agents {
+			dirs = append(dirs, s.path(string(st), a, ""))
+		}
+	}
+	for _, d := range dirs {
+		if err := safeio.CheckPrivateDir(d); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
+	return nil
 }

@@ -2,18 +2,11 @@
 
 package spool
 
-import "os"
+import "github.com/agentspool/agentspool/internal/safeio"
 
 // syncDir makes a rename into dir durable: without it a crash can lose the
-// directory entry even though the file's data was fsynced.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+// directory entry even though the file's data was fsynced. A variable, so
+// tests can make it fail.
+var syncDir = realSyncDir
+
+var realSyncDir = safeio.SyncDir

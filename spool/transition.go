@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,10 +14,37 @@ import (
 	"time"
 )
 
-// Claim moves a queued message to cur/. If another claimer took it first, the
-// error satisfies IsGone.
+// MaxBaseLen is the longest base name a message keeps in cur/ and after:
+// with the longest info suffix and the ".reason" sidecar it stays far below
+// NAME_MAX (255). A longer name is renamed at claim time to a short name of
+// the daemon's own (Entry.OrigName keeps the original), so no later
+// transition can fail with ENAMETOOLONG (issue 11 item 8).
+const MaxBaseLen = 160
+
+// Claim moves a queued message to cur/, recording in its name's info suffix
+// when it entered new/ (the rename into new/ set its ctime: Entry.Queued),
+// which is what makes an ack fresh (Entry.Entered). If another claimer took
+// it first, the error satisfies IsGone.
 func (s *Spool) Claim(e Entry) (Entry, error) {
-	return s.move("claim", e, []State{StateNew}, StateCur, e.Name, nil)
+	base, info := ParseName(e.Name)
+	if info.Entered.IsZero() {
+		info.Entered = e.Queued
+		if info.Entered.IsZero() {
+			info.Entered = time.Now()
+		}
+		// Millisecond precision in the name: round down, so the ack of
+		// a message claimed within the same millisecond is still fresh.
+		info.Entered = info.Entered.Truncate(time.Millisecond)
+	}
+	orig := ""
+	if len(base) > MaxBaseLen {
+		orig, base = e.Name, UniqueName()
+	}
+	c, err := s.move("claim", e, []State{StateNew}, StateCur, FormatName(base, info), nil)
+	if err == nil && orig != "" {
+		c.OrigName, c.ID = orig, e.ID
+	}
+	return c, err
 }
 
 // Done moves a delivered message from cur/ to done/.
@@ -34,7 +62,7 @@ func (s *Spool) Fail(e Entry, reason string) (Entry, error) {
 // and a not-before time, both recorded in the name's info suffix.
 func (s *Spool) Retry(e Entry, notBefore time.Time) (Entry, error) {
 	base, info := ParseName(e.Name)
-	name := FormatName(base, Info{Attempt: info.Attempt + 1, NotBefore: notBefore})
+	name := FormatName(base, Info{Attempt: info.Attempt + 1, Entered: info.Entered, NotBefore: notBefore})
 	return s.move("retry", e, []State{StateCur}, StateNew, name, nil)
 }
 
@@ -43,7 +71,7 @@ func (s *Spool) Retry(e Entry, notBefore time.Time) (Entry, error) {
 // wrong, the clipboard was taken). The pasting/submitted marks are cleared.
 func (s *Spool) Postpone(e Entry, notBefore time.Time) (Entry, error) {
 	base, info := ParseName(e.Name)
-	return s.move("postpone", e, []State{StateCur}, StateNew, FormatName(base, Info{Attempt: info.Attempt, NotBefore: notBefore}), nil)
+	return s.move("postpone", e, []State{StateCur}, StateNew, FormatName(base, Info{Attempt: info.Attempt, Entered: info.Entered, NotBefore: notBefore}), nil)
 }
 
 // Mark records, by a rename inside cur/, that the daemon is about to paste
@@ -64,7 +92,7 @@ func (s *Spool) Hold(e Entry, reason string) (Entry, error) {
 // clearing its not-before time, then removes its sidecar.
 func (s *Spool) Release(e Entry) (Entry, error) {
 	base, info := ParseName(e.Name)
-	return s.move("release", e, []State{StateHold}, StateNew, FormatName(base, Info{Attempt: info.Attempt}), nil)
+	return s.move("release", e, []State{StateHold}, StateNew, FormatName(base, Info{Attempt: info.Attempt, Entered: info.Entered}), nil)
 }
 
 // Requeue moves a failed message back to new/ as a fresh one (attempt 0),
@@ -117,15 +145,20 @@ func (s *Spool) move(op string, e Entry, from []State, to State, name string, re
 		}
 	}
 	_, info := ParseName(dst.Name)
-	dst.Attempt, dst.NotBefore, dst.Pasting, dst.Submitted = info.Attempt, info.NotBefore, info.Pasting, info.Submitted
+	dst.Attempt, dst.Entered, dst.NotBefore, dst.Pasting, dst.Submitted = info.Attempt, info.Entered, info.NotBefore, info.Pasting, info.Submitted
 	dstPath := s.Path(dst)
 
+	// A reason that cannot be written (a full disk, a name too long) must
+	// not block the move it explains: the move goes on, the reason goes
+	// to the log, and Reason says it is missing (issue 11 item 12).
 	var sidecar string
 	if reason != nil {
 		sidecar = s.reasonPath(dst)
+		os.MkdirAll(filepath.Dir(sidecar), dirPerm) // an agent dir made by hand in new/ only
 		text := formatReason(*reason, e, time.Now())
-		if err := s.writeAtomic(sidecar, []byte(text)); err != nil {
-			return Entry{}, fmt.Errorf("spool: %s %s: write reason: %w", op, e.Name, err)
+		if err := safeio.WriteFile(sidecar, []byte(text), filePerm); err != nil && !safeio.IsSyncDirError(err) {
+			s.warn("reason not written; moving the message anyway", "name", e.Name, "to", string(to), "reason", *reason, "err", err)
+			sidecar = ""
 		}
 	}
 	if err := s.rename(src, dstPath); err != nil {
@@ -134,12 +167,14 @@ func (s *Spool) move(op string, e Entry, from []State, to State, name string, re
 		}
 		return Entry{}, fmt.Errorf("spool: %s: %w", op, err)
 	}
+	// The rename is the transition: a directory fsync failing after it
+	// makes its durability doubtful, not the move undone.
 	if err := syncDir(filepath.Dir(dstPath)); err != nil {
-		return Entry{}, fmt.Errorf("spool: %s: sync %s: %w", op, filepath.Dir(dstPath), err)
+		s.warn("directory fsync failed after a completed move", "op", op, "dir", filepath.Dir(dstPath), "err", err)
 	}
 	if e.State.hasReason() {
 		if err := os.Remove(s.reasonPath(e)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return dst, fmt.Errorf("spool: %s: remove old reason: %w", op, err)
+			s.warn("old reason not removed", "path", s.reasonPath(e), "err", err)
 		}
 	}
 	dst.Queued = s.queuedAt(dstPath)
@@ -151,26 +186,12 @@ func formatReason(reason string, e Entry, now time.Time) string {
 		strings.TrimRight(reason, "\n"), now.Format(time.RFC3339), e.Attempt, e.State)
 }
 
-// writeAtomic writes data to path via a staged file in tmp/: nobody ever
-// sees a half-written file at path.
-func (s *Spool) writeAtomic(path string, data []byte) error {
-	tmp := s.path(tmpDir, "", UniqueName())
-	if err := writeSynced(tmp, data); err != nil {
-		return err
-	}
-	if err := s.rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
 // Reason returns the text of e's .reason sidecar, or "" if it has none.
 func (s *Spool) Reason(e Entry) (string, error) {
 	if !e.State.hasReason() || !safeComponent(e.Agent) || !safeComponent(e.Name) {
 		return "", nil
 	}
-	b, err := os.ReadFile(s.reasonPath(e))
+	b, err := safeio.ReadFile(s.reasonPath(e), safeio.OpenOptions{MaxBytes: 64 << 10})
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -186,14 +207,18 @@ func (s *Spool) Read(e Entry) (*Message, error) {
 		return nil, fmt.Errorf("spool: read: bad entry %s/%s/%s", e.State, e.Agent, e.Name)
 	}
 	p := s.Path(e)
-	data, err := readLimited(p, s.maxBytes())
+	data, err := readLimited(p, s.maxBytes(), true)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &goneError{op: "read", path: p, err: err}
 	}
 	if err != nil {
 		return nil, err
 	}
-	return ParseMessage(e.Name, data, s.maxBytes())
+	name := e.Name
+	if e.OrigName != "" {
+		name = e.OrigName // the id comes from the name the sender gave
+	}
+	return ParseMessage(name, data, s.maxBytes())
 }
 
 // Find returns the entries, in any state, whose id (front matter or name) or

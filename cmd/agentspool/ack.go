@@ -31,6 +31,10 @@ func runAck(e *env, args []string) error {
 		return err
 	}
 	id := rest[0]
+	if !spool.ValidID(id) {
+		// Before issue 11, "x\ny" was written as the file x\ny.ack.
+		return &usageError{cmd: e.cmd, flags: fs, err: fmt.Errorf("bad message id %q (want [A-Za-z0-9][A-Za-z0-9._@+-]{0,127})", id)}
+	}
 	sp, cfg, err := e.openSpool(true)
 	if err != nil {
 		return err

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -85,7 +85,7 @@ func runCoords(e *env, args []string) error {
 // readConfigText reads the config file for editing; a missing file is an
 // empty one (the edit creates it).
 func readConfigText(path string) ([]byte, fs.FileMode, error) {
-	data, err := os.ReadFile(path)
+	data, err := safeio.ReadFile(path, safeio.OpenOptions{MaxBytes: 16 << 20, FollowLinks: true})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0o644, nil
 	}
@@ -105,25 +105,7 @@ func writeConfigText(path string, text []byte, mode fs.FileMode) error {
 	if _, err := config.Parse(text, path); err != nil {
 		return fmt.Errorf("not written, the result would not load: %w", err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(text); err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
+	if err := safeio.WriteFile(path, text, mode); err != nil && !safeio.IsSyncDirError(err) {
 		return fmt.Errorf("config: write %s: %w", path, err)
 	}
 	return nil
@@ -172,7 +154,7 @@ func coordsCapture(e *env, agent string, countdown time.Duration, window string)
 }
 
 func coordsImport(e *env, file string, write bool) error {
-	raw, err := os.ReadFile(file)
+	raw, err := safeio.ReadFile(file, safeio.OpenOptions{MaxBytes: 16 << 20, FollowLinks: true})
 	if err != nil {
 		return fmt.Errorf("coords: %w", err)
 	}

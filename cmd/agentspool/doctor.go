@@ -254,6 +254,9 @@ func doctorSpool(c *checklist, root string) {
 		}
 		return
 	}
+	if err := sp.CheckModes(); err != nil {
+		c.fail("spool modes", err.Error(), "the daemon refuses to start on a spool another user could feed")
+	}
 	c.ok("spool", "%s", sp.Root)
 	// A dot-file: the daemon and scanners skip it, so it is never a message.
 	dst := filepath.Join(sp.Root, "new", filepath.Base(f.Name()))

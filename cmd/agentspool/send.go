@@ -12,9 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/spool"
 )
 
@@ -34,10 +33,14 @@ that has its own front matter keeps it; flags given override its keys.
 
 The message is checked before anything is queued: an empty body, text that
 is not UTF-8 or a message over max_message_bytes is an error, and so is an
-agent missing from the config or an --id already in the spool.
+agent missing from the config, an --id already in the spool, or an --id
+already acked in the agent's inbox (an old <ID>.ack there would make the
+id ambiguous; the daemon ignores acks older than the message, but pick a
+new id). A FILE must be a regular file (not a FIFO, device or symlink).
 
 With --broadcast, every configured agent gets its own copy, with the id
-<ID>-<AGENT>.
+<ID>-<AGENT>: all of them or none (every copy is staged in tmp/ before
+any is renamed into new/).
 
 Example:
   agentspool send --to Agent-2 -m "Please review PR 42"
@@ -63,16 +66,6 @@ func (o *optBool) Set(s string) error {
 	}
 	o.v = &b
 	return nil
-}
-
-// frontMatter is the header send writes. Marshalled by yaml so that any
-// --from text is quoted correctly; omitempty keeps unset keys out.
-type frontMatter struct {
-	ID       string `yaml:"id"`
-	From     string `yaml:"from,omitempty"`
-	To       string `yaml:"to,omitempty"`
-	Priority string `yaml:"priority,omitempty"`
-	Ack      *bool  `yaml:"ack,omitempty"`
 }
 
 func runSend(e *env, args []string) error {
@@ -148,7 +141,9 @@ func runSend(e *env, args []string) error {
 	case text != nil:
 		body = []byte(*text)
 	case len(rest) == 1 && rest[0] != "-":
-		if body, err = readBody(rest[0], max); err != nil {
+		// The same safe opener as the daemon: a FIFO or device named here
+		// is refused at once instead of hanging send.
+		if body, err = spool.ReadInput(rest[0], max); err != nil {
 			return err
 		}
 	case len(rest) == 1 || !isTerminal(e.stdin):
@@ -161,39 +156,26 @@ func runSend(e *env, args []string) error {
 
 	// The header: from the input's own front matter if it has one, then
 	// the flags given.
-	fm := frontMatter{}
-	if hasFrontMatter(body) {
-		m, err := spool.ParseMessage("", body, max)
-		if err != nil {
-			return err
-		}
-		fm.ID, fm.From, fm.Ack = m.ID, m.From, m.Ack
-		prioFromFile := m.Priority
-		if !set["priority"] {
-			prio = prioFromFile
-		}
-		body = []byte(m.Body)
+	h, body, err := spool.ParseInput(body, max)
+	if err != nil {
+		return err
+	}
+	if set["priority"] || h.Priority == spool.PriorityNormal {
+		h.Priority = prio
 	}
 	if set["from"] {
-		fm.From = from
+		h.From = from
 	}
 	if set["id"] {
-		fm.ID = *id
+		h.ID = *id
 	}
 	if ack.v != nil {
-		fm.Ack = ack.v
+		h.Ack = ack.v
 	}
-	if prio != spool.PriorityNormal {
-		fm.Priority = prio.String()
-	}
-	if !utf8.ValidString(fm.From) || strings.ContainsFunc(fm.From, unicode.IsControl) {
-		return fmt.Errorf("front matter: from %q is not one line of UTF-8 text", fm.From)
-	}
-	userID := fm.ID != ""
+	userID := h.ID != ""
 	if !userID {
-		fm.ID = spool.NewID()
+		h.ID = spool.NewID()
 	}
-
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errors.New("empty message: nothing to send")
 	}
@@ -202,23 +184,16 @@ func runSend(e *env, args []string) error {
 	files := make([][]byte, len(agents))
 	ids := make([]string, len(agents))
 	for i, agent := range agents {
-		h := fm
-		h.To = agent
+		hh := h
+		hh.To = agent
 		if *broadcast {
-			h.ID = fm.ID + "-" + agent
+			hh.ID = h.ID + "-" + agent
 		}
-		data, err := buildMessage(h, body)
+		data, err := spool.Compose(hh, body, max)
 		if err != nil {
 			return err
 		}
-		m, err := spool.ParseMessage("", data, max)
-		if err != nil {
-			return err
-		}
-		if m.ID != h.ID { // cannot happen unless the header writer is wrong
-			return fmt.Errorf("message for %s: id %q read back as %q", agent, h.ID, m.ID)
-		}
-		files[i], ids[i] = data, h.ID
+		files[i], ids[i] = data, hh.ID
 	}
 	sp, _, err := e.openSpool(true)
 	if err != nil {
@@ -230,32 +205,21 @@ func runSend(e *env, args []string) error {
 		if err := checkIDsFree(sp, ids); err != nil {
 			return err
 		}
-	}
-	for i, agent := range agents {
-		if _, err := sp.Enqueue(agent, files[i]); err != nil {
-			return fmt.Errorf("queue %s for %s: %w", ids[i], agent, err)
+		for i, agent := range agents {
+			a, _ := cfg.Agent(agent)
+			if acked, _ := confirm.Stale(a.Inbox, ids[i]); acked {
+				return fmt.Errorf("id %q is already acked in %s's inbox (%s): a message with it could never be confirmed; choose another --id", ids[i], agent, confirm.AckPath(a.Inbox, ids[i]))
+			}
 		}
-		fmt.Fprintln(e.stdout, ids[i])
+	}
+	// All or nothing: every copy is staged before any is renamed in.
+	if _, err := sp.EnqueueAll(agents, files); err != nil {
+		return fmt.Errorf("queue %s: %w", strings.Join(ids, ", "), err)
+	}
+	for _, id := range ids {
+		fmt.Fprintln(e.stdout, id)
 	}
 	return nil
-}
-
-func buildMessage(h frontMatter, body []byte) ([]byte, error) {
-	hdr, err := yaml.Marshal(h)
-	if err != nil {
-		return nil, fmt.Errorf("front matter: %w", err)
-	}
-	var b bytes.Buffer
-	b.Grow(len(hdr) + len(body) + 8)
-	b.WriteString("---\n")
-	b.Write(hdr)
-	b.WriteString("---\n")
-	b.Write(body)
-	return b.Bytes(), nil
-}
-
-func hasFrontMatter(b []byte) bool {
-	return bytes.HasPrefix(b, []byte("---\n")) || bytes.HasPrefix(b, []byte("---\r\n"))
 }
 
 // checkIDsFree fails if any of ids is already a message in the spool, in
@@ -271,26 +235,6 @@ func checkIDsFree(sp *spool.Spool, ids []string) error {
 		}
 	}
 	return nil
-}
-
-// readBody reads the message body from the file at path.
-func readBody(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read message: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read message: %w", err)
-	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("read message %s: is a directory", path)
-	}
-	if fi.Mode().IsRegular() && fi.Size() > max {
-		return nil, tooLarge(path, max)
-	}
-	return readLimited(f, path, max)
 }
 
 // readLimited reads at most max bytes from r; more is a too-large error

@@ -142,7 +142,7 @@ func TestSendRefuses(t *testing.T) {
 		{"10 MiB file", []string{"--to", "Agent-1", big}, 1, "too large"},
 		{"not UTF-8", []string{"--to", "Agent-1", bad}, 1, "UTF-8"},
 		{"directory", []string{"--to", "Agent-1", f.dir}, 1, "directory"},
-		{"dangling symlink", []string{"--to", "Agent-1", dangling}, 1, "no such file"},
+		{"dangling symlink", []string{"--to", "Agent-1", dangling}, 1, "symbolic link"},
 		{"missing file", []string{"--to", "Agent-1", filepath.Join(f.dir, "nope")}, 1, "no such file"},
 		{"broken front matter", []string{"--to", "Agent-1", badFM}, 1, "front matter"},
 		{"duplicate id", []string{"--to", "Agent-2", "--id", "dup", "-m", "x"}, 1, "already in the spool"},

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/agentspool/agentspool/internal/safeio"
 	"github.com/agentspool/agentspool/spool"
 )
 
@@ -61,6 +65,9 @@ func runShow(e *env, args []string) error {
 		fmt.Fprintf(w, "state:      %s\n", en.State)
 		fmt.Fprintf(w, "agent:      %s\n", en.Agent)
 		fmt.Fprintf(w, "path:       %s\n", sp.Path(en))
+		if orig := originalName(sp, en); orig != "" {
+			fmt.Fprintf(w, "sent as:    %s\n", printable(orig))
+		}
 		fmt.Fprintf(w, "priority:   %s\n", en.Priority)
 		fmt.Fprintf(w, "attempt:    %d\n", en.Attempt)
 		if !en.NotBefore.IsZero() {
@@ -89,7 +96,9 @@ func showContent(w io.Writer, sp *spool.Spool, en spool.Entry) error {
 	if max <= 0 {
 		max = spool.DefaultMaxMessageBytes
 	}
-	f, err := os.Open(sp.Path(en))
+	// The safe opener: a FIFO dropped in the spool must not hang show,
+	// and a symlink's target is not shown.
+	f, err := safeio.Open(sp.Path(en), safeio.OpenOptions{})
 	if err != nil {
 		return err
 	}
@@ -155,4 +164,32 @@ func indent(s string) string {
 		return "    (empty)"
 	}
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// originalName is the name a sender gave a message that the daemon renamed
+// at claim time because it was too long (issue 11 item 8): the journal's
+// "renamed" line for it.
+func originalName(sp *spool.Spool, en spool.Entry) string {
+	f, err := safeio.Open(filepath.Join(sp.Root, "journal.jsonl"), safeio.OpenOptions{})
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	base, _ := spool.ParseName(en.Name)
+	orig := ""
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, []byte(`"renamed"`)) {
+			continue
+		}
+		var l struct{ Event, Name, Why string }
+		if json.Unmarshal(line, &l) == nil && l.Event == "renamed" {
+			if b, _ := spool.ParseName(l.Name); b == base {
+				orig = strings.TrimPrefix(l.Why, "original name: ")
+			}
+		}
+	}
+	return orig
 }

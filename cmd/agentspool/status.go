@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/agentspool/agentspool/internal/safeio"
 	"io/fs"
-	"os"
 	"path/filepath"
+	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -41,6 +42,9 @@ type daemonStatus struct {
 	Updated time.Time            `json:"updated"`
 	Running *bool                `json:"running"` // absent: trust the pid
 	Agents  map[string]agentView `json:"agents"`
+	// Degraded: what keeps failing in the daemon (journal, status file, a
+	// move in the spool), with the last error.
+	Degraded map[string]string `json:"degraded"`
 }
 
 type agentView struct {
@@ -154,6 +158,16 @@ func runStatus(e *env, args []string) error {
 	case running:
 		fmt.Fprintf(e.stdout, "daemon: running (pid %d, started %s, updated %s ago)\n",
 			ds.PID, ds.Started.Local().Format(time.DateTime), fmtAge(now.Sub(ds.Updated)))
+		if len(ds.Degraded) > 0 {
+			keys := make([]string, 0, len(ds.Degraded))
+			for k := range ds.Degraded {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(e.stdout, "daemon: DEGRADED: %s: %s\n", k, ds.Degraded[k])
+			}
+		}
 	case dsErr != nil:
 		fmt.Fprintf(e.stdout, "daemon: not running (%v)\n", dsErr)
 	case ds != nil && ds.Running != nil && !*ds.Running:
@@ -201,7 +215,7 @@ func runStatus(e *env, args []string) error {
 
 // readDaemonStatus reads <root>/status.json: nil, nil when there is none.
 func readDaemonStatus(root string) (*daemonStatus, error) {
-	b, err := os.ReadFile(filepath.Join(root, "status.json"))
+	b, err := safeio.ReadFile(filepath.Join(root, "status.json"), safeio.OpenOptions{MaxBytes: 16 << 20})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -1,0 +1,114 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/spool"
+)
+
+// stepKind is what happens to a message after one delivery attempt.
+type stepKind int
+
+const (
+	stepAwaitAck stepKind = iota + 1 // submitted: wait for the ack in cur/
+	stepDone                         // submitted, ack off: done/
+	stepPostpone                     // nothing reached the agent: back to new/ with a not-before, no attempt counted
+	stepHold                         // park in hold/ (and the whole agent with holdAgent)
+	stepFail                         // give up: failed/
+)
+
+// counters are the per-message and per-agent counts an outcome reads and
+// updates. They live in agentState; outcome gets a copy and returns the
+// new values, so it stays a pure function.
+type counters struct {
+	Mismatches int // focus mismatches in a row, this agent
+	GUIFails   int // attempts the desktop refused, this message
+	Drafts     int // attempts refused because the input held a draft, this message
+	QuietNoted bool
+}
+
+// step is the next state of a message: what to do, and the new counters.
+type step struct {
+	Kind      stepKind
+	Delay     time.Duration // stepPostpone: not before now+Delay
+	Reason    string        // stepHold, stepFail; the cause for a postpone
+	HoldAgent bool          // stepHold: pause the agent's whole queue
+	Cause     error         // logged with a postpone
+	Counters  counters
+	// LogQuiet: the first time this message waits for a quiet desk.
+	LogQuiet bool
+	// LogMismatchHold: the focus mismatch that parks the agent.
+	LogMismatchHold bool
+}
+
+// outcome is the pure function from one attempt's result (its error and
+// report, the message, the agent's settings and the counters) to the next
+// state (issue 11, structure). No I/O, no clock: the caller applies it.
+func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a *config.Agent, c counters) step {
+	switch {
+	case err == nil:
+		c.Mismatches, c.GUIFails, c.Drafts, c.QuietNoted = 0, 0, 0, false
+		ack := a.Ack
+		if msg != nil && msg.Ack != nil {
+			ack = *msg.Ack
+		}
+		if !ack {
+			return step{Kind: stepDone, Reason: "submitted; agent has ack off (unconfirmed)", Counters: c}
+		}
+		return step{Kind: stepAwaitAck, Counters: c}
+	case deliver.IsNotQuiet(err):
+		first := !c.QuietNoted
+		c.QuietNoted = true
+		return step{Kind: stepPostpone, Delay: 100 * time.Millisecond, Counters: c, LogQuiet: first}
+	case deliver.IsPersonActive(err):
+		return step{Kind: stepPostpone, Delay: 100 * time.Millisecond, Cause: err, Counters: c}
+	case deliver.IsDraft(err):
+		c.Drafts++
+		if c.Drafts >= a.MaxAttempts {
+			return step{Kind: stepHold, Counters: c, Reason: fmt.Sprintf("input not empty: %v (checked %d times); clear the agent's input, then: agentspool release %s", err, c.Drafts, e.ID)}
+		}
+		return step{Kind: stepPostpone, Delay: a.Backoff << (c.Drafts - 1), Cause: err, Counters: c}
+	case rep.Pasted && !rep.Submitted:
+		return step{Kind: stepHold, HoldAgent: true, Counters: c, Reason: "pasted into the input but not submitted, and the paste could not be taken back: check the agent's input; " + err.Error()}
+	}
+	if w, ok := deliver.IsFocusMismatch(err); ok {
+		c.Mismatches++
+		if c.Mismatches >= MismatchesToHold {
+			n := c.Mismatches
+			c.Mismatches = 0
+			return step{Kind: stepHold, HoldAgent: true, Counters: c, LogMismatchHold: true,
+				Reason: fmt.Sprintf("focus mismatch %d times in a row: clicking (%d,%d) focused %q (pid %d), not the window %q; fix coords.yaml (agentspool coords capture %s) and run: agentspool release %s",
+					n, a.X, a.Y, w.Title, w.PID, a.Window, e.Agent, e.Agent)}
+		}
+		return step{Kind: stepPostpone, Delay: time.Duration(c.Mismatches) * 200 * time.Millisecond, Cause: err, Counters: c}
+	}
+	c.GUIFails++
+	if c.GUIFails >= guiFailuresToFail {
+		return step{Kind: stepFail, Counters: c, Reason: fmt.Sprintf("the desktop refused %d times: %v", c.GUIFails, err)}
+	}
+	delay := 100 * time.Millisecond * time.Duration(c.GUIFails)
+	if deliver.IsNoDisplay(err) || errors.Is(err, deliver.ErrClipboardSilent) {
+		// Not this message's fault: give the desk time to recover.
+		delay = 5 * time.Second
+	}
+	return step{Kind: stepPostpone, Delay: delay, Cause: err, Counters: c}
+}
+
+// readOutcome is the next state after the message file could not be read:
+// a permanent refusal (a symlink, FIFO, directory, another user's file,
+// bad content) fails it at once; a temporary error is retried, counted,
+// and fails after readFailuresToFail (issue 11 item 5: never an endless
+// loop).
+func readOutcome(err error, fails int) step {
+	if spool.IsPermanent(err) {
+		return step{Kind: stepFail, Reason: err.Error()}
+	}
+	if fails >= readFailuresToFail {
+		return step{Kind: stepFail, Reason: fmt.Sprintf("the message file could not be read %d times: %v", fails, err)}
+	}
+	return step{Kind: stepPostpone, Delay: time.Second, Cause: err}
+}

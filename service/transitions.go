@@ -1,0 +1,221 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/spool"
+)
+
+// Every state change of a message the daemon makes goes through transition:
+// one place that retries a failed move (a full disk, an unwritable done/,
+// EIO) a bounded number of times, with backoff, while the agent stays busy
+// — so its next message cannot overtake this one, and this one cannot be
+// pasted again (issue 11 item 12). When the bound is spent the message
+// stays where it is, the agent stays busy and the daemon is degraded; a
+// background retry tries the move again every stuckRetry until it works.
+
+const (
+	transitionTries    = 6                     // 50ms, 100ms, … 1.6s between them
+	stuckRetry         = 30 * time.Second      // after the bound
+	transitionFirst    = 50 * time.Millisecond // first backoff
+	degradedLogGap     = 30 * time.Second      // one log line per source per gap
+	readFailuresToFail = 10
+)
+
+// transition runs move until it succeeds, the message is gone (someone
+// else moved it: nothing to do), or transitionTries are spent. ok is false
+// in the last case.
+func (d *Daemon) transition(op string, e spool.Entry, move func(spool.Entry) (spool.Entry, error)) (spool.Entry, bool) {
+	delay := transitionFirst
+	var err error
+	for try := 1; try <= transitionTries; try++ {
+		var n spool.Entry
+		if n, err = move(e); err == nil {
+			d.clearDegraded("transition " + e.Agent)
+			return n, true
+		}
+		if spool.IsGone(err) || spool.IsPermanent(err) {
+			d.log.Error(op, "id", e.ID, "agent", e.Agent, "err", err)
+			return e, true // nothing left to move, or never movable: do not hang the agent on it
+		}
+		if try < transitionTries {
+			time.Sleep(delay)
+			delay *= 2
+		}
+	}
+	d.degrade("transition "+e.Agent, fmt.Errorf("%s %s: %w", op, e.Name, err))
+	d.log.Error(op+" failed; the agent stays busy and the move is retried", "id", e.ID, "agent", e.Agent, "tries", transitionTries, "err", err)
+	return e, false
+}
+
+// stuck keeps e's agent busy and retries apply every stuckRetry until it
+// succeeds; then the agent is free again.
+func (d *Daemon) stuck(e spool.Entry, apply func() bool) {
+	d.setState(e.Agent, "stuck", "a move in the spool keeps failing; see the log")
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		t := time.NewTicker(stuckRetry)
+		defer t.Stop()
+		for {
+			select {
+			case <-d.ctx.Done():
+				return // the restart recovers it from cur/
+			case <-t.C:
+				if apply() {
+					d.release(e.Agent)
+					return
+				}
+			}
+		}
+	}()
+}
+
+// release marks agent free and asks for a scan.
+func (d *Daemon) release(agent string) {
+	d.mu.Lock()
+	if st := d.agents[agent]; st != nil {
+		st.busy = false
+	}
+	d.mu.Unlock()
+	d.poke()
+}
+
+func (d *Daemon) done(e spool.Entry, why string) bool {
+	n, ok := d.transition("done", e, d.sp.Done)
+	if !ok {
+		return false
+	}
+	d.journal.Event(n, "done", why)
+	d.logMove(n, e.State, spool.StateDone, nil, "why", why)
+	d.setState(e.Agent, "idle", "")
+	return true
+}
+
+func (d *Daemon) fail(e spool.Entry, reason string) bool {
+	n, ok := d.transition("fail", e, func(e spool.Entry) (spool.Entry, error) { return d.sp.Fail(e, reason) })
+	if !ok {
+		return false
+	}
+	d.journal.Event(n, "failed", reason)
+	d.logMove(n, e.State, spool.StateFailed, errors.New(reason))
+	return true
+}
+
+// hold parks e; with agent, the whole agent's queue is paused until an
+// operator releases it.
+func (d *Daemon) hold(e spool.Entry, reason string, agent bool) bool {
+	if agent {
+		if err := d.sp.HoldAgent(e.Agent, reason); err != nil {
+			d.log.Error("hold agent", "agent", e.Agent, "err", err)
+		}
+		d.setState(e.Agent, "held", reason)
+	}
+	n, ok := d.transition("hold", e, func(e spool.Entry) (spool.Entry, error) { return d.sp.Hold(e, reason) })
+	if !ok {
+		return false
+	}
+	d.journal.Event(n, "held", reason)
+	d.logMove(n, e.State, spool.StateHold, errors.New(reason))
+	return true
+}
+
+// postpone puts e back in new/ without counting a delivery attempt: nothing
+// reached the agent.
+func (d *Daemon) postpone(e spool.Entry, at time.Time, cause error) bool {
+	n, ok := d.transition("postpone", e, func(e spool.Entry) (spool.Entry, error) { return d.sp.Postpone(e, at) })
+	if !ok {
+		return false
+	}
+	d.logMove(n, e.State, spool.StateNew, cause)
+	if wait := time.Until(at); wait > 0 {
+		time.AfterFunc(wait+time.Millisecond, d.poke)
+	}
+	return true
+}
+
+// retry puts e back in new/ with its attempt count raised.
+func (d *Daemon) retry(e spool.Entry, at time.Time, cause error) bool {
+	n, ok := d.transition("retry", e, func(e spool.Entry) (spool.Entry, error) { return d.sp.Retry(e, at) })
+	if !ok {
+		return false
+	}
+	d.logMove(n, spool.StateCur, spool.StateNew, cause)
+	if wait := time.Until(at); wait > 0 {
+		time.AfterFunc(wait+time.Millisecond, d.poke)
+	}
+	return true
+}
+
+// apply carries out a step for the claimed message e, then frees the agent
+// unless the message now waits for its ack. A transition that keeps failing
+// leaves the agent busy, retried in the background.
+func (d *Daemon) apply(e spool.Entry, s step, a *config.Agent) {
+	var ok bool
+	switch s.Kind {
+	case stepDone:
+		ok = d.done(e, s.Reason)
+	case stepPostpone:
+		ok = d.postpone(e, d.now().Add(s.Delay), s.Cause)
+	case stepHold:
+		ok = d.hold(e, s.Reason, s.HoldAgent)
+	case stepFail:
+		ok = d.fail(e, s.Reason)
+	case stepAwaitAck:
+		d.awaitAck(e, a, a.AckTimeout)
+		return
+	}
+	if !ok {
+		d.stuck(e, func() bool { return d.applyOnce(e, s) })
+		return
+	}
+	d.release(e.Agent)
+}
+
+func (d *Daemon) applyOnce(e spool.Entry, s step) bool {
+	switch s.Kind {
+	case stepDone:
+		return d.done(e, s.Reason)
+	case stepPostpone:
+		return d.postpone(e, d.now().Add(s.Delay), s.Cause)
+	case stepHold:
+		return d.hold(e, s.Reason, false)
+	case stepFail:
+		return d.fail(e, s.Reason)
+	}
+	return true
+}
+
+// degrade records that source (the journal, the status file, a transition)
+// is failing: logged at most once per degradedLogGap per source, and shown
+// in `agentspool status` until it works again (issue 11 item 11).
+func (d *Daemon) degrade(source string, err error) {
+	d.mu.Lock()
+	if d.degraded == nil {
+		d.degraded, d.degradedLog = map[string]string{}, map[string]time.Time{}
+	}
+	d.degraded[source] = err.Error()
+	now := time.Now()
+	logIt := now.Sub(d.degradedLog[source]) >= degradedLogGap
+	if logIt {
+		d.degradedLog[source] = now
+	}
+	d.dirty = true
+	d.mu.Unlock()
+	if logIt {
+		d.log.Error("degraded: "+source+" is failing", "err", err)
+	}
+}
+
+func (d *Daemon) clearDegraded(source string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.degraded[source]; ok {
+		delete(d.degraded, source)
+		d.dirty = true
+		d.log.Info("recovered: " + source + " works again")
+	}
+}

@@ -1,0 +1,243 @@
+//go:build unix
+
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/spool"
+)
+
+// Issue 11 regression tests against the daemon on the fake desktop.
+
+func (r *rig) dropRaw(agent, name string, data []byte) string {
+	r.t.Helper()
+	tmp := filepath.Join(r.cfg.Spool, "tmp", "x"+name[:min(len(name), 20)])
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	dst := filepath.Join(r.cfg.Spool, "new", agent, name)
+	os.MkdirAll(filepath.Dir(dst), 0o700)
+	if err := os.Rename(tmp, dst); err != nil {
+		r.t.Fatal(err)
+	}
+	return dst
+}
+
+func (r *rig) reasons() map[string]string {
+	out := map[string]string{}
+	es, _ := r.sp.Scan(spool.StateFailed, "")
+	for _, e := range es {
+		txt, _ := r.sp.Reason(e)
+		out[e.Name] = txt
+	}
+	return out
+}
+
+// Items 5, 4 (claim time), 7, 8: hostile entries end in failed/ with a
+// reason; nothing secret is pasted; a long name is delivered once.
+func TestHostileEntriesFailWithReason(t *testing.T) {
+	r := newRig(t, "")
+	new1 := filepath.Join(r.cfg.Spool, "new", "Agent-1")
+	os.MkdirAll(new1, 0o700)
+	secret := filepath.Join(r.dir, "secret")
+	os.WriteFile(secret, []byte("SECRET-TOKEN-1234"), 0o600)
+	os.Symlink(secret, filepath.Join(new1, "link.md"))
+	os.Symlink(filepath.Join(r.dir, "nowhere"), filepath.Join(new1, "dangling.md"))
+	if err := syscall.Mkfifo(filepath.Join(new1, "fifo.md"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(new1, "adir"), 0o700)
+	wantFailed := 5
+	if os.Getuid() == 0 {
+		p := r.dropRaw("Agent-1", "theirs.md", []byte("rm -rf ~"))
+		os.Chown(p, 65534, 65534)
+		wantFailed++
+	}
+	r.dropRaw("Agent-1", "a\nnewline.md", []byte("hello"))
+	r.dropRaw("Agent-1", "co:lon:x.md", []byte("hello"))
+	wantFailed++
+	long := strings.Repeat("L", 240) + ".md"
+	r.dropRaw("Agent-2", long, []byte("---\nid: long-one\n---\nlong named"))
+	r.start()
+	r.waitState(spool.StateFailed, "Agent-1", wantFailed)
+	r.waitState(spool.StateDone, "Agent-2", 1)
+	for name, why := range r.reasons() {
+		if strings.TrimSpace(why) == "" {
+			t.Errorf("%q failed without a reason", name)
+		}
+		t.Logf("%q: %s", name, strings.SplitN(why, "\n", 2)[0])
+	}
+	for _, w := range []string{"Agent-1", "Agent-2"} {
+		for _, s := range r.desk.Window(w).Submits {
+			if strings.Contains(s, "SECRET-TOKEN") {
+				t.Fatalf("the secret was pasted into %s: %q", w, s)
+			}
+			if w == "Agent-1" {
+				t.Errorf("a hostile entry was pasted into Agent-1: %q", s)
+			}
+		}
+	}
+	if n := len(r.desk.Window("Agent-2").Submits); n != 1 {
+		t.Errorf("long-named message pasted %d times, want 1", n)
+	}
+	if !strings.Contains(r.logs.String(), "renamed a long file name") {
+		t.Error("the rename of the long name was not logged")
+	}
+}
+
+// Item 2: a stale <id>.ack does not mark a later message with that id done.
+func TestStaleAckDoesNotMarkDone(t *testing.T) {
+	r := newRig(t, "")
+	a1, _ := r.cfg.Agent("Agent-1")
+	os.MkdirAll(a1.Inbox, 0o700)
+	stale := filepath.Join(a1.Inbox, "hello.ack")
+	os.WriteFile(stale, []byte("old"), 0o600)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(stale, old, old)
+	r.ack = func(agent, id string, n int) (bool, time.Duration) { return false, 0 } // the agent never acks
+	r.start()
+	r.dropRaw("Agent-1", "hello.md", []byte("say hi"))
+	// Never acked: after max_attempts it fails; the stale ack must not
+	// have made it done.
+	r.waitState(spool.StateFailed, "Agent-1", 1)
+	if n := r.count(spool.StateDone); n != 0 {
+		t.Fatalf("%d in done/: the stale ack counted", n)
+	}
+	if n := len(r.desk.Window("Agent-1").Submits); n != 3 {
+		t.Errorf("pasted %d times, want max_attempts=3", n)
+	}
+}
+
+// Item 4: the daemon refuses a spool another user could feed.
+func TestRefusesGroupWritableSpool(t *testing.T) {
+	r := newRig(t, "")
+	os.Chmod(filepath.Join(r.cfg.Spool, "new"), 0o777)
+	r.start()
+	select {
+	case err := <-r.done:
+		if err == nil || !strings.Contains(err.Error(), "writable by group or others") || !strings.Contains(err.Error(), "chmod go-w") {
+			t.Fatalf("Run = %v", err)
+		}
+		r.cancel = nil
+	case <-time.After(5 * time.Second):
+		t.Fatal("the daemon started on a world-writable spool")
+	}
+}
+
+// Item 12 and structure: the outcome is a pure function of its inputs.
+func TestOutcomeIsPure(t *testing.T) {
+	a := &config.Agent{Name: "A", AgentSettings: config.AgentSettings{Ack: true, MaxAttempts: 3, Backoff: time.Second}}
+	e := spool.Entry{Agent: "A", ID: "m"}
+	if s := outcome(nil, deliver.Report{}, &spool.Message{}, e, a, counters{}); s.Kind != stepAwaitAck {
+		t.Errorf("ok → %v", s.Kind)
+	}
+	off := false
+	if s := outcome(nil, deliver.Report{}, &spool.Message{Ack: &off}, e, a, counters{}); s.Kind != stepDone {
+		t.Errorf("ok, ack off → %v", s.Kind)
+	}
+	c := counters{}
+	var s step
+	for range guiFailuresToFail {
+		s = outcome(errors.New("boom"), deliver.Report{}, nil, e, a, c)
+		c = s.Counters
+	}
+	if s.Kind != stepFail {
+		t.Errorf("after %d desktop refusals → %v", guiFailuresToFail, s.Kind)
+	}
+	if s := readOutcome(errors.New("EIO"), readFailuresToFail); s.Kind != stepFail {
+		t.Errorf("read failures are not bounded: %v", s.Kind)
+	}
+	if s := readOutcome(errors.New("EIO"), 1); s.Kind != stepPostpone {
+		t.Errorf("first read failure → %v", s.Kind)
+	}
+}
+
+// Item 12: a transition that fails is retried, and the agent stays busy
+// meanwhile: its next message does not go out.
+func TestFailedDoneKeepsAgentBusy(t *testing.T) {
+	r := newRig(t, "")
+	r.start()
+	time.Sleep(200 * time.Millisecond) // past the start-up checks
+	// Root ignores modes: replace done/Agent-1 with a file, so the rename
+	// into it fails with ENOTDIR for as long as the test wants.
+	done := filepath.Join(r.cfg.Spool, "done", "Agent-1")
+	os.RemoveAll(done)
+	os.WriteFile(done, nil, 0o600)
+	r.send("Agent-1", "first")
+	time.Sleep(300 * time.Millisecond)
+	r.send("Agent-1", "second")
+	time.Sleep(2 * time.Second)
+	if n := len(r.desk.Window("Agent-1").Submits); n != 1 {
+		t.Fatalf("%d submits while the first message could not be moved to done/, want 1", n)
+	}
+	if !strings.Contains(r.logs.String(), "agent stays busy") {
+		t.Errorf("no log of the stuck transition:\n%s", r.logs.String())
+	}
+	os.Remove(done)
+	os.MkdirAll(done, 0o700)
+}
+
+// Item 11: a journal write that fails is reported, and the daemon shows
+// itself degraded in status.json (before: 0 bytes, nothing logged).
+func TestJournalErrorsDegradeTheDaemon(t *testing.T) {
+	r := newRig(t, "")
+	var logs strings.Builder
+	d, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: nopWaiter{}, Deliverer: &deliver.Deliverer{Desktop: r.desk},
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.CreateTemp(t.TempDir(), "journal")
+	f.Close() // every write fails, like a full disk
+	d.journal = &journal{f: f, onErr: func(err error) { d.degrade("journal", err) }}
+	d.journal.Event(spool.Entry{ID: "m", Agent: "Agent-1"}, "done", "test")
+	d.journal.Event(spool.Entry{ID: "m2", Agent: "Agent-1"}, "done", "test")
+	d.writeStatus(true)
+	b, err := os.ReadFile(filepath.Join(r.sp.Root, "status.json"))
+	if err != nil || !strings.Contains(string(b), `"degraded"`) || !strings.Contains(string(b), "journal") {
+		t.Fatalf("status.json = %s, %v", b, err)
+	}
+	if n := strings.Count(logs.String(), "degraded: journal"); n != 1 {
+		t.Errorf("%d log lines for two failed writes, want 1 (rate-limited):\n%s", n, logs.String())
+	}
+}
+
+type nopWaiter struct{}
+
+func (nopWaiter) Wait(context.Context, string, string, time.Time, time.Duration) (bool, error) {
+	return false, nil
+}
+
+// Item 9: a file written in place in new/ is not claimed while it grows.
+func TestInPlaceWriterIsWaitedFor(t *testing.T) {
+	r := newRig(t, "")
+	r.start()
+	p := filepath.Join(r.cfg.Spool, "new", "Agent-1", "inplace.md")
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		fmt.Fprintf(f, "part %d\n", i)
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Fprintln(f, "THE END")
+	f.Close()
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	subs := r.desk.Window("Agent-1").Submits
+	if len(subs) != 1 || !strings.Contains(subs[0], "part 0") || !strings.Contains(subs[0], "THE END") {
+		t.Fatalf("submits = %q, want the whole file once", subs)
+	}
+}

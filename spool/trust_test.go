@@ -1,0 +1,137 @@
+package spool
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Issue 11 item 13: a broadcast that runs out of space while staging
+// queues nothing (before, send queued copy by copy: the first agents got
+// it, the rest did not).
+func TestEnqueueAllIsAllOrNothing(t *testing.T) {
+	s := openTest(t)
+	n := 0
+	writeSynced = func(p string, d []byte) error {
+		if n++; n == 3 {
+			return syscall.ENOSPC
+		}
+		return writeSyncedFile(p, d)
+	}
+	defer func() { writeSynced = writeSyncedFile }()
+	agents := []string{"A", "B", "C", "D"}
+	data := [][]byte{[]byte("x"), []byte("x"), []byte("x"), []byte("x")}
+	if _, err := s.EnqueueAll(agents, data); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("EnqueueAll = %v", err)
+	}
+	if es := scan(t, s, StateNew, ""); len(es) != 0 {
+		t.Errorf("%d copies queued by a failed broadcast", len(es))
+	}
+	if des, _ := os.ReadDir(filepath.Join(s.Root, "tmp")); len(des) != 0 {
+		t.Errorf("tmp/ left with %v", des)
+	}
+	writeSynced = writeSyncedFile
+	es, err := s.EnqueueAll(agents, data)
+	if err != nil || len(es) != 4 {
+		t.Fatalf("EnqueueAll = %v, %v", es, err)
+	}
+}
+
+// Issue 11 item 12: a directory fsync failing after the rename is a
+// warning, not a failure (before, send reported failure for a queued
+// message, and a resend duplicated it).
+func TestSyncDirFailureAfterRenameIsNoFailure(t *testing.T) {
+	s := openTest(t)
+	syncDir = func(string) error { return syscall.EIO }
+	defer func() { syncDir = realSyncDir }()
+	e, err := s.Enqueue("A", []byte("hello"))
+	if err != nil {
+		t.Fatalf("Enqueue = %v; the message was queued", err)
+	}
+	c, err := s.Claim(scan(t, s, StateNew, "A")[0])
+	if err != nil {
+		t.Fatalf("Claim = %v", err)
+	}
+	if _, err := s.Done(c); err != nil {
+		t.Fatalf("Done = %v", err)
+	}
+	_ = e
+}
+
+// Issue 11 item 12: a reason that cannot be written does not block the move.
+func TestUnwritableReasonDoesNotBlockFail(t *testing.T) {
+	s := openTest(t)
+	s.Enqueue("A", []byte("hello"))
+	e := scan(t, s, StateNew, "A")[0]
+	// The sidecar's place taken by a directory: the reason cannot be
+	// written there (root ignores modes).
+	os.MkdirAll(filepath.Join(s.Root, "failed", "A", e.Name+".reason", "x"), 0o700)
+	if _, err := s.Fail(e, "why"); err != nil {
+		t.Fatalf("Fail = %v; the move must go on without its reason", err)
+	}
+}
+
+// Issue 11 items 7 and 8: ids from names follow the id rule; a long name
+// is renamed at claim and every later transition works.
+func TestNamesTheSpoolCannotMisread(t *testing.T) {
+	for _, name := range []string{"a\nb.md", "a b.md", "x]y.md", "co:lon:x.md", "x:1", "x:2"} {
+		if _, err := ParseMessage(name, []byte("body"), 0); !IsBadName(err) {
+			t.Errorf("ParseMessage(%q) = %v, want a bad-name error", name, err)
+		}
+	}
+	if IDFromName("x:1") == IDFromName("x:2") {
+		t.Error("x:1 and x:2 share an id")
+	}
+	s := openTest(t)
+	long := strings.Repeat("L", 250)
+	os.MkdirAll(filepath.Join(s.Root, "new", "A"), 0o700)
+	os.WriteFile(filepath.Join(s.Root, "new", "A", long), []byte("---\nid: long1\n---\nbody"), 0o600)
+	e := scan(t, s, StateNew, "A")[0]
+	c, err := s.Claim(e)
+	if err != nil || c.OrigName != long || len(c.Name) > MaxBaseLen+40 {
+		t.Fatalf("Claim = %+v, %v", c, err)
+	}
+	if m, err := s.Read(c); err != nil || m.ID != "long1" {
+		t.Fatalf("Read = %v, %v", m, err)
+	}
+	r, err := s.Retry(c, time.Now())
+	if err != nil {
+		t.Fatalf("Retry of a long-named message: %v", err)
+	}
+	c2, _ := s.Claim(scan(t, s, StateNew, "A")[0])
+	if _, err := s.Fail(c2, "test"); err != nil {
+		t.Fatalf("Fail: %v", err)
+	}
+	_ = r
+}
+
+// Issue 11 item 9: a file written in place is not settled until it rests.
+func TestSettled(t *testing.T) {
+	s := openTest(t)
+	e, _ := s.Enqueue("A", []byte("hello"))
+	now := time.Now()
+	if ok, at := s.Settled(e, time.Hour, now); ok || at.IsZero() {
+		t.Error("a file written just now counts as settled for a 1h window")
+	}
+	old := now.Add(-time.Minute)
+	os.Chtimes(s.Path(e), old, old)
+	if ok, _ := s.Settled(e, time.Second, now); !ok {
+		t.Error("a file resting for a minute is not settled")
+	}
+}
+
+// Issue 11 item 4: CheckModes refuses a group-writable state dir.
+func TestCheckModes(t *testing.T) {
+	s := openTest(t)
+	if err := s.CheckModes(); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(s.Root, "new"), 0o770)
+	if err := s.CheckModes(); err == nil || !strings.Contains(err.Error(), "new") {
+		t.Fatalf("CheckModes = %v", err)
+	}
+}
