@@ -556,33 +556,44 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 			return nil, false, err
 		}
 	}
-	copied := false
+	// The agent's window took the CLIPBOARD from the token: it copied.
+	// Watched by asking who owns it rather than by the token's loss, since
+	// a person's copy meanwhile takes it too (and a look at an empty
+	// input, which copies nothing, waits its whole deadline).
+	agent := rep.AgentWindow.Client
 	start := time.Now()
-	timer := time.NewTimer(d.Timings.Deadline(StepCopy))
-	select {
-	case <-o.Lost():
-		copied = true
-		d.Timings.Observe(StepCopy, time.Since(start))
-	case <-timer.C:
-	case <-ctx.Done():
-	}
-	timer.Stop()
-	if err := d.guardedKey(ctx, t, keys.Caret, rep); err != nil {
-		if !copied {
-			putBack()
-		}
+	copied, err := d.poll(ctx, d.Timings.Deadline(StepCopy), func() (bool, error) {
+		c, err := d.Desktop.ClipboardClient()
+		return err == nil && c == agent, nil
+	})
+	if err != nil {
+		putBack()
 		return nil, false, err
 	}
-	if !copied {
+	text = nil
+	if copied {
+		d.Timings.Observe(StepCopy, time.Since(start))
+		text, _ = d.Desktop.Clipboard()
+	}
+	if err := d.guardedKey(ctx, t, keys.Caret, rep); err != nil {
 		putBack()
-		return nil, true, nil
+		return nil, false, err
 	}
-	if c, err := d.Desktop.ClipboardClient(); err != nil || c != rep.AgentWindow.Client {
-		return nil, false, nil // someone else's copy: theirs to keep
+	if copied {
+		// Still the window's after the read: the text is its own.
+		if c, err := d.Desktop.ClipboardClient(); err != nil || c != agent {
+			return nil, false, nil // a person copied meanwhile: theirs stays
+		}
+		putBack()
+		return text, true, nil
 	}
-	text, _ = d.Desktop.Clipboard()
-	putBack()
-	return text, true, nil
+	// Nothing copied: an empty input (or a person copied in the very
+	// millisecond after the window did: taken for empty). A person's copy
+	// meanwhile is theirs to keep; else the token goes.
+	if owner, err := d.Desktop.ClipboardOwner(); err == nil && owner == o.Owner() {
+		putBack()
+	}
+	return nil, true, nil
 }
 
 // takeBack clears what a disturbed paste left in the input, and returns

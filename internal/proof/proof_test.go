@@ -484,6 +484,18 @@ defaults:
 	sendersDone := make(chan struct{})
 	go func() { senders.Wait(); close(sendersDone) }()
 
+	// Hostile spool entries, mid-run, into an agent that acks: a symlink
+	// to a secret, a FIFO, a directory, another user's file, a 250-byte
+	// name, a name with a newline, and a message whose id has a stale ack.
+	hostileAgents := slices.DeleteFunc(slices.Clone(agentNames), func(a string) bool { return a == neverAckAgent })
+	hostileSet := dropHostile(t, sp, filepath.Join(work, "desktop", "agents"), hostileAgents)
+	hostileDelivered := 0
+	for _, d := range hostileSet.drops {
+		if !d.failed && d.skipped == "" {
+			hostileDelivered++
+		}
+	}
+
 	// Watch: SIGKILL the daemon once, mid-run, and wait for the end.
 	countDir := func(state, agent string) int {
 		es, _ := os.ReadDir(filepath.Join(sp, state, agent))
@@ -535,7 +547,7 @@ defaults:
 			sendersFinished = true
 		default:
 		}
-		if sendersFinished && secondEnded && done == n && total("new")+total("cur") == 0 {
+		if sendersFinished && secondEnded && done == n+hostileDelivered && total("new")+total("cur") == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -600,6 +612,8 @@ defaults:
 	hits := map[string]int{}
 	secondHits := map[string]int{}
 	envRE := regexp.MustCompile(`^\[agentspool id=(\S+) from=\S+ to=\S+\]\n`)
+	hostileRE := regexp.MustCompile(`^\[agentspool id=hostile-`)
+	submitsByAgent := map[string][]string{}
 	secRE := regexp.MustCompile(`^\[second id=(\S+) to=\S+\]\n`)
 	tokRE := regexp.MustCompile(`\b([PS]\d{4})\b|BADTOKEN-\d`)
 	for _, agent := range append(slices.Clone(agentNames), editorName) {
@@ -607,8 +621,12 @@ defaults:
 		if err != nil {
 			t.Fatal(err)
 		}
+		submitsByAgent[agent] = subs
 		for i, s := range subs {
 			where := fmt.Sprintf("%s submit %d", agent, i+1)
+			if hostileRE.MatchString(s) {
+				continue // the hostile set's own, checked by it
+			}
 			if agent == editorName {
 				rep.ForeignSubmits++
 				problem("%s: a submit into the non-agent window: %.120q", where, s)
@@ -647,6 +665,8 @@ defaults:
 			}
 		}
 	}
+	rep.Hostile = hostileSet.check(t, submitsByAgent)
+
 	// What the windows saw, by kind.
 	rep.Kinds = map[string]*KindStats{}
 	for _, a := range desk.Agents {

@@ -49,6 +49,8 @@ type Report struct {
 
 	ForeignSubmits int      `json:"submits_into_non_agent_window"`
 	BuiltToFail    []Failed `json:"built_to_fail"`
+	// Hostile: where each hostile spool entry ended (issue 11).
+	Hostile []string `json:"hostile_entries"`
 
 	Chaos struct {
 		FocusSteals   int    `json:"focus_steals"`
@@ -236,6 +238,9 @@ func (r *Report) Summary() string {
 		fmt.Fprintf(&b, "%s → %s", f.What, f.State)
 	}
 	b.WriteString(")\n")
+	for _, h := range r.Hostile {
+		fmt.Fprintf(&b, "  hostile: %s\n", h)
+	}
 	c := r.Chaos
 	fmt.Fprintf(&b, "  chaos: %d focus steals, %d clipboard clobbers (restored at end: %v), %d CPU burners, %d daemon SIGKILL\n",
 		c.FocusSteals, c.Clobbers, c.ClipboardKept, c.CPUBurners, c.DaemonKills)
