@@ -627,17 +627,26 @@ func (d *Deliverer) clearInput(ctx context.Context, t Target, cause error, rep *
 	if err != nil {
 		return false, nil
 	}
-	for look := 0; ; look++ {
+	empties := 0
+	for look := 0; ; {
 		left, err := d.inputText(ctx, t, *t.Read, person, rep)
 		if err != nil {
 			d.Log.Warn("cannot see what the input holds", "agent", t.Agent, "err", err)
 			return false, nil
 		}
 		if len(bytes.TrimSpace(left)) == 0 {
+			// Empty is what a look sees when the window copied nothing,
+			// and also when a person's copy came in the very moment after
+			// the window's: believed when two looks in a row see it.
+			if empties++; empties < 2 {
+				continue
+			}
 			rep.Pasted = false
 			return true, nil
 		}
-		if look == 1 || len(t.Undo) == 0 {
+		empties = 0
+		look++
+		if look == 2 || len(t.Undo) == 0 {
 			// Pasted and not undone: the caller parks the message for a
 			// person to look at the input.
 			rep.Pasted, rep.Undone = true, false
