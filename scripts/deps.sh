@@ -65,7 +65,7 @@ fi
 # editors (quiet and quick when done already).
 web_sh() {
 	if [ "$mode" = desktop ] || [ "$mode" = all ]; then
-		"$(dirname "$0")/web.sh"
+		sh "$(dirname "$0")/web.sh"
 	fi
 }
 
