@@ -92,9 +92,11 @@ type Report struct {
 	// pixels aside of it so as not to make a double click).
 	ClickX, ClickY int
 	// Landing says how far the paste is known to have landed: "read" (the
-	// agent's window read the message, and only ours, to the end of its
-	// burst of reads; that the text is in the input nothing on the desktop
-	// shows), or "" (not pasted).
+	// agent's window read the message, and only ours, to the end of a
+	// burst as long as its pastes usually are; that the text is in the
+	// input nothing on the desktop shows), "seen" (a look at the input
+	// found the message there, after a burst shorter than the agent's
+	// usual), or "" (not pasted).
 	Landing string
 	// LateRead: the agent's window asked for the clipboard again after its
 	// burst had been taken for ended (before the clipboard was given
@@ -121,6 +123,8 @@ type Report struct {
 	started time.Time
 	// lastRequest is when the paste's last request came.
 	lastRequest time.Time
+	// verified: a look saw the message in the input (Landing "seen").
+	verified bool
 	// Pasted: the text reached the agent's input (the window fetched it).
 	// Submitted: the submit key went to the agent's window. A delivery that
 	// returns an error with Pasted && !Submitted left text in the input
@@ -429,7 +433,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		return errPerson("before the paste")
 	}
 	rep.step("quiet_before_paste")
-	if offer, err = d.paste(ctx, t, offer, &saved, rep); err != nil {
+	if offer, err = d.paste(ctx, t, offer, text, &saved, rep); err != nil {
 		return err
 	}
 	rep.step("pasted")
@@ -449,6 +453,9 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	// the paste got our text (an offer is never taken back once lost).
 	owner := offer.Owner()
 	stillOurs := func() bool {
+		if rep.verified {
+			return true // the input was seen to hold the message
+		}
 		o, err := d.Desktop.ClipboardOwner()
 		return err == nil && o == owner
 	}
@@ -871,7 +878,7 @@ func saveErr(err error) error {
 // back with the undo key and tried again. If the window does not read at
 // all, it pasted nothing or another client's text; once it has had the
 // time it usually needs, the undo key takes that back.
-func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, saved *[]byte, rep *Report) (Offer, error) {
+func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, saved *[]byte, rep *Report) (Offer, error) {
 	drain(o.Fetched()) // read-backs and anything else before the ctrl+v
 	start := time.Now()
 	if err := d.guardedKey(ctx, t, pasteKey, rep); err != nil {
@@ -920,11 +927,21 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, saved *[]byte,
 			if rep.PasteReads > 0 {
 				// The burst is over: every read so far was ours (the
 				// offer was not lost), and the window asked nothing more.
-				rep.Pasted, rep.Landing = true, "read"
 				rep.Fetch = rep.lastRequest.Sub(start)
 				d.Timings.Observe(StepFetch, rep.Fetch)
 				d.Timings.ObserveCount(PasteCount+t.Agent, rep.PasteRequests)
-				return o, nil
+				if !known || rep.PasteRequests >= typical || t.Read == nil {
+					rep.Pasted, rep.Landing = true, "read"
+					return o, nil
+				}
+				// Shorter than this agent's pastes usually are: the window
+				// may have cut its reads short (Chromium gives up on a
+				// read after a timeout, on a loaded desktop, and pastes
+				// nothing) and the desktop cannot vouch for it. Look at
+				// the input. (Not on an agent's first paste, before its
+				// bursts are known: a select-all key that does not select
+				// all would make a look see an empty input.)
+				return o, d.verify(ctx, t, text, *saved, rep)
 			}
 			if !graced {
 				// Slow, not necessarily lost: wait as long again, and
@@ -958,6 +975,24 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, saved *[]byte,
 // requests one paste into that agent's window makes (Chromium: 14 in a
 // textarea, 27 in a contenteditable, one in Tk).
 const PasteCount = "paste_requests:"
+
+// verify reads the input after a paste the desktop cannot vouch for: the
+// paste has landed if the input holds the message (and nothing else);
+// else what is there is taken back and the attempt fails.
+func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, rep *Report) error {
+	got, err := d.inputText(ctx, t, *t.Read, saved, rep)
+	if err == nil && len(got) > 0 && strings.TrimSpace(string(got)) == strings.TrimSpace(string(text)) {
+		// The look took the clipboard from the message: the submit's
+		// clipboard check has nothing to check; the input is known.
+		rep.Pasted, rep.Landing, rep.verified = true, "seen", true
+		return nil
+	}
+	why := fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests)", rep.PasteRequests)
+	if err != nil {
+		why = fmt.Errorf("the window's paste could not be seen in the input: %w", err)
+	}
+	return d.takeBack(ctx, t, rep, temporary("paste", why))
+}
 
 // resetTimer makes t fire after d (at once if d <= 0), whether or not it
 // fired already.

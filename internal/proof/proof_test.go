@@ -787,12 +787,17 @@ defaults:
 	// Built to fail: in failed/, with a reason a person can read.
 	for _, b := range bads {
 		f := Failed{What: b.what, State: "missing"}
+		// A claim adds agentspool's info suffix to the name (":A0,E…").
+		found := ""
 		for _, st := range []string{"new", "cur", "done", "failed", "hold"} {
-			if _, err := os.Stat(filepath.Join(sp, st, b.agent, b.name)); err == nil {
-				f.State = st
+			es, _ := os.ReadDir(filepath.Join(sp, st, b.agent))
+			for _, e := range es {
+				if n := e.Name(); !strings.HasSuffix(n, ".reason") && (n == b.name || strings.HasPrefix(n, b.name+":")) {
+					f.State, found = st, n
+				}
 			}
 		}
-		reason, _ := os.ReadFile(filepath.Join(sp, "failed", b.agent, b.name+".reason"))
+		reason, _ := os.ReadFile(filepath.Join(sp, "failed", b.agent, found+".reason"))
 		f.Reason = strings.TrimSpace(string(reason))
 		if f.State != "failed" || !strings.Contains(strings.ToLower(f.Reason), strings.ToLower(b.want)) {
 			problem("built to fail (%s): in %s/ with reason %q, want failed/ with a reason naming %q", b.what, f.State, f.Reason, b.want)
