@@ -58,6 +58,10 @@ type Config struct {
 	// QuietMaxWait (`quiet_max_wait`): after waiting this long for a quiet
 	// desk, urgent messages go anyway; others keep waiting. Default 2m.
 	QuietMaxWait time.Duration
+	// Metrics (`metrics:`) is the listen address of the daemon's Prometheus
+	// /metrics endpoint; "" (the default) is off. A bare port or ":port"
+	// is loopback (127.0.0.1); another host only when written out.
+	Metrics string
 	// Defaults are the `defaults:` section as resolved (every field set).
 	Defaults AgentSettings
 	// Agents in file order.
@@ -293,10 +297,14 @@ func (c *Config) Summary() string {
 	if lock == "" {
 		lock = "(per display)"
 	}
-	return fmt.Sprintf("config %s: %d agents [%s]; spool %s; inbox_root %s; lock %s; submit %s/%s; ack %s; attempts %d; backoff %s; paste %s; scan %s; timing %s..%s; max %d bytes",
+	metrics := c.Metrics
+	if metrics == "" {
+		metrics = "off"
+	}
+	return fmt.Sprintf("config %s: %d agents [%s]; spool %s; inbox_root %s; lock %s; submit %s/%s; ack %s; attempts %d; backoff %s; paste %s; scan %s; timing %s..%s; max %d bytes; metrics %s",
 		src, len(c.Agents), strings.Join(c.Names(), " "), c.Spool, c.InboxRoot, lock,
 		d.Submit, d.UrgentSubmit, ack, d.MaxAttempts, d.Backoff, d.Paste,
-		c.ScanInterval, c.Timing.Min, c.Timing.Max, c.MaxMessageBytes)
+		c.ScanInterval, c.Timing.Min, c.Timing.Max, c.MaxMessageBytes, metrics)
 }
 
 // RenderEnvelope renders the envelope line for one message.

@@ -291,6 +291,10 @@ func TestErrors(t *testing.T) {
 		{"negative duration", "defaults:\n  backoff: -1s\n" + minimal, []string{`coords.yaml:2: defaults.backoff: bad duration "-1s"`}},
 		{"zero ack timeout", "defaults:\n  ack_timeout: 0s\n" + minimal, []string{`coords.yaml:2: defaults.ack_timeout: bad duration "0s": must be more than 0`}},
 		{"bad scan interval", "scan_interval: soon\n" + minimal, []string{`coords.yaml:1: scan_interval: bad duration "soon"`}},
+		{"bad metrics address", "metrics: 127.0.0.1\n" + minimal, []string{`coords.yaml:1: metrics: bad listen address "127.0.0.1": want host:port`}},
+		{"bad metrics port", "metrics: 127.0.0.1:99999\n" + minimal, []string{`coords.yaml:1: metrics: bad port "99999"`}},
+		{"metrics host name", "metrics: example.com:9464\n" + minimal, []string{`coords.yaml:1: metrics: bad host "example.com"`}},
+		{"metrics not a string", "metrics: [1]\n" + minimal, []string{`coords.yaml:1: metrics: must be a string`}},
 		{"bad timing", "timing:\n  min: 1x\n" + minimal, []string{`coords.yaml:2: timing.min: bad duration "1x"`}},
 		{"timing min>max", "timing: {min: 2s, max: 1s}\n" + minimal, []string{"coords.yaml:1: timing: min 2s is more than max 1s"}},
 		{"bad key combo", agent("    submit: ctrl+foo\n"), []string{`coords.yaml:6: agents.A.submit: bad key combo "ctrl+foo": unknown key "foo"`}},
@@ -595,6 +599,31 @@ agents:
 	for _, want := range []string{"c.yaml:1: quiet_for", "c.yaml:3: agents.A.caret"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %q", err, want)
+		}
+	}
+}
+
+func TestMetricsAddress(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"''", ""},
+		{"9464", "127.0.0.1:9464"},
+		{"':9464'", "127.0.0.1:9464"},
+		{"127.0.0.1:0", "127.0.0.1:0"},
+		{"localhost:9464", "localhost:9464"},
+		{"'[::1]:9464'", "[::1]:9464"},
+		{"0.0.0.0:9464", "0.0.0.0:9464"}, // written out: allowed
+	} {
+		y := "agents:\n  A: {x: 1, y: 1, window: w}\n"
+		if tc.in != "" {
+			y = "metrics: " + tc.in + "\n" + y
+		}
+		c, err := Parse([]byte(y), "coords.yaml")
+		if err != nil {
+			t.Fatalf("metrics: %s: %v", tc.in, err)
+		}
+		if c.Metrics != tc.want {
+			t.Errorf("metrics: %s = %q, want %q", tc.in, c.Metrics, tc.want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,7 +52,7 @@ var (
 		"draft_check", "select_all", "copy", "caret", "paste_settle"}
 	agentKeys = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
 	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
-		"quiet_for", "quiet_max_wait", "defaults", "agents"}
+		"quiet_for", "quiet_max_wait", "metrics", "defaults", "agents"}
 	timingKeys = []string{"min", "max"}
 )
 
@@ -474,6 +475,14 @@ func (p *parser) parse(data []byte, c *Config) {
 			if v, ok := p.duration(e.v, key, true); ok {
 				c.QuietMaxWait = v
 			}
+		case "metrics":
+			if v, ok := p.str(e.v, key); ok {
+				if addr, err := metricsAddr(v); err != nil {
+					p.errf(e.v, key, "%v", err)
+				} else {
+					c.Metrics = addr
+				}
+			}
 		case "timing":
 			p.timing(e, c)
 		case "defaults":
@@ -615,4 +624,34 @@ func (p *parser) window(n *yaml.Node, key string, a *Agent) bool {
 	}
 	a.Window = w
 	return true
+}
+
+// metricsAddr checks the `metrics:` listen address. Empty is off. A bare
+// port ("9464") or ":9464" listens on loopback only: Go would take ":9464"
+// as every interface, and the figures name the person's agents. Any other
+// host must be written out (an IP address or localhost), so an address
+// reachable from the network is never an accident.
+func metricsAddr(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	if _, err := strconv.Atoi(v); err == nil {
+		v = ":" + v
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return "", fmt.Errorf("bad listen address %q: want host:port, e.g. 127.0.0.1:9464 (empty: off)", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", fmt.Errorf("bad port %q in %q: want 0..65535", port, v)
+	}
+	switch {
+	case host == "":
+		host = "127.0.0.1"
+	case host == "localhost":
+	case net.ParseIP(host) == nil:
+		return "", fmt.Errorf("bad host %q in %q: want an IP address or localhost (a name could resolve to a public address)", host, v)
+	}
+	return net.JoinHostPort(host, port), nil
 }

@@ -65,6 +65,8 @@ type Daemon struct {
 	ctx         context.Context
 	wg          sync.WaitGroup
 	dirty       bool
+	metrics     *metrics
+	metricsAddr string
 }
 
 type agentState struct {
@@ -114,6 +116,7 @@ func New(o Options) (*Daemon, error) {
 	for _, a := range o.Config.Agents {
 		d.agents[a.Name] = newAgentState(a, "idle")
 	}
+	d.metrics = newMetrics(d)
 	return d, nil
 }
 
@@ -150,9 +153,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.journal.Close()
 	d.journal.onErr = func(err error) { d.degrade("journal", err) }
 	d.journal.onOK = func() { d.clearDegraded("journal") }
+	d.journal.m = d.metrics
 
 	d.start = d.now()
 	d.ctx = ctx
+	d.metrics.start.Set(float64(d.start.UnixNano()) / 1e9)
+	d.metrics.seedFailed(d.sp)
+	if d.cfg.Metrics != "" {
+		defer d.serveMetrics(ctx, d.cfg.Metrics)()
+	}
 	for _, a := range d.cfg.Agents {
 		if err := d.sp.EnsureAgent(a.Name); err != nil {
 			return err

@@ -39,6 +39,7 @@ type rig struct {
 
 	cancel context.CancelFunc
 	done   chan error
+	d      *Daemon
 }
 
 var envelopeRE = regexp.MustCompile(`\[agentspool id=(\S+) `)
@@ -111,6 +112,7 @@ func (r *rig) start() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	r.d = d
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan error, 1)
 	go func() { r.done <- d.Run(ctx) }()

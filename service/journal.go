@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,30 +22,36 @@ type journal struct {
 	// and shows itself degraded); onOK of every write that worked.
 	onErr func(error)
 	onOK  func()
+	// m hears of every attempt and event the journal records: the one
+	// hook of the Prometheus figures, so they agree with the journal.
+	m *metrics
 }
 
 type journalLine struct {
-	Time     time.Time `json:"time"`
-	Event    string    `json:"event"` // attempt | done | failed | held
-	ID       string    `json:"id"`
-	Agent    string    `json:"agent"`
-	Attempt  int       `json:"attempt"`
-	Name     string    `json:"name"`
-	OK       bool      `json:"ok,omitempty"`
-	Err      string    `json:"err,omitempty"`
-	Why      string    `json:"why,omitempty"`
-	LockWait float64   `json:"lock_wait_ms,omitempty"`
-	GUI      float64   `json:"gui_ms,omitempty"`
-	Focus    float64   `json:"focus_ms,omitempty"`
-	Readback float64   `json:"readback_ms,omitempty"`
-	Fetch    float64   `json:"fetch_ms,omitempty"`
-	Settle   float64   `json:"settle_ms,omitempty"`
-	Restore  float64   `json:"restore_ms,omitempty"`
-	GiveBack float64   `json:"giveback_ms,omitempty"`
-	Release  float64   `json:"release_ms,omitempty"`
-	Refocus  int       `json:"refocus,omitempty"`
-	Quiet    float64   `json:"quiet_wait_ms,omitempty"`
-	Forced   bool      `json:"forced,omitempty"` // urgent, past quiet_max_wait, a person at the desk
+	Time    time.Time `json:"time"`
+	Event   string    `json:"event"` // attempt | done | failed | held | retry | renamed
+	ID      string    `json:"id"`
+	Agent   string    `json:"agent"`
+	Attempt int       `json:"attempt"`
+	Name    string    `json:"name"`
+	OK      bool      `json:"ok,omitempty"`
+	Err     string    `json:"err,omitempty"`
+	Why     string    `json:"why,omitempty"`
+	// SinceDrop: from entering the spool to this line, on submitted
+	// attempts (drop→submit) and done events (drop→ack when acked).
+	SinceDrop float64 `json:"since_drop_ms,omitempty"`
+	LockWait  float64 `json:"lock_wait_ms,omitempty"`
+	GUI       float64 `json:"gui_ms,omitempty"`
+	Focus     float64 `json:"focus_ms,omitempty"`
+	Readback  float64 `json:"readback_ms,omitempty"`
+	Fetch     float64 `json:"fetch_ms,omitempty"`
+	Settle    float64 `json:"settle_ms,omitempty"`
+	Restore   float64 `json:"restore_ms,omitempty"`
+	GiveBack  float64 `json:"giveback_ms,omitempty"`
+	Release   float64 `json:"release_ms,omitempty"`
+	Refocus   int     `json:"refocus,omitempty"`
+	Quiet     float64 `json:"quiet_wait_ms,omitempty"`
+	Forced    bool    `json:"forced,omitempty"` // urgent, past quiet_max_wait, a person at the desk
 	// The quiet check that let the attempt go began and ended.
 	CheckFrom *time.Time `json:"check_from,omitempty"`
 	CheckTo   *time.Time `json:"check_to,omitempty"`
@@ -102,13 +109,29 @@ func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 		from, to := r.CheckFrom.UTC(), r.CheckTo.UTC()
 		l.CheckFrom, l.CheckTo = &from, &to
 	}
+	var since time.Duration
 	if err != nil {
 		l.Err = err.Error()
 		if w, ok := deliver.IsFocusMismatch(err); ok {
 			l.Mismatch = w.Title
 		}
+	} else {
+		since = sinceDrop(e)
+		l.SinceDrop = ms(since)
+	}
+	if j.m != nil {
+		j.m.attempt(e.Agent, r, err, since)
 	}
 	j.write(l)
+}
+
+// sinceDrop is how long ago e entered the spool; 0 when unknown.
+func sinceDrop(e spool.Entry) time.Duration {
+	t := e.EnteredAt()
+	if t.IsZero() {
+		return 0
+	}
+	return max(time.Since(t), 0)
 }
 
 // Renamed records that a message's long name was replaced at claim time.
@@ -116,9 +139,22 @@ func (j *journal) Renamed(e spool.Entry) {
 	j.write(journalLine{Event: "renamed", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, Why: "original name: " + e.OrigName})
 }
 
-// Event records a final or parking transition.
+// Event records a final or parking transition (done, failed, held) or a
+// retry after no ack.
 func (j *journal) Event(e spool.Entry, event, why string) {
-	j.write(journalLine{Event: event, ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, Why: why})
+	l := journalLine{Event: event, ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, Why: why}
+	var since time.Duration
+	// "acked", "acked before the retry", "recovered: acked before the
+	// restart"; not "submitted; agent has ack off".
+	acked := event == "done" && strings.Contains(why, "acked")
+	if event == "done" {
+		since = sinceDrop(e)
+		l.SinceDrop = ms(since)
+	}
+	if j.m != nil {
+		j.m.event(e, event, acked, since)
+	}
+	j.write(l)
 }
 
 func (j *journal) Close() error { return j.f.Close() }

@@ -143,6 +143,7 @@ func (d *Daemon) retry(e spool.Entry, at time.Time, cause error) bool {
 	if !ok {
 		return false
 	}
+	d.journal.Event(n, "retry", cause.Error())
 	d.logMove(n, spool.StateCur, spool.StateNew, cause)
 	if wait := time.Until(at); wait > 0 {
 		time.AfterFunc(wait+time.Millisecond, d.poke)

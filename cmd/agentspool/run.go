@@ -48,6 +48,7 @@ func runRun(e *env, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	service.Version = version
 	err = service.RunDesktop(ctx, cfg, log)
 	if errors.Is(err, context.Canceled) {
 		return nil

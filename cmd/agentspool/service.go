@@ -202,6 +202,7 @@ func serviceRun(e *env, name, level string, asJSON bool) error {
 		return err
 	}
 	return serviceErr(e, service.RunManaged(name, func(ctx context.Context) error {
+		service.Version = version
 		return service.RunDesktop(ctx, cfg, log)
 	}))
 }
