@@ -14,7 +14,7 @@ BIN     := bin/agentspool
 FUZZ_SPOOL  ?= 200000x
 FUZZ_CONFIG ?= 40000x
 
-.PHONY: build test unit fuzz crossbuild demo bench lint deps deps-build clean
+.PHONY: build test unit rules fuzz crossbuild demo bench lint deps deps-build clean
 
 build: deps-build
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentspool
@@ -27,7 +27,12 @@ deps:
 
 # All tests with the race detector (the desktop tests start their own Xvfb),
 # then a few seconds of each fuzzer.
-test: deps lint crossbuild unit fuzz
+test: deps lint crossbuild rules unit fuzz
+
+# The Prometheus rules: syntax, then their unit tests (also run by
+# service/rules_test.go within unit).
+rules:
+	cd contrib/prometheus && promtool check rules agentspool-rules.yml && promtool test rules agentspool-rules.test.yml
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m ./...

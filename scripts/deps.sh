@@ -6,7 +6,9 @@
 #            (internal/desktoptest): Xvfb, openbox, wish, x11-utils, xdotool,
 #            xclip, imagemagick, chromium; and node and npm, with which
 #            scripts/web.sh then fetches the Chromium windows' editors.
-#   all      both (the default).
+#   all      both, and what the tests need beside them: promtool (Debian
+#            package prometheus) for the rules in contrib/prometheus
+#            (the default).
 #
 # Quiet and exit 0 when everything is present. Otherwise, as root on
 # Debian/Ubuntu, installs what is missing with apt-get (one `apt-get update`
@@ -59,6 +61,11 @@ if [ "$mode" = desktop ] || [ "$mode" = all ]; then
 	# Only for scripts/web.sh, at set-up time; the tests need neither.
 	need node nodejs
 	need npm npm
+fi
+
+if [ "$mode" = all ]; then
+	# service/rules_test.go and `make rules`: promtool check/test rules.
+	need promtool prometheus
 fi
 
 # web_sh: once the tools are here, fetch and build the Chromium windows'

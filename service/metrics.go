@@ -93,6 +93,10 @@ type metrics struct {
 	dropToAck    *prometheus.HistogramVec
 	start        prometheus.Gauge
 
+	// own are the collectors of agentspool_ figures (for the rules test:
+	// every name the rules use is one of them).
+	own []prometheus.Collector
+
 	mu sync.Mutex
 	// failedIDs are the ids that went to failed/ (seeded from failed/ at
 	// start): one that later ends in done/ was recovered.
@@ -133,9 +137,10 @@ func newMetrics(d *Daemon) *metrics {
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "agentspool_build_info",
 		Help: "The daemon's version and Go version; the value is always 1."}, []string{"version", "goversion"})
 	build.WithLabelValues(Version, runtime.Version()).Set(1)
-	m.reg.MustRegister(m.messages, m.attempts, m.retries, m.recovered, m.deferred, m.gui, m.lockWait,
-		m.dropToSubmit, m.dropToAck, m.start, build, &queueCollector{d: d},
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.own = []prometheus.Collector{m.messages, m.attempts, m.retries, m.recovered, m.deferred, m.gui, m.lockWait,
+		m.dropToSubmit, m.dropToAck, m.start, build, &queueCollector{d: d}}
+	m.reg.MustRegister(m.own...)
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every configured agent's series exist from the start at 0, so a
 	// rate() or an "== 0 for 10m" rule sees the first failure.
 	for _, a := range d.cfg.Agents {
