@@ -21,7 +21,7 @@ var sendCommand = &command{
 	name:    "send",
 	order:   10,
 	summary: "queue a message for an agent (or for every agent)",
-	usage:   "send --to AGENT | --broadcast [--priority P] [--from NAME] [--id ID] [--ack=true|false] [-m TEXT | FILE | -]",
+	usage:   "send --to AGENT | --broadcast [--priority P] [--from NAME] [--id ID] [--ack=true|false] [--wait[=DURATION]] [-m TEXT | FILE | -]",
 	help: `Queues one message: writes it to the spool's tmp/ and renames it into
 new/<AGENT>/, where the daemon picks it up. Prints the id of each message
 queued, one per line.
@@ -42,8 +42,18 @@ With --broadcast, every configured agent gets its own copy, with the id
 <ID>-<AGENT>: all of them or none (every copy is staged in tmp/ before
 any is renamed into new/).
 
+With --wait[=DURATION] (default 10m) send then follows each message
+until it is final, and prints one line per message (with --broadcast, per
+agent): ID, AGENT and done, failed, held or waiting. On a terminal, stderr
+shows each stage as it is reached: queued, delivering, submitted, acked
+(or done, for an agent with ack off). Exit 0 when every message is done;
+1 when one failed or is held (its reason on stderr), or the wait ended
+first ("still queued", "still awaiting ack"). The daemon need not be told:
+--wait only reads the spool.
+
 Example:
   agentspool send --to Agent-2 -m "Please review PR 42"
+  agentspool send --to Agent-2 --wait=2m -m "Deploy done?" && echo confirmed
   agentspool send --to Agent-3 --priority urgent --from Agent-1 notes.md
   git diff | agentspool send --broadcast --id diff-0412 -`,
 	run: runSend,
@@ -93,6 +103,8 @@ func runSend(e *env, args []string) error {
 	id := fs.String("id", "", "the message `ID` (default: generated); must not be in the spool")
 	var ack optBool
 	fs.Var(&ack, "ack", "wait for the recipient's ack (default: the agent's setting)")
+	var wait waitFlag
+	fs.Var(&wait, "wait", "after queueing, follow each message until done, failed or held, at most `DURATION` (default 10m)")
 	var text *string
 	fs.Func("m", "the message `TEXT`", func(s string) error { text = &s; return nil })
 	rest, err := e.parse(fs, args, 0, 1)
@@ -212,9 +224,13 @@ func runSend(e *env, args []string) error {
 			}
 		}
 	}
+	queued := e.now()
 	// All or nothing: every copy is staged before any is renamed in.
 	if _, err := sp.EnqueueAll(agents, files); err != nil {
 		return fmt.Errorf("queue %s: %w", strings.Join(ids, ", "), err)
+	}
+	if wait.on {
+		return followSent(sp, cfg, agents, ids, queued, wait.d, e.now, e.stdout, terminal(e.stderr))
 	}
 	for _, id := range ids {
 		fmt.Fprintln(e.stdout, id)
