@@ -118,6 +118,10 @@ type AgentSettings struct {
 	// before the submit, for editors that insert a paste later from their
 	// own event loop; default 0.
 	PasteSettle time.Duration
+	// Bounce (`bounce`): when a message this agent sent (its from: names
+	// the agent) ends in failed/ or hold/, the daemon queues a short
+	// non-delivery report for this agent; default true.
+	Bounce bool
 }
 
 // Paste modes.
@@ -186,6 +190,7 @@ var DefaultAgentSettings = AgentSettings{
 	SelectAll:    "ctrl+a",
 	Copy:         "ctrl+c",
 	Caret:        "end",
+	Bounce:       true,
 }
 
 // ValidName reports whether name is a valid agent name: the one rule the

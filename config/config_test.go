@@ -70,7 +70,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := AgentSettings{Submit: "enter", UrgentSubmit: "enter", Undo: "ctrl+z", Ack: true,
 		AckTimeout: 30 * time.Second, MaxAttempts: 3, Paste: "full", Backoff: 5 * time.Second,
-		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end"}
+		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", Bounce: true}
 	if c.QuietFor != 2*time.Second || c.QuietMaxWait != 2*time.Minute {
 		t.Errorf("quiet defaults: %v %v", c.QuietFor, c.QuietMaxWait)
 	}
@@ -157,7 +157,7 @@ agents:
 	}
 	def := AgentSettings{Submit: "ctrl+enter", UrgentSubmit: "ctrl+enter", Undo: "ctrl+z", Ack: false,
 		AckTimeout: time.Minute, MaxAttempts: 5, Paste: "pointer", Backoff: 0,
-		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end"}
+		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", Bounce: true}
 	if c.Defaults != def {
 		t.Errorf("Defaults = %+v, want %+v", c.Defaults, def)
 	}
@@ -171,7 +171,7 @@ agents:
 	custom, _ := c.Agent("Custom")
 	want := AgentSettings{Submit: "shift+enter", UrgentSubmit: "shift+enter", Undo: "ctrl+shift+z", Ack: true,
 		AckTimeout: 90 * time.Second, MaxAttempts: 1, Paste: "full", Backoff: time.Second,
-		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end"}
+		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", Bounce: true}
 	if custom.AgentSettings != want {
 		t.Errorf("Custom = %+v, want %+v", custom.AgentSettings, want)
 	}
@@ -625,5 +625,18 @@ func TestMetricsAddress(t *testing.T) {
 		if c.Metrics != tc.want {
 			t.Errorf("metrics: %s = %q, want %q", tc.in, c.Metrics, tc.want)
 		}
+	}
+}
+
+func TestBounceKey(t *testing.T) {
+	c := mustParse(t, "defaults:\n  bounce: false\nagents:\n  A: {x: 1, y: 1, window: w}\n  B: {x: 2, y: 1, window: v, bounce: on}\n", "coords.yaml")
+	a, _ := c.Agent("A")
+	b, _ := c.Agent("B")
+	if a.Bounce || !b.Bounce {
+		t.Errorf("bounce: A %v (defaults false), B %v (on)", a.Bounce, b.Bounce)
+	}
+	if _, err := Parse([]byte("agents:\n  A: {x: 1, y: 1, window: w, bounce: maybe}\n"), "coords.yaml"); err == nil ||
+		!strings.Contains(err.Error(), "coords.yaml:2: agents.A.bounce: must be true or false") {
+		t.Errorf("bad bounce: %v", err)
 	}
 }

@@ -29,7 +29,7 @@ type journal struct {
 
 type journalLine struct {
 	Time    time.Time `json:"time"`
-	Event   string    `json:"event"` // attempt | done | failed | held | retry | renamed
+	Event   string    `json:"event"` // attempt | done | failed | held | retry | bounced | renamed
 	ID      string    `json:"id"`
 	Agent   string    `json:"agent"`
 	Attempt int       `json:"attempt"`

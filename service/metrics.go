@@ -87,6 +87,7 @@ type metrics struct {
 	retries      *prometheus.CounterVec
 	recovered    *prometheus.CounterVec
 	deferred     *prometheus.CounterVec
+	bounces      *prometheus.CounterVec
 	gui          *prometheus.HistogramVec
 	lockWait     *prometheus.HistogramVec
 	dropToSubmit *prometheus.HistogramVec
@@ -124,6 +125,8 @@ func newMetrics(d *Daemon) *metrics {
 		Help: "Messages that had gone to failed/, were retried, and then ended in done/."}, agent)
 	m.deferred = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentspool_deferred_for_person_total",
 		Help: "Deliveries deferred because a person was using the desktop (the same count as attempts_total{result=\"person\"})."}, agent)
+	m.bounces = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentspool_bounces_total",
+		Help: "Non-delivery reports queued for senders, by the agent the undelivered message was for."}, agent)
 	m.gui = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "agentspool_gui_phase_seconds",
 		Help: "The GUI phase of an attempt: desktop lock taken to submit settled.", Buckets: guiBuckets}, agent)
 	m.lockWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "agentspool_desktop_lock_wait_seconds",
@@ -137,7 +140,7 @@ func newMetrics(d *Daemon) *metrics {
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "agentspool_build_info",
 		Help: "The daemon's version and Go version; the value is always 1."}, []string{"version", "goversion"})
 	build.WithLabelValues(Version, runtime.Version()).Set(1)
-	m.own = []prometheus.Collector{m.messages, m.attempts, m.retries, m.recovered, m.deferred, m.gui, m.lockWait,
+	m.own = []prometheus.Collector{m.messages, m.attempts, m.retries, m.recovered, m.deferred, m.bounces, m.gui, m.lockWait,
 		m.dropToSubmit, m.dropToAck, m.start, build, &queueCollector{d: d}}
 	m.reg.MustRegister(m.own...)
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -153,6 +156,7 @@ func newMetrics(d *Daemon) *metrics {
 		m.retries.WithLabelValues(a.Name)
 		m.recovered.WithLabelValues(a.Name)
 		m.deferred.WithLabelValues(a.Name)
+		m.bounces.WithLabelValues(a.Name)
 	}
 	return m
 }
@@ -175,7 +179,7 @@ func (m *metrics) attempt(agent string, r deliver.Report, err error, sinceDrop t
 	}
 }
 
-// event counts one journal event line: done, failed, held, retry.
+// event counts one journal event line: done, failed, held, retry, bounced.
 func (m *metrics) event(e spool.Entry, event string, acked bool, sinceDrop time.Duration) {
 	switch event {
 	case "done":
@@ -199,6 +203,8 @@ func (m *metrics) event(e spool.Entry, event string, acked bool, sinceDrop time.
 		m.messages.WithLabelValues(e.Agent, event).Inc()
 	case "retry":
 		m.retries.WithLabelValues(e.Agent).Inc()
+	case "bounced":
+		m.bounces.WithLabelValues(e.Agent).Inc()
 	}
 }
 

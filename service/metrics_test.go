@@ -81,7 +81,7 @@ func fromJournal(t *testing.T, path string, agents []string) figures {
 		for _, r := range attemptResults {
 			want[fmt.Sprintf("agentspool_attempts_total{agent=%s,result=%s}", a, r)] = 0
 		}
-		for _, n := range []string{"retries_total", "recovered_total", "deferred_for_person_total"} {
+		for _, n := range []string{"retries_total", "recovered_total", "deferred_for_person_total", "bounces_total"} {
 			want[fmt.Sprintf("agentspool_%s{agent=%s}", n, a)] = 0
 		}
 	}
@@ -133,6 +133,8 @@ func fromJournal(t *testing.T, path string, agents []string) figures {
 			want["agentspool_messages_total{"+a+",outcome=held}"]++
 		case "retry":
 			want["agentspool_retries_total{"+a+"}"]++
+		case "bounced":
+			want["agentspool_bounces_total{"+a+"}"]++
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -102,6 +102,7 @@ func (d *Daemon) fail(e spool.Entry, reason string) bool {
 	}
 	d.journal.Event(n, "failed", reason)
 	d.logMove(n, e.State, spool.StateFailed, errors.New(reason))
+	d.bounce(n, spool.StateFailed, reason)
 	return true
 }
 
@@ -120,6 +121,7 @@ func (d *Daemon) hold(e spool.Entry, reason string, agent bool) bool {
 	}
 	d.journal.Event(n, "held", reason)
 	d.logMove(n, e.State, spool.StateHold, errors.New(reason))
+	d.bounce(n, spool.StateHold, reason)
 	return true
 }
 
