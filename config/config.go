@@ -62,6 +62,12 @@ type Config struct {
 	// /metrics endpoint; "" (the default) is off. A bare port or ":port"
 	// is loopback (127.0.0.1); another host only when written out.
 	Metrics string
+	// AlertCommand (`alert_command:`) is run by the shell when one of the
+	// daemon's own alerts starts or ends, with AGENTSPOOL_ALERT,
+	// AGENTSPOOL_ALERT_STATE (firing|resolved), AGENTSPOOL_AGENT,
+	// AGENTSPOOL_VALUE, AGENTSPOOL_THRESHOLD, AGENTSPOOL_SINCE in its
+	// environment; "" (the default) runs nothing.
+	AlertCommand string
 	// Defaults are the `defaults:` section as resolved (every field set).
 	Defaults AgentSettings
 	// Agents in file order.

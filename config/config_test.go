@@ -640,3 +640,14 @@ func TestBounceKey(t *testing.T) {
 		t.Errorf("bad bounce: %v", err)
 	}
 }
+
+func TestAlertCommandKey(t *testing.T) {
+	c := mustParse(t, "alert_command: ' notify-send \"$AGENTSPOOL_ALERT\" '\n"+minimal, "coords.yaml")
+	if c.AlertCommand != `notify-send "$AGENTSPOOL_ALERT"` {
+		t.Errorf("AlertCommand = %q", c.AlertCommand)
+	}
+	if _, err := Parse([]byte("alert_command: [a]\n"+minimal), "coords.yaml"); err == nil ||
+		!strings.Contains(err.Error(), "coords.yaml:1: alert_command: must be a string") {
+		t.Errorf("bad alert_command: %v", err)
+	}
+}

@@ -52,7 +52,7 @@ var (
 		"draft_check", "select_all", "copy", "caret", "paste_settle", "bounce"}
 	agentKeys = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
 	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
-		"quiet_for", "quiet_max_wait", "metrics", "defaults", "agents"}
+		"quiet_for", "quiet_max_wait", "metrics", "alert_command", "defaults", "agents"}
 	timingKeys = []string{"min", "max"}
 )
 
@@ -486,6 +486,10 @@ func (p *parser) parse(data []byte, c *Config) {
 				} else {
 					c.Metrics = addr
 				}
+			}
+		case "alert_command":
+			if v, ok := p.str(e.v, key); ok {
+				c.AlertCommand = strings.TrimSpace(v)
 			}
 		case "timing":
 			p.timing(e, c)

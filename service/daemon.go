@@ -67,6 +67,8 @@ type Daemon struct {
 	dirty       bool
 	metrics     *metrics
 	metricsAddr string
+	alerts      *alerts
+	alertsAt    time.Time // last evaluation
 }
 
 type agentState struct {
@@ -116,7 +118,9 @@ func New(o Options) (*Daemon, error) {
 	for _, a := range o.Config.Agents {
 		d.agents[a.Name] = newAgentState(a, "idle")
 	}
+	d.alerts = newAlerts(d.alertChanged)
 	d.metrics = newMetrics(d)
+	d.metrics.alerts = d.alerts
 	return d, nil
 }
 
@@ -225,6 +229,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.log.Info("removed abandoned tmp files", "count", n)
 			}
 		case <-statusTick.C:
+			d.evaluateAlerts(false)
 			d.writeStatus(true)
 			continue
 		}

@@ -98,6 +98,10 @@ type metrics struct {
 	// every name the rules use is one of them).
 	own []prometheus.Collector
 
+	// alerts hears of the same attempts and events, for the daemon's own
+	// alert evaluation.
+	alerts *alerts
+
 	mu sync.Mutex
 	// failedIDs are the ids that went to failed/ (seeded from failed/ at
 	// start): one that later ends in done/ was recovered.
@@ -165,6 +169,13 @@ func newMetrics(d *Daemon) *metrics {
 func (m *metrics) attempt(agent string, r deliver.Report, err error, sinceDrop time.Duration) {
 	res := attemptResult(err)
 	m.attempts.WithLabelValues(agent, res).Inc()
+	if m.alerts != nil {
+		now := time.Now()
+		m.alerts.record(agent, "attempt", now)
+		if res == ResultSubmitted {
+			m.alerts.record(agent, "submitted", now)
+		}
+	}
 	if res == ResultPerson {
 		m.deferred.WithLabelValues(agent).Inc()
 	}
@@ -181,6 +192,9 @@ func (m *metrics) attempt(agent string, r deliver.Report, err error, sinceDrop t
 
 // event counts one journal event line: done, failed, held, retry, bounced.
 func (m *metrics) event(e spool.Entry, event string, acked bool, sinceDrop time.Duration) {
+	if m.alerts != nil && (event == "done" || event == "failed" || event == "retry") {
+		m.alerts.record(e.Agent, event, time.Now())
+	}
 	switch event {
 	case "done":
 		m.messages.WithLabelValues(e.Agent, event).Inc()

@@ -1,12 +1,14 @@
 package service
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentspool/agentspool/deliver"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +20,13 @@ import (
 // that no longer parse pass `make test`.
 
 const rulesDir = "../contrib/prometheus"
+
+// neverAcked is a confirm.Waiter that sees no ack.
+type neverAcked struct{}
+
+func (neverAcked) Wait(context.Context, string, string, time.Time, time.Duration) (bool, error) {
+	return false, nil
+}
 
 func promtool(t *testing.T, args ...string) {
 	t.Helper()
@@ -51,7 +60,7 @@ func TestPrometheusRulesNameOurMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRig(t, "")
-	d, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: nopWaiter{},
+	d, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: neverAcked{},
 		Deliverer: &deliver.Deliverer{Desktop: r.desk, Timings: deliver.NewTimings(r.cfg.Timing.Min, r.cfg.Timing.Max)}})
 	if err != nil {
 		t.Fatal(err)

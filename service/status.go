@@ -54,6 +54,8 @@ type Status struct {
 	// move in the spool), with the last error; empty when all is well.
 	Degraded map[string]string      `json:"degraded,omitempty"`
 	Agents   map[string]AgentStatus `json:"agents"`
+	// Alerts are the daemon's own alerts in force (service/alerts.go).
+	Alerts []AlertStatus `json:"alerts,omitempty"`
 }
 
 // AgentStatus is one agent's line in Status.
@@ -85,6 +87,7 @@ func (d *Daemon) writeStatus(running bool) {
 		s.Agents[n] = AgentStatus{State: d.agents[n].state, Detail: d.agents[n].detail}
 	}
 	d.mu.Unlock()
+	s.Alerts = d.alerts.list()
 	if err := writeJSON(filepath.Join(d.sp.Root, "status.json"), s); err != nil && !safeio.IsSyncDirError(err) {
 		d.degrade("status file", err)
 	} else {

@@ -171,6 +171,12 @@ func TestStatus(t *testing.T) {
 	r = f.run(nil, "status").want(t, 0)
 	r.contains(t, "stdout", fmt.Sprintf("daemon: running (pid %d", os.Getpid()))
 	r.contains(t, "stdout", "waiting ack").contains(t, "stdout", "s1 attempt 1")
+	// The daemon's own alerts in force.
+	b, _ := json.Marshal(map[string]any{"pid": os.Getpid(), "started": time.Now(), "updated": time.Now(), "running": true,
+		"agents": map[string]any{}, "alerts": []map[string]any{{"name": "AgentspoolAgentHeld", "agent": "Agent-1", "value": 1, "threshold": 0, "since": time.Now()}}})
+	os.WriteFile(filepath.Join(f.spool, "status.json"), b, 0o600)
+	f.run(nil, "status").want(t, 0).contains(t, "stdout", "alert: AgentspoolAgentHeld Agent-1: 1 > 0 since ")
+	writeStatus(os.Getpid())
 	r = f.run(nil, "status", "--json").want(t, 0)
 	json.Unmarshal([]byte(r.stdout), &rows)
 	if rows[0].State != "waiting ack" || rows[0].Daemon != "running" {

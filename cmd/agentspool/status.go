@@ -45,6 +45,14 @@ type daemonStatus struct {
 	// Degraded: what keeps failing in the daemon (journal, status file, a
 	// move in the spool), with the last error.
 	Degraded map[string]string `json:"degraded"`
+	// Alerts: the daemon's own alerts in force (service.AlertStatus).
+	Alerts []struct {
+		Name      string    `json:"name"`
+		Agent     string    `json:"agent"`
+		Value     float64   `json:"value"`
+		Threshold float64   `json:"threshold"`
+		Since     time.Time `json:"since"`
+	} `json:"alerts"`
 }
 
 type agentView struct {
@@ -167,6 +175,9 @@ func runStatus(e *env, args []string) error {
 			for _, k := range keys {
 				fmt.Fprintf(e.stdout, "daemon: DEGRADED: %s: %s\n", k, ds.Degraded[k])
 			}
+		}
+		for _, a := range ds.Alerts {
+			fmt.Fprintf(e.stdout, "alert: %s %s: %g > %g since %s\n", a.Name, a.Agent, a.Value, a.Threshold, a.Since.Local().Format(time.DateTime))
 		}
 	case dsErr != nil:
 		fmt.Fprintf(e.stdout, "daemon: not running (%v)\n", dsErr)
