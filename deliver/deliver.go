@@ -964,7 +964,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 			if rep.PasteRequests > 0 {
 				why = "another client took the clipboard while the window was reading the paste"
 			}
-			resetTimer(timer, max(time.Until(start.Add(deadline)), 2*quiet))
+			resetTimer(timer, max(time.Until(start.Add(d.Timings.PasteEnd())), 2*quiet))
 		case <-ctx.Done():
 			return o, ctx.Err()
 		}
