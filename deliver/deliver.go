@@ -85,6 +85,9 @@ type Report struct {
 	Focused  Window        // the window that had focus, on a mismatch
 	// AgentWindow is the agent's window as found after the click.
 	AgentWindow Window
+	// Reoffered counts the times a person's copy came before the ctrl+v
+	// and the message was offered again (nothing had been pasted).
+	Reoffered int
 	// PasteReads and PasteRequests count the agent's client's reads of the
 	// text, and all its requests (TARGETS too), in the paste's burst.
 	PasteReads, PasteRequests int
@@ -433,7 +436,21 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		return errPerson("before the paste")
 	}
 	rep.step("quiet_before_paste")
-	if offer, err = d.paste(ctx, t, offer, text, &saved, rep); err != nil {
+	for try := 0; ; try++ {
+		offer, err = d.paste(ctx, t, offer, text, &saved, rep)
+		if err == nil || !errors.Is(err, errNotOurs) || rep.PasteRequests > 0 || try == 2 {
+			break
+		}
+		// A person copied before the ctrl+v: nothing was pasted. Their
+		// copy is what they get back; the message is offered again.
+		offer.Close()
+		if offer, err = d.offer(ctx, text, &saved, rep); err != nil {
+			return err
+		}
+		offer.Restrict(rep.AgentWindow.Client)
+		rep.Reoffered++
+	}
+	if err != nil {
 		return err
 	}
 	rep.step("pasted")
@@ -856,6 +873,10 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, saved *[]byte, rep *
 
 var errLost = errors.New("clipboard taken by another client")
 
+// errNotOurs: a guarded key was not tapped because the message no longer
+// owned the CLIPBOARD (a person copied).
+var errNotOurs = errors.New("another client took the clipboard")
+
 // saveErr: the person's clipboard could not be read to be saved. Temporary
 // whatever the Desktop says: its owner may answer next time.
 func saveErr(err error) error {
@@ -881,7 +902,14 @@ func saveErr(err error) error {
 func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, saved *[]byte, rep *Report) (Offer, error) {
 	drain(o.Fetched()) // read-backs and anything else before the ctrl+v
 	start := time.Now()
-	if err := d.guardedKey(ctx, t, pasteKey, rep); err != nil {
+	// The ctrl+v goes only while the message owns the CLIPBOARD (checked
+	// under the key's server grab): a copy before it costs a new offer,
+	// not a paste to take back.
+	owner := o.Owner()
+	if err := d.guardedKeyIf(ctx, t, pasteKey, func() bool {
+		c, err := d.Desktop.ClipboardOwner()
+		return err == nil && c == owner
+	}, rep); err != nil {
 		return o, err
 	}
 	want := rep.AgentWindow.Client
@@ -1042,7 +1070,7 @@ func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, 
 		failed = false
 		w, tapped, err := d.Desktop.GuardedKey(combo, ok)
 		if err == nil && failed {
-			return temporary("key "+fmt.Sprint(combo), errors.New("another client took the clipboard before the submit: the paste may not be ours"))
+			return temporary("key "+fmt.Sprint(combo), fmt.Errorf("%w before the key: the paste may not be ours", errNotOurs))
 		}
 		if errors.Is(err, errModifierDown) {
 			// A person holds Shift or Ctrl: wait a moment for the key to
@@ -1057,7 +1085,7 @@ func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, 
 			}
 		}
 		if err == nil && failed {
-			return temporary("key "+fmt.Sprint(combo), errors.New("another client took the clipboard before the submit: the paste may not be ours"))
+			return temporary("key "+fmt.Sprint(combo), fmt.Errorf("%w before the key: the paste may not be ours", errNotOurs))
 		}
 		if err == nil && tapped {
 			return nil

@@ -65,6 +65,33 @@ func TestClicksNeverMakeAMultiClick(t *testing.T) {
 	}
 }
 
+// A person's copy just before the ctrl+v: nothing was pasted yet, so the
+// key is not tapped and the message is offered again; their copy is what
+// they get back.
+func TestCopyBeforeThePasteKeyIsOfferedAgain(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("old"))
+	var once atomic.Bool
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") == "ctrl+v" && !once.Swap(true) {
+			d.Clobber("their new copy")
+		}
+	}
+	rep, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reoffered != 1 || rep.Undone {
+		t.Fatalf("report: reoffered %d, undone %v; want 1, false", rep.Reoffered, rep.Undone)
+	}
+	if got := d.Window("Agent-1").Submits; !slices.Equal(got, []string{"mine"}) {
+		t.Fatalf("submits %q", got)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "their new copy" {
+		t.Fatalf("clipboard %q, want the person's new copy", clip)
+	}
+}
+
 // Another process's click, noted beside the lock, counts too.
 func TestClickAvoidsTheLastProcesssClick(t *testing.T) {
 	d := chromiumDesk(t)
@@ -239,8 +266,10 @@ func TestUndoWaitsForTheOtherOwnersPaste(t *testing.T) {
 	d.FetchDelay = 30 * time.Millisecond
 	var once atomic.Bool
 	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		// Just after the key (which goes only while the message owns the
+		// clipboard), before the window's read 30 ms later.
 		if strings.Join(combo, "+") == "ctrl+v" && !once.Swap(true) {
-			d.Clobber("the person's copy")
+			go func() { time.Sleep(5 * time.Millisecond); d.Clobber("the person's copy") }()
 		}
 	}
 	dl := deliverer(d)
