@@ -110,6 +110,11 @@ type AgentSettings struct {
 	// SelectAll, Copy and Caret are the draft check's keys; defaults
 	// ctrl+a, ctrl+c, end.
 	SelectAll, Copy, Caret string
+	// VerifyPaste: after every paste, look at what the input holds
+	// (SelectAll, Copy, Caret) and submit only if it is the message; the
+	// X side cannot show when a Chromium window has inserted a paste.
+	// Default true; the keys must work in the input.
+	VerifyPaste bool
 	// PasteSettle is waited after the window has read the whole paste,
 	// before the submit, for editors that insert a paste later from their
 	// own event loop; default 0.
@@ -182,6 +187,7 @@ var DefaultAgentSettings = AgentSettings{
 	SelectAll:    "ctrl+a",
 	Copy:         "ctrl+c",
 	Caret:        "end",
+	VerifyPaste:  true,
 }
 
 // ValidName reports whether name is a valid agent name: the one rule the

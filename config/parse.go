@@ -48,7 +48,7 @@ func (e *keyError) Error() string {
 // errors are reported, not the first.
 var (
 	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff",
-		"draft_check", "select_all", "copy", "caret", "paste_settle"}
+		"draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste"}
 	agentKeys = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
 	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
 		"quiet_for", "quiet_max_wait", "defaults", "agents"}
@@ -397,6 +397,10 @@ func (p *parser) setting(s *settings, e entry, key string) {
 	case "draft_check":
 		if v, ok := p.boolean(e.v, key); ok {
 			s.DraftCheck = v
+		}
+	case "verify_paste":
+		if v, ok := p.boolean(e.v, key); ok {
+			s.VerifyPaste = v
 		}
 	case "paste_settle":
 		if v, ok := p.duration(e.v, key, true); ok {

@@ -48,6 +48,10 @@ type Target struct {
 	// edit before it: Lexical's clearing of the last message, which then
 	// comes back.) nil: undo without looking.
 	Read *DraftKeys
+	// Verify: after every paste, read the input (with Read) and submit only
+	// if it holds the message. Without it, only a burst shorter than the
+	// agent's usual is checked so.
+	Verify bool
 	// PasteSettle is waited after a paste has landed as far as the desktop
 	// can see (the window's last read of the clipboard), before the
 	// submit: for editors that insert a paste later, from their own event
@@ -958,17 +962,23 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				rep.Fetch = rep.lastRequest.Sub(start)
 				d.Timings.Observe(StepFetch, rep.Fetch)
 				d.Timings.ObserveCount(PasteCount+t.Agent, rep.PasteRequests)
-				if !known || rep.PasteRequests >= typical || t.Read == nil {
+				short := known && rep.PasteRequests < typical
+				if t.Read == nil || (!t.Verify && !short) {
 					rep.Pasted, rep.Landing = true, "read"
 					return o, nil
 				}
-				// Shorter than this agent's pastes usually are: the window
-				// may have cut its reads short (Chromium gives up on a
-				// read after a timeout, on a loaded desktop, and pastes
-				// nothing) and the desktop cannot vouch for it. Look at
-				// the input. (Not on an agent's first paste, before its
-				// bursts are known: a select-all key that does not select
-				// all would make a look see an empty input.)
+				// Verify, or a burst shorter than this agent's pastes
+				// usually are (the window may have cut its reads short:
+				// Chromium gives up on a read after a timeout, on a loaded
+				// desktop, and pastes nothing): look at the input. Even a
+				// whole burst does not show that the text is in: Chromium
+				// may insert tens of ms after its last read on a loaded
+				// desktop, and Monaco and Lexical insert from their own
+				// event loop; a key that comes first can cancel it. The
+				// look's keys queue behind the insert. (Without Verify,
+				// not on an agent's first paste, before its bursts are
+				// known: a select-all key that does not select all would
+				// make a look see an empty input.)
 				return o, d.verify(ctx, t, text, *saved, rep)
 			}
 			if !graced {

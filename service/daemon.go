@@ -521,7 +521,7 @@ func (d *Daemon) target(a *config.Agent, urgent bool) deliver.Target {
 		}),
 		Window: fmt.Sprintf("%q", a.Window),
 		Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo),
-		PasteSettle: a.PasteSettle,
+		PasteSettle: a.PasteSettle, Verify: a.VerifyPaste,
 	}
 	keys := &deliver.DraftKeys{SelectAll: combo(a.SelectAll), Copy: combo(a.Copy), Caret: combo(a.Caret)}
 	t.Read = keys
