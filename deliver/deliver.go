@@ -954,7 +954,19 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 			}
 		case <-timer.C:
 			if failed {
-				return o, d.takeBack(ctx, t, rep, temporary("paste", errors.New(why)))
+				cause := temporary("paste", errors.New(why))
+				if t.Read == nil {
+					return o, d.undo(t, rep, cause)
+				}
+				// The window may have read all of it before the copy:
+				// look, and submit what is there if it is the message
+				// (an undo is the riskier cure: Lexical's merges edits of
+				// the last 300 ms and can bring the last message back).
+				// The person's copy is what they get back.
+				if c, err := d.Desktop.Clipboard(); err == nil {
+					*saved = c
+				}
+				return o, d.verify(ctx, t, text, *saved, rep, cause)
 			}
 			if rep.PasteReads > 0 {
 				// The burst is over: every read so far was ours (the
@@ -979,7 +991,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				// not on an agent's first paste, before its bursts are
 				// known: a select-all key that does not select all would
 				// make a look see an empty input.)
-				return o, d.verify(ctx, t, text, *saved, rep)
+				return o, d.verify(ctx, t, text, *saved, rep, nil)
 			}
 			if !graced {
 				// Slow, not necessarily lost: wait as long again, and
@@ -1016,8 +1028,9 @@ const PasteCount = "paste_requests:"
 
 // verify reads the input after a paste the desktop cannot vouch for: the
 // paste has landed if the input holds the message (and nothing else);
-// else what is there is taken back and the attempt fails.
-func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, rep *Report) error {
+// else what is there is taken back and the attempt fails (with cause, if
+// one is given).
+func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, rep *Report, cause error) error {
 	got, err := d.inputText(ctx, t, *t.Read, saved, rep)
 	if err == nil && len(got) > 0 && strings.TrimSpace(string(got)) == strings.TrimSpace(string(text)) {
 		// The look took the clipboard from the message: the submit's
@@ -1025,11 +1038,13 @@ func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, re
 		rep.Pasted, rep.Landing, rep.verified = true, "seen", true
 		return nil
 	}
-	why := fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests)", rep.PasteRequests)
-	if err != nil {
-		why = fmt.Errorf("the window's paste could not be seen in the input: %w", err)
+	if cause == nil {
+		cause = temporary("paste", fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests)", rep.PasteRequests))
+		if err != nil {
+			cause = temporary("paste", fmt.Errorf("the window's paste could not be seen in the input: %w", err))
+		}
 	}
-	return d.takeBack(ctx, t, rep, temporary("paste", why))
+	return d.takeBack(ctx, t, rep, cause)
 }
 
 // resetTimer makes t fire after d (at once if d <= 0), whether or not it
