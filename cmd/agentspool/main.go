@@ -28,6 +28,7 @@ var commands = map[string]*command{
 	"hold":    holdCommand,
 	"release": releaseCommand,
 	"ack":     ackCommand,
+	"hook":    hookCommand,
 	"version": versionCommand,
 	"help":    helpCommand,
 

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
+	"github.com/agentspool/agentspool/spool"
+)
+
+// hookMaxInput bounds what `hook` reads from stdin: a prompt with a long
+// message is some hundred KiB; more is not a hook payload.
+const hookMaxInput = 1 << 20
+
+// hookLogName is the hook's log file in the spool root. The hook runs inside
+// the agent's tool, whose stderr nobody reads (Claude Code shows it only in
+// verbose mode, Cursor in its hooks output panel), so it logs here.
+const hookLogName = "hooks.log"
+
+// hookEvent is one event a tool's hook runner calls `hook` with.
+type hookEvent struct {
+	tool   string // "cursor" or "claude-code"
+	submit bool   // a prompt was submitted (else: the agent's turn ended)
+	// answer is printed on stdout whatever happens, so the tool carries on.
+	answer string
+}
+
+// hookEvents are the events, named as each tool names them.
+var hookEvents = map[string]hookEvent{
+	// Cursor reads the hook's stdout as JSON; beforeSubmitPrompt must say
+	// continue, or the prompt is not sent.
+	"beforeSubmitPrompt": {tool: "cursor", submit: true, answer: `{"continue": true}` + "\n"},
+	"stop":               {tool: "cursor", answer: "{}\n"},
+	// Claude Code goes by the exit code (0: carry on); stdout of
+	// UserPromptSubmit is added to the model's context, so print nothing.
+	"UserPromptSubmit": {tool: "claude-code", submit: true},
+	"Stop":             {tool: "claude-code"},
+}
+
+var hookCommand = &command{
+	name:    "hook",
+	order:   45,
+	summary: "called by an agent tool's hooks: ack what the agent was given, and mark it busy or ready",
+	usage:   "hook --agent AGENT EVENT",
+	help: `Not for people: the agent's tool runs it from its hooks (installed by
+"agentspool hooks install"). EVENT is the tool's event name:
+
+  beforeSubmitPrompt, stop     Cursor (.cursor/hooks.json); answers on stdout
+                               {"continue": true} and {} as Cursor expects
+  UserPromptSubmit, Stop       Claude Code (settings.json); prints nothing,
+                               exit code 0
+
+It reads the hook's JSON from stdin (at most 1 MiB, for at most --timeout).
+On a submitted prompt it finds every agentspool envelope line in the prompt
+and, for each message of AGENT's (to=AGENT, and the id is one of AGENT's in
+cur/ or done/), writes the ack <inbox>/<id>.ack, noting "submit: alone" when
+the prompt held the message and nothing else, or "submit: merged" when it
+held other text too (a person's draft, another message). It then marks the
+agent busy; on the end of a turn, ready. The state is the file
+<spool>/agents/AGENT.state, which the daemon reads for deliver_when: ready.
+
+It never blocks the agent and never fails it: whatever goes wrong (no
+config, bad JSON, a slow disk) it answers the tool so the prompt goes on,
+exits 0, and logs what happened to <spool>/hooks.log (to stderr when the
+spool is not known).
+
+Example:
+  agentspool --config ~/coords.yaml hook --agent Agent-3 beforeSubmitPrompt < payload.json`,
+	run: runHook,
+}
+
+// hookPayload is the part of the tools' stdin JSON that `hook` uses. Cursor
+// sends prompt, conversation_id, generation_id, workspace_roots,
+// hook_event_name (and status on stop); Claude Code sends session_id,
+// transcript_path, cwd, hook_event_name, prompt (and stop_hook_active on
+// Stop). See testdata/hooks.
+type hookPayload struct {
+	Prompt         string   `json:"prompt"`
+	HookEventName  string   `json:"hook_event_name"`
+	ConversationID string   `json:"conversation_id"`
+	GenerationID   string   `json:"generation_id"`
+	WorkspaceRoots []string `json:"workspace_roots"`
+	SessionID      string   `json:"session_id"`
+	Cwd            string   `json:"cwd"`
+	Status         string   `json:"status"`
+}
+
+func runHook(e *env, args []string) error {
+	fs := e.flagSet()
+	agent := fs.String("agent", "", "the `AGENT` whose tool runs the hook (required)")
+	timeout := fs.Duration("timeout", 2*time.Second, "at most this long for the whole hook, reading stdin included")
+	rest, perr := e.parse(fs, args, 1, 1)
+	if errors.Is(perr, errHelpShown) {
+		return perr
+	}
+	// Whatever the arguments, the tool gets its answer: a broken hook line
+	// must not stop a person's prompt (for Claude Code, exit 2 would).
+	var ev hookEvent
+	var name string
+	if perr == nil {
+		name = rest[0]
+		ev = hookEvents[name]
+	} else {
+		for _, a := range args {
+			if x, ok := hookEvents[a]; ok {
+				name, ev = a, x
+			}
+		}
+	}
+	defer func() { io.WriteString(e.stdout, ev.answer) }()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				fmt.Fprintf(e.stderr, "agentspool hook: internal error (a bug, please report it): %v\n", r)
+			}
+		}()
+		e.hook(*agent, name, ev, perr, *timeout)
+	}()
+	select {
+	case <-done:
+	case <-time.After(*timeout + 500*time.Millisecond):
+		// The disk hangs: answer now; the work goes on until exit.
+	}
+	return nil
+}
+
+// hook does the work of one hook call; every problem is logged, none is
+// returned.
+func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Duration) {
+	// The spool first: the log is in it. Until it is open, stderr.
+	lg := slog.New(slog.NewTextHandler(e.stderr, nil)).With("agent", agent, "event", name)
+	sp, cfg, serr := e.openSpool(true)
+	if serr == nil {
+		f, err := os.OpenFile(filepath.Join(sp.Root, hookLogName), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err == nil {
+			defer f.Close()
+			lg = slog.New(slog.NewTextHandler(f, nil)).With("agent", agent, "event", name)
+		}
+	}
+	switch {
+	case perr != nil:
+		lg.Error("hook: bad command line", "err", perr)
+		return
+	case ev.tool == "":
+		lg.Error("hook: unknown event (want beforeSubmitPrompt, stop, UserPromptSubmit or Stop)")
+		return
+	case agent == "":
+		lg.Error("hook: --agent is required")
+		return
+	case serr != nil:
+		lg.Error("hook: config or spool", "err", serr)
+		return
+	}
+	a, ok := cfg.Agent(agent)
+	if !ok {
+		lg.Error("hook: unknown agent", "err", unknownAgentErr(cfg, agent))
+		return
+	}
+	state := confirm.StateReady
+	if ev.submit {
+		state = confirm.StateBusy
+	}
+	if _, err := confirm.MarkState(sp.Root, agent, state, name, e.now()); err != nil {
+		lg.Error("hook: state", "err", err)
+	}
+	// Read stdin on a stop too: a tool writing to a hook that exited
+	// early gets EPIPE and may report the hook as failed.
+	data, err := readBounded(e.stdin, hookMaxInput, timeout)
+	if !ev.submit {
+		lg.Info("hook: ready")
+		return
+	}
+	if err != nil {
+		lg.Error("hook: stdin", "err", err, "bytes", len(data))
+		return
+	}
+	var p hookPayload
+	if err := json.Unmarshal(data, &p); err != nil {
+		lg.Error("hook: stdin is not the tool's JSON", "err", err, "bytes", len(data))
+		return
+	}
+	if p.HookEventName != "" && p.HookEventName != name {
+		lg.Warn("hook: the payload names another event", "payload_event", p.HookEventName)
+	}
+	acks, err := ackPrompt(cfg, sp, a, name, p.Prompt)
+	for _, k := range acks {
+		lg.Info("hook: acked", "id", k.id, "submit", k.submit, "why", k.why, "ack", k.path)
+	}
+	if err != nil {
+		lg.Error("hook: ack", "err", err)
+	}
+	if len(acks) == 0 && err == nil {
+		lg.Info("hook: busy; the prompt held no message of this agent's")
+	}
+}
+
+// readBounded reads r to its end, at most max bytes and for at most
+// timeout. A reader that never ends (a tool that keeps stdin open) is left
+// to the goroutine, which the process's exit ends.
+func readBounded(r io.Reader, max int64, timeout time.Duration) ([]byte, error) {
+	if r == nil {
+		return nil, errors.New("no stdin")
+	}
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(r, max+1))
+		ch <- result{b, err}
+	}()
+	select {
+	case res := <-ch:
+		if res.err != nil {
+			return res.b, res.err
+		}
+		if int64(len(res.b)) > max {
+			return res.b[:max], fmt.Errorf("more than %d bytes", max)
+		}
+		return res.b, nil
+	case <-time.After(timeout):
+		return nil, fmt.Errorf("stdin not closed within %v", timeout)
+	}
+}
+
+type hookAck struct{ id, submit, why, path string }
+
+// ackPrompt acks every message of a's that prompt holds.
+func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prompt string) ([]hookAck, error) {
+	envs, err := cfg.FindEnvelopes(prompt)
+	if err != nil {
+		return nil, err
+	}
+	var out []hookAck
+	var errs []error
+	for _, m := range envs {
+		if m.To != "" && m.To != a.Name {
+			continue // someone else's message, pasted here: not ours to ack
+		}
+		en, ok, err := messageOf(sp, a.Name, m.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s is not a message of %s's in cur/ or done/", m.ID, a.Name))
+			continue
+		}
+		submit, why := confirm.SubmitAlone, ""
+		switch {
+		case len(envs) > 1:
+			submit, why = confirm.SubmitMerged, fmt.Sprintf("%d messages in one prompt", len(envs))
+		case strings.TrimFunc(prompt[:m.Start], unicode.IsSpace) != "":
+			submit, why = confirm.SubmitMerged, "other text before the envelope"
+		default:
+			if !onlyTheMessage(sp, en, prompt[m.End:]) {
+				submit, why = confirm.SubmitMerged, "other text than the message after the envelope"
+			}
+		}
+		p, err := confirm.WriteHookAck(a.Inbox, en.ID, event, submit, why)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, hookAck{id: en.ID, submit: submit, why: why, path: p})
+	}
+	return out, errors.Join(errs...)
+}
+
+// messageOf finds id among agent's messages that were claimed for delivery
+// (cur/) or are done: a message still in new/ cannot have been pasted.
+func messageOf(sp *spool.Spool, agent, id string) (spool.Entry, bool, error) {
+	if !spool.ValidID(id) {
+		return spool.Entry{}, false, nil
+	}
+	for _, st := range []spool.State{spool.StateCur, spool.StateDone} {
+		es, err := sp.Scan(st, agent)
+		if err != nil {
+			return spool.Entry{}, false, err
+		}
+		for _, en := range es {
+			if en.ID == id {
+				return en, true, nil
+			}
+		}
+	}
+	return spool.Entry{}, false, nil
+}
+
+// onlyTheMessage reports whether rest, the prompt after the envelope line,
+// is the message's body (as the daemon pastes it: trailing newlines cut)
+// or the one line of a pointer paste. Tools may change the whitespace at
+// the ends and line endings, so those are not compared.
+func onlyTheMessage(sp *spool.Spool, en spool.Entry, rest string) bool {
+	norm := func(s string) string {
+		return strings.TrimFunc(strings.ReplaceAll(s, "\r\n", "\n"), unicode.IsSpace)
+	}
+	got := norm(rest)
+	if strings.HasPrefix(got, "The message is in ") && !strings.Contains(got, "\n") &&
+		strings.HasSuffix(got, "(read it, then ack "+en.ID+")") {
+		return true
+	}
+	m, err := sp.Read(en)
+	if err != nil {
+		return false
+	}
+	return bytes.Equal([]byte(got), []byte(norm(m.Body)))
+}
