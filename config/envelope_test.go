@@ -1,7 +1,9 @@
 package config
 
 import (
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestFindEnvelopesDefaultAndCustom(t *testing.T) {
@@ -36,5 +38,36 @@ func TestFindEnvelopesDefaultAndCustom(t *testing.T) {
 	}
 	if _, err := (&Config{Envelope: "no id {{.To}}"}).FindEnvelopes("x"); err == nil {
 		t.Fatal("a template without {{.ID}} should be refused for parsing")
+	}
+}
+
+func TestDeliverWhenKeys(t *testing.T) {
+	c, err := Parse([]byte(`defaults:
+  deliver_when: always
+  urgent_after: 0s
+agents:
+  A: {x: 1, y: 2, window: a, deliver_when: ready, busy_max: 2h, urgent_after: 20s}
+  B: {x: 1, y: 2, window: b}
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := c.Agent("A")
+	b, _ := c.Agent("B")
+	if a.DeliverWhen != DeliverReady || a.BusyMax != 2*time.Hour || a.UrgentAfter != 20*time.Second {
+		t.Fatalf("A: %+v", a.AgentSettings)
+	}
+	if b.DeliverWhen != DeliverAlways || b.BusyMax != 30*time.Minute || b.UrgentAfter != 0 {
+		t.Fatalf("B: %+v", b.AgentSettings)
+	}
+	c, _ = Parse([]byte("agents:\n  A: {x: 1, y: 2, window: a}\n"), "")
+	if a, _ := c.Agent("A"); a.DeliverWhen != DeliverAuto || a.UrgentAfter != time.Minute {
+		t.Fatalf("defaults: %+v", a.AgentSettings)
+	}
+	_, err = Parse([]byte("agents:\n  A: {x: 1, y: 2, window: a, deliver_when: idle}\n  B: {x: 1, y: 2, window: b, busy_max: 0s}\n"), "c.yaml")
+	for _, want := range []string{"c.yaml:2: agents.A.deliver_when: bad value \"idle\"", "c.yaml:3: agents.B.busy_max"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %q", err, want)
+		}
 	}
 }
