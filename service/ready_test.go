@@ -50,17 +50,25 @@ const settle = 700 * time.Millisecond
 
 func (r *rig) submits(agent string) int { return len(r.desk.Window(agent).Submits) }
 
+// daemonStatus reads status.json, waiting for its first write (every
+// 250ms).
 func (r *rig) daemonStatus() Status {
 	r.t.Helper()
-	var s Status
-	b, err := os.ReadFile(filepath.Join(r.sp.Root, "status.json"))
-	if err == nil {
-		err = json.Unmarshal(b, &s)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var s Status
+		b, err := os.ReadFile(filepath.Join(r.sp.Root, "status.json"))
+		if err == nil {
+			err = json.Unmarshal(b, &s)
+		}
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("status.json: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	if err != nil {
-		r.t.Fatalf("status.json: %v", err)
-	}
-	return s
 }
 
 // A busy agent gets nothing until its turn ends; each delivery makes it
