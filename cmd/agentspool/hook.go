@@ -320,3 +320,59 @@ func onlyTheMessage(sp *spool.Spool, en spool.Entry, rest string) bool {
 	}
 	return bytes.Equal([]byte(got), []byte(norm(m.Body)))
 }
+
+// setHookState fills r's hook fields from the agent's state file, if any.
+func setHookState(r *agentStatus, root string) {
+	if !spool.ValidAgentName(r.Agent) {
+		return
+	}
+	s, err := confirm.ReadState(root, r.Agent)
+	switch {
+	case err != nil:
+		r.Hook = "unreadable"
+	case s != nil:
+		since := s.Since
+		r.Hook, r.HookSince = s.State, &since
+	}
+}
+
+func anyHookState(rows []*agentStatus) bool {
+	for _, r := range rows {
+		if r.Hook != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hookColumn is `status`'s AGENT IS column: "busy 3m05s", "ready 12s", "-"
+// for an agent without hooks.
+func hookColumn(r *agentStatus, now time.Time) string {
+	switch {
+	case r.Hook == "":
+		return "-"
+	case r.HookSince == nil:
+		return r.Hook
+	}
+	return r.Hook + " " + fmtAge(now.Sub(*r.HookSince))
+}
+
+// showSubmit is `show`'s line for what the agent's hook saw of the submit
+// (its ack's note): nothing for an ack without one, or without a config.
+func showSubmit(w io.Writer, cfg *config.Config, en spool.Entry) {
+	if cfg == nil {
+		return
+	}
+	a, ok := cfg.Agent(en.Agent)
+	if !ok {
+		return
+	}
+	submit, why := confirm.AckNote(a.Inbox, en.ID)
+	switch {
+	case submit == "":
+	case why != "":
+		fmt.Fprintf(w, "submit:     %s, seen by the agent's hook (%s)\n", printable(submit), printable(why))
+	default:
+		fmt.Fprintf(w, "submit:     %s, seen by the agent's hook\n", printable(submit))
+	}
+}

@@ -273,3 +273,36 @@ func TestHookBadSetupStillAnswers(t *testing.T) {
 		t.Errorf("the problems are not logged:\n%s", f.hookLog())
 	}
 }
+
+// status shows what the hooks say (busy/ready and since when); show says
+// how the hook saw the message submitted.
+func TestStatusAndShowReportTheHooks(t *testing.T) {
+	f := newFixture(t)
+	f.run(nil, "status").want(t, 0)
+	if r := f.run(nil, "status"); strings.Contains(r.stdout, "AGENT IS") {
+		t.Fatalf("a hook column without hooks:\n%s", r.stdout)
+	}
+	id := f.claimed("Agent-3", hookBody)
+	f.run(withPrompt(t, "draft [agentspool id="+id+" from=a to=Agent-3]\n"+hookBody), "hook", "--agent", "Agent-3", "beforeSubmitPrompt").want(t, 0)
+	r := f.run(nil, "status").want(t, 0).contains(t, "stdout", "AGENT IS")
+	for _, l := range r.lines() {
+		if strings.HasPrefix(l, "Agent-3 ") && !strings.Contains(l, "busy ") {
+			t.Errorf("Agent-3's line: %q", l)
+		}
+		if strings.HasPrefix(l, "Agent-1 ") && !strings.HasSuffix(strings.TrimSpace(l), "-") {
+			t.Errorf("Agent-1 has no hooks: %q", l)
+		}
+	}
+	var rows []agentStatus
+	if err := json.Unmarshal([]byte(f.run(nil, "status", "--json").want(t, 0).stdout), &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		if row.Agent == "Agent-3" && (row.Hook != "busy" || row.HookSince == nil) {
+			t.Errorf("status --json: %+v", row)
+		}
+	}
+	f.run(nil, "show", id).want(t, 0).contains(t, "stdout", "submit:     merged, seen by the agent's hook (other text before the envelope)")
+	f.run(nil, "hook", "--agent", "Agent-3", "stop").want(t, 0)
+	f.run(nil, "status").want(t, 0).contains(t, "stdout", "ready ")
+}
