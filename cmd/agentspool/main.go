@@ -29,6 +29,7 @@ var commands = map[string]*command{
 	"release": releaseCommand,
 	"ack":     ackCommand,
 	"hook":    hookCommand,
+	"hooks":   hooksCommand,
 	"version": versionCommand,
 	"help":    helpCommand,
 
