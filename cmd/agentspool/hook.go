@@ -27,6 +27,9 @@ const hookMaxInput = 1 << 20
 // verbose mode, Cursor in its hooks output panel), so it logs here.
 const hookLogName = "hooks.log"
 
+// hookLogMax is the size at which hooks.log is moved to hooks.log.old.
+const hookLogMax = 4 << 20
+
 // hookEvent is one event a tool's hook runner calls `hook` with.
 type hookEvent struct {
 	tool   string // "cursor" or "claude-code"
@@ -144,7 +147,20 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 	lg := slog.New(slog.NewTextHandler(e.stderr, nil)).With("agent", agent, "event", name)
 	sp, cfg, serr := e.openSpool(true)
 	if serr == nil {
-		f, err := os.OpenFile(filepath.Join(sp.Root, hookLogName), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		logPath := filepath.Join(sp.Root, hookLogName)
+		fi, lerr := os.Lstat(logPath)
+		if lerr == nil && fi.Mode().IsRegular() && fi.Size() > hookLogMax {
+			// One old generation: the log of a hook that fires on every
+			// prompt must not grow without end.
+			os.Rename(logPath, logPath+".old")
+		}
+		// A symlink or a FIFO put there is not followed (a FIFO would
+		// block the hook).
+		var f *os.File
+		err := errors.New("not a regular file")
+		if lerr != nil || fi.Mode().IsRegular() {
+			f, err = os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		}
 		if err == nil {
 			defer f.Close()
 			lg = slog.New(slog.NewTextHandler(f, nil)).With("agent", agent, "event", name)

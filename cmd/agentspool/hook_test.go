@@ -306,3 +306,21 @@ func TestStatusAndShowReportTheHooks(t *testing.T) {
 	f.run(nil, "hook", "--agent", "Agent-3", "stop").want(t, 0)
 	f.run(nil, "status").want(t, 0).contains(t, "stdout", "ready ")
 }
+
+// A FIFO or symlink planted as hooks.log does not block or redirect the
+// hook: it logs to stderr instead and answers.
+func TestHookLogNotARegularFile(t *testing.T) {
+	f := newFixture(t)
+	f.open()
+	if err := exec.Command("mkfifo", filepath.Join(f.spool, hookLogName)).Run(); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	start := time.Now()
+	r := f.run([]byte("{}"), "hook", "--agent", "Agent-1", "beforeSubmitPrompt")
+	if r.code != 0 || r.stdout != `{"continue": true}`+"\n" || time.Since(start) > 3*time.Second {
+		t.Fatalf("with a FIFO for hooks.log: %+v after %v", r, time.Since(start))
+	}
+	if s := f.hookState(t, "Agent-1"); s.State != confirm.StateBusy {
+		t.Fatalf("state %+v", s)
+	}
+}
