@@ -392,3 +392,30 @@ func showSubmit(w io.Writer, cfg *config.Config, en spool.Entry) {
 		fmt.Fprintf(w, "submit:     %s, seen by the agent's hook\n", printable(submit))
 	}
 }
+
+// doctorHooks is doctor's line per agent about its tool's hooks, from the
+// state file they write (doctor cannot know which project's hooks file the
+// tool reads; `hooks check` looks at one).
+func doctorHooks(c *checklist, cfg *config.Config, now time.Time) {
+	for _, a := range cfg.Agents {
+		s, err := confirm.ReadState(cfg.Spool, a.Name)
+		switch {
+		case err != nil:
+			c.fail("hooks", fmt.Sprintf("%s: %v", a.Name, err), "remove the file; the agent's next hook event writes it again")
+		case s == nil && a.DeliverWhen == config.DeliverReady:
+			c.fail("hooks", fmt.Sprintf("%s: deliver_when: ready, but its hooks have never run (no %s): it is delivered to as if always", a.Name, confirm.StatePath(cfg.Spool, a.Name)),
+				"agentspool hooks install --agent "+a.Name+" --for cursor|claude-code --project DIR, then submit a prompt in the agent's tool")
+		case s == nil:
+			c.ok("hooks", "%s: none have run (deliver_when: always)", a.Name)
+		case s.State == confirm.StateBusy && now.Sub(s.Since) >= a.BusyMax:
+			c.fail("hooks", fmt.Sprintf("%s: busy for %s, more than busy_max %v (last event %s): the daemon no longer waits for it", a.Name, fmtAge(now.Sub(s.Since)), a.BusyMax, s.Event),
+				"check that the agent's tool still runs its stop hook: agentspool hooks check --agent "+a.Name+" --for TOOL")
+		default:
+			when := a.DeliverWhen
+			if when == config.DeliverAuto {
+				when = config.DeliverReady
+			}
+			c.ok("hooks", "%s: %s for %s, last event %s %s ago (deliver_when: %s)", a.Name, s.State, fmtAge(now.Sub(s.Since)), s.Event, fmtAge(now.Sub(s.At)), when)
+		}
+	}
+}

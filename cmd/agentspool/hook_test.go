@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -322,5 +323,24 @@ func TestHookLogNotARegularFile(t *testing.T) {
 	}
 	if s := f.hookState(t, "Agent-1"); s.State != confirm.StateBusy {
 		t.Fatalf("state %+v", s)
+	}
+}
+
+// doctor reports each agent's hooks from its state file.
+func TestDoctorReportsHooks(t *testing.T) {
+	f := newFixture(t)
+	f.writeConfig(fmt.Sprintf("spool: %s\ninbox_root: %s\n%s  Agent-4: {x: 70, y: 20, window: \"Agent-4\", deliver_when: ready}\n", f.spool, f.inbox, testAgents))
+	f.run([]byte("{}"), "hook", "--agent", "Agent-3", "UserPromptSubmit").want(t, 0)
+	cmd := exec.Command(binary, "--config", f.config, "doctor")
+	cmd.Env = append(cleanEnv(), "DISPLAY=")
+	out, _ := cmd.Output()
+	for _, want := range []string{
+		"ok    hooks          Agent-1: none have run (deliver_when: always)",
+		"ok    hooks          Agent-3: busy for ",
+		"FAIL  hooks          Agent-4: deliver_when: ready, but its hooks have never run",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("doctor lacks %q:\n%s", want, out)
+		}
 	}
 }
