@@ -288,7 +288,7 @@ func (d *Daemon) schedule() {
 			d.setState(name, "waiting for a file still being written", e.Name)
 			continue
 		}
-		if ok, at, why := d.readyFor(st, e, now); !ok {
+		if ok, at, why := d.readyFor(st, e, now, true); !ok {
 			if soonest.IsZero() || at.Before(soonest) {
 				soonest = at
 			}
@@ -386,6 +386,14 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	needsUndo := st.needsUndo
 	d.mu.Unlock()
 
+	if e.Submitted.IsZero() && !needsUndo {
+		// Deliveries queue for the desktop: the agent may have turned busy
+		// since the claim (a person's prompt). Back to new/, in its place.
+		if ok, _, why := d.readyFor(st, e, d.now(), false); !ok && d.postpone(e, time.Time{}, errors.New("the agent turned busy before the paste: "+why)) {
+			d.release(e.Agent)
+			return
+		}
+	}
 	msg, err := d.sp.Read(e)
 	if err != nil {
 		d.mu.Lock()

@@ -20,7 +20,9 @@ const readyPoll = 200 * time.Millisecond
 // why, for status. It never blocks for ever: no state file, an unreadable
 // one, a busy state older than busy_max, and an urgent message older than
 // urgent_after all let the delivery go on.
-func (d *Daemon) readyFor(st *agentState, e spool.Entry, now time.Time) (bool, time.Time, string) {
+// Only a decision to deliver is logged (with note): the check again just
+// before the paste (deliverOne) stays quiet.
+func (d *Daemon) readyFor(st *agentState, e spool.Entry, now time.Time, note bool) (bool, time.Time, string) {
 	a := st.cfg
 	if a.DeliverWhen == config.DeliverAlways {
 		return true, time.Time{}, ""
@@ -61,11 +63,16 @@ func (d *Daemon) readyFor(st *agentState, e spool.Entry, now time.Time) (bool, t
 	}
 	wake := earliest(now.Add(readyPoll), expires)
 	if e.Priority == spool.PriorityUrgent {
-		at := e.Queued.Add(a.UrgentAfter)
+		// EnteredAt, not Queued: a message put back in new/ (the agent
+		// turned busy before the paste) keeps its place in the wait.
+		at := e.EnteredAt().Add(a.UrgentAfter)
+		if !now.Before(at) && !note {
+			return true, time.Time{}, ""
+		}
 		if !now.Before(at) {
 			d.log.Info("urgent message goes to a busy agent after urgent_after", "agent", a.Name, "id", e.ID,
 				"busy_since", s.Since, "urgent_after", a.UrgentAfter)
-			d.journal.Event(e, "urgent_while_busy", fmt.Sprintf("waited %v for the busy agent (urgent_after %v)", now.Sub(e.Queued).Round(time.Millisecond), a.UrgentAfter))
+			d.journal.Event(e, "urgent_while_busy", fmt.Sprintf("waited %v for the busy agent (urgent_after %v)", now.Sub(e.EnteredAt()).Round(time.Millisecond), a.UrgentAfter))
 			return true, time.Time{}, ""
 		}
 		wake = earliest(wake, at)

@@ -200,3 +200,33 @@ func TestMergedSubmitIsRecorded(t *testing.T) {
 		t.Fatalf("journal:\n%s", j)
 	}
 }
+
+// An agent that turns busy while its claimed message waits for the
+// desktop gets nothing: the message goes back to new/ and waits.
+func TestAgentTurnedBusyBeforeThePaste(t *testing.T) {
+	r := hookRig(t, "")
+	r.mark("Agent-1", confirm.StateReady, time.Now())
+	r.mark("Agent-2", confirm.StateReady, time.Now())
+	// Agent-1's submit makes Agent-2 busy too: a person's prompt there,
+	// while Agent-2's message may already be claimed.
+	prev := r.desk.OnSubmit
+	r.desk.OnSubmit = func(w *fakedesktop.Win, text string) {
+		prev(w, text)
+		if w.Title == "Agent-1" {
+			confirm.MarkState(r.sp.Root, "Agent-2", confirm.StateBusy, "beforeSubmitPrompt", time.Now())
+		}
+	}
+	r.send("Agent-1", "one")
+	r.send("Agent-2", "two")
+	r.start()
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	time.Sleep(settle)
+	if n := r.submits("Agent-2"); n != 0 {
+		t.Fatalf("Agent-2 got %d submits while busy", n)
+	}
+	// Which way it was kept out depends on the race (claimed already, or
+	// not yet); both must hold.
+	t.Logf("put back before the paste: %v", strings.Contains(r.logs.String(), "turned busy before the paste"))
+	r.mark("Agent-2", confirm.StateReady, time.Now())
+	r.waitState(spool.StateDone, "Agent-2", 1)
+}
