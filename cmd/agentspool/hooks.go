@@ -156,6 +156,13 @@ func runHooks(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A hooks file kept by a dotfiles manager is a symlink: edit its
+	// target, so the link stays.
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if path, err = filepath.EvalSymlinks(path); err != nil {
+			return fmt.Errorf("hooks: %w", err)
+		}
+	}
 	cmdFor, err := e.hookCommandLine(*agent)
 	if err != nil {
 		return err
@@ -313,17 +320,24 @@ type hooksDoc struct {
 	hooks  []member // the "hooks" object
 	exists bool
 	raw    []byte
+	perm   fs.FileMode // the file's, kept when it is rewritten
+	// hadHooks: the file had a "hooks" key; without it, an empty one is
+	// left out again, so uninstall gives back what install was given.
+	hadHooks bool
 }
 
 func readHooksDoc(path string) (*hooksDoc, error) {
 	raw, err := safeio.ReadFile(path, safeio.OpenOptions{MaxBytes: 4 << 20})
 	if errors.Is(err, fs.ErrNotExist) {
-		return &hooksDoc{}, nil
+		return &hooksDoc{perm: 0o644}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("hooks: %w", err)
 	}
-	d := &hooksDoc{exists: true, raw: raw}
+	d := &hooksDoc{exists: true, raw: raw, perm: 0o644}
+	if fi, err := os.Stat(path); err == nil {
+		d.perm = fi.Mode().Perm()
+	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return d, nil
 	}
@@ -331,6 +345,7 @@ func readHooksDoc(path string) (*hooksDoc, error) {
 		return nil, fmt.Errorf("hooks: %s is not a JSON object (%v): fix it by hand, nothing changed", path, err)
 	}
 	if h, i := get(d.top, "hooks"); i >= 0 {
+		d.hadHooks = true
 		if d.hooks, err = parseObject(h); err != nil {
 			return nil, fmt.Errorf("hooks: %s: \"hooks\" is not an object (%v): nothing changed", path, err)
 		}
@@ -364,7 +379,10 @@ func (d *hooksDoc) encode(tool *hookTool) []byte {
 	if !d.exists || len(bytes.TrimSpace(d.raw)) == 0 {
 		top = append([]member(nil), tool.skeleton...)
 	}
-	return encodeObject(set(top, "hooks", encodeObject(d.hooks)))
+	if len(d.hooks) == 0 && !d.hadHooks {
+		return encodeObject(del(append([]member(nil), top...), "hooks"))
+	}
+	return encodeObject(set(append([]member(nil), top...), "hooks", encodeObject(d.hooks)))
 }
 
 // ourEntry reports whether an entry runs only agentspool hooks of ours.
@@ -422,7 +440,7 @@ func installHooks(path string, tool *hookTool, cmdFor func(string) string, ours 
 	if d.exists {
 		if _, err := os.Lstat(path + backupSuffix); errors.Is(err, fs.ErrNotExist) {
 			// The first change only: the backup is the file before agentspool.
-			if err := safeio.WriteFile(path+backupSuffix, d.raw, 0o600); err != nil && !safeio.IsSyncDirError(err) {
+			if err := safeio.WriteFile(path+backupSuffix, d.raw, d.perm); err != nil && !safeio.IsSyncDirError(err) {
 				return false, fmt.Errorf("hooks: backup: %w", err)
 			}
 		}
@@ -430,7 +448,7 @@ func installHooks(path string, tool *hookTool, cmdFor func(string) string, ours 
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, fmt.Errorf("hooks: %w", err)
 	}
-	if err := safeio.WriteFile(path, out, 0o644); err != nil && !safeio.IsSyncDirError(err) {
+	if err := safeio.WriteFile(path, out, d.perm); err != nil && !safeio.IsSyncDirError(err) {
 		return false, fmt.Errorf("hooks: %w", err)
 	}
 	return true, nil
@@ -473,19 +491,24 @@ func uninstallHooks(path string, tool *hookTool, ours func(string) bool) (string
 		return "no agentspool hooks for this agent: nothing changed", nil
 	}
 	out := d.encode(tool)
+	bare := out // without an empty "hooks": {}, as install may have added it
+	if len(d.hooks) == 0 {
+		d.hadHooks = false
+		bare = d.encode(tool)
+	}
 	backup, berr := safeio.ReadFile(path+backupSuffix, safeio.OpenOptions{MaxBytes: 4 << 20})
 	switch {
-	case berr == nil && sameJSON(backup, out):
+	case berr == nil && (sameJSON(backup, out) || sameJSON(backup, bare)):
 		// Ours were the only change: the file as it was, byte for byte.
 		out = backup
-	case berr != nil && len(d.hooks) == 0 && sameJSON(out, (&hooksDoc{}).encode(tool)):
+	case berr != nil && len(d.hooks) == 0 && sameJSON(bare, (&hooksDoc{}).encode(tool)):
 		// install created the file and nothing else is in it.
 		if err := os.Remove(path); err != nil {
 			return "", fmt.Errorf("hooks: %w", err)
 		}
 		return fmt.Sprintf("removed %d agentspool hooks; the file held nothing else and is removed", removed), nil
 	}
-	if err := safeio.WriteFile(path, out, 0o644); err != nil && !safeio.IsSyncDirError(err) {
+	if err := safeio.WriteFile(path, out, d.perm); err != nil && !safeio.IsSyncDirError(err) {
 		return "", fmt.Errorf("hooks: %w", err)
 	}
 	if berr == nil && bytes.Equal(out, backup) {

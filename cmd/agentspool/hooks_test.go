@@ -213,3 +213,34 @@ func TestHooksRefusesBadFilesAndUsage(t *testing.T) {
 	f.run(nil, "hooks", "install", "--for", "cursor").want(t, 2)
 	f.run(nil, "hooks", "install", "--agent", "Agent-1", "--for", "cursor", "--user", "--project", proj).want(t, 2)
 }
+
+// A hooks file that is a symlink (a dotfiles manager) is edited through
+// the link, which stays; the file's mode is kept.
+func TestHooksSymlinkAndModeKept(t *testing.T) {
+	f := newFixture(t)
+	home := t.TempDir()
+	target := filepath.Join(f.dir, "dotfiles", "settings.json")
+	os.MkdirAll(filepath.Dir(target), 0o755)
+	orig := "{\n  \"model\": \"opus\"\n}\n"
+	os.WriteFile(target, []byte(orig), 0o600)
+	link := filepath.Join(home, ".claude", "settings.json")
+	os.MkdirAll(filepath.Dir(link), 0o755)
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--agent", "Agent-1", "--for", "claude-code", "--user"}
+	f.runHome(home, nil, append([]string{"hooks", "install"}, args...)...).want(t, 0)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v %v", fi, err)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	if !strings.Contains(readFile(t, target), "hook --agent Agent-1 UserPromptSubmit") {
+		t.Fatalf("target not edited:\n%s", readFile(t, target))
+	}
+	f.runHome(home, nil, append([]string{"hooks", "uninstall"}, args...)...).want(t, 0)
+	if readFile(t, target) != orig {
+		t.Fatalf("after uninstall:\n%s", readFile(t, target))
+	}
+}
