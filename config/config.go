@@ -119,7 +119,25 @@ type AgentSettings struct {
 	// before the submit, for editors that insert a paste later from their
 	// own event loop; default 0.
 	PasteSettle time.Duration
+	// DeliverWhen is DeliverReady (deliver only when the agent's tool's
+	// hook says its turn ended: `agentspool hook`), DeliverAlways, or
+	// DeliverAuto (not written: ready when the agent's hooks have written
+	// its state file, else always).
+	DeliverWhen string
+	// UrgentAfter: an urgent message waits for a busy agent this long at
+	// most, then goes anyway (with UrgentSubmit); default 1m; 0: at once.
+	UrgentAfter time.Duration
+	// BusyMax: a busy state older than this is not believed (the tool
+	// crashed, the hook was removed) and delivery goes on; default 30m.
+	BusyMax time.Duration
 }
+
+// DeliverWhen values.
+const (
+	DeliverAuto   = ""
+	DeliverReady  = "ready"
+	DeliverAlways = "always"
+)
 
 // Paste modes.
 const (
@@ -188,6 +206,8 @@ var DefaultAgentSettings = AgentSettings{
 	Copy:         "ctrl+c",
 	Caret:        "end",
 	VerifyPaste:  true,
+	UrgentAfter:  time.Minute,
+	BusyMax:      30 * time.Minute,
 }
 
 // ValidName reports whether name is a valid agent name: the one rule the

@@ -48,7 +48,7 @@ func (e *keyError) Error() string {
 // errors are reported, not the first.
 var (
 	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff",
-		"draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste"}
+		"draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste", "deliver_when", "urgent_after", "busy_max"}
 	agentKeys = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
 	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
 		"quiet_for", "quiet_max_wait", "defaults", "agents"}
@@ -409,6 +409,23 @@ func (p *parser) setting(s *settings, e entry, key string) {
 			} else {
 				s.PasteSettle = v
 			}
+		}
+	case "deliver_when":
+		if v, ok := p.str(e.v, key); ok {
+			switch v {
+			case DeliverReady, DeliverAlways:
+				s.DeliverWhen = v
+			default:
+				p.errf(e.v, key, "bad value %q: want ready or always (leave it out for: ready once the agent's hooks are installed)", v)
+			}
+		}
+	case "urgent_after":
+		if v, ok := p.duration(e.v, key, true); ok {
+			s.UrgentAfter = v
+		}
+	case "busy_max":
+		if v, ok := p.duration(e.v, key, false); ok {
+			s.BusyMax = v
 		}
 	case "select_all":
 		if v, ok := p.keyCombo(e.v, key); ok {
