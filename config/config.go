@@ -120,15 +120,38 @@ type AgentSettings struct {
 	// SelectAll, Copy and Caret are the draft check's keys; defaults
 	// ctrl+a, ctrl+c, end.
 	SelectAll, Copy, Caret string
+	// VerifyPaste: after every paste, look at what the input holds
+	// (SelectAll, Copy, Caret) and submit only if it is the message; the
+	// X side cannot show when a Chromium window has inserted a paste.
+	// Default true; the keys must work in the input.
+	VerifyPaste bool
 	// PasteSettle is waited after the window has read the whole paste,
 	// before the submit, for editors that insert a paste later from their
 	// own event loop; default 0.
 	PasteSettle time.Duration
+	// DeliverWhen is DeliverReady (deliver only when the agent's tool's
+	// hook says its turn ended: `agentspool hook`), DeliverAlways, or
+	// DeliverAuto (not written: ready when the agent's hooks have written
+	// its state file, else always).
+	DeliverWhen string
+	// UrgentAfter: an urgent message waits for a busy agent this long at
+	// most, then goes anyway (with UrgentSubmit); default 1m; 0: at once.
+	UrgentAfter time.Duration
+	// BusyMax: a busy state older than this is not believed (the tool
+	// crashed, the hook was removed) and delivery goes on; default 30m.
+	BusyMax time.Duration
 	// Bounce (`bounce`): when a message this agent sent (its from: names
 	// the agent) ends in failed/ or hold/, the daemon queues a short
 	// non-delivery report for this agent; default true.
 	Bounce bool
 }
+
+// DeliverWhen values.
+const (
+	DeliverAuto   = ""
+	DeliverReady  = "ready"
+	DeliverAlways = "always"
+)
 
 // Paste modes.
 const (
@@ -196,6 +219,9 @@ var DefaultAgentSettings = AgentSettings{
 	SelectAll:    "ctrl+a",
 	Copy:         "ctrl+c",
 	Caret:        "end",
+	VerifyPaste:  true,
+	UrgentAfter:  time.Minute,
+	BusyMax:      30 * time.Minute,
 	Bounce:       true,
 }
 

@@ -49,7 +49,7 @@ func (e *keyError) Error() string {
 // errors are reported, not the first.
 var (
 	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff",
-		"draft_check", "select_all", "copy", "caret", "paste_settle", "bounce"}
+		"draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste", "deliver_when", "urgent_after", "busy_max", "bounce"}
 	agentKeys = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
 	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
 		"quiet_for", "quiet_max_wait", "metrics", "alert_command", "defaults", "agents"}
@@ -399,6 +399,10 @@ func (p *parser) setting(s *settings, e entry, key string) {
 		if v, ok := p.boolean(e.v, key); ok {
 			s.DraftCheck = v
 		}
+	case "verify_paste":
+		if v, ok := p.boolean(e.v, key); ok {
+			s.VerifyPaste = v
+		}
 	case "bounce":
 		if v, ok := p.boolean(e.v, key); ok {
 			s.Bounce = v
@@ -410,6 +414,23 @@ func (p *parser) setting(s *settings, e entry, key string) {
 			} else {
 				s.PasteSettle = v
 			}
+		}
+	case "deliver_when":
+		if v, ok := p.str(e.v, key); ok {
+			switch v {
+			case DeliverReady, DeliverAlways:
+				s.DeliverWhen = v
+			default:
+				p.errf(e.v, key, "bad value %q: want ready or always (leave it out for: ready once the agent's hooks are installed)", v)
+			}
+		}
+	case "urgent_after":
+		if v, ok := p.duration(e.v, key, true); ok {
+			s.UrgentAfter = v
+		}
+	case "busy_max":
+		if v, ok := p.duration(e.v, key, false); ok {
+			s.BusyMax = v
 		}
 	case "select_all":
 		if v, ok := p.keyCombo(e.v, key); ok {

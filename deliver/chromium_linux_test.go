@@ -84,11 +84,13 @@ func windowGot(t *testing.T, d *desktoptest.Desktop, a *desktoptest.AgentWindow,
 	}
 }
 
-// chromiumTarget is the agent's target with the keys that read a Chromium
-// input (as the daemon sets from coords.yaml's select_all, copy, caret).
+// chromiumTarget is the agent's target as the daemon builds it by default:
+// the keys that read a Chromium input (coords.yaml's select_all, copy,
+// caret) and verify_paste on.
 func chromiumTarget(a *desktoptest.AgentWindow) Target {
 	t := targetOf(a)
 	t.Read = &DraftKeys{SelectAll: []string{"ctrl", "a"}, Copy: []string{"ctrl", "c"}, Caret: []string{"end"}}
+	t.Verify = true
 	return t
 }
 

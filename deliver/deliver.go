@@ -48,6 +48,10 @@ type Target struct {
 	// edit before it: Lexical's clearing of the last message, which then
 	// comes back.) nil: undo without looking.
 	Read *DraftKeys
+	// Verify: after every paste, read the input (with Read) and submit only
+	// if it holds the message. Without it, only a burst shorter than the
+	// agent's usual is checked so.
+	Verify bool
 	// PasteSettle is waited after a paste has landed as far as the desktop
 	// can see (the window's last read of the clipboard), before the
 	// submit: for editors that insert a paste later, from their own event
@@ -85,6 +89,9 @@ type Report struct {
 	Focused  Window        // the window that had focus, on a mismatch
 	// AgentWindow is the agent's window as found after the click.
 	AgentWindow Window
+	// Reoffered counts the times a person's copy came before the ctrl+v
+	// and the message was offered again (nothing had been pasted).
+	Reoffered int
 	// PasteReads and PasteRequests count the agent's client's reads of the
 	// text, and all its requests (TARGETS too), in the paste's burst.
 	PasteReads, PasteRequests int
@@ -433,7 +440,21 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		return errPerson("before the paste")
 	}
 	rep.step("quiet_before_paste")
-	if offer, err = d.paste(ctx, t, offer, text, &saved, rep); err != nil {
+	for try := 0; ; try++ {
+		offer, err = d.paste(ctx, t, offer, text, &saved, rep)
+		if err == nil || !errors.Is(err, errNotOurs) || rep.PasteRequests > 0 || try == 2 {
+			break
+		}
+		// A person copied before the ctrl+v: nothing was pasted. Their
+		// copy is what they get back; the message is offered again.
+		offer.Close()
+		if offer, err = d.offer(ctx, text, &saved, rep); err != nil {
+			return err
+		}
+		offer.Restrict(rep.AgentWindow.Client)
+		rep.Reoffered++
+	}
+	if err != nil {
 		return err
 	}
 	rep.step("pasted")
@@ -856,6 +877,10 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, saved *[]byte, rep *
 
 var errLost = errors.New("clipboard taken by another client")
 
+// errNotOurs: a guarded key was not tapped because the message no longer
+// owned the CLIPBOARD (a person copied).
+var errNotOurs = errors.New("another client took the clipboard")
+
 // saveErr: the person's clipboard could not be read to be saved. Temporary
 // whatever the Desktop says: its owner may answer next time.
 func saveErr(err error) error {
@@ -881,7 +906,14 @@ func saveErr(err error) error {
 func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, saved *[]byte, rep *Report) (Offer, error) {
 	drain(o.Fetched()) // read-backs and anything else before the ctrl+v
 	start := time.Now()
-	if err := d.guardedKey(ctx, t, pasteKey, rep); err != nil {
+	// The ctrl+v goes only while the message owns the CLIPBOARD (checked
+	// under the key's server grab): a copy before it costs a new offer,
+	// not a paste to take back.
+	owner := o.Owner()
+	if err := d.guardedKeyIf(ctx, t, pasteKey, func() bool {
+		c, err := d.Desktop.ClipboardOwner()
+		return err == nil && c == owner
+	}, rep); err != nil {
 		return o, err
 	}
 	want := rep.AgentWindow.Client
@@ -922,7 +954,19 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 			}
 		case <-timer.C:
 			if failed {
-				return o, d.takeBack(ctx, t, rep, temporary("paste", errors.New(why)))
+				cause := temporary("paste", errors.New(why))
+				if t.Read == nil {
+					return o, d.undo(t, rep, cause)
+				}
+				// The window may have read all of it before the copy:
+				// look, and submit what is there if it is the message
+				// (an undo is the riskier cure: Lexical's merges edits of
+				// the last 300 ms and can bring the last message back).
+				// The person's copy is what they get back.
+				if c, err := d.Desktop.Clipboard(); err == nil {
+					*saved = c
+				}
+				return o, d.verify(ctx, t, text, *saved, rep, cause)
 			}
 			if rep.PasteReads > 0 {
 				// The burst is over: every read so far was ours (the
@@ -930,18 +974,24 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				rep.Fetch = rep.lastRequest.Sub(start)
 				d.Timings.Observe(StepFetch, rep.Fetch)
 				d.Timings.ObserveCount(PasteCount+t.Agent, rep.PasteRequests)
-				if !known || rep.PasteRequests >= typical || t.Read == nil {
+				short := known && rep.PasteRequests < typical
+				if t.Read == nil || (!t.Verify && !short) {
 					rep.Pasted, rep.Landing = true, "read"
 					return o, nil
 				}
-				// Shorter than this agent's pastes usually are: the window
-				// may have cut its reads short (Chromium gives up on a
-				// read after a timeout, on a loaded desktop, and pastes
-				// nothing) and the desktop cannot vouch for it. Look at
-				// the input. (Not on an agent's first paste, before its
-				// bursts are known: a select-all key that does not select
-				// all would make a look see an empty input.)
-				return o, d.verify(ctx, t, text, *saved, rep)
+				// Verify, or a burst shorter than this agent's pastes
+				// usually are (the window may have cut its reads short:
+				// Chromium gives up on a read after a timeout, on a loaded
+				// desktop, and pastes nothing): look at the input. Even a
+				// whole burst does not show that the text is in: Chromium
+				// may insert tens of ms after its last read on a loaded
+				// desktop, and Monaco and Lexical insert from their own
+				// event loop; a key that comes first can cancel it. The
+				// look's keys queue behind the insert. (Without Verify,
+				// not on an agent's first paste, before its bursts are
+				// known: a select-all key that does not select all would
+				// make a look see an empty input.)
+				return o, d.verify(ctx, t, text, *saved, rep, nil)
 			}
 			if !graced {
 				// Slow, not necessarily lost: wait as long again, and
@@ -964,7 +1014,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 			if rep.PasteRequests > 0 {
 				why = "another client took the clipboard while the window was reading the paste"
 			}
-			resetTimer(timer, max(time.Until(start.Add(deadline)), 2*quiet))
+			resetTimer(timer, max(time.Until(start.Add(d.Timings.PasteEnd())), 2*quiet))
 		case <-ctx.Done():
 			return o, ctx.Err()
 		}
@@ -978,8 +1028,9 @@ const PasteCount = "paste_requests:"
 
 // verify reads the input after a paste the desktop cannot vouch for: the
 // paste has landed if the input holds the message (and nothing else);
-// else what is there is taken back and the attempt fails.
-func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, rep *Report) error {
+// else what is there is taken back and the attempt fails (with cause, if
+// one is given).
+func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, rep *Report, cause error) error {
 	got, err := d.inputText(ctx, t, *t.Read, saved, rep)
 	if err == nil && len(got) > 0 && strings.TrimSpace(string(got)) == strings.TrimSpace(string(text)) {
 		// The look took the clipboard from the message: the submit's
@@ -987,11 +1038,13 @@ func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, re
 		rep.Pasted, rep.Landing, rep.verified = true, "seen", true
 		return nil
 	}
-	why := fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests)", rep.PasteRequests)
-	if err != nil {
-		why = fmt.Errorf("the window's paste could not be seen in the input: %w", err)
+	if cause == nil {
+		cause = temporary("paste", fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests)", rep.PasteRequests))
+		if err != nil {
+			cause = temporary("paste", fmt.Errorf("the window's paste could not be seen in the input: %w", err))
+		}
 	}
-	return d.takeBack(ctx, t, rep, temporary("paste", why))
+	return d.takeBack(ctx, t, rep, cause)
 }
 
 // resetTimer makes t fire after d (at once if d <= 0), whether or not it
@@ -1042,7 +1095,7 @@ func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, 
 		failed = false
 		w, tapped, err := d.Desktop.GuardedKey(combo, ok)
 		if err == nil && failed {
-			return temporary("key "+fmt.Sprint(combo), errors.New("another client took the clipboard before the submit: the paste may not be ours"))
+			return temporary("key "+fmt.Sprint(combo), fmt.Errorf("%w before the key: the paste may not be ours", errNotOurs))
 		}
 		if errors.Is(err, errModifierDown) {
 			// A person holds Shift or Ctrl: wait a moment for the key to
@@ -1057,7 +1110,7 @@ func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, 
 			}
 		}
 		if err == nil && failed {
-			return temporary("key "+fmt.Sprint(combo), errors.New("another client took the clipboard before the submit: the paste may not be ours"))
+			return temporary("key "+fmt.Sprint(combo), fmt.Errorf("%w before the key: the paste may not be ours", errNotOurs))
 		}
 		if err == nil && tapped {
 			return nil

@@ -144,7 +144,11 @@ func TestClipboardAlwaysClobberedFailsWithoutPasting(t *testing.T) {
 	nothingLanded(t, d)
 }
 
-func TestClobberBetweenPasteKeyAndFetchIsUndone(t *testing.T) {
+// A person copying before every paste key: the key goes only while the
+// message owns the clipboard, so it is never tapped and nothing lands; the
+// message is offered again twice, then the attempt fails for another try.
+// (A copy after the key, before the window read: TestUndoWaitsForTheOtherOwnersPaste.)
+func TestClobberBeforeEveryPasteKeyPastesNothing(t *testing.T) {
 	d := desk(t)
 	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
 		if strings.Join(combo, "+") == "ctrl+v" {
@@ -155,8 +159,13 @@ func TestClobberBetweenPasteKeyAndFetchIsUndone(t *testing.T) {
 	if err == nil || !deliver.IsTemporary(err) {
 		t.Fatalf("err = %v, want temporary", err)
 	}
-	if !rep.Undone || rep.Submitted {
-		t.Fatalf("report %+v: want undone, not submitted", rep)
+	if rep.Reoffered != 2 || rep.Submitted || rep.Pasted {
+		t.Fatalf("report %+v: want reoffered twice, nothing pasted or submitted", rep)
+	}
+	for _, k := range d.Keys() {
+		if strings.Join(k, "+") == "ctrl+v" {
+			t.Fatal("ctrl+v was tapped while another client owned the clipboard")
+		}
 	}
 	nothingLanded(t, d)
 }

@@ -65,6 +65,33 @@ func TestClicksNeverMakeAMultiClick(t *testing.T) {
 	}
 }
 
+// A person's copy just before the ctrl+v: nothing was pasted yet, so the
+// key is not tapped and the message is offered again; their copy is what
+// they get back.
+func TestCopyBeforeThePasteKeyIsOfferedAgain(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("old"))
+	var once atomic.Bool
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") == "ctrl+v" && !once.Swap(true) {
+			d.Clobber("their new copy")
+		}
+	}
+	rep, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reoffered != 1 || rep.Undone {
+		t.Fatalf("report: reoffered %d, undone %v; want 1, false", rep.Reoffered, rep.Undone)
+	}
+	if got := d.Window("Agent-1").Submits; !slices.Equal(got, []string{"mine"}) {
+		t.Fatalf("submits %q", got)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "their new copy" {
+		t.Fatalf("clipboard %q, want the person's new copy", clip)
+	}
+}
+
 // Another process's click, noted beside the lock, counts too.
 func TestClickAvoidsTheLastProcesssClick(t *testing.T) {
 	d := chromiumDesk(t)
@@ -74,6 +101,7 @@ func TestClickAvoidsTheLastProcesssClick(t *testing.T) {
 	}
 	one, two := deliverer(d), deliverer(d)
 	one.Lock, two.Lock = lock, lock
+	first := time.Now()
 	if _, err := one.Deliver(context.Background(), target("Agent-1", 50), "from one"); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +109,9 @@ func TestClickAvoidsTheLastProcesssClick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.ClickX == 150 {
+	// Within the double-click time of the first process's click, the
+	// second must click aside: (150,50) is the same place in its window.
+	if time.Since(first) < 500*time.Millisecond && rep.ClickX == 150 {
 		t.Fatal("the second process clicked (150,50): the first's place, in its window of the same app, just after it")
 	}
 	if c := d.Window("Agent-2").ClickCounts; !slices.Equal(c, []int{1}) {
@@ -236,8 +266,10 @@ func TestUndoWaitsForTheOtherOwnersPaste(t *testing.T) {
 	d.FetchDelay = 30 * time.Millisecond
 	var once atomic.Bool
 	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		// Just after the key (which goes only while the message owns the
+		// clipboard), before the window's read 30 ms later.
 		if strings.Join(combo, "+") == "ctrl+v" && !once.Swap(true) {
-			d.Clobber("the person's copy")
+			go func() { time.Sleep(5 * time.Millisecond); d.Clobber("the person's copy") }()
 		}
 	}
 	dl := deliverer(d)

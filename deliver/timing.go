@@ -204,8 +204,30 @@ func (t *Timings) Deadline(step string) time.Duration {
 		}
 		return t.Max
 	}
+	if step == StepCopy {
+		// A look that waits too short for a copy is caught by the next
+		// look (empty is believed only when two agree): no poll floor.
+		return t.clamp(p*4, copyFloor)
+	}
 	return t.clamp(p*4, pollFloor)
 }
+
+// copyFloor is the least wait for a look's copy.
+const copyFloor = 50 * time.Millisecond
+
+// PasteEnd is how long a paste usually takes to end, for a window that
+// may be reading another client's text (which we cannot see): 2 × the p95
+// of StepFetch, at least 100 ms (another owner, an xclip say, answers in
+// its own time), at most Deadline(StepFetch).
+func (t *Timings) PasteEnd() time.Duration {
+	p, ok := t.Quantile(StepFetch, 0.95)
+	if !ok {
+		return t.Deadline(StepFetch)
+	}
+	return min(max(2*p, 2*t.Quiet(), pasteEndFloor), t.Deadline(StepFetch))
+}
+
+const pasteEndFloor = 100 * time.Millisecond
 
 // Settle is how long to let the window digest step's effect (a paste, a
 // submit) when no signal tells us it has: p95×1.5 of the measured latency.

@@ -79,7 +79,9 @@ type agentState struct {
 	readFails  map[string]int // temporary read errors, by message id
 	drafts     map[string]int // deliveries refused because the input held a draft
 	quietNoted map[string]bool
-	needsUndo  bool // a delivery may have left a paste in the input (crash)
+	needsUndo  bool   // a delivery may have left a paste in the input (crash)
+	hookNote   string // the last deliver_when decision logged (ready.go)
+	merged     int    // submits the agent's hook saw merged with other text
 	state      string
 	detail     string
 }
@@ -300,6 +302,13 @@ func (d *Daemon) schedule() {
 			d.setState(name, "waiting for a file still being written", e.Name)
 			continue
 		}
+		if ok, at, why := d.readyFor(st, e, now, true); !ok {
+			if soonest.IsZero() || at.Before(soonest) {
+				soonest = at
+			}
+			d.setState(name, "waiting for the agent to be ready", why)
+			continue
+		}
 		c, err := d.sp.Claim(e)
 		if err != nil {
 			if !spool.IsGone(err) {
@@ -391,6 +400,14 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	needsUndo := st.needsUndo
 	d.mu.Unlock()
 
+	if e.Submitted.IsZero() && !needsUndo {
+		// Deliveries queue for the desktop: the agent may have turned busy
+		// since the claim (a person's prompt). Back to new/, in its place.
+		if ok, _, why := d.readyFor(st, e, d.now(), false); !ok && d.postpone(e, time.Time{}, errors.New("the agent turned busy before the paste: "+why)) {
+			d.release(e.Agent)
+			return
+		}
+	}
 	msg, err := d.sp.Read(e)
 	if err != nil {
 		d.mu.Lock()
@@ -502,6 +519,7 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 		switch {
 		case ok:
 			s = step{Kind: stepDone, Reason: "acked"}
+			d.noteSubmit(e, a)
 		case attempt >= a.MaxAttempts:
 			s = step{Kind: stepFail, Reason: fmt.Sprintf("no ack from %s within %v, after %d attempts", e.Agent, a.AckTimeout, attempt)}
 		}
@@ -535,7 +553,7 @@ func (d *Daemon) target(a *config.Agent, urgent bool) deliver.Target {
 		}),
 		Window: fmt.Sprintf("%q", a.Window),
 		Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo),
-		PasteSettle: a.PasteSettle,
+		PasteSettle: a.PasteSettle, Verify: a.VerifyPaste,
 	}
 	keys := &deliver.DraftKeys{SelectAll: combo(a.SelectAll), Copy: combo(a.Copy), Caret: combo(a.Caret)}
 	t.Read = keys

@@ -62,6 +62,8 @@ type Status struct {
 type AgentStatus struct {
 	State  string `json:"state"`
 	Detail string `json:"detail,omitempty"`
+	// Merged counts submits the agent's hook saw merged with other text.
+	Merged int `json:"merged_submits,omitempty"`
 }
 
 func (d *Daemon) writeStatus(running bool) {
@@ -84,7 +86,7 @@ func (d *Daemon) writeStatus(running bool) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		s.Agents[n] = AgentStatus{State: d.agents[n].state, Detail: d.agents[n].detail}
+		s.Agents[n] = AgentStatus{State: d.agents[n].state, Detail: d.agents[n].detail, Merged: d.agents[n].merged}
 	}
 	d.mu.Unlock()
 	s.Alerts = d.alerts.list()

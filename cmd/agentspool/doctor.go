@@ -83,6 +83,7 @@ func runDoctor(e *env, args []string) error {
 				fmt.Sprintf("mkdir -p %s (the daemon also makes it at start), and have the agent write its acks there", shellQuote(a.Inbox)))
 		}
 	}
+	doctorHooks(c, cfg, e.now())
 	return c.result("doctor")
 }
 

@@ -28,6 +28,8 @@ var commands = map[string]*command{
 	"hold":    holdCommand,
 	"release": releaseCommand,
 	"ack":     ackCommand,
+	"hook":    hookCommand,
+	"hooks":   hooksCommand,
 	"version": versionCommand,
 	"help":    helpCommand,
 

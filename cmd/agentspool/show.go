@@ -45,7 +45,7 @@ func runShow(e *env, args []string) error {
 		return err
 	}
 	id := rest[0]
-	sp, _, err := e.openSpool(false)
+	sp, cfg, err := e.openSpool(false)
 	if err != nil {
 		return err
 	}
@@ -75,6 +75,7 @@ func runShow(e *env, args []string) error {
 		}
 		fmt.Fprintf(w, "queued:     %s (%s ago)\n", en.Queued.Local().Format(time.RFC3339), fmtAge(e.now().Sub(en.Queued)))
 		fmt.Fprintf(w, "size:       %d bytes\n", en.Size)
+		showSubmit(w, cfg, en)
 		reason, err := sp.Reason(en)
 		if err != nil {
 			fmt.Fprintf(w, "reason:     (unreadable: %v)\n", err)

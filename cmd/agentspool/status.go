@@ -74,6 +74,8 @@ type agentStatus struct {
 	Daemon       string     `json:"daemon"` // "running" or "not running"
 	State        string     `json:"state,omitempty"`
 	Detail       string     `json:"detail,omitempty"`
+	Hook         string     `json:"hook,omitempty"` // ready or busy, from the agent's hooks (hook.go)
+	HookSince    *time.Time `json:"hook_since,omitempty"`
 }
 
 func runStatus(e *env, args []string) error {
@@ -153,6 +155,7 @@ func runStatus(e *env, args []string) error {
 				r.State = "unknown"
 			}
 		}
+		setHookState(r, sp.Root)
 		out = append(out, r)
 	}
 
@@ -193,7 +196,11 @@ func runStatus(e *env, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	hooks := anyHookState(out)
 	fmt.Fprint(tw, "AGENT\tNEW\tCUR\tDONE\tFAILED\tHOLD\tOLDEST")
+	if hooks {
+		fmt.Fprint(tw, "\tAGENT IS")
+	}
 	if running {
 		fmt.Fprint(tw, "\tSTATE\tDETAIL")
 	}
@@ -210,6 +217,9 @@ func runStatus(e *env, args []string) error {
 			oldest = fmtAge(now.Sub(*r.OldestQueued))
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s", name, r.New, r.Cur, r.Done, r.Failed, r.Hold, oldest)
+		if hooks {
+			fmt.Fprintf(tw, "\t%s", hookColumn(r, now))
+		}
 		if running {
 			fmt.Fprintf(tw, "\t%s\t%s", r.State, r.Detail)
 		}

@@ -515,7 +515,7 @@ defaults:
 		return c
 	}
 	kills := 0
-	deadline := time.Now().Add(time.Duration(envInt("AGENTSPOOL_PROOF_TIMEOUT_S", 420)) * time.Second)
+	deadline := time.Now().Add(time.Duration(envInt("AGENTSPOOL_PROOF_TIMEOUT_S", 900)) * time.Second)
 	lastLog := time.Now()
 	for {
 		done := total("done")

@@ -1,0 +1,421 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
+	"github.com/agentspool/agentspool/spool"
+)
+
+// hookMaxInput bounds what `hook` reads from stdin: a prompt with a long
+// message is some hundred KiB; more is not a hook payload.
+const hookMaxInput = 1 << 20
+
+// hookLogName is the hook's log file in the spool root. The hook runs inside
+// the agent's tool, whose stderr nobody reads (Claude Code shows it only in
+// verbose mode, Cursor in its hooks output panel), so it logs here.
+const hookLogName = "hooks.log"
+
+// hookLogMax is the size at which hooks.log is moved to hooks.log.old.
+const hookLogMax = 4 << 20
+
+// hookEvent is one event a tool's hook runner calls `hook` with.
+type hookEvent struct {
+	tool   string // "cursor" or "claude-code"
+	submit bool   // a prompt was submitted (else: the agent's turn ended)
+	// answer is printed on stdout whatever happens, so the tool carries on.
+	answer string
+}
+
+// hookEvents are the events, named as each tool names them.
+var hookEvents = map[string]hookEvent{
+	// Cursor reads the hook's stdout as JSON; beforeSubmitPrompt must say
+	// continue, or the prompt is not sent.
+	"beforeSubmitPrompt": {tool: "cursor", submit: true, answer: `{"continue": true}` + "\n"},
+	"stop":               {tool: "cursor", answer: "{}\n"},
+	// Claude Code goes by the exit code (0: carry on); stdout of
+	// UserPromptSubmit is added to the model's context, so print nothing.
+	"UserPromptSubmit": {tool: "claude-code", submit: true},
+	"Stop":             {tool: "claude-code"},
+}
+
+var hookCommand = &command{
+	name:    "hook",
+	order:   45,
+	summary: "called by an agent tool's hooks: ack what the agent was given, and mark it busy or ready",
+	usage:   "hook --agent AGENT EVENT",
+	help: `Not for people: the agent's tool runs it from its hooks (installed by
+"agentspool hooks install"). EVENT is the tool's event name:
+
+  beforeSubmitPrompt, stop     Cursor (.cursor/hooks.json); answers on stdout
+                               {"continue": true} and {} as Cursor expects
+  UserPromptSubmit, Stop       Claude Code (settings.json); prints nothing,
+                               exit code 0
+
+It reads the hook's JSON from stdin (at most 1 MiB, for at most --timeout).
+On a submitted prompt it finds every agentspool envelope line in the prompt
+and, for each message of AGENT's (to=AGENT, and the id is one of AGENT's in
+cur/ or done/), writes the ack <inbox>/<id>.ack, noting "submit: alone" when
+the prompt held the message and nothing else, or "submit: merged" when it
+held other text too (a person's draft, another message). It then marks the
+agent busy; on the end of a turn, ready. The state is the file
+<spool>/agents/AGENT.state, which the daemon reads for deliver_when: ready.
+
+It never blocks the agent and never fails it: whatever goes wrong (no
+config, bad JSON, a slow disk) it answers the tool so the prompt goes on,
+exits 0, and logs what happened to <spool>/hooks.log (to stderr when the
+spool is not known).
+
+Example:
+  agentspool --config ~/coords.yaml hook --agent Agent-3 beforeSubmitPrompt < payload.json`,
+	run: runHook,
+}
+
+// hookPayload is the part of the tools' stdin JSON that `hook` uses. Cursor
+// sends prompt, conversation_id, generation_id, workspace_roots,
+// hook_event_name (and status on stop); Claude Code sends session_id,
+// transcript_path, cwd, hook_event_name, prompt (and stop_hook_active on
+// Stop). See testdata/hooks.
+type hookPayload struct {
+	Prompt         string   `json:"prompt"`
+	HookEventName  string   `json:"hook_event_name"`
+	ConversationID string   `json:"conversation_id"`
+	GenerationID   string   `json:"generation_id"`
+	WorkspaceRoots []string `json:"workspace_roots"`
+	SessionID      string   `json:"session_id"`
+	Cwd            string   `json:"cwd"`
+	Status         string   `json:"status"`
+}
+
+func runHook(e *env, args []string) error {
+	fs := e.flagSet()
+	agent := fs.String("agent", "", "the `AGENT` whose tool runs the hook (required)")
+	timeout := fs.Duration("timeout", 2*time.Second, "at most this long for the whole hook, reading stdin included")
+	rest, perr := e.parse(fs, args, 1, 1)
+	if errors.Is(perr, errHelpShown) {
+		return perr
+	}
+	// Whatever the arguments, the tool gets its answer: a broken hook line
+	// must not stop a person's prompt (for Claude Code, exit 2 would).
+	var ev hookEvent
+	var name string
+	if perr == nil {
+		name = rest[0]
+		ev = hookEvents[name]
+	} else {
+		for _, a := range args {
+			if x, ok := hookEvents[a]; ok {
+				name, ev = a, x
+			}
+		}
+	}
+	defer func() { io.WriteString(e.stdout, ev.answer) }()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				fmt.Fprintf(e.stderr, "agentspool hook: internal error (a bug, please report it): %v\n", r)
+			}
+		}()
+		e.hook(*agent, name, ev, perr, *timeout)
+	}()
+	select {
+	case <-done:
+	case <-time.After(*timeout + 500*time.Millisecond):
+		// The disk hangs: answer now; the work goes on until exit.
+	}
+	return nil
+}
+
+// hook does the work of one hook call; every problem is logged, none is
+// returned.
+func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Duration) {
+	// The spool first: the log is in it. Until it is open, stderr.
+	lg := slog.New(slog.NewTextHandler(e.stderr, nil)).With("agent", agent, "event", name)
+	sp, cfg, serr := e.openSpool(true)
+	if serr == nil {
+		logPath := filepath.Join(sp.Root, hookLogName)
+		fi, lerr := os.Lstat(logPath)
+		if lerr == nil && fi.Mode().IsRegular() && fi.Size() > hookLogMax {
+			// One old generation: the log of a hook that fires on every
+			// prompt must not grow without end.
+			os.Rename(logPath, logPath+".old")
+		}
+		// A symlink or a FIFO put there is not followed (a FIFO would
+		// block the hook).
+		var f *os.File
+		err := errors.New("not a regular file")
+		if lerr != nil || fi.Mode().IsRegular() {
+			f, err = os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		}
+		if err == nil {
+			defer f.Close()
+			lg = slog.New(slog.NewTextHandler(f, nil)).With("agent", agent, "event", name)
+		}
+	}
+	switch {
+	case perr != nil:
+		lg.Error("hook: bad command line", "err", perr)
+		return
+	case ev.tool == "":
+		lg.Error("hook: unknown event (want beforeSubmitPrompt, stop, UserPromptSubmit or Stop)")
+		return
+	case agent == "":
+		lg.Error("hook: --agent is required")
+		return
+	case serr != nil:
+		lg.Error("hook: config or spool", "err", serr)
+		return
+	}
+	a, ok := cfg.Agent(agent)
+	if !ok {
+		lg.Error("hook: unknown agent", "err", unknownAgentErr(cfg, agent))
+		return
+	}
+	state := confirm.StateReady
+	if ev.submit {
+		state = confirm.StateBusy
+	}
+	if _, err := confirm.MarkState(sp.Root, agent, state, name, e.now()); err != nil {
+		lg.Error("hook: state", "err", err)
+	}
+	// Read stdin on a stop too: a tool writing to a hook that exited
+	// early gets EPIPE and may report the hook as failed.
+	data, err := readBounded(e.stdin, hookMaxInput, timeout)
+	if !ev.submit {
+		lg.Info("hook: ready")
+		return
+	}
+	if err != nil {
+		lg.Error("hook: stdin", "err", err, "bytes", len(data))
+		return
+	}
+	var p hookPayload
+	if err := json.Unmarshal(data, &p); err != nil {
+		lg.Error("hook: stdin is not the tool's JSON", "err", err, "bytes", len(data))
+		return
+	}
+	if p.HookEventName != "" && p.HookEventName != name {
+		lg.Warn("hook: the payload names another event", "payload_event", p.HookEventName)
+	}
+	acks, err := ackPrompt(cfg, sp, a, name, p.Prompt)
+	for _, k := range acks {
+		lg.Info("hook: acked", "id", k.id, "submit", k.submit, "why", k.why, "ack", k.path)
+	}
+	if err != nil {
+		lg.Error("hook: ack", "err", err)
+	}
+	if len(acks) == 0 && err == nil {
+		lg.Info("hook: busy; the prompt held no message of this agent's")
+	}
+}
+
+// readBounded reads r to its end, at most max bytes and for at most
+// timeout. A reader that never ends (a tool that keeps stdin open) is left
+// to the goroutine, which the process's exit ends.
+func readBounded(r io.Reader, max int64, timeout time.Duration) ([]byte, error) {
+	if r == nil {
+		return nil, errors.New("no stdin")
+	}
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(r, max+1))
+		ch <- result{b, err}
+	}()
+	select {
+	case res := <-ch:
+		if res.err != nil {
+			return res.b, res.err
+		}
+		if int64(len(res.b)) > max {
+			return res.b[:max], fmt.Errorf("more than %d bytes", max)
+		}
+		return res.b, nil
+	case <-time.After(timeout):
+		return nil, fmt.Errorf("stdin not closed within %v", timeout)
+	}
+}
+
+type hookAck struct{ id, submit, why, path string }
+
+// ackPrompt acks every message of a's that prompt holds.
+func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prompt string) ([]hookAck, error) {
+	envs, err := cfg.FindEnvelopes(prompt)
+	if err != nil {
+		return nil, err
+	}
+	var out []hookAck
+	var errs []error
+	for _, m := range envs {
+		if m.To != "" && m.To != a.Name {
+			continue // someone else's message, pasted here: not ours to ack
+		}
+		en, ok, err := messageOf(sp, a.Name, m.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s is not a message of %s's in cur/ or done/", m.ID, a.Name))
+			continue
+		}
+		submit, why := confirm.SubmitAlone, ""
+		switch {
+		case len(envs) > 1:
+			submit, why = confirm.SubmitMerged, fmt.Sprintf("%d messages in one prompt", len(envs))
+		case strings.TrimFunc(prompt[:m.Start], unicode.IsSpace) != "":
+			submit, why = confirm.SubmitMerged, "other text before the envelope"
+		default:
+			if !onlyTheMessage(sp, en, prompt[m.End:]) {
+				submit, why = confirm.SubmitMerged, "other text than the message after the envelope"
+			}
+		}
+		p, err := confirm.WriteHookAck(a.Inbox, en.ID, event, submit, why)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, hookAck{id: en.ID, submit: submit, why: why, path: p})
+	}
+	return out, errors.Join(errs...)
+}
+
+// messageOf finds id among agent's messages that were claimed for delivery
+// (cur/) or are done: a message still in new/ cannot have been pasted.
+func messageOf(sp *spool.Spool, agent, id string) (spool.Entry, bool, error) {
+	if !spool.ValidID(id) {
+		return spool.Entry{}, false, nil
+	}
+	for _, st := range []spool.State{spool.StateCur, spool.StateDone} {
+		es, err := sp.Scan(st, agent)
+		if err != nil {
+			return spool.Entry{}, false, err
+		}
+		for _, en := range es {
+			if en.ID == id {
+				return en, true, nil
+			}
+		}
+	}
+	return spool.Entry{}, false, nil
+}
+
+// onlyTheMessage reports whether rest, the prompt after the envelope line,
+// is the message's body (as the daemon pastes it: trailing newlines cut)
+// or the one line of a pointer paste. Tools may change the whitespace at
+// the ends and line endings, so those are not compared.
+func onlyTheMessage(sp *spool.Spool, en spool.Entry, rest string) bool {
+	norm := func(s string) string {
+		return strings.TrimFunc(strings.ReplaceAll(s, "\r\n", "\n"), unicode.IsSpace)
+	}
+	got := norm(rest)
+	if strings.HasPrefix(got, "The message is in ") && !strings.Contains(got, "\n") &&
+		strings.HasSuffix(got, "(read it, then ack "+en.ID+")") {
+		return true
+	}
+	m, err := sp.Read(en)
+	if err != nil {
+		return false
+	}
+	return bytes.Equal([]byte(got), []byte(norm(m.Body)))
+}
+
+// setHookState fills r's hook fields from the agent's state file, if any.
+func setHookState(r *agentStatus, root string) {
+	if !spool.ValidAgentName(r.Agent) {
+		return
+	}
+	s, err := confirm.ReadState(root, r.Agent)
+	switch {
+	case err != nil:
+		r.Hook = "unreadable"
+	case s != nil:
+		since := s.Since
+		r.Hook, r.HookSince = s.State, &since
+	}
+}
+
+func anyHookState(rows []*agentStatus) bool {
+	for _, r := range rows {
+		if r.Hook != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hookColumn is `status`'s AGENT IS column: "busy 3m05s", "ready 12s", "-"
+// for an agent without hooks.
+func hookColumn(r *agentStatus, now time.Time) string {
+	switch {
+	case r.Hook == "":
+		return "-"
+	case r.HookSince == nil:
+		return r.Hook
+	}
+	return r.Hook + " " + fmtAge(now.Sub(*r.HookSince))
+}
+
+// showSubmit is `show`'s line for what the agent's hook saw of the submit
+// (its ack's note): nothing for an ack without one, or without a config.
+func showSubmit(w io.Writer, cfg *config.Config, en spool.Entry) {
+	if cfg == nil {
+		return
+	}
+	a, ok := cfg.Agent(en.Agent)
+	if !ok {
+		return
+	}
+	submit, why := confirm.AckNote(a.Inbox, en.ID)
+	switch {
+	case submit == "":
+	case why != "":
+		fmt.Fprintf(w, "submit:     %s, seen by the agent's hook (%s)\n", printable(submit), printable(why))
+	default:
+		fmt.Fprintf(w, "submit:     %s, seen by the agent's hook\n", printable(submit))
+	}
+}
+
+// doctorHooks is doctor's line per agent about its tool's hooks, from the
+// state file they write (doctor cannot know which project's hooks file the
+// tool reads; `hooks check` looks at one).
+func doctorHooks(c *checklist, cfg *config.Config, now time.Time) {
+	for _, a := range cfg.Agents {
+		s, err := confirm.ReadState(cfg.Spool, a.Name)
+		switch {
+		case err != nil:
+			c.fail("hooks", fmt.Sprintf("%s: %v", a.Name, err), "remove the file; the agent's next hook event writes it again")
+		case s == nil && a.DeliverWhen == config.DeliverReady:
+			c.fail("hooks", fmt.Sprintf("%s: deliver_when: ready, but its hooks have never run (no %s): it is delivered to as if always", a.Name, confirm.StatePath(cfg.Spool, a.Name)),
+				"agentspool hooks install --agent "+a.Name+" --for cursor|claude-code --project DIR, then submit a prompt in the agent's tool")
+		case s == nil:
+			c.ok("hooks", "%s: none have run (deliver_when: always)", a.Name)
+		case s.State == confirm.StateBusy && now.Sub(s.Since) >= a.BusyMax:
+			c.fail("hooks", fmt.Sprintf("%s: busy for %s, more than busy_max %v (last event %s): the daemon no longer waits for it", a.Name, fmtAge(now.Sub(s.Since)), a.BusyMax, s.Event),
+				"check that the agent's tool still runs its stop hook: agentspool hooks check --agent "+a.Name+" --for TOOL")
+		default:
+			when := a.DeliverWhen
+			if when == config.DeliverAuto {
+				when = config.DeliverReady
+			}
+			c.ok("hooks", "%s: %s for %s, last event %s %s ago (deliver_when: %s)", a.Name, s.State, fmtAge(now.Sub(s.Since)), s.Event, fmtAge(now.Sub(s.At)), when)
+		}
+	}
+}

@@ -1,0 +1,579 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/agentspool/agentspool/confirm"
+	"github.com/agentspool/agentspool/internal/safeio"
+)
+
+// backupSuffix names the copy of a hooks file as it was before agentspool
+// first changed it.
+const backupSuffix = ".agentspool-backup"
+
+var hooksCommand = &command{
+	name:    "hooks",
+	order:   46,
+	summary: "install, remove or check agentspool's hooks in an agent's tool (Cursor, Claude Code)",
+	usage:   "hooks install|uninstall|check --agent AGENT --for cursor|claude-code [--project DIR | --user]",
+	help: `Installs the hooks that make the agent's own tool confirm what it was
+given ("agentspool hook"): on each submitted prompt the tool acks the
+agent's messages in it and marks the agent busy; at the end of its turn, it
+marks the agent ready (see deliver_when in coords.yaml).
+
+  --for cursor       .cursor/hooks.json in the project (--user:
+                     ~/.cursor/hooks.json), events beforeSubmitPrompt, stop
+  --for claude-code  .claude/settings.json in the project (--user:
+                     ~/.claude/settings.json), events UserPromptSubmit, Stop
+
+install merges agentspool's entries into the file and keeps every other
+hook as it is (and every other key, in its order); running it again changes
+nothing. The first change keeps a copy of the file as it was in
+FILE.agentspool-backup. Entries are agentspool's when their command runs
+agentspool's "hook --agent AGENT"; one for another binary path or config is
+replaced. uninstall removes only agentspool's entries for AGENT; when they
+were the only change, the file is put back byte for byte as it was (or
+removed, if install created it). check says whether both events are
+installed and when each last fired (from <spool>/agents/AGENT.state), and
+fails when they are not installed.
+
+The command written is this binary's absolute path and the absolute path
+of the config, so the tool finds both whatever its working directory.
+
+Example:
+  agentspool hooks install --agent Agent-3 --for cursor --project ~/src/app
+  agentspool hooks install --agent Agent-4 --for claude-code --user
+  agentspool hooks check --agent Agent-3 --for cursor --project ~/src/app
+  agentspool hooks uninstall --agent Agent-3 --for cursor --project ~/src/app`,
+	run: runHooks,
+}
+
+// hookTool is what differs between the tools' hooks files.
+type hookTool struct {
+	dir, file    string   // .cursor, hooks.json
+	submit, stop string   // the events' names
+	skeleton     []member // the top level of a file agentspool creates
+	entry        func(cmd string) json.RawMessage
+	commands     func(entry json.RawMessage) []string // the commands an entry runs
+}
+
+var hookTools = map[string]*hookTool{
+	"cursor": {
+		dir: ".cursor", file: "hooks.json", submit: "beforeSubmitPrompt", stop: "stop",
+		skeleton: []member{{"version", json.RawMessage("1")}},
+		entry: func(cmd string) json.RawMessage {
+			return rawJSON(map[string]string{"command": cmd})
+		},
+		commands: func(e json.RawMessage) []string {
+			var x struct{ Command string }
+			if json.Unmarshal(e, &x) != nil {
+				return nil
+			}
+			return []string{x.Command}
+		},
+	},
+	"claude-code": {
+		dir: ".claude", file: "settings.json", submit: "UserPromptSubmit", stop: "Stop",
+		entry: func(cmd string) json.RawMessage {
+			type hook struct {
+				Type    string `json:"type"`
+				Command string `json:"command"`
+				Timeout int    `json:"timeout"`
+			}
+			return rawJSON(map[string][]hook{"hooks": {{Type: "command", Command: cmd, Timeout: 10}}})
+		},
+		commands: func(e json.RawMessage) []string {
+			var x struct{ Hooks []struct{ Command string } }
+			if json.Unmarshal(e, &x) != nil {
+				return nil
+			}
+			var out []string
+			for _, h := range x.Hooks {
+				out = append(out, h.Command)
+			}
+			return out
+		},
+	},
+}
+
+func rawJSON(v any) json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return json.RawMessage(bytes.TrimSpace(b.Bytes()))
+}
+
+func runHooks(e *env, args []string) error {
+	fs := e.flagSet()
+	agent := fs.String("agent", "", "the `AGENT` whose tool this is (required)")
+	forTool := fs.String("for", "", "the `TOOL`: cursor or claude-code (required)")
+	project := fs.String("project", "", "the project `DIR` whose hooks file to edit (default: the current directory)")
+	user := fs.Bool("user", false, "edit the user's hooks file in the home directory instead")
+	rest, err := e.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	action := rest[0]
+	bad := func(format string, a ...any) error {
+		return &usageError{cmd: e.cmd, flags: fs, err: fmt.Errorf(format, a...)}
+	}
+	switch {
+	case action != "install" && action != "uninstall" && action != "check":
+		return bad("unknown action %q: want install, uninstall or check", action)
+	case *agent == "":
+		return bad("--agent is required")
+	case hookTools[*forTool] == nil:
+		return bad("--for %q: want cursor or claude-code", *forTool)
+	case *user && *project != "":
+		return bad("give --project or --user, not both")
+	}
+	tool := hookTools[*forTool]
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	if _, ok := cfg.Agent(*agent); !ok {
+		return unknownAgentErr(cfg, *agent)
+	}
+	base := *project
+	if *user {
+		if base, err = os.UserHomeDir(); err != nil {
+			return err
+		}
+	} else if base == "" {
+		base = "."
+	}
+	path, err := filepath.Abs(filepath.Join(base, tool.dir, tool.file))
+	if err != nil {
+		return err
+	}
+	// A hooks file kept by a dotfiles manager is a symlink: edit its
+	// target, so the link stays.
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if path, err = filepath.EvalSymlinks(path); err != nil {
+			return fmt.Errorf("hooks: %w", err)
+		}
+	}
+	cmdFor, err := e.hookCommandLine(*agent)
+	if err != nil {
+		return err
+	}
+	// The exact command counts too: a binary renamed away from
+	// "agentspool" must not get a duplicate entry per install.
+	ours := func(c string) bool { return isOurHook(c, *agent) || c == cmdFor(tool.submit) || c == cmdFor(tool.stop) }
+	switch action {
+	case "install":
+		changed, err := installHooks(path, tool, cmdFor, ours)
+		if err != nil {
+			return err
+		}
+		if changed {
+			fmt.Fprintf(e.stdout, "installed %s and %s hooks for %s in %s\n", tool.submit, tool.stop, *agent, path)
+		} else {
+			fmt.Fprintf(e.stdout, "already installed for %s in %s: nothing changed\n", *agent, path)
+		}
+	case "uninstall":
+		how, err := uninstallHooks(path, tool, ours)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: %s\n", path, how)
+	case "check":
+		return e.checkHooks(path, tool, *agent, ours)
+	}
+	return nil
+}
+
+// hookCommandLine is the command agentspool writes into the tool's file
+// for agent and an event: this binary and the config, by absolute paths.
+func (e *env) hookCommandLine(agent string) (func(event string) string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("hooks: this binary's path: %w", err)
+	}
+	cfgPath, err := filepath.Abs(e.configPath)
+	if err != nil {
+		return nil, err
+	}
+	return func(event string) string {
+		return shellQuote(exe) + " --config " + shellQuote(cfgPath) + " hook --agent " + agent + " " + event
+	}, nil
+}
+
+// isOurHook reports whether a hook command is agentspool's hook for agent.
+func isOurHook(cmd, agent string) bool {
+	return strings.Contains(cmd, "agentspool") && strings.Contains(cmd+" ", " hook --agent "+agent+" ")
+}
+
+// member is one key of a JSON object, its value kept as it was written.
+type member struct {
+	key string
+	val json.RawMessage
+}
+
+// parseObject reads a JSON object keeping its keys' order and every value's
+// bytes.
+func parseObject(b []byte) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	t, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := t.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	var out []member
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, member{k, v})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON object")
+	}
+	return out, nil
+}
+
+func get(ms []member, key string) (json.RawMessage, int) {
+	for i, m := range ms {
+		if m.key == key {
+			return m.val, i
+		}
+	}
+	return nil, -1
+}
+
+func set(ms []member, key string, v json.RawMessage) []member {
+	if _, i := get(ms, key); i >= 0 {
+		ms[i].val = v
+		return ms
+	}
+	return append(ms, member{key, v})
+}
+
+func del(ms []member, key string) []member {
+	if _, i := get(ms, key); i >= 0 {
+		return append(ms[:i:i], ms[i+1:]...)
+	}
+	return ms
+}
+
+// encodeObject writes ms as a JSON object, indented by two spaces; a file
+// written that way (as the tools and most editors write it) comes back
+// byte for byte for every value agentspool did not touch.
+func encodeObject(ms []member) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(rawJSON(m.key))
+		b.WriteByte(':')
+		b.Write(m.val)
+	}
+	b.WriteByte('}')
+	var c, out bytes.Buffer
+	if err := json.Compact(&c, b.Bytes()); err != nil {
+		panic(err) // every part was valid JSON
+	}
+	json.Indent(&out, c.Bytes(), "", "  ")
+	out.WriteByte('\n')
+	return out.Bytes()
+}
+
+func encodeArray(es []json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(e)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// hooksDoc is a tools' hooks file, parsed.
+type hooksDoc struct {
+	top    []member
+	hooks  []member // the "hooks" object
+	exists bool
+	raw    []byte
+	perm   fs.FileMode // the file's, kept when it is rewritten
+	// hadHooks: the file had a "hooks" key; without it, an empty one is
+	// left out again, so uninstall gives back what install was given.
+	hadHooks bool
+}
+
+func readHooksDoc(path string) (*hooksDoc, error) {
+	raw, err := safeio.ReadFile(path, safeio.OpenOptions{MaxBytes: 4 << 20})
+	if errors.Is(err, fs.ErrNotExist) {
+		return &hooksDoc{perm: 0o644}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hooks: %w", err)
+	}
+	d := &hooksDoc{exists: true, raw: raw, perm: 0o644}
+	if fi, err := os.Stat(path); err == nil {
+		d.perm = fi.Mode().Perm()
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return d, nil
+	}
+	if d.top, err = parseObject(raw); err != nil {
+		return nil, fmt.Errorf("hooks: %s is not a JSON object (%v): fix it by hand, nothing changed", path, err)
+	}
+	if h, i := get(d.top, "hooks"); i >= 0 {
+		d.hadHooks = true
+		if d.hooks, err = parseObject(h); err != nil {
+			return nil, fmt.Errorf("hooks: %s: \"hooks\" is not an object (%v): nothing changed", path, err)
+		}
+	}
+	return d, nil
+}
+
+// entries is the list of an event, and whether it is a list.
+func (d *hooksDoc) entries(event string) ([]json.RawMessage, error) {
+	v, i := get(d.hooks, event)
+	if i < 0 {
+		return nil, nil
+	}
+	var es []json.RawMessage
+	if err := json.Unmarshal(v, &es); err != nil {
+		return nil, fmt.Errorf("hooks: %q is not a list: nothing changed", event)
+	}
+	return es, nil
+}
+
+func (d *hooksDoc) setEntries(event string, es []json.RawMessage) {
+	if len(es) == 0 {
+		d.hooks = del(d.hooks, event)
+		return
+	}
+	d.hooks = set(d.hooks, event, encodeArray(es))
+}
+
+func (d *hooksDoc) encode(tool *hookTool) []byte {
+	top := d.top
+	if !d.exists || len(bytes.TrimSpace(d.raw)) == 0 {
+		top = append([]member(nil), tool.skeleton...)
+	}
+	if len(d.hooks) == 0 && !d.hadHooks {
+		return encodeObject(del(append([]member(nil), top...), "hooks"))
+	}
+	return encodeObject(set(append([]member(nil), top...), "hooks", encodeObject(d.hooks)))
+}
+
+// ourEntry reports whether an entry runs only agentspool hooks of ours.
+func ourEntry(tool *hookTool, e json.RawMessage, ours func(string) bool) (all, any bool) {
+	cs := tool.commands(e)
+	all = len(cs) > 0
+	for _, c := range cs {
+		if ours(c) {
+			any = true
+		} else {
+			all = false
+		}
+	}
+	return all, any
+}
+
+// installHooks merges our two entries into path; it reports whether the
+// file changed.
+func installHooks(path string, tool *hookTool, cmdFor func(string) string, ours func(string) bool) (bool, error) {
+	d, err := readHooksDoc(path)
+	if err != nil {
+		return false, err
+	}
+	for _, ev := range []string{tool.submit, tool.stop} {
+		es, err := d.entries(ev)
+		if err != nil {
+			return false, err
+		}
+		want := tool.entry(cmdFor(ev))
+		var kept []json.RawMessage
+		have := false
+		for _, e := range es {
+			all, any := ourEntry(tool, e, ours)
+			switch {
+			case all && !have && bytes.Equal(compact(e), compact(want)):
+				have = true
+				kept = append(kept, e)
+			case all:
+				// Ours for another binary or config, or a duplicate: replaced.
+			case any:
+				return false, fmt.Errorf("hooks: %s: an entry of %s mixes agentspool's hook with others; edit it by hand", path, ev)
+			default:
+				kept = append(kept, e)
+			}
+		}
+		if !have {
+			kept = append(kept, want)
+		}
+		d.setEntries(ev, kept)
+	}
+	out := d.encode(tool)
+	if d.exists && bytes.Equal(out, d.raw) {
+		return false, nil
+	}
+	if d.exists {
+		if _, err := os.Lstat(path + backupSuffix); errors.Is(err, fs.ErrNotExist) {
+			// The first change only: the backup is the file before agentspool.
+			if err := safeio.WriteFile(path+backupSuffix, d.raw, d.perm); err != nil && !safeio.IsSyncDirError(err) {
+				return false, fmt.Errorf("hooks: backup: %w", err)
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, fmt.Errorf("hooks: %w", err)
+	}
+	if err := safeio.WriteFile(path, out, d.perm); err != nil && !safeio.IsSyncDirError(err) {
+		return false, fmt.Errorf("hooks: %w", err)
+	}
+	return true, nil
+}
+
+func compact(b []byte) []byte {
+	var c bytes.Buffer
+	if json.Compact(&c, b) != nil {
+		return b
+	}
+	return c.Bytes()
+}
+
+// uninstallHooks removes our entries from path and says what it did.
+func uninstallHooks(path string, tool *hookTool, ours func(string) bool) (string, error) {
+	d, err := readHooksDoc(path)
+	if err != nil {
+		return "", err
+	}
+	if !d.exists {
+		return "no such file: nothing to remove", nil
+	}
+	removed := 0
+	for _, ev := range []string{tool.submit, tool.stop} {
+		es, err := d.entries(ev)
+		if err != nil {
+			return "", err
+		}
+		var kept []json.RawMessage
+		for _, e := range es {
+			if all, _ := ourEntry(tool, e, ours); all {
+				removed++
+				continue
+			}
+			kept = append(kept, e)
+		}
+		d.setEntries(ev, kept)
+	}
+	if removed == 0 {
+		return "no agentspool hooks for this agent: nothing changed", nil
+	}
+	out := d.encode(tool)
+	bare := out // without an empty "hooks": {}, as install may have added it
+	if len(d.hooks) == 0 {
+		d.hadHooks = false
+		bare = d.encode(tool)
+	}
+	backup, berr := safeio.ReadFile(path+backupSuffix, safeio.OpenOptions{MaxBytes: 4 << 20})
+	switch {
+	case berr == nil && (sameJSON(backup, out) || sameJSON(backup, bare)):
+		// Ours were the only change: the file as it was, byte for byte.
+		out = backup
+	case berr != nil && len(d.hooks) == 0 && sameJSON(bare, (&hooksDoc{}).encode(tool)):
+		// install created the file and nothing else is in it.
+		if err := os.Remove(path); err != nil {
+			return "", fmt.Errorf("hooks: %w", err)
+		}
+		return fmt.Sprintf("removed %d agentspool hooks; the file held nothing else and is removed", removed), nil
+	}
+	if err := safeio.WriteFile(path, out, d.perm); err != nil && !safeio.IsSyncDirError(err) {
+		return "", fmt.Errorf("hooks: %w", err)
+	}
+	if berr == nil && bytes.Equal(out, backup) {
+		os.Remove(path + backupSuffix)
+		return fmt.Sprintf("removed %d agentspool hooks; the file is as it was before install", removed), nil
+	}
+	return fmt.Sprintf("removed %d agentspool hooks; every other hook is kept", removed), nil
+}
+
+// sameJSON reports whether a and b are the same JSON value.
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return bytes.Equal(rawJSON(x), rawJSON(y))
+}
+
+// checkHooks prints whether each event is installed and when it last
+// fired; it fails when one is not installed.
+func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(string) bool) error {
+	d, err := readHooksDoc(path)
+	if err != nil {
+		return err
+	}
+	sp, _, err := e.openSpool(true)
+	if err != nil {
+		return err
+	}
+	st, serr := confirm.ReadState(sp.Root, agent)
+	missing := 0
+	fmt.Fprintf(e.stdout, "file: %s\n", path)
+	for _, ev := range []string{tool.submit, tool.stop} {
+		es, err := d.entries(ev)
+		if err != nil {
+			return err
+		}
+		cmd := ""
+		for _, en := range es {
+			for _, c := range tool.commands(en) {
+				if ours(c) {
+					cmd = c
+				}
+			}
+		}
+		fired := "never fired"
+		switch {
+		case serr != nil:
+			fired = "state unreadable: " + serr.Error()
+		case st != nil && !st.Events[ev].IsZero():
+			at := st.Events[ev]
+			fired = "last fired " + at.Local().Format("2006-01-02 15:04:05") + " (" + fmtAge(e.now().Sub(at)) + " ago)"
+		}
+		if cmd == "" {
+			missing++
+			fmt.Fprintf(e.stdout, "%s: not installed; %s\n", ev, fired)
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s: installed (%s); %s\n", ev, cmd, fired)
+	}
+	if st != nil {
+		fmt.Fprintf(e.stdout, "agent %s is %s since %s\n", agent, st.State, st.Since.Local().Format("2006-01-02 15:04:05"))
+	}
+	if missing > 0 {
+		return fmt.Errorf("hooks for %s not installed in %s (%d of 2 events missing)", agent, path, missing)
+	}
+	return nil
+}
