@@ -18,10 +18,11 @@ trap 'rm -rf "$out"' EXIT
 
 echo "crossbuild: windows/amd64 build"
 CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -o "$out/agentspool.exe" ./cmd/agentspool
-# internal/desktoptest is the Linux virtual desktop (Xvfb) and its tests
-# use Unix-only calls; it is not part of the Windows binary.
+# internal/desktoptest is the Linux virtual desktop (Xvfb), and
+# internal/proof the proof on it; their tests use Unix-only calls, and
+# neither is part of the Windows binary.
 echo "crossbuild: windows/amd64 vet"
-CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" vet $(CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" list ./... | grep -v /internal/desktoptest)
+CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" vet $(CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" list ./... | grep -v -e /internal/desktoptest -e /internal/proof)
 for arch in amd64 arm64; do
 	echo "crossbuild: darwin/$arch vet"
 	CGO_ENABLED=0 GOOS=darwin GOARCH=$arch "$GO" vet ./...

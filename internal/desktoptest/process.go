@@ -77,7 +77,7 @@ func (d *Desktop) spawnProc(name string, o procOptions, argv ...string) (*proces
 	cmd.Stderr = logFile
 	cmd.ExtraFiles = o.extra
 	if o.group {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.SysProcAttr = ownGroup()
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("desktoptest: start %s: %w", name, err)
@@ -110,7 +110,7 @@ func (p *process) signal(sig syscall.Signal) {
 		// leader is unreaped or the group has a member. Once neither holds,
 		// the number could be another program's group, so it is left alone.
 		if !p.exited() || len(groupMembers(p.pid())) > 0 {
-			_ = syscall.Kill(-p.pid(), sig) // an error means the group is gone
+			_ = kill(-p.pid(), sig) // an error means the group is gone
 		}
 		p.signalStrays(sig)
 		return
@@ -126,7 +126,7 @@ func (p *process) signalStrays(sig syscall.Signal) {
 		return
 	}
 	for _, pid := range p.strays() {
-		_ = syscall.Kill(pid, sig) // an error means it ended meanwhile
+		_ = kill(pid, sig) // an error means it ended meanwhile
 	}
 }
 
