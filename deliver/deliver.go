@@ -962,8 +962,15 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				// look, and submit what is there if it is the message
 				// (an undo is the riskier cure: Lexical's merges edits of
 				// the last 300 ms and can bring the last message back).
-				// The person's copy is what they get back.
-				if c, err := d.Desktop.Clipboard(); err == nil {
+				// The person's copy is what they get back, unless it was the
+				// window itself: a look's copy that came after the look
+				// gave up on it (a lagging window), which the look's
+				// deadline learns from, or the next look's copy would
+				// disturb the next paste in turn.
+				if c, err := d.Desktop.ClipboardClient(); err == nil && c == want {
+					d.Timings.Observe(StepCopy, 2*d.Timings.Deadline(StepCopy))
+					d.Log.Warn("the agent's window copied late, during the next paste: its input reads are waited for longer", "agent", t.Agent)
+				} else if c, err := d.Desktop.Clipboard(); err == nil {
 					*saved = c
 				}
 				return o, d.verify(ctx, t, text, *saved, rep, cause)

@@ -204,16 +204,8 @@ func (t *Timings) Deadline(step string) time.Duration {
 		}
 		return t.Max
 	}
-	if step == StepCopy {
-		// A look that waits too short for a copy is caught by the next
-		// look (empty is believed only when two agree): no poll floor.
-		return t.clamp(p*4, copyFloor)
-	}
 	return t.clamp(p*4, pollFloor)
 }
-
-// copyFloor is the least wait for a look's copy.
-const copyFloor = 50 * time.Millisecond
 
 // PasteEnd is how long a paste usually takes to end, for a window that
 // may be reading another client's text (which we cannot see): 2 × the p95

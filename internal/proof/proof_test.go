@@ -74,14 +74,13 @@ const (
 	editorName    = "Editor"
 )
 
-// proofKinds are the agent windows: Tk, and Chromium windows of every input
-// kind, two per browser (Agent-3+4, 5+6, 7+8), as IDE windows share one
-// Electron process. The slow acker is a Monaco editor.
+// proofKinds are the agent windows: Tk, and a Chromium window of every
+// input kind, two per browser (Agent-5+6, 7+8), as IDE windows share one
+// Electron process. The slow acker is a textarea.
 var proofKinds = []string{
-	desktoptest.KindTk, desktoptest.KindTk,
+	desktoptest.KindTk, desktoptest.KindTk, desktoptest.KindTk, desktoptest.KindTk,
 	desktoptest.KindTextarea, desktoptest.KindContentEditable,
 	desktoptest.KindMonaco, desktoptest.KindLexical,
-	desktoptest.KindContentEditable, desktoptest.KindMonaco,
 }
 
 func envInt(key string, def int) int {
