@@ -130,9 +130,9 @@ func TestRunRespectsThePersonAtTheDesk(t *testing.T) {
 // The draft in an agent's input is left alone and the message is held.
 func TestRunLeavesADraftAlone(t *testing.T) {
 	r := newDesktopRig(t, 2, desktoptest.FixtureOptions{})
-	// The Tk input's select-all is ctrl+/ and its end-of-text ctrl+End.
+	// The Tk input's select-all is ctrl+/ (desktoptest's coords.yaml sets it) and its end-of-text ctrl+End.
 	appendConfig(t, r.config, "quiet_for: 0s\n")
-	setAgentKeys(t, r.config, "Agent-1", "    draft_check: true\n    select_all: ctrl+slash\n    copy: ctrl+c\n    caret: ctrl+end\n    max_attempts: 2\n    backoff: 100ms\n")
+	setAgentKeys(t, r.config, "Agent-1", "    draft_check: true\n    copy: ctrl+c\n    caret: ctrl+end\n    max_attempts: 2\n    backoff: 100ms\n")
 	a := r.desk.Agents[0]
 	xdo := r.xdo
 	xdo("mousemove", fmt.Sprint(a.X), fmt.Sprint(a.Y), "click", "1")
@@ -141,9 +141,9 @@ func TestRunLeavesADraftAlone(t *testing.T) {
 	if err := r.desk.SetClipboard(userClip); err != nil {
 		t.Fatal(err)
 	}
-	out, _, code := r.cli("send", "--to", "Agent-1", "-m", "for the agent")
+	out, errOut, code := r.cli("send", "--to", "Agent-1", "-m", "for the agent")
 	if code != 0 {
-		t.Fatal("send failed")
+		t.Fatalf("send failed: %s", errOut)
 	}
 	id := strings.TrimSpace(out)
 	r.start()
