@@ -122,12 +122,15 @@ func pruneClicks(cs []click) []click {
 	return out
 }
 
-// noteClicks writes our recent clicks beside the lock (under it), for the
-// next process's clickPoint.
+// noteClicks writes the recent clicks beside the lock (under it), for the
+// next process's clickPoint: ours and the other processes' still there,
+// since the next lock holder may be a third process, or this one again
+// before the other's click has aged.
 func (d *Deliverer) noteClicks() {
+	cs := d.recentClicks()
 	d.mu.Lock()
-	cs := pruneClicks(d.clicks)
-	d.clicks = cs
+	d.clicks = pruneClicks(d.clicks)
+	d.mu.Unlock()
 	var b bytes.Buffer
 	for _, c := range cs {
 		local := 0
@@ -136,7 +139,6 @@ func (d *Deliverer) noteClicks() {
 		}
 		fmt.Fprintf(&b, "%d %d %d %d %d %d\n", c.at.UnixNano(), c.x, c.y, local, c.lx, c.ly)
 	}
-	d.mu.Unlock()
 	if len(cs) > 0 || d.wroteClicks {
 		os.WriteFile(d.Lock.Path()+".clicks", b.Bytes(), 0o600)
 		d.wroteClicks = len(cs) > 0

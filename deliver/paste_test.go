@@ -92,6 +92,34 @@ func TestCopyBeforeThePasteKeyIsOfferedAgain(t *testing.T) {
 	}
 }
 
+// A third delivery by the first process, in between, keeps the other
+// process's click beside the lock: the first process then still avoids it.
+func TestClickSidecarKeepsTheOtherProcesssClick(t *testing.T) {
+	d := chromiumDesk(t)
+	d.AddWindow("Agent-3", 103, 200, 0, 100, 100)
+	lock, err := deliver.NewDesktopLock(filepath.Join(t.TempDir(), "desk.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, two := deliverer(d), deliverer(d)
+	one.Lock, two.Lock = lock, lock
+	start := time.Now()
+	for _, step := range []struct {
+		dl   *deliver.Deliverer
+		name string
+		x    int
+	}{{two, "Agent-2", 150}, {one, "Agent-3", 250}, {one, "Agent-2", 150}} {
+		if _, err := step.dl.Deliver(context.Background(), target(step.name, step.x), "to "+step.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if time.Since(start) < 500*time.Millisecond {
+		if c := d.Window("Agent-2").ClickCounts; !slices.Equal(c, []int{1, 1}) {
+			t.Fatalf("Agent-2 click counts %v, want [1 1]: the other process's click was forgotten", c)
+		}
+	}
+}
+
 // Another process's click, noted beside the lock, counts too.
 func TestClickAvoidsTheLastProcesssClick(t *testing.T) {
 	d := chromiumDesk(t)

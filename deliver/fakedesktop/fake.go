@@ -42,7 +42,7 @@ type Desk struct {
 
 	ownerSeq  uint32        // bumped at every change of the CLIPBOARD's owner
 	ownerWin  *Win          // the window that copied last, while it owns the CLIPBOARD
-	lastPress press         // the last click, for click counts
+	lastPress map[uint32]press // the last click per client, for click counts
 	keyDown   bool          // a person holds a key
 	lastInput deliver.Input // any input; its clock ticks once per input event
 	synthetic deliver.Input // the deliverer's own last input (tick 0: none yet)
@@ -147,7 +147,7 @@ type press struct {
 
 // Click clicks at (x, y). Like Chromium, the click count goes up when the
 // press comes within 500 ms and 2 px (in window coordinates, whichever
-// window) of the last one.
+// window of the client) of the client's last one.
 func (d *Desk) Click(x, y int) error {
 	d.mu.Lock()
 	d.touchLocked()
@@ -156,11 +156,14 @@ func (d *Desk) Click(x, y int) error {
 		if x >= w.X && x < w.X+w.W && y >= w.Y && y < w.Y+w.H {
 			d.focus = w
 			p := press{at: time.Now(), lx: x - w.X, ly: y - w.Y, count: 1}
-			if l := d.lastPress; l.count > 0 && p.at.Sub(l.at) <= 500*time.Millisecond &&
+			if d.lastPress == nil {
+				d.lastPress = map[uint32]press{}
+			}
+			if l := d.lastPress[w.Client]; l.count > 0 && p.at.Sub(l.at) <= 500*time.Millisecond &&
 				abs(p.lx-l.lx) <= 2 && abs(p.ly-l.ly) <= 2 {
 				p.count = l.count + 1
 			}
-			d.lastPress = p
+			d.lastPress[w.Client] = p
 			w.ClickCounts = append(w.ClickCounts, p.count)
 		}
 	}
@@ -352,7 +355,7 @@ func (d *Desk) keyLocked(combo []string) {
 		if d.owner == nil && !d.hasClip {
 			return
 		}
-		lost := d.MultiClickLosesCaret && d.lastPress.count > 1
+		lost := d.MultiClickLosesCaret && d.lastPress[win.Client].count > 1
 		reads := max(d.Reads, 1)
 		paste := func() {
 			var text []byte
