@@ -40,12 +40,12 @@ type Desk struct {
 	nextID  uint32
 	keys    [][]string
 
-	ownerSeq  uint32        // bumped at every change of the CLIPBOARD's owner
-	ownerWin  *Win          // the window that copied last, while it owns the CLIPBOARD
+	ownerSeq  uint32           // bumped at every change of the CLIPBOARD's owner
+	ownerWin  *Win             // the window that copied last, while it owns the CLIPBOARD
 	lastPress map[uint32]press // the last click per client, for click counts
-	keyDown   bool          // a person holds a key
-	lastInput deliver.Input // any input; its clock ticks once per input event
-	synthetic deliver.Input // the deliverer's own last input (tick 0: none yet)
+	keyDown   bool             // a person holds a key
+	lastInput deliver.Input    // any input; its clock ticks once per input event
+	synthetic deliver.Input    // the deliverer's own last input (tick 0: none yet)
 	held      bool
 	kept      []string // a person's keys kept back while held
 
