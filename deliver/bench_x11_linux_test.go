@@ -51,7 +51,13 @@ func BenchmarkGUIPhaseChromium(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		a := d.Agents[i%len(d.Agents)]
 		text := fmt.Sprintf("[agentspool id=b%d from=bench to=%s]\nbenchmark message %d ✓", i, a.Name, i)
-		rep, err := dl.Deliver(context.Background(), targetOf(a), text)
+		// As the daemon delivers by default: verify_paste, with each
+		// input's select-all (Tk: ctrl+slash).
+		tg := chromiumTarget(a)
+		if a.Kind == desktoptest.KindTk {
+			tg.Read.SelectAll = []string{"ctrl", "slash"}
+		}
+		rep, err := dl.Deliver(context.Background(), tg, text)
 		if err != nil {
 			b.Fatalf("%s (%s): %v", a.Name, a.Kind, err)
 		}

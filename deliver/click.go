@@ -42,16 +42,18 @@ type click struct {
 	x, y   int // root
 	lx, ly int // in the window under the point (valid if local)
 	local  bool
+	client uint32 // the X client of that window (Window.Client)
 }
 
 // near: c is within multiClickSlop of the point p, in root coordinates, or
-// in window coordinates where both know them.
+// in window coordinates of windows of one client (an app counts clicks in
+// its own windows: windows of other apps laid out alike do not count).
 func (c click) near(p click) bool {
 	close := func(a, b int) bool { return a-b <= multiClickSlop && b-a <= multiClickSlop }
 	if close(c.x, p.x) && close(c.y, p.y) {
 		return true
 	}
-	return c.local && p.local && close(c.lx, p.lx) && close(c.ly, p.ly)
+	return c.local && p.local && c.client == p.client && close(c.lx, p.lx) && close(c.ly, p.ly)
 }
 
 // clickPoint chooses where to click for t: the agent's point, or one
@@ -64,7 +66,7 @@ func (d *Deliverer) clickPoint(ctx context.Context, t Target) (click, error) {
 		for _, dx := range []int{0, clickStep, -clickStep, 2 * clickStep, -2 * clickStep} {
 			p := click{x: t.X + dx, y: t.Y}
 			if err == nil && w.ID != 0 {
-				p.local, p.lx, p.ly = true, p.x-w.Left, p.y-w.Top
+				p.local, p.lx, p.ly, p.client = true, p.x-w.Left, p.y-w.Top, w.Client
 			}
 			clear := true
 			for _, c := range recent {
@@ -137,7 +139,7 @@ func (d *Deliverer) noteClicks() {
 		if c.local {
 			local = 1
 		}
-		fmt.Fprintf(&b, "%d %d %d %d %d %d\n", c.at.UnixNano(), c.x, c.y, local, c.lx, c.ly)
+		fmt.Fprintf(&b, "%d %d %d %d %d %d %d\n", c.at.UnixNano(), c.x, c.y, local, c.lx, c.ly, c.client)
 	}
 	if len(cs) > 0 || d.wroteClicks {
 		os.WriteFile(d.Lock.Path()+".clicks", b.Bytes(), 0o600)
@@ -152,7 +154,8 @@ func parseClicks(b []byte) []click {
 		var ns int64
 		var c click
 		var local int
-		if _, err := fmt.Sscanf(sc.Text(), "%d %d %d %d %d %d", &ns, &c.x, &c.y, &local, &c.lx, &c.ly); err != nil {
+		n, _ := fmt.Sscanf(sc.Text(), "%d %d %d %d %d %d %d", &ns, &c.x, &c.y, &local, &c.lx, &c.ly, &c.client)
+		if n < 6 {
 			continue
 		}
 		c.at, c.local = time.Unix(0, ns), local == 1
