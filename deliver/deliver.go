@@ -472,13 +472,9 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	// The submit goes only while the message still owns the CLIPBOARD,
 	// checked under the same server grab as the key: then every read of
 	// the paste got our text (an offer is never taken back once lost).
-	owner := offer.Owner()
+	owned := d.owns(offer)
 	stillOurs := func() bool {
-		if rep.verified {
-			return true // the input was seen to hold the message
-		}
-		o, err := d.Desktop.ClipboardOwner()
-		return err == nil && o == owner
+		return rep.verified || owned() // verified: the input was seen to hold the message
 	}
 	if err := d.guardedKeyIf(ctx, t, t.Submit, stillOurs, rep); err != nil {
 		return d.undo(t, rep, err)
@@ -618,7 +614,7 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	// Nothing copied: an empty input (or a person copied in the very
 	// millisecond after the window did: taken for empty). A person's copy
 	// meanwhile is theirs to keep; else the token goes.
-	if owner, err := d.Desktop.ClipboardOwner(); err == nil && owner == o.Owner() {
+	if d.owns(o)() {
 		putBack()
 	}
 	return nil, true, nil
@@ -909,11 +905,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 	// The ctrl+v goes only while the message owns the CLIPBOARD (checked
 	// under the key's server grab): a copy before it costs a new offer,
 	// not a paste to take back.
-	owner := o.Owner()
-	if err := d.guardedKeyIf(ctx, t, pasteKey, func() bool {
-		c, err := d.Desktop.ClipboardOwner()
-		return err == nil && c == owner
-	}, rep); err != nil {
+	if err := d.guardedKeyIf(ctx, t, pasteKey, d.owns(o), rep); err != nil {
 		return o, err
 	}
 	want := rep.AgentWindow.Client
@@ -1054,6 +1046,16 @@ func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, re
 	return d.takeBack(ctx, t, rep, cause)
 }
 
+// owns returns a check of whether o still owns the CLIPBOARD (asked of
+// the desktop, so it holds under a guarded key's server grab).
+func (d *Deliverer) owns(o Offer) func() bool {
+	owner := o.Owner()
+	return func() bool {
+		c, err := d.Desktop.ClipboardOwner()
+		return err == nil && c == owner
+	}
+}
+
 // resetTimer makes t fire after d (at once if d <= 0), whether or not it
 // fired already.
 func resetTimer(t *time.Timer, d time.Duration) {
@@ -1101,9 +1103,6 @@ func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, 
 	for try := 0; ; try++ {
 		failed = false
 		w, tapped, err := d.Desktop.GuardedKey(combo, ok)
-		if err == nil && failed {
-			return temporary("key "+fmt.Sprint(combo), fmt.Errorf("%w before the key: the paste may not be ours", errNotOurs))
-		}
 		if errors.Is(err, errModifierDown) {
 			// A person holds Shift or Ctrl: wait a moment for the key to
 			// come up rather than tap a different combination.
