@@ -94,6 +94,35 @@ func chromiumTarget(a *desktoptest.AgentWindow) Target {
 	return t
 }
 
+// deliverAll delivers one message to d.Agents[k] for each k of order,
+// retrying as the daemon would, then asserts that every window got
+// exactly its messages (see windowGot). It returns the attempts that
+// failed.
+func deliverAll(t *testing.T, d *desktoptest.Desktop, dl *Deliverer, order []int, undisturbed bool) int {
+	t.Helper()
+	want := map[string][]string{}
+	retried := 0
+	for i, k := range order {
+		a := d.Agents[k]
+		text := chromiumText(a, i)
+		retried += deliverRetrying(t, dl, chromiumTarget(a), text)
+		want[a.Name] = append(want[a.Name], text)
+	}
+	for _, a := range d.Agents {
+		windowGot(t, d, a, want[a.Name], undisturbed)
+	}
+	return retried
+}
+
+// roundRobin is n deliveries over agents windows in turn.
+func roundRobin(n, agents int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i % agents
+	}
+	return order
+}
+
 func chromiumText(a *desktoptest.AgentWindow, i int) string {
 	return fmt.Sprintf("[agentspool id=c%d-%s from=test to=%s]\nmessage %d for %s ✓ 日本語\n\tindented\nlast line", i, a.Name, a.Name, i, a.Kind)
 }
@@ -106,17 +135,7 @@ func chromiumText(a *desktoptest.AgentWindow, i int) string {
 func TestChromiumClicksNeverMultiClick(t *testing.T) {
 	d := startChromium(t, desktoptest.KindContentEditable, desktoptest.KindLexical)
 	dl := &Deliverer{Desktop: newX11(t), Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
-	want := map[string][]string{}
-	order := []int{0, 0, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1}
-	for i, k := range order {
-		a := d.Agents[k]
-		text := chromiumText(a, i)
-		deliverRetrying(t, dl, chromiumTarget(a), text)
-		want[a.Name] = append(want[a.Name], text)
-	}
-	for _, a := range d.Agents {
-		windowGot(t, d, a, want[a.Name], true)
-	}
+	deliverAll(t, d, dl, []int{0, 0, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1}, true)
 }
 
 // A person copies while Chromium is between its reads of one paste: the
@@ -148,17 +167,7 @@ func TestChromiumCopyBetweenReads(t *testing.T) {
 		}
 	}}
 	dl := &Deliverer{Desktop: desk, Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
-	want := map[string][]string{}
-	retried := 0
-	for i := range 16 {
-		a := d.Agents[i%len(d.Agents)]
-		text := chromiumText(a, i)
-		retried += deliverRetrying(t, dl, chromiumTarget(a), text)
-		want[a.Name] = append(want[a.Name], text)
-	}
-	for _, a := range d.Agents {
-		windowGot(t, d, a, want[a.Name], false)
-	}
+	retried := deliverAll(t, d, dl, roundRobin(16, len(d.Agents)), false)
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("%d pastes, %d copies by the person, %d attempts tried again", pastes, len(copies), retried)
@@ -195,16 +204,7 @@ func TestChromiumRestoreAfterTheReads(t *testing.T) {
 	}
 	x := newX11(t)
 	dl := &Deliverer{Desktop: x, Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
-	want := map[string][]string{}
-	for i := range 16 {
-		a := d.Agents[i%2]
-		text := chromiumText(a, i)
-		deliverRetrying(t, dl, chromiumTarget(a), text)
-		want[a.Name] = append(want[a.Name], text)
-	}
-	for _, a := range d.Agents {
-		windowGot(t, d, a, want[a.Name], true)
-	}
+	deliverAll(t, d, dl, roundRobin(16, len(d.Agents)), true)
 	if clip, err := x.Clipboard(); err != nil || string(clip) != "the person's clipboard" {
 		t.Errorf("clipboard at the end %q (err %v)", clip, err)
 	}
@@ -218,14 +218,5 @@ func TestChromiumRestoreAfterTheReads(t *testing.T) {
 func TestChromiumEnterAfterMonacosInsert(t *testing.T) {
 	d := startChromium(t, desktoptest.KindMonaco, desktoptest.KindMonaco)
 	dl := &Deliverer{Desktop: newX11(t), Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
-	want := map[string][]string{}
-	for i := range 12 {
-		a := d.Agents[i%2]
-		text := chromiumText(a, i)
-		deliverRetrying(t, dl, chromiumTarget(a), text)
-		want[a.Name] = append(want[a.Name], text)
-	}
-	for _, a := range d.Agents {
-		windowGot(t, d, a, want[a.Name], true)
-	}
+	deliverAll(t, d, dl, roundRobin(12, len(d.Agents)), true)
 }
