@@ -2,6 +2,7 @@ package proof
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentspool/agentspool/deliver"
 	"github.com/agentspool/agentspool/internal/desktoptest"
 	"github.com/agentspool/agentspool/spool"
 )
@@ -519,8 +521,23 @@ defaults:
 	for {
 		done := total("done")
 		if kills == 0 && done >= n*2/5 {
-			t.Logf("proof: SIGKILL the daemon (pid %d) with %d done", daemon.cmd.Process.Pid, done)
+			// Killed while the test holds the desktop lock: mid-run, with
+			// messages claimed and awaiting acks, but never inside a GUI
+			// phase. A daemon killed while a Chromium window reads the
+			// clipboard from it wedges that browser for good: its read
+			// waits for an answer the dead owner can never send (Tk
+			// times such a read out). That hazard is the browser's, and
+			// is not what this kill tests: the spool's crash recovery.
+			lock, err := deliver.NewDesktopLock(lockFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := lock.Lock(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("proof: SIGKILL the daemon (pid %d) with %d done, outside its GUI phase", daemon.cmd.Process.Pid, done)
 			daemon.stop(syscall.SIGKILL, time.Second)
+			lock.Unlock()
 			kills++
 			daemon = startDaemon()
 		}
