@@ -1189,7 +1189,10 @@ func (d *Deliverer) restore(o Offer, saved []byte, rep *Report) error {
 		return nil
 	default:
 	}
-	if saved == nil {
+	// A verifying look put the person's clipboard back already, and took
+	// the CLIPBOARD from the message within our own client (so o saw no
+	// loss): a copy the person made since is theirs to keep.
+	if saved == nil || rep.verified {
 		return nil
 	}
 	return d.Desktop.SetClipboard(saved)
