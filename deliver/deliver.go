@@ -569,10 +569,15 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	defer o.Close()
 	// The token took the person's clipboard: it goes back, unless another
 	// client than the agent's window copied meanwhile (theirs to keep).
+	// A person who had no clipboard gets none back: the window's copy
+	// (the message, or a draft) must not stay on the CLIPBOARD for
+	// anyone to paste, nor pass for the person's at the next delivery.
 	putBack := func() {
 		if saved != nil {
 			d.Desktop.SetClipboard(saved)
+			return
 		}
+		d.clearOwner(rep.AgentWindow.Client)
 	}
 	for _, k := range [][]string{keys.SelectAll, keys.Copy} {
 		if err := d.guardedKey(ctx, t, k, rep); err != nil {
@@ -620,15 +625,34 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	return nil, true, nil
 }
 
+// clearOwner leaves the CLIPBOARD without an owner if client (the
+// agent's window, after a look's copy) owns it: taken only while that
+// owner still holds it, and released at once. Another client's copy (a
+// person's) is left alone. (Our own token needs nothing: closing its
+// offer releases it.)
+func (d *Deliverer) clearOwner(client uint32) {
+	owner, err := d.Desktop.ClipboardOwner()
+	if err != nil || owner == 0 {
+		return
+	}
+	if c, err := d.Desktop.ClipboardClient(); err != nil || c != client {
+		return
+	}
+	if o, ok, err := d.Desktop.OfferIf([]byte{}, owner); err == nil && ok {
+		o.Close()
+	}
+}
+
 // takeBack clears what a disturbed paste left in the input, and returns
 // cause, or an error saying the input holds text it cannot clear. With
 // t.Read it looks first, and undoes only what is there; when it cannot
-// see, the agent's next delivery looks before it pastes.
-func (d *Deliverer) takeBack(ctx context.Context, t Target, rep *Report, cause error) error {
+// see, the agent's next delivery looks before it pastes. person is the
+// person's clipboard, put back after each look (nil: they had none).
+func (d *Deliverer) takeBack(ctx context.Context, t Target, person []byte, rep *Report, cause error) error {
 	if t.Read == nil {
 		return d.undo(t, rep, cause)
 	}
-	known, err := d.clearInput(ctx, t, cause, rep)
+	known, err := d.clearInput(ctx, t, person, cause, rep)
 	if err != nil {
 		return err
 	}
@@ -644,13 +668,11 @@ func (d *Deliverer) takeBack(ctx context.Context, t Target, rep *Report, cause e
 // clearInput looks what the input holds, undoes it if it is not empty, and
 // looks again. known is false when it could not see (another client kept
 // copying); an error says the input holds text the undo did not clear.
-func (d *Deliverer) clearInput(ctx context.Context, t Target, cause error, rep *Report) (known bool, err error) {
-	// Whatever the clipboard holds now (the person's copy) is put back
-	// after each look.
-	person, err := d.Desktop.Clipboard()
-	if err != nil {
-		return false, nil
-	}
+// person (the person's clipboard, nil: none) is put back after each look.
+// It is never read from the CLIPBOARD here: while a paste is taken back
+// the message's offer may still hold it, and the message would be put
+// back for anyone to paste, and the person's clipboard lost.
+func (d *Deliverer) clearInput(ctx context.Context, t Target, person []byte, cause error, rep *Report) (known bool, err error) {
 	empties := 0
 	for look := 0; ; {
 		left, err := d.inputText(ctx, t, *t.Read, person, rep)
@@ -689,7 +711,12 @@ func (d *Deliverer) lookFirst(ctx context.Context, t Target, rep *Report) error 
 	if !unknown || t.Read == nil {
 		return nil
 	}
-	known, err := d.clearInput(ctx, t, errors.New("an earlier paste that another client's copy disturbed"), rep)
+	// Before any offer: the CLIPBOARD is the person's.
+	person, err := d.Desktop.Clipboard()
+	if err != nil {
+		return saveErr(err)
+	}
+	known, err := d.clearInput(ctx, t, person, errors.New("an earlier paste that another client's copy disturbed"), rep)
 	if err != nil {
 		return err
 	}
@@ -1000,7 +1027,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				timer.Reset(deadline)
 				continue
 			}
-			return o, d.takeBack(ctx, t, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v", 2*deadline)))
+			return o, d.takeBack(ctx, t, *saved, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v", 2*deadline)))
 		case <-lost:
 			// The person's copy is theirs to keep: restore sees the loss
 			// and leaves it. The window may be reading from them now:
@@ -1043,7 +1070,7 @@ func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, re
 			cause = temporary("paste", fmt.Errorf("the window's paste could not be seen in the input: %w", err))
 		}
 	}
-	return d.takeBack(ctx, t, rep, cause)
+	return d.takeBack(ctx, t, saved, rep, cause)
 }
 
 // owns returns a check of whether o still owns the CLIPBOARD (asked of
