@@ -115,6 +115,9 @@ func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, 
 				return errPerson("holding a modifier key before " + strings.Join(combo, "+"))
 			}
 		}
+		if errors.Is(err, errKeyUncertain) {
+			return err // tapped once already: never again
+		}
 		if err == nil && failed {
 			return temporary("key "+fmt.Sprint(combo), fmt.Errorf("%w before the key: the paste may not be ours", errNotOurs))
 		}

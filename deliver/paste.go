@@ -33,6 +33,10 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 	// under the key's server grab): a copy before it costs a new offer,
 	// not a paste to take back.
 	if err := d.guardedKeyIf(ctx, t, pasteKey, d.owns(o), rep); err != nil {
+		if errors.Is(err, errKeyUncertain) {
+			// The ctrl+v may have reached the agent's window: look.
+			return o, d.takeBack(ctx, t, *saved, rep, err)
+		}
 		return o, err
 	}
 	want := rep.AgentWindow.Client
