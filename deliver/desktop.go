@@ -37,8 +37,6 @@ type Desktop interface {
 	// OfferIf is Offer, done only if the owner is still owner (checked and
 	// taken atomically); ok is false when someone copied meanwhile.
 	OfferIf(text []byte, owner uint32) (o Offer, ok bool, err error)
-	// Key taps a key combination such as ["ctrl", "z"], wherever the focus is.
-	Key(combo []string) error
 	// GuardedKey taps combo only if the focused window satisfies ok, with
 	// no other client able to move the focus between the check and the key.
 	// It returns the window it saw and whether it tapped.

@@ -5,6 +5,28 @@
 // desktop's own recent latencies.
 //
 // The package knows nothing of spools or config files: it takes a Target and
-// a text. The GUI itself sits behind the small Desktop interface; the one real
-// implementation speaks X11 (see x11_linux.go).
+// a text. The GUI itself sits behind the small Desktop interface
+// (desktop.go).
+//
+// The files, platform-neutral first:
+//
+//	deliver.go    the step sequence of one delivery (Deliver, its GUI phase)
+//	quiet.go      quiet-desk policy: a person's input told from ours
+//	focus.go      focus policy: the click verified, guarded keys, refocus, undo
+//	click.go      where to click so that no click makes a multi-click
+//	clipboard.go  clipboard policy: save, offer, read back, ownership, restore
+//	paste.go      the paste: ctrl+v, the window's burst of reads, verification
+//	look.go       looking into the input: draft check, take-back
+//	timing.go     learned deadlines; lock.go the cross-process desktop lock
+//	errors.go     the errors a caller tells apart
+//
+// and each backend's concerns in files named for them, X11 on Linux:
+//
+//	x11_linux.go            the connection and its event loop
+//	x11_input_linux.go      the input clock (our injections vs the idle time)
+//	x11clock_linux.go       the server's clock (SYNC SERVERTIME)
+//	x11_hold_linux.go       a person's keys held back and replayed
+//	x11_window_linux.go     window queries, the pointer, the click
+//	x11_clipboard_linux.go  serving the CLIPBOARD, restricted by client
+//	x11_keys_linux.go       keys, the guarded key under a server grab
 package deliver

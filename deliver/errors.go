@@ -82,3 +82,8 @@ func IsNoDisplay(err error) bool {
 // errModifierDown: a modifier someone else holds is down; a key tapped now
 // would be another combination (Enter would be Shift+Enter).
 var errModifierDown = errors.New("deliver: a modifier key is held down by someone else")
+
+// errKeyUncertain: a guarded key was tapped, but the focus changed around
+// it (a backend without a server grab: Windows), so which window got it is
+// unknown. Never tapped again: the paste is looked for instead.
+var errKeyUncertain = errors.New("deliver: the focus moved while the key was tapped; where it went is unknown")

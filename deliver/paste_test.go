@@ -316,3 +316,55 @@ func TestUndoWaitsForTheOtherOwnersPaste(t *testing.T) {
 		t.Fatalf("submits %q, want only the message", got)
 	}
 }
+
+// A person with no clipboard has none after a verified delivery: the
+// look's copy (the agent's window copying its input, the message) is not
+// left on the CLIPBOARD, where any window could paste it and the next
+// delivery would save it as the person's and serve it to everyone.
+func TestVerifyingLookLeavesNoClipboardWhenThePersonHadNone(t *testing.T) {
+	d := desk(t)
+	dl := deliverer(d)
+	for i, agent := range []string{"Agent-1", "Agent-2", "Agent-1"} {
+		tg := target(agent, 50+100*(i%2))
+		tg.Read = &deliver.DraftKeys{SelectAll: []string{"ctrl", "a"}, Copy: []string{"ctrl", "c"}, Caret: []string{"end"}}
+		tg.Verify = true
+		text := "message " + agent + strings.Repeat("!", i)
+		rep, err := dl.Deliver(context.Background(), tg, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Landing != "seen" {
+			t.Fatalf("delivery %d: landing %q, want seen (the look ran)", i, rep.Landing)
+		}
+		if clip, err := d.Clipboard(); err != nil || clip != nil {
+			t.Fatalf("after delivery %d the clipboard holds %q (%v), want no owner as before", i, clip, err)
+		}
+		if c, _ := d.ClipboardClient(); c != 0 {
+			t.Fatalf("after delivery %d the clipboard is owned by client %d, want none", i, c)
+		}
+	}
+	if got := d.Window("Agent-1").Submits; !slices.Equal(got, []string{"message Agent-1", "message Agent-1!!"}) {
+		t.Fatalf("Agent-1 submits %q", got)
+	}
+}
+
+// A paste the window never read is looked for and taken back: each look
+// puts the person's clipboard back, not the message (whose offer still
+// held the CLIPBOARD when the take-back began), so the person keeps
+// theirs and no other window can paste the message.
+func TestTakeBackPutsThePersonsClipboardBack(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("PERSON"))
+	d.NeverFetch = true
+	tg := target("Agent-1", 50)
+	tg.Read = &deliver.DraftKeys{SelectAll: []string{"ctrl", "a"}, Copy: []string{"ctrl", "c"}, Caret: []string{"end"}}
+	tg.Verify = true
+	rep, err := deliverer(d).Deliver(context.Background(), tg, "the message")
+	if err == nil || !deliver.IsTemporary(err) || rep.Submitted {
+		t.Fatalf("err %v, submitted %v: want a temporary error, nothing submitted", err, rep.Submitted)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "PERSON" {
+		t.Fatalf("clipboard after the take-back = %q, want the person's %q", clip, "PERSON")
+	}
+	nothingLanded(t, d)
+}

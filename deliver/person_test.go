@@ -236,11 +236,6 @@ func (a *amnesiac) MovePointer(x, y int) error {
 	return a.Desktop.MovePointer(x, y)
 }
 
-func (a *amnesiac) Key(combo []string) error {
-	defer a.mark()
-	return a.Desktop.Key(combo)
-}
-
 func (a *amnesiac) GuardedKey(combo []string, ok func(deliver.Window) bool) (deliver.Window, bool, error) {
 	defer a.mark()
 	return a.Desktop.GuardedKey(combo, ok)

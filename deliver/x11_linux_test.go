@@ -543,3 +543,39 @@ func TestX11HungClipboardOwner(t *testing.T) {
 		t.Errorf("clipboard %q (%v), want %q", got, err, "put back")
 	}
 }
+
+// On a desktop whose person has no clipboard, verified deliveries (each
+// looks at the input: select-all and copy in the agent's window) leave
+// none: the window's copy of the message is not left on the CLIPBOARD
+// for any window to paste, nor saved as the person's by the next one.
+func TestX11VerifiedDeliveryLeavesNoClipboard(t *testing.T) {
+	d := startDesktop(t, 2)
+	x := newX11(t)
+	if o, err := x.ClipboardOwner(); err != nil || o != 0 {
+		t.Fatalf("fresh desktop: clipboard owner 0x%x (%v), want none", o, err)
+	}
+	dl := &Deliverer{Desktop: x, Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
+	want := map[string][]string{}
+	for i := 0; i < 6; i++ {
+		a := d.Agents[i%len(d.Agents)]
+		tg := targetOf(a)
+		tg.Read = &DraftKeys{SelectAll: []string{"ctrl", "slash"}, Copy: []string{"ctrl", "c"}, Caret: []string{"ctrl", "End"}}
+		tg.Verify = true
+		text := fmt.Sprintf("[agentspool id=v%03d from=test to=%s]\nverified %d ✓", i, a.Name, i)
+		rep, err := dl.Deliver(context.Background(), tg, text)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		want[a.Name] = append(want[a.Name], text)
+		if rep.Landing != "seen" && i > 0 {
+			t.Fatalf("message %d: landing %q, want seen (the look ran)", i, rep.Landing)
+		}
+		if o, err := x.ClipboardOwner(); err != nil || o != 0 {
+			got, _ := x.Clipboard()
+			t.Fatalf("after message %d the clipboard has owner 0x%x (%v) serving %q; want none, as the person had", i, o, err, got)
+		}
+	}
+	for _, a := range d.Agents {
+		assertSubmits(t, d, a.Name, want[a.Name])
+	}
+}

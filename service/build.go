@@ -22,7 +22,7 @@ func RunDesktop(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return err
 	}
 	sp.MaxMessageBytes = cfg.MaxMessageBytes
-	desk, err := deliver.NewX11()
+	desk, err := deliver.NewDesktop()
 	if err != nil {
 		return err
 	}

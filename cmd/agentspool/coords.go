@@ -116,7 +116,7 @@ func coordsCapture(e *env, agent string, countdown time.Duration, window string)
 	if err != nil {
 		return err
 	}
-	desk, err := deliver.NewX11()
+	desk, err := deliver.NewDesktop()
 	if err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func clickCheck(e *env, c *checklist, cfg *config.Config, found map[string][]del
 		return fmt.Errorf("coords: %w (a delivery has held it for 30s)", err)
 	}
 	defer lock.Unlock()
-	desk, err := deliver.NewX11()
+	desk, err := deliver.NewDesktop()
 	if err != nil {
 		return err
 	}

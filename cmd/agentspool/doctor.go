@@ -193,7 +193,7 @@ func doctorClipboard(c *checklist, cfg *config.Config) {
 		return
 	}
 	defer lock.Unlock()
-	desk, err := deliver.NewX11()
+	desk, err := deliver.NewDesktop()
 	if err != nil {
 		c.fail("clipboard", err.Error(), "")
 		return

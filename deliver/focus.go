@@ -1,0 +1,199 @@
+// Focus policy (platform-neutral): the click, the focus verified, keys
+// tapped only into the agent's window, refocus, and undo.
+
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+func (d *Deliverer) tries() int {
+	if d.Tries <= 0 {
+		return 3
+	}
+	return d.Tries
+}
+
+// focus clicks the agent's input and polls until its window has the focus
+// and the pointer is where we clicked. The click goes where it cannot make
+// a double click (see click.go).
+func (d *Deliverer) focus(ctx context.Context, t Target, rep *Report) error {
+	// A person's click just before ours could make it a double click, at
+	// a place we cannot know. With quiet_for shorter than a double-click
+	// time (or an urgent message forced through), let it age first.
+	d.mu.Lock()
+	seen := d.personSeen
+	d.mu.Unlock()
+	if !seen.IsZero() {
+		if wait := time.Until(seen.Add(multiClickTime)); wait > 0 {
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+	}
+	var last Window
+	for try := 0; try < d.tries(); try++ {
+		if try > 0 {
+			rep.Refocus++
+		}
+		p, err := d.clickPoint(ctx, t)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		err = d.Desktop.Click(p.x, p.y)
+		d.clicked(p)
+		if err != nil {
+			return err
+		}
+		rep.ClickX, rep.ClickY = p.x, p.y
+		deadline := d.Timings.Deadline(StepFocus)
+		ok, err := d.poll(ctx, deadline, func() (bool, error) {
+			w, err := d.Desktop.Focused()
+			if err != nil {
+				return false, nil // a window vanished mid-question: ask again
+			}
+			last = w
+			if !t.matches(w) {
+				return false, nil
+			}
+			rep.AgentWindow = w
+			x, y, err := d.Desktop.Pointer()
+			return err == nil && x == p.x && y == p.y, nil
+		})
+		if err != nil {
+			return err
+		}
+		if ok {
+			d.Timings.Observe(StepFocus, time.Since(start))
+			rep.Focus = time.Since(start)
+			return nil
+		}
+	}
+	rep.Focused = last
+	return &focusError{step: "after click", want: t.Window, got: last}
+}
+
+// guardedKey taps combo into the agent's window; if the focus has moved,
+// it clicks the input again and retries, up to Tries times.
+func (d *Deliverer) guardedKey(ctx context.Context, t Target, combo []string, rep *Report) error {
+	return d.guardedKeyIf(ctx, t, combo, nil, rep)
+}
+
+// guardedKeyIf is guardedKey that taps only if also cond holds, checked
+// under the same guard as the focus (nil: always). A failed cond is an
+// error at once: moving the focus back cannot mend it.
+func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, cond func() bool, rep *Report) error {
+	tries := d.tries()
+	failed := false
+	ok := func(w Window) bool {
+		if !t.matches(w) {
+			return false
+		}
+		if cond != nil && !cond() {
+			failed = true
+			return false
+		}
+		return true
+	}
+	for try := 0; ; try++ {
+		failed = false
+		w, tapped, err := d.Desktop.GuardedKey(combo, ok)
+		if errors.Is(err, errModifierDown) {
+			// A person holds Shift or Ctrl: wait a moment for the key to
+			// come up rather than tap a different combination.
+			up, perr := d.poll(context.WithoutCancel(ctx), d.Timings.Deadline(StepFocus), func() (bool, error) {
+				failed = false
+				w, tapped, err = d.Desktop.GuardedKey(combo, ok)
+				return !errors.Is(err, errModifierDown), nil
+			})
+			if perr != nil || !up {
+				return errPerson("holding a modifier key before " + strings.Join(combo, "+"))
+			}
+		}
+		if errors.Is(err, errKeyUncertain) {
+			return err // tapped once already: never again
+		}
+		if err == nil && failed {
+			return temporary("key "+fmt.Sprint(combo), fmt.Errorf("%w before the key: the paste may not be ours", errNotOurs))
+		}
+		if err == nil && tapped {
+			return nil
+		}
+		rep.Focused = w
+		if try+1 >= tries {
+			if err != nil {
+				return temporary("key "+fmt.Sprint(combo), err)
+			}
+			return &focusError{step: "before " + fmt.Sprint(combo), want: t.Window, got: w}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rep.Refocus++
+		if err := d.refocus(ctx, t, rep); err != nil {
+			return err
+		}
+	}
+}
+
+// refocus gives the focus back to the agent's window after it moved: by
+// activating the window (its input keeps the caret) rather than clicking
+// again, since a second click at the same point soon after the first is a
+// double click, which selects a word that the paste would replace.
+func (d *Deliverer) refocus(ctx context.Context, t Target, rep *Report) error {
+	aw := rep.AgentWindow
+	if aw.ID != 0 && d.Desktop.Activate(aw) == nil {
+		back, err := d.poll(ctx, d.Timings.Deadline(StepFocus), func() (bool, error) {
+			w, err := d.Desktop.Focused()
+			return err == nil && w.ID == aw.ID && t.matches(w), nil
+		})
+		if err != nil {
+			return err
+		}
+		if back {
+			return nil
+		}
+	}
+	return d.focus(ctx, t, rep)
+}
+
+// undo takes a paste back out of the agent's input after a failure, if the
+// agent has an undo key and its window can be focused; cause is returned.
+func (d *Deliverer) undo(t Target, rep *Report, cause error) error {
+	if len(t.Undo) == 0 {
+		return cause
+	}
+	// A fresh context: the delivery's may be what ended.
+	ctx, cancel := context.WithTimeout(context.Background(), d.Timings.Deadline(StepFocus)*2)
+	defer cancel()
+	if err := d.guardedKey(ctx, t, t.Undo, rep); err != nil {
+		d.Log.Error("paste could not be taken back", "agent", t.Agent, "err", err)
+		return cause
+	}
+	rep.Undone = true
+	rep.Pasted = false
+	return cause
+}
+
+// Undo focuses t's input and taps its undo key, under the desktop lock: it
+// takes back a paste a crashed delivery may have left in the input.
+func (d *Deliverer) Undo(ctx context.Context, t Target) error {
+	if len(t.Undo) == 0 {
+		return errors.New("deliver: the agent has no undo key")
+	}
+	d.ready()
+	if _, err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
+	var rep Report
+	if err := d.focus(ctx, t, &rep); err != nil {
+		return err
+	}
+	return d.guardedKey(ctx, t, t.Undo, &rep)
+}

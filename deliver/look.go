@@ -1,0 +1,212 @@
+// Looking into the agent's input (platform-neutral): the draft check, the
+// look (select-all and copy), and taking a disturbed paste back out.
+
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// draftCheck looks whether the agent's input holds a draft: the input must
+// be empty (blank) before anything is pasted.
+func (d *Deliverer) draftCheck(ctx context.Context, t Target, saved []byte, rep *Report) error {
+	draft, err := d.inputText(ctx, t, *t.Draft, saved, rep)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(draft)) == 0 {
+		return nil
+	}
+	return &draftError{chars: utf8.RuneCount(draft)}
+}
+
+// inputText reads what the agent's input holds: it offers a token on the
+// CLIPBOARD, selects all and copies. A window that copies something takes
+// the CLIPBOARD from the token; an empty input leaves it (nil). Only a copy
+// by the agent's own client counts: another client's (a person copying
+// meanwhile) makes the look inconclusive, and it looks again, up to three
+// times. Then the caret goes back and, if the window copied, saved (the
+// person's clipboard) is put back.
+func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report) ([]byte, error) {
+	for try := 0; ; try++ {
+		text, ours, err := d.lookOnce(ctx, t, keys, saved, rep)
+		if err != nil || ours {
+			return text, err
+		}
+		if try == 2 {
+			return nil, temporary("read the input", errors.New("another client kept taking the clipboard while the input was read"))
+		}
+	}
+}
+
+func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report) (text []byte, ours bool, err error) {
+	var tok [8]byte
+	rand.Read(tok[:])
+	o, err := d.offer(ctx, []byte("agentspool-draft-check-"+hex.EncodeToString(tok[:])), nil, rep)
+	if err != nil {
+		return nil, false, err
+	}
+	defer o.Close()
+	// The token took the person's clipboard: it goes back, unless another
+	// client than the agent's window copied meanwhile (theirs to keep).
+	// A person who had no clipboard gets none back: the window's copy
+	// (the message, or a draft) must not stay on the CLIPBOARD for
+	// anyone to paste, nor pass for the person's at the next delivery.
+	putBack := func() {
+		if saved != nil {
+			d.Desktop.SetClipboard(saved)
+			return
+		}
+		d.clearOwner(rep.AgentWindow.Client)
+	}
+	for _, k := range [][]string{keys.SelectAll, keys.Copy} {
+		if err := d.guardedKey(ctx, t, k, rep); err != nil {
+			putBack()
+			return nil, false, err
+		}
+	}
+	// The agent's window took the CLIPBOARD from the token: it copied.
+	// Watched by asking who owns it rather than by the token's loss, since
+	// a person's copy meanwhile takes it too (and a look at an empty
+	// input, which copies nothing, waits its whole deadline).
+	agent := rep.AgentWindow.Client
+	start := time.Now()
+	copied, err := d.poll(ctx, d.Timings.Deadline(StepCopy), func() (bool, error) {
+		c, err := d.Desktop.ClipboardClient()
+		return err == nil && c == agent, nil
+	})
+	if err != nil {
+		putBack()
+		return nil, false, err
+	}
+	text = nil
+	if copied {
+		d.Timings.Observe(StepCopy, time.Since(start))
+		text, _ = d.Desktop.Clipboard()
+	}
+	if err := d.guardedKey(ctx, t, keys.Caret, rep); err != nil {
+		putBack()
+		return nil, false, err
+	}
+	if copied {
+		// Still the window's after the read: the text is its own.
+		if c, err := d.Desktop.ClipboardClient(); err != nil || c != agent {
+			return nil, false, nil // a person copied meanwhile: theirs stays
+		}
+		putBack()
+		return text, true, nil
+	}
+	// Nothing copied: an empty input (or a person copied in the very
+	// millisecond after the window did: taken for empty). A person's copy
+	// meanwhile is theirs to keep; else the token goes.
+	if d.owns(o)() {
+		putBack()
+	}
+	return nil, true, nil
+}
+
+// takeBack clears what a disturbed paste left in the input, and returns
+// cause, or an error saying the input holds text it cannot clear. With
+// t.Read it looks first, and undoes only what is there; when it cannot
+// see, the agent's next delivery looks before it pastes. person is the
+// person's clipboard, put back after each look (nil: they had none).
+func (d *Deliverer) takeBack(ctx context.Context, t Target, person []byte, rep *Report, cause error) error {
+	if t.Read == nil {
+		return d.undo(t, rep, cause)
+	}
+	known, err := d.clearInput(ctx, t, person, cause, rep)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if d.unknown == nil {
+		d.unknown = map[string]bool{}
+	}
+	d.unknown[t.Agent] = !known
+	d.mu.Unlock()
+	return cause
+}
+
+// clearInput looks what the input holds, undoes it if it is not empty, and
+// looks again. known is false when it could not see (another client kept
+// copying); an error says the input holds text the undo did not clear.
+// person (the person's clipboard, nil: none) is put back after each look.
+// It is never read from the CLIPBOARD here: while a paste is taken back
+// the message's offer may still hold it, and the message would be put
+// back for anyone to paste, and the person's clipboard lost.
+func (d *Deliverer) clearInput(ctx context.Context, t Target, person []byte, cause error, rep *Report) (known bool, err error) {
+	empties := 0
+	for look := 0; ; {
+		left, err := d.inputText(ctx, t, *t.Read, person, rep)
+		if err != nil {
+			d.Log.Warn("cannot see what the input holds", "agent", t.Agent, "err", err)
+			return false, nil
+		}
+		if len(bytes.TrimSpace(left)) == 0 {
+			// Empty is what a look sees when the window copied nothing,
+			// and also when a person's copy came in the very moment after
+			// the window's: believed when two looks in a row see it.
+			if empties++; empties < 2 {
+				continue
+			}
+			rep.Pasted = false
+			return true, nil
+		}
+		empties = 0
+		look++
+		if look == 2 || len(t.Undo) == 0 {
+			// Pasted and not undone: the caller parks the message for a
+			// person to look at the input.
+			rep.Pasted, rep.Undone = true, false
+			return true, fmt.Errorf("deliver: the input holds %d characters after %v, and the undo key did not clear them", utf8.RuneCount(left), cause)
+		}
+		d.undo(t, rep, cause)
+	}
+}
+
+// lookFirst: an earlier delivery to t's agent could not see what its
+// disturbed paste left. Look (and clear) before pasting anything.
+func (d *Deliverer) lookFirst(ctx context.Context, t Target, rep *Report) error {
+	d.mu.Lock()
+	unknown := d.unknown[t.Agent]
+	d.mu.Unlock()
+	if !unknown || t.Read == nil {
+		return nil
+	}
+	// Before any offer: the CLIPBOARD is the person's.
+	person, err := d.Desktop.Clipboard()
+	if err != nil {
+		return saveErr(err)
+	}
+	known, err := d.clearInput(ctx, t, person, errors.New("an earlier paste that another client's copy disturbed"), rep)
+	if err != nil {
+		return err
+	}
+	if !known {
+		return temporary("read the input", errors.New("what an earlier disturbed paste left cannot be seen yet"))
+	}
+	d.mu.Lock()
+	delete(d.unknown, t.Agent)
+	d.mu.Unlock()
+	return nil
+}
+
+// draftError: the agent's input held text, probably a person's draft.
+type draftError struct{ chars int }
+
+func (e *draftError) Error() string {
+	return fmt.Sprintf("deliver: input not empty (%d characters, a draft?): not pasting into it", e.chars)
+}
+
+// IsDraft reports whether err says the agent's input held a draft.
+func IsDraft(err error) bool {
+	var de *draftError
+	return errors.As(err, &de)
+}

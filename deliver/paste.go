@@ -1,0 +1,200 @@
+// The paste (platform-neutral): ctrl+v under a clipboard check, the
+// window's burst of reads followed to its end, and the verifying look.
+
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+var pasteKey = []string{"ctrl", "v"}
+
+// paste taps ctrl+v into the agent's window and waits until that window —
+// the agent's X client, no other reader — has read our text and then
+// asked nothing more for the learned quiet (Timings.Quiet): a paste is a
+// burst of requests (Chromium: TARGETS again and again, the text 2–3
+// times, the insert at the end), and it has landed only when the burst is
+// over. It returns the offer that is on the CLIPBOARD now.
+//
+// If another client takes the CLIPBOARD after the ctrl+v (a person
+// copies), the window may have read their text, or part of a burst from
+// each: their copy is kept (given back at the end), and the paste is taken
+// back with the undo key and tried again. If the window does not read at
+// all, it pasted nothing or another client's text; once it has had the
+// time it usually needs, the undo key takes that back.
+func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, saved *[]byte, rep *Report) (Offer, error) {
+	drain(o.Fetched()) // read-backs and anything else before the ctrl+v
+	start := time.Now()
+	// The ctrl+v goes only while the message owns the CLIPBOARD (checked
+	// under the key's server grab): a copy before it costs a new offer,
+	// not a paste to take back.
+	if err := d.guardedKeyIf(ctx, t, pasteKey, d.owns(o), rep); err != nil {
+		if errors.Is(err, errKeyUncertain) {
+			// The ctrl+v may have reached the agent's window: look.
+			return o, d.takeBack(ctx, t, *saved, rep, err)
+		}
+		return o, err
+	}
+	want := rep.AgentWindow.Client
+	deadline := d.Timings.Deadline(StepFetch)
+	quiet := d.Timings.Quiet()
+	// Until the burst has as many requests as this agent's pastes
+	// usually make, a quiet gap is not its end: wait on, up to the
+	// deadline. Before any paste was counted, wait three quiets.
+	typical, known := d.Timings.TypicalCount(PasteCount + t.Agent)
+	quietFor := func() time.Duration {
+		switch {
+		case !known:
+			return 3 * quiet
+		case rep.PasteRequests < typical:
+			return max(time.Until(start.Add(deadline)), quiet)
+		}
+		return quiet
+	}
+	timer := time.NewTimer(deadline)
+	defer timer.Stop()
+	graced, failed, why, lost := false, false, "", o.Lost()
+	for {
+		select {
+		case f := <-o.Fetched():
+			if f.Client != want || failed {
+				continue // our own read-back, late; or too late to count
+			}
+			if rep.PasteRequests > 0 {
+				d.Timings.Observe(StepReadGap, f.At.Sub(rep.lastRequest))
+			}
+			rep.PasteRequests++
+			rep.lastRequest = f.At
+			if f.Data {
+				rep.PasteReads++
+			}
+			if rep.PasteReads > 0 {
+				resetTimer(timer, quietFor()-time.Since(f.At))
+			}
+		case <-timer.C:
+			if failed {
+				cause := temporary("paste", errors.New(why))
+				if t.Read == nil {
+					return o, d.undo(t, rep, cause)
+				}
+				// The window may have read all of it before the copy:
+				// look, and submit what is there if it is the message
+				// (an undo is the riskier cure: Lexical's merges edits of
+				// the last 300 ms and can bring the last message back).
+				// The person's copy is what they get back, unless it was the
+				// window itself: a look's copy that came after the look
+				// gave up on it (a lagging window), which the look's
+				// deadline learns from, or the next look's copy would
+				// disturb the next paste in turn.
+				if c, err := d.Desktop.ClipboardClient(); err == nil && c == want {
+					d.Timings.Observe(StepCopy, 2*d.Timings.Deadline(StepCopy))
+					d.Log.Warn("the agent's window copied late, during the next paste: its input reads are waited for longer", "agent", t.Agent)
+				} else if c, err := d.Desktop.Clipboard(); err == nil {
+					*saved = c
+				}
+				return o, d.verify(ctx, t, text, *saved, rep, cause)
+			}
+			if rep.PasteReads > 0 {
+				// The burst is over: every read so far was ours (the
+				// offer was not lost), and the window asked nothing more.
+				rep.Fetch = rep.lastRequest.Sub(start)
+				d.Timings.Observe(StepFetch, rep.Fetch)
+				d.Timings.ObserveCount(PasteCount+t.Agent, rep.PasteRequests)
+				short := known && rep.PasteRequests < typical
+				if t.Read == nil || (!t.Verify && !short) {
+					rep.Pasted, rep.Landing = true, "read"
+					return o, nil
+				}
+				// Verify, or a burst shorter than this agent's pastes
+				// usually are (the window may have cut its reads short:
+				// Chromium gives up on a read after a timeout, on a loaded
+				// desktop, and pastes nothing): look at the input. Even a
+				// whole burst does not show that the text is in: Chromium
+				// may insert tens of ms after its last read on a loaded
+				// desktop, and Monaco and Lexical insert from their own
+				// event loop; a key that comes first can cancel it. The
+				// look's keys queue behind the insert. (Without Verify,
+				// not on an agent's first paste, before its bursts are
+				// known: a select-all key that does not select all would
+				// make a look see an empty input.)
+				return o, d.verify(ctx, t, text, *saved, rep, nil)
+			}
+			if !graced {
+				// Slow, not necessarily lost: wait as long again, and
+				// learn from it.
+				graced = true
+				d.Timings.Observe(StepFetch, deadline)
+				timer.Reset(deadline)
+				continue
+			}
+			return o, d.takeBack(ctx, t, *saved, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v", 2*deadline)))
+		case <-lost:
+			// The person's copy is theirs to keep: restore sees the loss
+			// and leaves it. The window may be reading from them now:
+			// give it the time a paste usually takes to end before the
+			// undo, or the undo could come before that paste's insert
+			// (plain Tk takes keys while it waits for the owner) and
+			// leave their text in the input.
+			lost, failed = nil, true
+			why = "another client took the clipboard before the window read the message"
+			if rep.PasteRequests > 0 {
+				why = "another client took the clipboard while the window was reading the paste"
+			}
+			resetTimer(timer, max(time.Until(start.Add(d.Timings.PasteEnd())), 2*quiet))
+		case <-ctx.Done():
+			return o, ctx.Err()
+		}
+	}
+}
+
+// PasteCount, with the agent's name after it, is the Timings count of the
+// requests one paste into that agent's window makes (Chromium: 14 in a
+// textarea, 27 in a contenteditable, one in Tk).
+const PasteCount = "paste_requests:"
+
+// verify reads the input after a paste the desktop cannot vouch for: the
+// paste has landed if the input holds the message (and nothing else);
+// else what is there is taken back and the attempt fails (with cause, if
+// one is given).
+func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, rep *Report, cause error) error {
+	got, err := d.inputText(ctx, t, *t.Read, saved, rep)
+	if err == nil && len(got) > 0 && strings.TrimSpace(string(got)) == strings.TrimSpace(string(text)) {
+		// The look took the clipboard from the message: the submit's
+		// clipboard check has nothing to check; the input is known.
+		rep.Pasted, rep.Landing, rep.verified = true, "seen", true
+		return nil
+	}
+	if cause == nil {
+		cause = temporary("paste", fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests)", rep.PasteRequests))
+		if err != nil {
+			cause = temporary("paste", fmt.Errorf("the window's paste could not be seen in the input: %w", err))
+		}
+	}
+	return d.takeBack(ctx, t, saved, rep, cause)
+}
+
+// resetTimer makes t fire after d (at once if d <= 0), whether or not it
+// fired already.
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	t.Reset(max(d, 0))
+}
+
+// lateRequest reports a request of client's that came after last (the
+// burst's end), and how long after it.
+func lateRequest(o Offer, client uint32, last time.Time) (time.Duration, bool) {
+	for {
+		select {
+		case f := <-o.Fetched():
+			if f.Client == client && f.At.After(last) {
+				return f.At.Sub(last), true
+			}
+		default:
+			return 0, false
+		}
+	}
+}

@@ -1,0 +1,84 @@
+// Windows backend, key hold and replay: while a delivery's GUI steps run,
+// the keyboard hook swallows a person's keys and keeps them; they are
+// replayed, in order, when the steps end.
+
+package deliver
+
+// key is the keyboard hook's view of one key event; true: swallow it.
+func (d *winDesktop) key(k kbdLLHook, press bool) bool {
+	ours := k.Flags&llkhfInjected != 0 && k.Extra == tagOwn
+	d.noteInput(ours, Tick(k.Time))
+	if ours {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if press {
+		d.down[k.VK] = true
+	} else {
+		delete(d.down, k.VK)
+	}
+	if !d.held || k.Extra == tagReplay {
+		return false
+	}
+	d.kept = append(d.kept, k)
+	d.keptUp = append(d.keptUp, !press)
+	return true
+}
+
+// KeysDown: a key a person pressed is still down (the hook saw it go
+// down and the system agrees it is).
+func (d *winDesktop) KeysDown() (bool, error) {
+	d.mu.Lock()
+	var down []uint32
+	for vk := range d.down {
+		down = append(down, vk)
+	}
+	d.mu.Unlock()
+	for _, vk := range down {
+		if s, _, _ := procGetAsyncKeyState.Call(uintptr(vk)); s&0x8000 != 0 {
+			return true, nil
+		}
+		d.mu.Lock()
+		delete(d.down, vk) // its release went by unseen
+		d.mu.Unlock()
+	}
+	return false, nil
+}
+
+func (d *winDesktop) HoldKeys() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.held = true
+	d.kept, d.keptUp = nil, nil
+	return nil
+}
+
+func (d *winDesktop) HeldKeys() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.kept)
+}
+
+// ReleaseKeys stops holding and replays the kept keys, as the person's
+// (tagReplay: not our own input), to the window that has the focus now.
+func (d *winDesktop) ReleaseKeys() (int, error) {
+	d.mu.Lock()
+	kept, up := d.kept, d.keptUp
+	d.held, d.kept, d.keptUp = false, nil, nil
+	d.mu.Unlock()
+	if len(kept) == 0 {
+		return 0, nil
+	}
+	in := make([]keyInput, len(kept))
+	for i, k := range kept {
+		in[i] = keyInput{Type: inputKeyboard, VK: uint16(k.VK), Scan: uint16(k.Scan), Extra: tagReplay}
+		if k.Flags&0x01 != 0 { // LLKHF_EXTENDED
+			in[i].Flags |= keyeventfExtended
+		}
+		if up[i] {
+			in[i].Flags |= keyeventfKeyUp
+		}
+	}
+	return len(kept), sendInputs(in)
+}
