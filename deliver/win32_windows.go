@@ -36,7 +36,6 @@ var (
 	procGetMessageW              = user32.NewProc("GetMessageW")
 	procTranslateMessage         = user32.NewProc("TranslateMessage")
 	procDispatchMessageW         = user32.NewProc("DispatchMessageW")
-	procPostMessageW             = user32.NewProc("PostMessageW")
 	procPostThreadMessageW       = user32.NewProc("PostThreadMessageW")
 	procSetWindowsHookExW        = user32.NewProc("SetWindowsHookExW")
 	procUnhookWindowsHookEx      = user32.NewProc("UnhookWindowsHookEx")
@@ -52,13 +51,10 @@ var (
 	procGlobalFree               = kernel32.NewProc("GlobalFree")
 	procGetTickCount             = kernel32.NewProc("GetTickCount")
 	procGetModuleHandleW         = kernel32.NewProc("GetModuleHandleW")
-	procSetTimer                 = user32.NewProc("SetTimer")
-	procKillTimer                = user32.NewProc("KillTimer")
 )
 
 const (
 	wmDestroy           = 0x0002
-	wmTimer             = 0x0113
 	wmKeyDown           = 0x0100
 	wmSysKeyDown        = 0x0104
 	wmRenderFormat      = 0x0305
@@ -66,7 +62,6 @@ const (
 	wmDestroyClipboard  = 0x0307
 	wmApp               = 0x8000
 	wmAppCall           = wmApp + 1 // run the queued calls on the message thread
-	wmAppWithdraw       = wmApp + 2 // an offer takes its rendered text back
 	whKeyboardLL        = 13
 	whMouseLL           = 14
 	llkhfInjected       = 0x10

@@ -92,6 +92,12 @@ func (d *winDesktop) Clipboard() ([]byte, error) {
 	}()
 	select {
 	case r := <-ch:
+		// Our own offer, read (the read-back): its text is withdrawn
+		// before this returns, so that the paste that follows asks for
+		// it again (and is seen).
+		if o := d.offer(clipboardOwner()); o != nil {
+			d.do(func() { o.withdraw() })
+		}
 		return r.b, r.err
 	case <-time.After(ClipboardReadLimit):
 		return nil, temporary("read clipboard", fmt.Errorf("%w within %v (a hung program?)", ErrClipboardSilent, ClipboardReadLimit))
@@ -286,21 +292,32 @@ func (o *winOffer) render() {
 	default:
 	}
 	// Once the reader closes the clipboard, the text goes again.
-	procPostMessageW.Call(uintptr(o.win), wmAppWithdraw, 0, 0)
+	go o.withdrawSoon()
+}
+
+// withdrawSoon withdraws the rendered text as soon as the reader has
+// closed the clipboard (polled: Windows tells an owner nothing of a
+// reader's close), for at most a second.
+func (o *winOffer) withdrawSoon() {
+	for range 2000 {
+		done := true
+		if o.d.do(func() { done = o.withdraw() }) != nil || done {
+			return
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
 }
 
 // withdraw takes the rendered text off the clipboard and promises it again,
-// if the offer still owns it; while another program has it open, again in
-// a millisecond.
-func (o *winOffer) withdraw() {
+// if the offer still owns it. false: another program has the clipboard
+// open; try again.
+func (o *winOffer) withdraw() bool {
 	if o.closed || !o.rendered || clipboardOwner() != o.win {
-		return
+		return true
 	}
 	if r, _, _ := procOpenClipboard.Call(uintptr(o.win)); r == 0 {
-		procSetTimer.Call(uintptr(o.win), 1, 1, 0)
-		return
+		return false
 	}
-	procKillTimer.Call(uintptr(o.win), 1)
 	if clipboardOwner() == o.win {
 		o.emptying = true
 		procEmptyClipboard.Call()
@@ -308,6 +325,7 @@ func (o *winOffer) withdraw() {
 		o.promise()
 	}
 	closeClipboard()
+	return true
 }
 
 // emptied answers WM_DESTROYCLIPBOARD: another program took the clipboard.

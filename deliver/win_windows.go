@@ -270,11 +270,6 @@ func wndProc(h, m, wp, lp uintptr) uintptr {
 				o.emptied()
 			}
 			return 0
-		case wmAppWithdraw, wmTimer:
-			if o := d.offer(hwnd); o != nil {
-				o.withdraw()
-			}
-			return 0
 		}
 	}
 	r, _, _ := procDefWindowProcW.Call(h, m, wp, lp)
