@@ -43,6 +43,7 @@ var (
 	procGetAsyncKeyState         = user32.NewProc("GetAsyncKeyState")
 	procGetLastInputInfo         = user32.NewProc("GetLastInputInfo")
 	procVkKeyScanW               = user32.NewProc("VkKeyScanW")
+	procMapVirtualKeyW           = user32.NewProc("MapVirtualKeyW")
 	procSetProcessDPIAware       = user32.NewProc("SetProcessDPIAware")
 	procSetProcessDpiAwareCtx    = user32.NewProc("SetProcessDpiAwarenessContext")
 	procGlobalAlloc              = kernel32.NewProc("GlobalAlloc")
@@ -67,6 +68,7 @@ const (
 	llkhfInjected       = 0x10
 	llmhfInjected       = 0x01
 	cfUnicodeText       = 13
+	mapvkVkToVsc        = 0
 	gmemMoveable        = 0x0002
 	gaRoot              = 2
 	inputMouse          = 0

@@ -61,7 +61,10 @@ func taps(combo []string) ([]keyInput, error) {
 		if err != nil {
 			return nil, err
 		}
-		e := keyInput{Type: inputKeyboard, VK: vk, Extra: tagOwn}
+		// The scan code too, as a keyboard sends it: apps (Chromium among
+		// them) read it, and a key without one is not always typed.
+		scan, _, _ := procMapVirtualKeyW.Call(uintptr(vk), mapvkVkToVsc)
+		e := keyInput{Type: inputKeyboard, VK: vk, Scan: uint16(scan), Extra: tagOwn}
 		if vkExtended[vk] {
 			e.Flags |= keyeventfExtended
 		}
