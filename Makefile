@@ -14,7 +14,7 @@ BIN     := bin/agentspool
 FUZZ_SPOOL  ?= 200000x
 FUZZ_CONFIG ?= 40000x
 
-.PHONY: build test unit rules fuzz crossbuild demo bench lint deps deps-build clean
+.PHONY: build test unit wine-unit rules fuzz crossbuild build-windows demo bench lint deps deps-build clean
 
 build: deps-build
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentspool
@@ -36,6 +36,11 @@ rules:
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# The unit tests of the platform-neutral packages, built for windows/amd64
+# and run under Wine (scripts/winetest.sh says which, and why the overlay).
+wine-unit:
+	sh scripts/winetest.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime $(FUZZ_SPOOL) ./spool/
