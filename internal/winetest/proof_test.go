@@ -1,0 +1,337 @@
+//go:build linux
+
+package winetest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/internal/proof"
+)
+
+// TestWindowsProof is the X11 proof's Windows twin: the real agentspool.exe
+// run under Wine drives four Win32 fixture windows (agentwin.c: an EDIT
+// input that submits on Enter and acks through agentspool.exe ack), while
+// two senders queue messages at once (agentspool.exe send, and file moves
+// into new/<agent>/ from the Linux side), a focus stealer (xdotool) and a
+// clipboard clobberer (xclip) work from the X side, a person types into
+// their own Wine window, and the daemon is SIGKILLed mid-run and started
+// again. Every message must be submitted exactly once, byte-exact, in its
+// own window; nothing of ours in the person's window, nothing of theirs in
+// an agent's; the person's clipboard is theirs at the end.
+//
+// WINPROOF_N sets the message count (default 300).
+func TestWindowsProof(t *testing.T) {
+	Require(t)
+	n := 300
+	if s := os.Getenv("WINPROOF_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	begin := time.Now()
+	dir := t.TempDir()
+	d := desktoptest.StartT(t, desktoptest.Options{Dir: filepath.Join(dir, "desktop"), NoAgents: true})
+	p, err := New(Options{Dir: filepath.Join(dir, "wine"), Desktop: d, Log: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop() })
+	exe, err := p.GoBuild("../..", "agentspool.exe", "./cmd/agentspool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "coords.yaml")
+	spoolDir := filepath.Join(dir, "spool")
+	agentCmd := []string{WinPath(exe), "--config", WinPath(cfg), "ack", "{id}"}
+	ws, err := p.StartAgents(dir, 4, FixtureOptions{AckCommand: agentCmd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	editor, err := p.StartEditor(dir, "Editor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var yaml strings.Builder
+	fmt.Fprintf(&yaml, "spool: %q\nquiet_for: 150ms\nquiet_max_wait: 30s\nagents:\n", WinPath(spoolDir))
+	for _, w := range ws {
+		fmt.Fprintf(&yaml, "  %s:\n    x: %d\n    y: %d\n    window: %q\n    pid: %d\n    inbox: %q\n    select_all: ctrl+a\n    caret: ctrl+end\n    ack_timeout: 20s\n",
+			w.Name, w.CX, w.CY, w.Name, w.WinPID, WinPath(w.Inbox))
+	}
+	if err := os.WriteFile(cfg, []byte(yaml.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const personClip = "the person's own clipboard ✓ before the run"
+	if err := d.SetClipboard(personClip); err != nil {
+		t.Fatal(err)
+	}
+
+	var daemon *Process
+	startDaemon := func() {
+		t.Helper()
+		pr, err := p.Start("agentspool-run", nil, exe, "--config", WinPath(cfg), "run")
+		if err != nil {
+			t.Fatal(err)
+		}
+		daemon = pr
+	}
+	startDaemon()
+	defer func() {
+		if daemon != nil {
+			daemon.Stop()
+		}
+	}()
+	waitFor(t, time.Minute, "the daemon's spool", func() bool {
+		_, err := os.Stat(filepath.Join(spoolDir, "new"))
+		return err == nil
+	})
+
+	// The messages.
+	type msg struct {
+		id, agent, body, method string
+	}
+	rng := rand.New(rand.NewPCG(7, uint64(n)))
+	words := []string{"review", "naïve", "café", "日本語", "Ελληνικά", "✓", "→", "{braces}", "$HOME", `"quotes"`, `back\slash`, "100%", "a&b", "<tag>", "tab\there", "ü", "ß"}
+	msgs := make([]*msg, n)
+	for i := range msgs {
+		m := &msg{agent: ws[i%len(ws)].Name, method: "mv"}
+		if i%10 == 0 {
+			m.method = "send"
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "winproof W%04d for %s (%s)\n", i, m.agent, m.method)
+		for range 1 + rng.IntN(3) {
+			for j := range 3 + rng.IntN(10) {
+				if j > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(words[rng.IntN(len(words))])
+			}
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "end of W%04d", i)
+		m.body = b.String()
+		msgs[i] = m
+	}
+	tmpDir := filepath.Join(spoolDir, "tmp")
+	send := func(m *msg, i int) error {
+		if m.method == "send" {
+			f := filepath.Join(dir, fmt.Sprintf("body-%04d.txt", i))
+			if err := os.WriteFile(f, []byte(m.body), 0o600); err != nil {
+				return err
+			}
+			out, stderr, err := p.Run(2*time.Minute, nil, exe, "--config", WinPath(cfg), "send", "--to", m.agent, WinPath(f))
+			if err != nil {
+				return fmt.Errorf("send W%04d: %v: %s", i, err, stderr)
+			}
+			m.id = strings.TrimSpace(out)
+			return nil
+		}
+		m.id = fmt.Sprintf("winproof-%04d", i)
+		data := "---\nid: " + m.id + "\n---\n" + m.body
+		tmp := filepath.Join(tmpDir, m.id+".md")
+		if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
+			return err
+		}
+		return os.Rename(tmp, filepath.Join(spoolDir, "new", m.agent, m.id+".md"))
+	}
+
+	// Chaos from the X side, and a person at their own Wine window.
+	stop := make(chan struct{})
+	var chaos sync.WaitGroup
+	var steals, clobbers, typed atomic.Int64
+	var desk sync.Mutex // the person and the stealer take turns with the focus
+	lastClip := personClip
+	var clipMu sync.Mutex
+	chaos.Add(3)
+	go func() {
+		defer chaos.Done()
+		r := rand.New(rand.NewPCG(1, 2))
+		targets := append(slices.Clone(ws), editor)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(200+r.IntN(600)) * time.Millisecond):
+			}
+			desk.Lock()
+			if p.Activate(targets[r.IntN(len(targets))]) == nil {
+				steals.Add(1)
+			}
+			desk.Unlock()
+		}
+	}()
+	go func() {
+		defer chaos.Done()
+		r := rand.New(rand.NewPCG(3, 4))
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(300+r.IntN(900)) * time.Millisecond):
+			}
+			text := fmt.Sprintf("clobber %d ✂", i)
+			clipMu.Lock()
+			if d.SetClipboard(text) == nil {
+				lastClip = text
+				clobbers.Add(1)
+			}
+			clipMu.Unlock()
+		}
+	}()
+	var personText strings.Builder
+	go func() {
+		defer chaos.Done()
+		r := rand.New(rand.NewPCG(5, 6))
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(1500+r.IntN(1500)) * time.Millisecond):
+			}
+			word := fmt.Sprintf("person%d ", i)
+			desk.Lock()
+			if p.Activate(editor) == nil && p.XDo("type", "--delay", "30", word) == nil {
+				personText.WriteString(word)
+				typed.Add(int64(len(word)))
+			}
+			desk.Unlock()
+		}
+	}()
+
+	// Two senders at once; the daemon killed and started again mid-run.
+	var sends sync.WaitGroup
+	var sendErr atomic.Value
+	for s := range 2 {
+		sends.Add(1)
+		go func() {
+			defer sends.Done()
+			for i := s; i < n; i += 2 {
+				if err := send(msgs[i], i); err != nil {
+					sendErr.Store(err)
+					return
+				}
+				time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
+			}
+		}()
+	}
+	doneCount := func() int {
+		es, _ := os.ReadDir(filepath.Join(spoolDir, "done"))
+		return len(es)
+	}
+	waitFor(t, 10*time.Minute, "40% of the messages done", func() bool { return doneCount() >= n*4/10 })
+	killedAt := doneCount()
+	daemon.Kill()
+	daemon.Wait()
+	t.Logf("daemon SIGKILLed with %d of %d done", killedAt, n)
+	startDaemon()
+	sends.Wait()
+	if err, _ := sendErr.Load().(error); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Minute, "every message done or failed", func() bool {
+		f, _ := os.ReadDir(filepath.Join(spoolDir, "failed"))
+		return doneCount()+len(f) >= n
+	})
+	close(stop)
+	chaos.Wait()
+
+	// The person submits what they typed; their clipboard comes back after
+	// one more delivery.
+	desk.Lock()
+	if err := p.Activate(editor); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.XDo("key", "Return"); err != nil {
+		t.Fatal(err)
+	}
+	desk.Unlock()
+	clipMu.Lock()
+	want := lastClip
+	clipMu.Unlock()
+	last := &msg{agent: ws[0].Name, method: "mv", body: "the last one ✓"}
+	if err := send(last, n); err != nil {
+		t.Fatal(err)
+	}
+	msgs = append(msgs, last)
+	waitFor(t, 2*time.Minute, "the last message done", func() bool { return doneCount() >= n+1 })
+
+	// Every message exactly once, byte-exact, in its own window.
+	byID := map[string]*msg{}
+	for _, m := range msgs {
+		byID[m.id] = m
+	}
+	seen := map[string]int{}
+	problems := 0
+	for _, w := range ws {
+		subs, err := w.Submits()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range subs {
+			line, body, _ := strings.Cut(s, "\n")
+			var id, from, to string
+			if _, err := fmt.Sscanf(line, "[agentspool id=%s from=%s to=%s", &id, &from, &to); err != nil {
+				problems++
+				t.Errorf("%s: a submit without an envelope: %q", w.Name, s)
+				continue
+			}
+			to = strings.TrimSuffix(to, "]")
+			seen[id]++
+			m := byID[id]
+			switch {
+			case m == nil:
+				problems++
+				t.Errorf("%s: unknown id %s: %q", w.Name, id, s)
+			case m.agent != w.Name || to != w.Name:
+				problems++
+				t.Errorf("MISROUTE: %s (for %s) submitted in %s", id, m.agent, w.Name)
+			case body != strings.TrimRight(m.body, "\n"):
+				problems++
+				t.Errorf("GARBLED: %s in %s: %q, want %q", id, w.Name, body, m.body)
+			}
+		}
+	}
+	for _, m := range msgs {
+		if c := seen[m.id]; c != 1 {
+			problems++
+			t.Errorf("%s (for %s) submitted %d times", m.id, m.agent, c)
+		}
+	}
+	subs, _ := editor.Submits()
+	if len(subs) != 1 || subs[0] != personText.String() {
+		problems++
+		t.Errorf("the person's editor submitted %q, want exactly %q", subs, personText.String())
+	}
+	if got, err := d.Clipboard(); err != nil || got != want {
+		problems++
+		t.Errorf("clipboard at the end %q (%v), want the last copy made by others %q", got, err, want)
+	}
+	lines, err := proof.ReadJournal(filepath.Join(spoolDir, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := proof.Stats(lines)
+	t.Logf("WINDOWS PROOF: %d messages (+1), %d problems; %d focus steals, %d clipboard clobbers, %d person keys; daemon killed at %d done; %v",
+		n, problems, steals.Load(), clobbers.Load(), typed.Load(), killedAt, time.Since(begin).Round(time.Second))
+	t.Logf("journal: %+v", st)
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
