@@ -228,6 +228,13 @@ func (d *Daemon) alertChanged(a AlertStatus, firing bool) {
 	d.mu.Lock()
 	d.dirty = true
 	d.mu.Unlock()
+	if d.notifier != nil {
+		select {
+		case d.notes <- alertNote{a, firing}:
+		default:
+			d.log.Warn("desktop notification dropped: too many at once", "alert", a.Name, "agent", a.Agent, "state", state)
+		}
+	}
 	if d.cfg.AlertCommand == "" {
 		return
 	}
@@ -236,6 +243,27 @@ func (d *Daemon) alertChanged(a AlertStatus, firing bool) {
 		defer d.wg.Done()
 		d.runAlertCommand(a, state)
 	}()
+}
+
+// alertNote is one alert start or end for the desktop notifier.
+type alertNote struct {
+	a      AlertStatus
+	firing bool
+}
+
+// notifyWorker shows the alerts' notifications one at a time, in order (an
+// end replaces its start's notification, so it must come after it), off
+// the delivery path: a notification service that hangs delays only the
+// next notification.
+func (d *Daemon) notifyWorker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n := <-d.notes:
+			d.notifier.Notify(n.a, n.firing)
+		}
+	}
 }
 
 // runAlertCommand runs alert_command with the alert in its environment.

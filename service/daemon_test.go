@@ -40,6 +40,8 @@ type rig struct {
 	cancel context.CancelFunc
 	done   chan error
 	d      *Daemon
+	// notifier, when set, is the daemon's desktop notifier.
+	notifier Notifier
 }
 
 var envelopeRE = regexp.MustCompile(`\[agentspool id=(\S+) `)
@@ -107,7 +109,7 @@ func (r *rig) start() {
 	}
 	r.t.Cleanup(func() { w.Close() })
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: w, Log: log,
+	d, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: w, Log: log, Notifier: r.notifier,
 		Deliverer: &deliver.Deliverer{Desktop: r.desk, Timings: deliver.NewTimings(r.cfg.Timing.Min, r.cfg.Timing.Max)}})
 	if err != nil {
 		r.t.Fatal(err)
