@@ -42,6 +42,9 @@ type rig struct {
 	d      *Daemon
 	// notifier, when set, is the daemon's desktop notifier.
 	notifier Notifier
+	// quietFor, when set, is the Deliverer's QuietFor (a person at the
+	// desk defers a delivery), with a QuietMaxWait of 2s.
+	quietFor time.Duration
 }
 
 var envelopeRE = regexp.MustCompile(`\[agentspool id=(\S+) `)
@@ -113,6 +116,9 @@ func (r *rig) start() {
 		Deliverer: &deliver.Deliverer{Desktop: r.desk, Timings: deliver.NewTimings(r.cfg.Timing.Min, r.cfg.Timing.Max)}})
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	if r.quietFor > 0 {
+		d.dl.QuietFor, d.dl.QuietMaxWait = r.quietFor, 2*time.Second
 	}
 	r.d = d
 	ctx, cancel := context.WithCancel(context.Background())
