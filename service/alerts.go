@@ -83,8 +83,10 @@ func (al *alerts) record(agent, kind string, at time.Time) {
 	al.samples[agent] = append(al.samples[agent], alertSample{at: at, kind: kind})
 }
 
-// evaluate checks every condition for every agent in facts at now.
-func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) {
+// evaluate checks every condition for every agent in facts at now. It
+// reports whether the alerts in force changed, their values included (so
+// status.json does not show a value from when an alert started).
+func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) (changed bool) {
 	type cond struct {
 		name      string
 		value     float64
@@ -135,8 +137,11 @@ func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) {
 			a, firing := al.active[key]
 			switch {
 			case c.on && firing:
-				a.Value = c.value
-				al.active[key] = a
+				if a.Value != c.value {
+					a.Value = c.value
+					al.active[key] = a
+					changed = true
+				}
 			case c.on:
 				since, ok := al.pending[key]
 				if !ok {
@@ -166,6 +171,7 @@ func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) {
 	for _, a := range ended {
 		al.changed(a, false)
 	}
+	return changed || len(fired) > 0 || len(ended) > 0
 }
 
 // list is the alerts in force, by name then agent.
@@ -212,7 +218,11 @@ func (d *Daemon) evaluateAlerts(force bool) {
 		_, q.held = d.sp.AgentHeld(a.Name)
 		facts[a.Name] = q
 	}
-	d.alerts.evaluate(now, facts)
+	if d.alerts.evaluate(now, facts) {
+		d.mu.Lock()
+		d.dirty = true
+		d.mu.Unlock()
+	}
 }
 
 // alertChanged logs an alert that starts or ends, marks the status file

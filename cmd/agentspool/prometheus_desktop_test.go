@@ -302,6 +302,17 @@ func TestPrometheusScrapesTheDaemon(t *testing.T) {
 			t.Fatalf("prometheus differs from the journal after 20s:\n%s", strings.Join(differ, "\n"))
 		}
 	}
+	if resp, err := http.Get("http://" + metrics + "/metrics"); err == nil {
+		var own []string
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "agentspool_") {
+				own = append(own, sc.Text())
+			}
+		}
+		resp.Body.Close()
+		t.Logf("/metrics, agentspool_ lines:\n%s", strings.Join(own, "\n"))
+	}
 	if q := p.query(`agentspool_queue_messages{state="failed"}`); q["Agent-2"] != 1 || q["Agent-1"] != 0 {
 		t.Errorf("failed/ gauge: %v", q)
 	}
@@ -331,8 +342,21 @@ func TestPrometheusScrapesTheDaemon(t *testing.T) {
 	}
 	t.Logf("prometheus alerts: %+v", p.alerts())
 
-	// status's figures are the journal's too.
-	out, _, code := r.cli("status")
+	// The daemon's own evaluation of the same rules agrees (status shows
+	// its alerts in force), and status's figures are the journal's too.
+	var out string
+	var code int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, _, code = r.cli("status")
+		if strings.Contains(out, "alert: AgentspoolDeliveryFailureRateHigh Agent-2: 0.25 > 0.01") &&
+			strings.Contains(out, "alert: AgentspoolRetryRateHigh Agent-1: 0.2 > 0.05") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the daemon's own alerts are not in status:\n%s", out)
+			break
+		}
+	}
 	t.Logf("status:\n%s", out)
 	row := ""
 	for _, l := range strings.Split(out, "\n") {
@@ -355,7 +379,7 @@ func TestPrometheusScrapesTheDaemon(t *testing.T) {
 			t.Errorf("status --json %s: %+v, journal %v", row.Agent, h, j)
 		}
 	}
-	if t.Failed() {
-		t.Logf("daemon log:\n%s", tailString(r.logText(), 4000))
+	if os.Getenv("PROM_DEBUG") != "" || t.Failed() {
+		t.Logf("daemon log:\n%s", tailString(r.logText(), 8000))
 	}
 }
