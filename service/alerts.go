@@ -164,6 +164,22 @@ func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) (changed 
 			}
 		}
 	}
+	// Agents without facts (not in the config: their messages fail at
+	// once) are not evaluated, but their samples must not pile up.
+	for agent, s := range al.samples {
+		if _, ok := facts[agent]; ok {
+			continue
+		}
+		i := 0
+		for i < len(s) && now.Sub(s[i].at) > alertSamplesMaxAge {
+			i++
+		}
+		if i == len(s) {
+			delete(al.samples, agent)
+		} else {
+			al.samples[agent] = s[i:]
+		}
+	}
 	al.mu.Unlock()
 	for _, a := range fired {
 		al.changed(a, true)

@@ -222,3 +222,19 @@ func TestAlertInForceFollowsItsValue(t *testing.T) {
 		t.Errorf("in force: %+v", got)
 	}
 }
+
+// The samples of an agent that is not evaluated (not in the config) leave
+// with the window too.
+func TestAlertSamplesOfAnUnknownAgentExpire(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	al := newAlerts((&alertLog{}).changed)
+	al.record("Ghost", "failed", t0)
+	al.evaluate(t0.Add(time.Minute), map[string]queueFacts{"A": {}})
+	if len(al.samples["Ghost"]) != 1 {
+		t.Fatalf("samples within the window: %v", al.samples["Ghost"])
+	}
+	al.evaluate(t0.Add(alertWindow+time.Second), map[string]queueFacts{"A": {}})
+	if _, ok := al.samples["Ghost"]; ok {
+		t.Fatalf("samples after the window: %v", al.samples["Ghost"])
+	}
+}
