@@ -14,10 +14,17 @@ BIN     := bin/agentspool
 FUZZ_SPOOL  ?= 200000x
 FUZZ_CONFIG ?= 40000x
 
-.PHONY: build test unit rules fuzz crossbuild demo bench lint deps deps-build clean
+.PHONY: build test unit wine-unit rules fuzz crossbuild build-windows demo bench lint deps deps-build clean
 
 build: deps-build
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentspool
+
+# bin/agentspool.exe for windows/amd64, from this Linux machine. Pure Go
+# (CGO_ENABLED=0): robotgo is used only by the X11 backend (deliver/*_linux.go);
+# a Windows backend that needed cgo would build with
+# CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc (scripts/deps.sh installs mingw-w64).
+build-windows:
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN).exe ./cmd/agentspool
 
 deps-build:
 	@sh scripts/deps.sh build
@@ -36,6 +43,11 @@ rules:
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# The unit tests of the platform-neutral packages, built for windows/amd64
+# and run under Wine (scripts/winetest.sh says which, and why the overlay).
+wine-unit:
+	sh scripts/winetest.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMessage$$' -fuzztime $(FUZZ_SPOOL) ./spool/

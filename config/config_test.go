@@ -139,7 +139,9 @@ agents:
 `
 	dir := t.TempDir()
 	c := mustParse(t, data, filepath.Join(dir, "sub", "coords.yaml"))
-	if c.Spool != "/var/spool/agents" {
+	// rooted is a rooted path of the file: on Windows, on its drive.
+	rooted := func(p string) string { return filepath.VolumeName(dir) + filepath.FromSlash(p) }
+	if c.Spool != rooted("/var/spool/agents") {
 		t.Errorf("Spool = %q", c.Spool)
 	}
 	if want := filepath.Join(dir, "sub", "inboxes"); c.InboxRoot != want {
@@ -175,7 +177,7 @@ agents:
 	if custom.AgentSettings != want {
 		t.Errorf("Custom = %+v, want %+v", custom.AgentSettings, want)
 	}
-	if custom.X != -5 || custom.Y != -6 || custom.PID != 4242 || custom.Inbox != "/tmp/custom-inbox" {
+	if custom.X != -5 || custom.Y != -6 || custom.PID != 4242 || custom.Inbox != rooted("/tmp/custom-inbox") {
 		t.Errorf("Custom = %+v", custom)
 	}
 	urgent, _ := c.Agent("Urgent")
@@ -522,9 +524,10 @@ func TestCheckOnScreens(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	c := mustParse(t, minimal, "/etc/agentspool/coords.yaml")
+	path, _ := filepath.Abs(filepath.FromSlash("/etc/agentspool/coords.yaml")) // Windows: on the working directory's drive
+	c := mustParse(t, minimal, path)
 	s := c.Summary()
-	if strings.Contains(s, "\n") || !strings.Contains(s, "/etc/agentspool/coords.yaml") || !strings.Contains(s, "1 agents [A]") {
+	if strings.Contains(s, "\n") || !strings.Contains(s, path) || !strings.Contains(s, "1 agents [A]") {
 		t.Errorf("Summary() = %q", s)
 	}
 }

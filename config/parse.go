@@ -313,7 +313,10 @@ func (p *parser) keyCombo(n *yaml.Node, key string) (string, bool) {
 }
 
 // path resolves a path from the file: ~/ is the home directory, relative
-// paths are relative to the file's directory.
+// paths are relative to the file's directory. On Windows the file may
+// spell paths as Windows does: C:\x or C:/x, \\server\share\x, ~\x; and
+// \x or /x (rooted, no drive) is on the file's drive, where Windows itself
+// would take the drive of whatever the working directory is.
 func (p *parser) path(n *yaml.Node, key string, emptyOK bool) (string, bool) {
 	s, ok := p.str(n, key)
 	if !ok {
@@ -326,7 +329,7 @@ func (p *parser) path(n *yaml.Node, key string, emptyOK bool) (string, bool) {
 		}
 		return "", true
 	}
-	if s == "~" || strings.HasPrefix(s, "~/") {
+	if s == "~" || strings.HasPrefix(s, "~/") || len(s) > 1 && s[0] == '~' && os.IsPathSeparator(s[1]) {
 		home, err := os.UserHomeDir()
 		if err != nil {
 			p.errf(n, key, "cannot expand ~: %v", err)
@@ -335,7 +338,11 @@ func (p *parser) path(n *yaml.Node, key string, emptyOK bool) (string, bool) {
 		s = filepath.Join(home, s[1:])
 	}
 	if !filepath.IsAbs(s) {
-		s = filepath.Join(p.dir, s)
+		if vol := filepath.VolumeName(p.dir); vol != "" && os.IsPathSeparator(s[0]) {
+			s = vol + s // Windows: \x is not relative to the file's directory
+		} else {
+			s = filepath.Join(p.dir, s)
+		}
 	}
 	return filepath.Clean(s), true
 }

@@ -85,7 +85,12 @@ func Stale(inbox, id string) (bool, error) { return Acked(inbox, id, time.Time{}
 func look(inbox, id string, since time.Time) (found, exists bool, err error) {
 	fi, err := os.Lstat(AckPath(inbox, id))
 	if errors.Is(err, fs.ErrNotExist) {
-		_, derr := os.Stat(inbox)
+		di, derr := os.Stat(inbox)
+		if derr == nil && !di.IsDir() {
+			// Unix says ENOTDIR for inbox/x.ack, Windows "not found":
+			// a file in place of the inbox is an error either way.
+			return false, true, fmt.Errorf("confirm: inbox %s is %s, not a directory", inbox, safeio.TypeName(di.Mode()))
+		}
 		return false, derr == nil, nil
 	}
 	if err != nil {
@@ -93,6 +98,9 @@ func look(inbox, id string, since time.Time) (found, exists bool, err error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return false, true, nil // a symlink or a directory is no ack
+	}
+	if !exactName(inbox, id+AckSuffix) {
+		return false, true, nil // ABC.ack, found for abc.ack by a case-blind file system
 	}
 	if !since.IsZero() && fi.ModTime().Before(since.Add(-ClockSlack)) {
 		return false, true, nil // stale: from before the message entered the spool

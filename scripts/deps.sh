@@ -5,7 +5,11 @@
 #   desktop  what the virtual-desktop tests, the demo and the benchmarks need
 #            (internal/desktoptest): Xvfb, openbox, wish, x11-utils, xdotool,
 #            xclip, imagemagick, chromium; and node and npm, with which
-#            scripts/web.sh then fetches the Chromium windows' editors.
+#            scripts/web.sh then fetches the Chromium windows' editors;
+#            and for the Windows tests under Wine (internal/winetest,
+#            scripts/winetest.sh): wine, wine64 and the mingw-w64 C
+#            compiler that builds the Win32 fixture and the stand-in
+#            bcryptprimitives.dll.
 #   all      both, and what the tests need beside them: promtool and
 #            prometheus (Debian package prometheus) for the rules in
 #            contrib/prometheus and the scrape test, and dbus-run-session
@@ -40,6 +44,18 @@ need() {
 	fi
 }
 
+# need_file PATH PACKAGE: note PACKAGE when PATH (a program outside PATH)
+# is not there.
+need_file() {
+	if [ ! -x "$1" ]; then
+		missing_cmds="$missing_cmds $1"
+		case " $missing_pkgs " in
+		*" $2 "*) ;;
+		*) missing_pkgs="$missing_pkgs $2" ;;
+		esac
+	fi
+}
+
 if [ "$mode" = build ] || [ "$mode" = all ]; then
 	# Go is not installed from apt: Debian's is older than go.mod asks.
 	if ! command -v go >/dev/null 2>&1; then
@@ -63,6 +79,14 @@ if [ "$mode" = desktop ] || [ "$mode" = all ]; then
 	# Only for scripts/web.sh, at set-up time; the tests need neither.
 	need node nodejs
 	need npm npm
+	# Keep in step with Tools in internal/winetest/winetest.go. Debian's
+	# wine package has the wine and wineboot commands; wine64 has the 64-bit
+	# loader they run, outside PATH (no i386 multiarch needed: everything
+	# here is amd64).
+	need wine wine
+	need wineboot wine
+	need_file /usr/lib/wine/wine64 wine64
+	need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
 fi
 
 if [ "$mode" = all ]; then

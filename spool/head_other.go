@@ -5,14 +5,17 @@ package spool
 import (
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
+
+	"github.com/agentspool/agentspool/internal/safeio"
 )
 
 // readHead stats the file name in dir and reads the start of it into buf.
 // (Linux has a faster version in head_linux.go.)
 func readHead(dirfd int, dir, name string, buf []byte) (fileMeta, int, error) {
-	f, err := os.Open(filepath.Join(dir, name))
+	// safeio.OpenRead: on Windows, a scan that reads a file must not stop
+	// the daemon or a sender from renaming it meanwhile.
+	f, err := safeio.OpenRead(filepath.Join(dir, name))
 	if err != nil {
 		return fileMeta{}, 0, err
 	}

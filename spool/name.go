@@ -95,6 +95,8 @@ type Info struct {
 //
 //	<base>:A<attempt>[,E<entered unix ms>][,N<not-before unix ms>][,P][,S<submitted unix ms>]
 //
+// (';' in place of ':' on Windows: see the package doc.)
+//
 // Only agentspool's own info suffix is parsed, after the last separator: a
 // name without one, or with anything else after a ':' (a Maildir ":2,S",
 // "co:lon:x.md"), is all base, with attempt 0 and no not-before. So

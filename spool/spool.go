@@ -1,4 +1,22 @@
 // Package spool is the on-disk message queue: a Maildir-like tree where a directory is a state and a rename is a transition.
+//
+// A file's name is its base (the sender's name for it, or UniqueName's)
+// and, once the daemon has claimed it, an info suffix after a separator
+// that holds its retry state (ParseName, FormatName): attempts, entry
+// time, not-before, pasting and submitted marks, as in
+// "<base>:A1,E1764590000000". The separator is ':' on Unix, as in
+// Maildir. On Windows it is ';' ("<base>;A1,E1764590000000"), as
+// emersion/go-maildir uses there: NTFS takes ':' for the start of an
+// alternate data stream name. A spool is read by the platform that wrote
+// it; a ':' in a name on Windows, or a ';' on Unix, is part of the base.
+//
+// On Windows, besides: ids and agent names that Windows takes for devices
+// (CON, NUL, COM1, ... alone or before a dot) are refused (safeio.ValidID,
+// safeio.ValidAgentName); a file is read with FILE_SHARE_DELETE
+// (safeio.OpenRead), so a scan never blocks a claim; and a rename that
+// meets a sharing violation (another program has the file open without
+// FILE_SHARE_DELETE, as Go's os.Open does) is retried for up to 2 s
+// (safeio.Rename).
 package spool
 
 import (
@@ -348,12 +366,13 @@ func writeSyncedFile(path string, data []byte) error {
 	return err
 }
 
-// rename moves src to dst. If the rename fails because a directory is
-// missing, it tells the two cases apart: src gone (someone else moved it:
+// rename moves src to dst (safeio.Rename: on Windows a sharing violation,
+// another process reading the file, is retried for a bounded time). If the
+// rename fails because a directory is missing, it tells the two cases apart: src gone (someone else moved it:
 // a goneError) or dst's directory missing (an agent directory made by hand
 // in new/ only: create it and try once more).
 func (s *Spool) rename(src, dst string) error {
-	err := os.Rename(src, dst)
+	err := safeio.Rename(src, dst)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -363,7 +382,7 @@ func (s *Spool) rename(src, dst string) error {
 	if merr := os.MkdirAll(filepath.Dir(dst), dirPerm); merr != nil {
 		return merr
 	}
-	err = os.Rename(src, dst)
+	err = safeio.Rename(src, dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &goneError{op: "move", path: src, err: err}
 	}

@@ -81,6 +81,9 @@ type Options struct {
 	// Kinds[i] is the kind of agent window i (KindTk, KindTextarea, ...);
 	// missing or "" is KindTk.
 	Kinds []string
+	// NoAgents starts a bare desktop, Xvfb and openbox only, for windows
+	// another harness opens (internal/winetest's Win32 ones under Wine).
+	NoAgents bool
 	// ChromiumPerInstance is how many consecutive Chromium agent windows
 	// share one browser (one --user-data-dir), default 2.
 	ChromiumPerInstance int
@@ -234,10 +237,13 @@ func Start(opts Options) (*Desktop, error) {
 	if opts.Height == 0 {
 		opts.Height = 900
 	}
-	if opts.Agents == 0 {
+	if opts.Agents == 0 && !opts.NoAgents {
 		opts.Agents = 4
 	}
-	if opts.Agents < 0 || opts.Agents > MaxAgents {
+	if opts.NoAgents && (opts.Agents != 0 || len(opts.Kinds) > 0) {
+		return nil, errors.New("desktoptest: NoAgents with Agents or Kinds")
+	}
+	if !opts.NoAgents && (opts.Agents < 0 || opts.Agents > MaxAgents) {
 		return nil, fmt.Errorf("desktoptest: Agents=%d, want 1..%d", opts.Agents, MaxAgents)
 	}
 	if opts.Width < 640 || opts.Height < 480 {
@@ -464,6 +470,9 @@ func (d *Desktop) startOpenbox() error {
 		return err == nil && strings.Contains(out, "window id #"), nil
 	})
 }
+
+// Size is the screen's size in pixels.
+func (d *Desktop) Size() (width, height int) { return d.width, d.height }
 
 // Env returns os.Environ() with DISPLAY (and XAUTHORITY) set for this
 // desktop, for child processes. WAYLAND_DISPLAY is dropped so a toolkit

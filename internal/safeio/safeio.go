@@ -195,7 +195,7 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Rename(name, path)
+		werr = Rename(name, path)
 	}
 	if werr != nil {
 		os.Remove(name)
@@ -267,7 +267,8 @@ func MkdirPrivate(dir string) error {
 
 // ValidAgentName is the one agent-name rule, for coords.yaml and for the
 // spool's directories alike: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ and no "..",
-// so a name is always one safe path component.
+// so a name is always one safe path component; on Windows also no device
+// name (CON, NUL, COM1, ... alone or before a dot) and no final ".".
 func ValidAgentName(name string) bool {
 	if len(name) == 0 || len(name) > 64 || !isAlnum(name[0]) {
 		return false
@@ -278,7 +279,7 @@ func ValidAgentName(name string) bool {
 			return false
 		}
 	}
-	return !strings.Contains(name, "..")
+	return !strings.Contains(name, "..") && !reservedName(name)
 }
 
 // AgentNameRule is ValidAgentName's rule, for messages.
@@ -287,8 +288,10 @@ const AgentNameRule = `[A-Za-z0-9][A-Za-z0-9._-]{0,63}, no ".."`
 // ValidID is the one message-id rule, for front matter, file names, `send
 // --id` and `ack ID`: ^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$. An id becomes
 // the file name <id>.ack and a word of the envelope line, so no separator,
-// space, bracket or control character may be in it.
-func ValidID(id string) bool { return len(id) <= 128 && IDSpelling(id) }
+// space, bracket or control character may be in it; on Windows, where
+// <id>.ack must be a file, no device name (CON, NUL, COM1, ... alone or
+// before a dot) and no final ".".
+func ValidID(id string) bool { return len(id) <= 128 && IDSpelling(id) && !reservedName(id) }
 
 // IDRule is ValidID's rule, for messages.
 const IDRule = `[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}`

@@ -19,6 +19,16 @@ func openFile(path string, follow bool) (*os.File, error) {
 	return os.OpenFile(path, flags, 0)
 }
 
+// OpenRead opens path for reading: os.Open. (On Windows it also lets
+// others rename the open file, as Unix always does.)
+func OpenRead(path string) (*os.File, error) { return os.Open(path) }
+
+// Rename is os.Rename. (On Windows it retries a sharing violation.)
+func Rename(src, dst string) error { return os.Rename(src, dst) }
+
+// reservedName: Unix has no reserved file names.
+func reservedName(string) bool { return false }
+
 // isLoop: open(2) with O_NOFOLLOW on a symlink fails with ELOOP.
 func isLoop(err error) bool { return errors.Is(err, syscall.ELOOP) }
 
