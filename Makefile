@@ -34,7 +34,7 @@ deps:
 
 # All tests with the race detector (the desktop tests start their own Xvfb),
 # then a few seconds of each fuzzer.
-test: deps lint crossbuild rules unit fuzz
+test: deps lint crossbuild rules unit wine-unit fuzz
 
 # The Prometheus rules: syntax, then their unit tests (also run by
 # service/rules_test.go within unit).
