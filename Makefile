@@ -19,6 +19,13 @@ FUZZ_CONFIG ?= 40000x
 build: deps-build
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentspool
 
+# bin/agentspool.exe for windows/amd64, from this Linux machine. Pure Go
+# (CGO_ENABLED=0): robotgo is used only by the X11 backend (deliver/*_linux.go);
+# a Windows backend that needed cgo would build with
+# CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc (scripts/deps.sh installs mingw-w64).
+build-windows:
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN).exe ./cmd/agentspool
+
 deps-build:
 	@sh scripts/deps.sh build
 
@@ -27,7 +34,7 @@ deps:
 
 # All tests with the race detector (the desktop tests start their own Xvfb),
 # then a few seconds of each fuzzer.
-test: deps lint crossbuild rules unit fuzz
+test: deps lint crossbuild rules unit wine-unit fuzz
 
 # The Prometheus rules: syntax, then their unit tests (also run by
 # service/rules_test.go within unit).

@@ -13,7 +13,6 @@ var (
 	user32   = windows.NewLazySystemDLL("user32.dll")
 	kernel32 = windows.NewLazySystemDLL("kernel32.dll")
 
-	procSetCursorPos             = user32.NewProc("SetCursorPos")
 	procGetCursorPos             = user32.NewProc("GetCursorPos")
 	procSendInput                = user32.NewProc("SendInput")
 	procGetWindowTextW           = user32.NewProc("GetWindowTextW")
@@ -44,6 +43,7 @@ var (
 	procGetLastInputInfo         = user32.NewProc("GetLastInputInfo")
 	procVkKeyScanW               = user32.NewProc("VkKeyScanW")
 	procMapVirtualKeyW           = user32.NewProc("MapVirtualKeyW")
+	procGetSystemMetrics         = user32.NewProc("GetSystemMetrics")
 	procSetProcessDPIAware       = user32.NewProc("SetProcessDPIAware")
 	procSetProcessDpiAwareCtx    = user32.NewProc("SetProcessDpiAwarenessContext")
 	procGlobalAlloc              = kernel32.NewProc("GlobalAlloc")
@@ -77,7 +77,16 @@ const (
 	keyeventfKeyUp      = 0x0002
 	mouseeventfLeftDown = 0x0002
 	mouseeventfLeftUp   = 0x0004
-	hwndMessage         = ^uintptr(2) // HWND_MESSAGE, (HWND)-3
+	mouseeventfMove     = 0x0001
+	mouseeventfAbsolute = 0x8000
+	// mouseeventfVirtualDesk maps absolute coordinates onto the whole
+	// virtual screen, every monitor, not the primary alone.
+	mouseeventfVirtualDesk = 0x4000
+	smXVirtualScreen       = 76
+	smYVirtualScreen       = 77
+	smCXVirtualScreen      = 78
+	smCYVirtualScreen      = 79
+	hwndMessage            = ^uintptr(2) // HWND_MESSAGE, (HWND)-3
 	// dpiAwarenessPerMonitorV2 is DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2:
 	// coordinates are physical pixels on every monitor.
 	dpiAwarenessPerMonitorV2 = ^uintptr(3) // (DPI_AWARENESS_CONTEXT)-4

@@ -12,15 +12,37 @@ import (
 )
 
 // Click moves the pointer to (x, y) on the virtual screen and clicks the
-// left button there (one SendInput: nobody's input comes between).
+// left button there: one SendInput (nobody's input comes between), every
+// event tagged as ours. (SetCursorPos is not used: under Wine it warps the
+// X pointer, and the motion that comes back is not marked injected, so it
+// would pass for a person's.)
 func (d *winDesktop) Click(x, y int) error {
-	if r, _, err := procSetCursorPos.Call(uintptr(int32(x)), uintptr(int32(y))); r == 0 {
-		return temporary("click", err)
-	}
-	return sendInputs([]mouseInput{
+	move := absoluteMove(x, y)
+	if err := sendInputs([]mouseInput{
+		move,
 		{Type: inputMouse, Flags: mouseeventfLeftDown, Extra: tagOwn},
 		{Type: inputMouse, Flags: mouseeventfLeftUp, Extra: tagOwn},
-	})
+	}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// absoluteMove is a tagged pointer move to (x, y): absolute coordinates are
+// 0..65535 across the virtual screen, rounded up so that they land on the
+// pixel itself.
+func absoluteMove(x, y int) mouseInput {
+	vx, vy := systemMetric(smXVirtualScreen), systemMetric(smYVirtualScreen)
+	vw, vh := max(systemMetric(smCXVirtualScreen), 1), max(systemMetric(smCYVirtualScreen), 1)
+	dx := ((x-vx)*65536 + vw - 1) / vw
+	dy := ((y-vy)*65536 + vh - 1) / vh
+	return mouseInput{Type: inputMouse, DX: int32(dx), DY: int32(dy),
+		Flags: mouseeventfMove | mouseeventfAbsolute | mouseeventfVirtualDesk, Extra: tagOwn}
+}
+
+func systemMetric(i int) int {
+	r, _, _ := procGetSystemMetrics.Call(uintptr(i))
+	return int(int32(r))
 }
 
 func (d *winDesktop) Pointer() (int, int, error) {
@@ -31,16 +53,12 @@ func (d *winDesktop) Pointer() (int, int, error) {
 	return int(p.X), int(p.Y), nil
 }
 
-// MovePointer puts the pointer at (x, y); SetCursorPos is no input event,
-// so it does not count as anyone's input.
+// MovePointer puts the pointer at (x, y), as a tagged move of ours.
 func (d *winDesktop) MovePointer(x, y int) error {
 	if px, py, err := d.Pointer(); err == nil && px == x && py == y {
 		return nil
 	}
-	if r, _, err := procSetCursorPos.Call(uintptr(int32(x)), uintptr(int32(y))); r == 0 {
-		return temporary("move pointer", err)
-	}
-	return nil
+	return sendInputs([]mouseInput{absoluteMove(x, y)})
 }
 
 // Focused is the foreground window: the one that gets the keys.

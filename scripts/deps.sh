@@ -10,9 +10,11 @@
 #            scripts/winetest.sh): wine, wine64 and the mingw-w64 C
 #            compiler that builds the Win32 fixture and the stand-in
 #            bcryptprimitives.dll.
-#   all      both, and what the tests need beside them: promtool (Debian
-#            package prometheus) for the rules in contrib/prometheus
-#            (the default).
+#   all      both, and what the tests need beside them: promtool and
+#            prometheus (Debian package prometheus) for the rules in
+#            contrib/prometheus and the scrape test, and dbus-run-session
+#            (package dbus) for the desktop-notification test (the
+#            default).
 #
 # Quiet and exit 0 when everything is present. Otherwise, as root on
 # Debian/Ubuntu, installs what is missing with apt-get (one `apt-get update`
@@ -90,6 +92,11 @@ fi
 if [ "$mode" = all ]; then
 	# service/rules_test.go and `make rules`: promtool check/test rules.
 	need promtool prometheus
+	# cmd/agentspool/prometheus_desktop_test.go: a real Prometheus server
+	# scrapes the daemon.
+	need prometheus prometheus
+	# service/notify_test.go: a session bus of the test's own.
+	need dbus-run-session dbus
 fi
 
 # web_sh: once the tools are here, fetch and build the Chromium windows'

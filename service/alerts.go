@@ -83,8 +83,10 @@ func (al *alerts) record(agent, kind string, at time.Time) {
 	al.samples[agent] = append(al.samples[agent], alertSample{at: at, kind: kind})
 }
 
-// evaluate checks every condition for every agent in facts at now.
-func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) {
+// evaluate checks every condition for every agent in facts at now. It
+// reports whether the alerts in force changed, their values included (so
+// status.json does not show a value from when an alert started).
+func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) (changed bool) {
 	type cond struct {
 		name      string
 		value     float64
@@ -135,8 +137,11 @@ func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) {
 			a, firing := al.active[key]
 			switch {
 			case c.on && firing:
-				a.Value = c.value
-				al.active[key] = a
+				if a.Value != c.value {
+					a.Value = c.value
+					al.active[key] = a
+					changed = true
+				}
 			case c.on:
 				since, ok := al.pending[key]
 				if !ok {
@@ -159,6 +164,22 @@ func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) {
 			}
 		}
 	}
+	// Agents without facts (not in the config: their messages fail at
+	// once) are not evaluated, but their samples must not pile up.
+	for agent, s := range al.samples {
+		if _, ok := facts[agent]; ok {
+			continue
+		}
+		i := 0
+		for i < len(s) && now.Sub(s[i].at) > alertSamplesMaxAge {
+			i++
+		}
+		if i == len(s) {
+			delete(al.samples, agent)
+		} else {
+			al.samples[agent] = s[i:]
+		}
+	}
 	al.mu.Unlock()
 	for _, a := range fired {
 		al.changed(a, true)
@@ -166,6 +187,7 @@ func (al *alerts) evaluate(now time.Time, facts map[string]queueFacts) {
 	for _, a := range ended {
 		al.changed(a, false)
 	}
+	return changed || len(fired) > 0 || len(ended) > 0
 }
 
 // list is the alerts in force, by name then agent.
@@ -212,7 +234,11 @@ func (d *Daemon) evaluateAlerts(force bool) {
 		_, q.held = d.sp.AgentHeld(a.Name)
 		facts[a.Name] = q
 	}
-	d.alerts.evaluate(now, facts)
+	if d.alerts.evaluate(now, facts) {
+		d.mu.Lock()
+		d.dirty = true
+		d.mu.Unlock()
+	}
 }
 
 // alertChanged logs an alert that starts or ends, marks the status file
@@ -228,6 +254,13 @@ func (d *Daemon) alertChanged(a AlertStatus, firing bool) {
 	d.mu.Lock()
 	d.dirty = true
 	d.mu.Unlock()
+	if d.notifier != nil {
+		select {
+		case d.notes <- alertNote{a, firing}:
+		default:
+			d.log.Warn("desktop notification dropped: too many at once", "alert", a.Name, "agent", a.Agent, "state", state)
+		}
+	}
 	if d.cfg.AlertCommand == "" {
 		return
 	}
@@ -236,6 +269,27 @@ func (d *Daemon) alertChanged(a AlertStatus, firing bool) {
 		defer d.wg.Done()
 		d.runAlertCommand(a, state)
 	}()
+}
+
+// alertNote is one alert start or end for the desktop notifier.
+type alertNote struct {
+	a      AlertStatus
+	firing bool
+}
+
+// notifyWorker shows the alerts' notifications one at a time, in order (an
+// end replaces its start's notification, so it must come after it), off
+// the delivery path: a notification service that hangs delays only the
+// next notification.
+func (d *Daemon) notifyWorker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n := <-d.notes:
+			d.notifier.Notify(n.a, n.firing)
+		}
+	}
 }
 
 // runAlertCommand runs alert_command with the alert in its environment.

@@ -196,3 +196,45 @@ func TestHeldAgentRunsAlertCommandOnce(t *testing.T) {
 		t.Errorf("the stop took %v: a hanging alert_command held it up", el)
 	}
 }
+
+// An alert in force follows its value: status.json is rewritten with the
+// new one, not left at the value it started with.
+func TestAlertInForceFollowsItsValue(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	quiet := map[string]queueFacts{"A": {}}
+	l := &alertLog{}
+	al := newAlerts(l.changed)
+	al.record("A", "done", t0)
+	al.record("A", "failed", t0)
+	if !al.evaluate(t0, quiet) {
+		t.Fatal("a firing is a change")
+	}
+	wantAlerts(t, l, AlertFailureRate+" A firing 0.5")
+	if al.evaluate(t0.Add(time.Second), quiet) {
+		t.Error("nothing changed, and evaluate says it did")
+	}
+	al.record("A", "done", t0.Add(time.Second))
+	if !al.evaluate(t0.Add(2*time.Second), quiet) {
+		t.Error("the value changed, and evaluate says it did not")
+	}
+	wantAlerts(t, l) // still the one alert: no second report
+	if got := al.list(); len(got) != 1 || got[0].Value != 1.0/3 || !got[0].Since.Equal(t0) {
+		t.Errorf("in force: %+v", got)
+	}
+}
+
+// The samples of an agent that is not evaluated (not in the config) leave
+// with the window too.
+func TestAlertSamplesOfAnUnknownAgentExpire(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	al := newAlerts((&alertLog{}).changed)
+	al.record("Ghost", "failed", t0)
+	al.evaluate(t0.Add(time.Minute), map[string]queueFacts{"A": {}})
+	if len(al.samples["Ghost"]) != 1 {
+		t.Fatalf("samples within the window: %v", al.samples["Ghost"])
+	}
+	al.evaluate(t0.Add(alertWindow+time.Second), map[string]queueFacts{"A": {}})
+	if _, ok := al.samples["Ghost"]; ok {
+		t.Fatalf("samples after the window: %v", al.samples["Ghost"])
+	}
+}

@@ -44,8 +44,12 @@ func RunDesktop(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return fmt.Errorf("service: ack watcher: %w", err)
 	}
 	defer w.Close()
+	notifier := DesktopNotifications(log)
+	if notifier != nil {
+		defer notifier.Close()
+	}
 	d, err := New(Options{
-		Config: cfg, Spool: sp, Waiter: w, Log: log,
+		Config: cfg, Spool: sp, Waiter: w, Log: log, Notifier: notifier,
 		Deliverer: &deliver.Deliverer{Desktop: desk, Lock: lock, Timings: timings, Log: log,
 			QuietFor: cfg.QuietFor, QuietMaxWait: cfg.QuietMaxWait},
 	})

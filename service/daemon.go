@@ -69,6 +69,8 @@ type Daemon struct {
 	metricsAddr string
 	alerts      *alerts
 	alertsAt    time.Time // last evaluation
+	notifier    Notifier  // nil: no desktop notifications
+	notes       chan alertNote
 }
 
 type agentState struct {
@@ -97,6 +99,9 @@ type Options struct {
 	Deliverer *deliver.Deliverer
 	Waiter    confirm.Waiter
 	Log       *slog.Logger
+	// Notifier shows alerts on the desktop (DesktopNotifications); nil:
+	// none.
+	Notifier Notifier
 }
 
 // New checks the parts and returns a Daemon.
@@ -112,10 +117,12 @@ func New(o Options) (*Daemon, error) {
 	}
 	d := &Daemon{
 		cfg: o.Config, sp: o.Spool, dl: o.Deliverer, waiter: o.Waiter, log: o.Log,
-		now:    time.Now,
-		wake:   make(chan struct{}, 1),
-		jobs:   make(chan spool.Entry, 1024),
-		agents: map[string]*agentState{},
+		now:      time.Now,
+		wake:     make(chan struct{}, 1),
+		jobs:     make(chan spool.Entry, 1024),
+		agents:   map[string]*agentState{},
+		notifier: o.Notifier,
+		notes:    make(chan alertNote, 64),
 	}
 	for _, a := range o.Config.Agents {
 		d.agents[a.Name] = newAgentState(a, "idle")
@@ -194,6 +201,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	guiDone := make(chan struct{})
 	go func() { defer close(guiDone); d.guiWorker(ctx) }()
+	if d.notifier != nil {
+		d.wg.Add(1)
+		go func() { defer d.wg.Done(); d.notifyWorker(ctx) }()
+	}
 
 	for _, w := range d.cfg.Warnings {
 		d.log.Warn("config: " + w)

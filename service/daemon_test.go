@@ -40,6 +40,11 @@ type rig struct {
 	cancel context.CancelFunc
 	done   chan error
 	d      *Daemon
+	// notifier, when set, is the daemon's desktop notifier.
+	notifier Notifier
+	// quietFor, when set, is the Deliverer's QuietFor (a person at the
+	// desk defers a delivery), with a QuietMaxWait of 2s.
+	quietFor time.Duration
 }
 
 var envelopeRE = regexp.MustCompile(`\[agentspool id=(\S+) `)
@@ -107,10 +112,13 @@ func (r *rig) start() {
 	}
 	r.t.Cleanup(func() { w.Close() })
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: w, Log: log,
+	d, err := New(Options{Config: r.cfg, Spool: r.sp, Waiter: w, Log: log, Notifier: r.notifier,
 		Deliverer: &deliver.Deliverer{Desktop: r.desk, Timings: deliver.NewTimings(r.cfg.Timing.Min, r.cfg.Timing.Max)}})
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	if r.quietFor > 0 {
+		d.dl.QuietFor, d.dl.QuietMaxWait = r.quietFor, 2*time.Second
 	}
 	r.d = d
 	ctx, cancel := context.WithCancel(context.Background())

@@ -35,8 +35,11 @@ type journalLine struct {
 	Attempt int       `json:"attempt"`
 	Name    string    `json:"name"`
 	OK      bool      `json:"ok,omitempty"`
-	Err     string    `json:"err,omitempty"`
-	Why     string    `json:"why,omitempty"`
+	// Result is an attempt's class, the result label of
+	// agentspool_attempts_total (submitted, focus_mismatch, ...).
+	Result string `json:"result,omitempty"`
+	Err    string `json:"err,omitempty"`
+	Why    string `json:"why,omitempty"`
 	// SinceDrop: from entering the spool to this line, on submitted
 	// attempts (drop→submit) and done events (drop→ack when acked).
 	SinceDrop float64 `json:"since_drop_ms,omitempty"`
@@ -110,6 +113,7 @@ func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 		l.CheckFrom, l.CheckTo = &from, &to
 	}
 	var since time.Duration
+	l.Result = attemptResult(err)
 	if err != nil {
 		l.Err = err.Error()
 		if w, ok := deliver.IsFocusMismatch(err); ok {
@@ -120,7 +124,7 @@ func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 		l.SinceDrop = ms(since)
 	}
 	if j.m != nil {
-		j.m.attempt(e.Agent, r, err, since)
+		j.m.attempt(e.Agent, r, l.Result, since)
 	}
 	j.write(l)
 }

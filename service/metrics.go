@@ -165,9 +165,9 @@ func newMetrics(d *Daemon) *metrics {
 	return m
 }
 
-// attempt counts one journal attempt line; sinceDrop is 0 when unknown.
-func (m *metrics) attempt(agent string, r deliver.Report, err error, sinceDrop time.Duration) {
-	res := attemptResult(err)
+// attempt counts one journal attempt line of result res; sinceDrop is 0
+// when unknown.
+func (m *metrics) attempt(agent string, r deliver.Report, res string, sinceDrop time.Duration) {
 	m.attempts.WithLabelValues(agent, res).Inc()
 	if m.alerts != nil {
 		now := time.Now()
@@ -185,7 +185,7 @@ func (m *metrics) attempt(agent string, r deliver.Report, err error, sinceDrop t
 		m.gui.WithLabelValues(agent).Observe(r.GUI.Seconds())
 		m.lockWait.WithLabelValues(agent).Observe(r.LockWait.Seconds())
 	}
-	if err == nil && sinceDrop > 0 {
+	if res == ResultSubmitted && sinceDrop > 0 {
 		m.dropToSubmit.WithLabelValues(agent).Observe(sinceDrop.Seconds())
 	}
 }

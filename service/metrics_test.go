@@ -100,16 +100,16 @@ func fromJournal(t *testing.T, path string, agents []string) figures {
 		}
 		switch l.Event {
 		case "attempt":
-			var res string
-			switch {
-			case l.OK:
-				res = ResultSubmitted
-			case l.Mismatch != "":
-				res = ResultFocusMismatch
-			default:
-				res = attemptResult(errors.New(l.Err))
+			// The journal's own class of the attempt, cross-checked
+			// with what it says besides.
+			res := l.Result
+			if (res == ResultSubmitted) != l.OK || (res == ResultFocusMismatch) != (l.Mismatch != "") {
+				t.Errorf("journal: result %q of an attempt with ok=%v focused_title=%q", res, l.OK, l.Mismatch)
 			}
 			want["agentspool_attempts_total{"+a+",result="+res+"}"]++
+			if res == ResultPerson {
+				want["agentspool_deferred_for_person_total{"+a+"}"]++
+			}
 			if l.GUI > 0 {
 				hist("gui_phase_seconds", l.GUI)
 				hist("desktop_lock_wait_seconds", l.LockWait)
@@ -273,6 +273,17 @@ func TestMetricsAgreeWithTheJournal(t *testing.T) {
 			t.Errorf("journal: %s = %v, want %v (the scenario did not go as planned)", k, want[k], v)
 		}
 	}
+	sameFigures(t, got, want)
+	if t.Failed() {
+		b, _ := os.ReadFile(filepath.Join(r.sp.Root, "journal.jsonl"))
+		t.Logf("journal:\n%s", b)
+	}
+}
+
+// sameFigures: every counter and histogram in want (the journal's) is in
+// got (the registry's) with its value, and got has none that want lacks.
+func sameFigures(t *testing.T, got, want figures) {
+	t.Helper()
 	for k, v := range want {
 		g, ok := got[k]
 		if !ok {
@@ -289,9 +300,53 @@ func TestMetricsAgreeWithTheJournal(t *testing.T) {
 			t.Errorf("%s = %v: not in the journal", k, v)
 		}
 	}
+}
+
+// TestMetricsCountTheDesktopsRefusals: attempts that another client's
+// copy or a person at the desk stopped are counted by result, the person's
+// also as deferred, and agree with the journal.
+func TestMetricsCountTheDesktopsRefusals(t *testing.T) {
+	r := newRig(t, "")
+	r.quietFor = 30 * time.Millisecond
+	var pastes atomic.Int32
+	r.desk.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") != "ctrl+v" {
+			return
+		}
+		switch n := pastes.Add(1); {
+		case n <= 3: // every offer of the first attempt: clipboard taken
+			d.Clobber("a copy of theirs")
+		case n == 4: // the second: a person types
+			d.PersonTypes("hello")
+		}
+	}
+	r.desk.Click(250, 50) // the person works in the editor
+	r.send("Agent-1", "first")
+	r.send("Agent-1", "second")
+	r.start()
+	r.waitState(spool.StateDone, "Agent-1", 2)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := gather(t, r.d.metrics)
+	want := fromJournal(t, filepath.Join(r.sp.Root, "journal.jsonl"), []string{"Agent-1", "Agent-2"})
+	for k, v := range map[string]float64{
+		"agentspool_attempts_total{agent=Agent-1,result=clipboard_taken}": 1,
+		"agentspool_attempts_total{agent=Agent-1,result=person}":          1,
+		"agentspool_attempts_total{agent=Agent-1,result=submitted}":       2,
+		"agentspool_messages_total{agent=Agent-1,outcome=done}":           2,
+	} {
+		if want[k] != v {
+			t.Errorf("journal: %s = %v, want %v (the scenario did not go as planned)", k, want[k], v)
+		}
+	}
+	if got["agentspool_deferred_for_person_total{agent=Agent-1}"] != want["agentspool_attempts_total{agent=Agent-1,result=person}"] {
+		t.Errorf("deferred for the person %v, person attempts %v", got["agentspool_deferred_for_person_total{agent=Agent-1}"], want["agentspool_attempts_total{agent=Agent-1,result=person}"])
+	}
+	sameFigures(t, got, want)
 	if t.Failed() {
 		b, _ := os.ReadFile(filepath.Join(r.sp.Root, "journal.jsonl"))
-		t.Logf("journal:\n%s", b)
+		t.Logf("journal:\n%s\nlogs:\n%s", b, r.logs)
 	}
 }
 

@@ -223,9 +223,11 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 	}
 }
 
-// readBounded reads r to its end, at most max bytes and for at most
-// timeout. A reader that never ends (a tool that keeps stdin open) is left
-// to the goroutine, which the process's exit ends.
+// readBounded reads r to its end, keeping at most max bytes, for at most
+// timeout. Past max it reads on into nothing: a tool still writing to a
+// hook that stopped reading gets EPIPE, and may count the hook as failed.
+// A reader that never ends (a tool that keeps stdin open) is left to the
+// goroutine, which the process's exit ends.
 func readBounded(r io.Reader, max int64, timeout time.Duration) ([]byte, error) {
 	if r == nil {
 		return nil, errors.New("no stdin")
@@ -237,6 +239,9 @@ func readBounded(r io.Reader, max int64, timeout time.Duration) ([]byte, error) 
 	ch := make(chan result, 1)
 	go func() {
 		b, err := io.ReadAll(io.LimitReader(r, max+1))
+		if err == nil && int64(len(b)) > max {
+			_, err = io.Copy(io.Discard, r)
+		}
 		ch <- result{b, err}
 	}()
 	select {

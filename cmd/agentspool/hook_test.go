@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentspool/agentspool/confirm"
 )
@@ -78,45 +79,134 @@ func (f *fixture) hookLog() string {
 	return string(b)
 }
 
-// Each tool's documented payload: the agent's message is acked as submitted
-// alone, the agent is busy, then ready after the stop event; the answer on
-// stdout is what each tool documents.
+// payloadFile is one file of testdata/hooks, named TOOL-EVENT[-VARIANT].json.
+type payloadFile struct{ name, tool, event string }
+
+func payloadFiles(t *testing.T) []payloadFile {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join("testdata", "hooks", "*.json"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no payloads: %v", err)
+	}
+	var out []payloadFile
+	for _, n := range names {
+		base := filepath.Base(n)
+		var f payloadFile
+		for _, tool := range []string{"cursor", "claude-code"} {
+			if rest, ok := strings.CutPrefix(base, tool+"-"); ok {
+				ev, _, _ := strings.Cut(strings.TrimSuffix(rest, ".json"), "-")
+				f = payloadFile{base, tool, ev}
+			}
+		}
+		if ev, ok := hookEvents[f.event]; !ok || ev.tool != f.tool {
+			t.Fatalf("%s: not TOOL-EVENT[-VARIANT].json for one of the events %v", base, hookEvents)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Every payload file is named in SOURCES.md, which says where its shape
+// comes from; each file of a submit event holds a message for @ID@, and
+// says its own event.
+func TestHookPayloadsAreSourced(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "hooks", "SOURCES.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range payloadFiles(t) {
+		seen[f.tool+" "+f.event] = true
+		if !strings.Contains(string(src), "`"+f.name+"`") {
+			t.Errorf("%s is not named in SOURCES.md", f.name)
+		}
+		var p hookPayload
+		if err := json.Unmarshal(payload(t, f.name, "x"), &p); err != nil || p.HookEventName != f.event {
+			t.Errorf("%s: hook_event_name %q, %v", f.name, p.HookEventName, err)
+		}
+		if hookEvents[f.event].submit && !strings.Contains(string(payload(t, f.name, "@ID@")), "[agentspool id=@ID@ ") {
+			t.Errorf("%s: no envelope for @ID@ in the prompt", f.name)
+		}
+	}
+	for name := range hookEvents {
+		if !seen[hookEvents[name].tool+" "+name] {
+			t.Errorf("no payload file for %s's %s", hookEvents[name].tool, name)
+		}
+	}
+}
+
+// Each tool's documented payloads: the agent's message is acked as
+// submitted alone, the agent is busy, then ready after the tool's stop
+// event; the answer on stdout is what each tool documents (Cursor: JSON,
+// {"continue": true} to let the prompt go and {} after a stop; Claude
+// Code: nothing, exit 0), and nothing goes to stderr.
 func TestHookPerToolPayloads(t *testing.T) {
-	for _, tc := range []struct {
-		submit, stop             string
-		submitAnswer, stopAnswer string
-	}{
-		{"beforeSubmitPrompt", "stop", `{"continue": true}` + "\n", "{}\n"},
-		{"UserPromptSubmit", "Stop", "", ""},
-	} {
-		t.Run(tc.submit, func(t *testing.T) {
+	files := payloadFiles(t)
+	stopOf := map[string]string{}
+	for _, f := range files {
+		if !hookEvents[f.event].submit {
+			stopOf[f.tool] = f.name
+		}
+	}
+	for _, pf := range files {
+		if !hookEvents[pf.event].submit {
+			continue
+		}
+		t.Run(pf.name, func(t *testing.T) {
 			f := newFixture(t)
 			id := f.claimed("Agent-3", hookBody)
-			tool := "cursor-"
-			if tc.submit == "UserPromptSubmit" {
-				tool = "claude-code-"
-			}
-			r := f.run(payload(t, tool+tc.submit+".json", id), "hook", "--agent", "Agent-3", tc.submit).want(t, 0)
-			if r.stdout != tc.submitAnswer {
-				t.Fatalf("answer %q, want %q", r.stdout, tc.submitAnswer)
-			}
+			r := f.run(payload(t, pf.name, id), "hook", "--agent", "Agent-3", pf.event).want(t, 0)
+			checkAnswer(t, pf.tool, true, r)
 			if !f.acked("Agent-3", id) {
 				t.Fatalf("no ack; hooks.log:\n%s", f.hookLog())
 			}
 			if s, _ := confirm.AckNote(f.inboxOf("Agent-3"), id); s != confirm.SubmitAlone {
 				t.Fatalf("submit noted %q, want alone", s)
 			}
-			if s := f.hookState(t, "Agent-3"); s.State != confirm.StateBusy || s.Event != tc.submit {
+			if s := f.hookState(t, "Agent-3"); s.State != confirm.StateBusy || s.Event != pf.event {
 				t.Fatalf("state after submit: %+v", s)
 			}
-			r = f.run(payload(t, tool+tc.stop+".json", id), "hook", "--agent", "Agent-3", tc.stop).want(t, 0)
-			if r.stdout != tc.stopAnswer {
-				t.Fatalf("stop answer %q, want %q", r.stdout, tc.stopAnswer)
-			}
-			if s := f.hookState(t, "Agent-3"); s.State != confirm.StateReady || s.Events[tc.submit].IsZero() {
+			stop := stopOf[pf.tool]
+			stopEv := strings.TrimSuffix(strings.TrimPrefix(stop, pf.tool+"-"), ".json")
+			r = f.run(payload(t, stop, id), "hook", "--agent", "Agent-3", stopEv).want(t, 0)
+			checkAnswer(t, pf.tool, false, r)
+			if s := f.hookState(t, "Agent-3"); s.State != confirm.StateReady || s.Event != stopEv || s.Events[pf.event].IsZero() {
 				t.Fatalf("state after stop: %+v", s)
 			}
+			if strings.Contains(f.hookLog(), "level=ERROR") || strings.Contains(f.hookLog(), "level=WARN") {
+				t.Errorf("hooks.log:\n%s", f.hookLog())
+			}
 		})
+	}
+}
+
+// checkAnswer checks the hook's answer as the tool reads it: Cursor parses
+// stdout as one JSON object ({"continue": true} lets the prompt go; after
+// stop, an object without followup_message); Claude Code goes by the exit
+// code and adds the stdout of UserPromptSubmit to the model's context, so
+// there must be none. The hook logs to hooks.log, never stderr, once the
+// config is read.
+func checkAnswer(t *testing.T, tool string, submit bool, r result) {
+	t.Helper()
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("%s: exit %d, stderr %q", tool, r.code, r.stderr)
+	}
+	if tool == "claude-code" {
+		if r.stdout != "" {
+			t.Errorf("claude-code: stdout %q, want none", r.stdout)
+		}
+		return
+	}
+	want := "{}\n"
+	if submit {
+		want = `{"continue": true}` + "\n"
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil || r.stdout != want {
+		t.Errorf("cursor: stdout %q (%v), want %q", r.stdout, err, want)
+	}
+	if _, ok := m["followup_message"]; ok {
+		t.Errorf("cursor: a followup_message: %q", r.stdout)
 	}
 }
 
@@ -174,39 +264,115 @@ func TestHookDetectsMergedSubmits(t *testing.T) {
 	}
 }
 
-// Whatever stdin holds, the hook answers the tool at once, exits 0 and
-// does not crash; the problem is in hooks.log.
+// Whatever stdin holds, the hook answers each tool as it documents, at
+// once, exits 0 and does not crash (run fails the test on a panic); the
+// problem is in hooks.log, never on stderr.
 func TestHookHostileStdin(t *testing.T) {
 	f := newFixture(t)
 	id := f.claimed("Agent-3", hookBody)
 	huge := withPrompt(t, "[agentspool id="+id+" from=a to=Agent-3]\n"+strings.Repeat("x", 2<<20))
-	for name, in := range map[string][]byte{
-		"empty":     {},
-		"malformed": []byte(`{"prompt": "[agentspool id=` + id),
-		"not json":  []byte("\x00\x01 binary"),
-		"huge":      huge,
-		"array":     []byte(`[1,2,3]`),
-		"no prompt": []byte(`{"hook_event_name": "beforeSubmitPrompt"}`),
+	utf16 := []byte{0xff, 0xfe} // UTF-16LE, as a Windows tool might write it
+	for _, r := range `{"prompt": "[agentspool id=` + id + ` from=a to=Agent-3]\n` + hookBody + `"}` {
+		utf16 = append(utf16, byte(r), byte(r>>8))
+	}
+	for _, c := range []struct {
+		name string
+		in   []byte
+	}{
+		{"empty", []byte{}},
+		{"malformed", []byte(`{"prompt": "[agentspool id=` + id)},
+		{"not json", []byte("\x00\x01 binary")},
+		{"huge", huge},
+		{"array", []byte(`[1,2,3]`)},
+		{"null", []byte(`null`)},
+		{"no prompt", []byte(`{"hook_event_name": "beforeSubmitPrompt"}`)},
+		{"prompt not a string", []byte(`{"prompt": 42}`)},
+		{"two objects", append(withPrompt(t, "[agentspool id="+id+" from=a to=Agent-3]\n"+hookBody), `{"prompt": ""}`...)},
+		{"deeply nested", []byte(`{"prompt": ` + strings.Repeat("[", 200000) + strings.Repeat("]", 200000) + `}`)},
+		{"utf-8 BOM", append([]byte("\xef\xbb\xbf"), withPrompt(t, "[agentspool id="+id+" from=a to=Agent-3]\n"+hookBody)...)},
+		{"utf-16", utf16},
+		{"cut in a utf-8 sequence", []byte(`{"prompt": "[agentspool id=` + id + ` from=a to=Agent-3]\n` + "\xe2\x9c")},
 	} {
-		t.Run(name, func(t *testing.T) {
-			r := f.run(in, "hook", "--agent", "Agent-3", "beforeSubmitPrompt").want(t, 0)
-			if r.stdout != `{"continue": true}`+"\n" {
-				t.Fatalf("answer %q", r.stdout)
+		t.Run(c.name, func(t *testing.T) {
+			for ev, e := range hookEvents {
+				start := time.Now()
+				r := f.run(c.in, "hook", "--agent", "Agent-3", ev)
+				if d := time.Since(start); d > 3*time.Second {
+					t.Errorf("%s: answered after %v", ev, d)
+				}
+				checkAnswer(t, e.tool, e.submit, r)
 			}
-			f.run(in, "hook", "--agent", "Agent-3", "UserPromptSubmit").want(t, 0)
 			if f.acked("Agent-3", id) {
 				t.Fatal("acked from a broken payload")
 			}
 		})
 	}
-	if !strings.Contains(f.hookLog(), "more than 1048576 bytes") {
-		t.Errorf("the huge stdin is not logged:\n%s", f.hookLog())
+	log := f.hookLog()
+	for _, want := range []string{"more than 1048576 bytes", "stdin is not the tool's JSON", "invalid character", "cannot unmarshal number"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("hooks.log lacks %q:\n%s", want, tailString(log, 3000))
+		}
 	}
 	// Invalid UTF-8 inside a valid JSON string: the envelope is still found.
 	bad := []byte(`{"prompt": "[agentspool id=` + id + ` from=a to=Agent-3]\n` + "\xff\xfe" + ` text", "hook_event_name": "beforeSubmitPrompt"}`)
 	f.run(bad, "hook", "--agent", "Agent-3", "beforeSubmitPrompt").want(t, 0).contains(t, "stdout", "continue")
 	if s, _ := confirm.AckNote(f.inboxOf("Agent-3"), id); s != confirm.SubmitMerged {
 		t.Errorf("non-UTF-8 text after the envelope noted %q, want merged", s)
+	}
+	// Only the ack's "why" could carry the bytes: the ack stays UTF-8.
+	if b, _ := os.ReadFile(confirm.AckPath(f.inboxOf("Agent-3"), id)); !utf8.Valid(b) {
+		t.Errorf("ack is not UTF-8: %q", b)
+	}
+}
+
+// Up to 1 MiB is a payload, one byte more is not: the limit is exact.
+func TestHookInputLimit(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct {
+		size  int
+		acked bool
+	}{{hookMaxInput, true}, {hookMaxInput + 1, false}} {
+		id := f.claimed("Agent-3", hookBody)
+		in := withPrompt(t, "[agentspool id="+id+" from=a to=Agent-3]\n"+hookBody)
+		in = append(in, bytes.Repeat([]byte(" "), c.size-len(in))...) // JSON allows trailing space
+		if len(in) != c.size {
+			t.Fatal(len(in))
+		}
+		checkAnswer(t, "cursor", true, f.run(in, "hook", "--agent", "Agent-3", "beforeSubmitPrompt"))
+		if f.acked("Agent-3", id) != c.acked {
+			t.Errorf("%d bytes: acked %v, want %v; log:\n%s", c.size, !c.acked, c.acked, tailString(f.hookLog(), 2000))
+		}
+	}
+}
+
+// A tool still writing a payload over the limit is not cut off: the hook
+// reads its stdin to the end (into nothing), so the tool's write gets no
+// EPIPE, which it may report as a failed hook.
+func TestHookReadsHugeStdinToTheEnd(t *testing.T) {
+	f := newFixture(t)
+	big := withPrompt(t, strings.Repeat("y", 3<<20))
+	for ev := range hookEvents {
+		cmd := exec.Command(binary, "--config", f.config, "hook", "--agent", "Agent-1", ev)
+		cmd.Env = cleanEnv()
+		w, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		n, werr := w.Write(big)
+		w.Close()
+		if err := cmd.Wait(); err != nil || werr != nil || n != len(big) {
+			t.Errorf("%s: wrote %d of %d bytes: %v; exit %v", ev, n, len(big), werr, err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s: took %v", ev, d)
+		}
+		checkAnswer(t, hookEvents[ev].tool, hookEvents[ev].submit, result{stdout: out.String()})
 	}
 }
 

@@ -497,8 +497,11 @@ func uninstallHooks(path string, tool *hookTool, ours func(string) bool) (string
 		bare = d.encode(tool)
 	}
 	backup, berr := safeio.ReadFile(path+backupSuffix, safeio.OpenOptions{MaxBytes: 4 << 20})
+	// An empty file install was given is no JSON to compare: it is as it
+	// was when nothing but what install adds is left.
+	wasEmpty := berr == nil && len(bytes.TrimSpace(backup)) == 0 && len(d.hooks) == 0 && sameJSON(bare, (&hooksDoc{}).encode(tool))
 	switch {
-	case berr == nil && (sameJSON(backup, out) || sameJSON(backup, bare)):
+	case berr == nil && (sameJSON(backup, out) || sameJSON(backup, bare) || wasEmpty):
 		// Ours were the only change: the file as it was, byte for byte.
 		out = backup
 	case berr != nil && len(d.hooks) == 0 && sameJSON(bare, (&hooksDoc{}).encode(tool)):

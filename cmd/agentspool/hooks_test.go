@@ -244,3 +244,301 @@ func TestHooksSymlinkAndModeKept(t *testing.T) {
 		t.Fatalf("after uninstall:\n%s", readFile(t, target))
 	}
 }
+
+// A person's Claude Code settings.json as Claude Code writes it (two-space
+// indent): other keys, a hook of theirs on the same event, escapes and a
+// number literal that a decode and re-encode would change.
+const claudeUserSettings = `{
+  "$schema": "https://json.schemastore.org/claude-code-settings.json",
+  "permissions": {
+    "allow": [
+      "Bash(npm run lint)",
+      "Read(~/.zshrc)"
+    ],
+    "deny": []
+  },
+  "env": {
+    "GREETING": "caf\u00e9 <b>&amp;</b> é ✓",
+    "RATIO": 1.50e2
+  },
+  "hooks": {
+    "UserPromptSubmit": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "\"$CLAUDE_PROJECT_DIR\"/.claude/hooks/context.sh",
+            "timeout": 30
+          }
+        ]
+      }
+    ],
+    "PreToolUse": [
+      {
+        "matcher": "Bash",
+        "hooks": [
+          {
+            "type": "command",
+            "command": "jq -r '.tool_input.command' >> ~/.claude/bash-log.txt"
+          }
+        ]
+      }
+    ]
+  }
+}
+`
+
+// What install makes of claudeUserSettings: every byte of the person's
+// file where it was, our two entries added (@CMD@: this binary --config
+// the config).
+const claudeInstalled = `{
+  "$schema": "https://json.schemastore.org/claude-code-settings.json",
+  "permissions": {
+    "allow": [
+      "Bash(npm run lint)",
+      "Read(~/.zshrc)"
+    ],
+    "deny": []
+  },
+  "env": {
+    "GREETING": "caf\u00e9 <b>&amp;</b> é ✓",
+    "RATIO": 1.50e2
+  },
+  "hooks": {
+    "UserPromptSubmit": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "\"$CLAUDE_PROJECT_DIR\"/.claude/hooks/context.sh",
+            "timeout": 30
+          }
+        ]
+      },
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "@CMD@ hook --agent Agent-3 UserPromptSubmit",
+            "timeout": 10
+          }
+        ]
+      }
+    ],
+    "PreToolUse": [
+      {
+        "matcher": "Bash",
+        "hooks": [
+          {
+            "type": "command",
+            "command": "jq -r '.tool_input.command' >> ~/.claude/bash-log.txt"
+          }
+        ]
+      }
+    ],
+    "Stop": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "@CMD@ hook --agent Agent-3 Stop",
+            "timeout": 10
+          }
+        ]
+      }
+    ]
+  }
+}
+`
+
+// What install makes of cursorUserHooks.
+const cursorInstalled = `{
+  "version": 1,
+  "hooks": {
+    "afterFileEdit": [
+      {
+        "command": "./hooks/format.sh"
+      }
+    ],
+    "beforeSubmitPrompt": [
+      {
+        "command": "./hooks/audit.sh --log /tmp/a&b.log"
+      },
+      {
+        "command": "@CMD@ hook --agent Agent-3 beforeSubmitPrompt"
+      }
+    ],
+    "stop": [
+      {
+        "command": "@CMD@ hook --agent Agent-3 stop"
+      }
+    ]
+  },
+  "x-note": "mine"
+}
+`
+
+// ourCmd is the start of the command install writes, as it reads inside a
+// JSON string.
+func (f *fixture) ourCmd() string {
+	s := rawJSON(shellQuote(binary) + " --config " + shellQuote(f.config))
+	return string(s[1 : len(s)-1])
+}
+
+// The person's file comes back byte for byte around our entries, for each
+// tool, in a project and in a home directory; installing again and again
+// changes nothing (nor the backup); uninstall gives back the file as it
+// was, and a second uninstall changes nothing.
+func TestHooksInstallGoldenAndIdempotent(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		tool, rel, orig, installed string
+		user                       bool
+	}{
+		{"cursor", ".cursor/hooks.json", cursorUserHooks, cursorInstalled, false},
+		{"claude-code", ".claude/settings.json", claudeUserSettings, claudeInstalled, false},
+		{"cursor", ".cursor/hooks.json", cursorUserHooks, cursorInstalled, true},
+		{"claude-code", ".claude/settings.json", claudeUserSettings, claudeInstalled, true},
+	} {
+		where := "project"
+		if tc.user {
+			where = "user"
+		}
+		t.Run(tc.tool+" "+where, func(t *testing.T) {
+			home, proj := t.TempDir(), t.TempDir()
+			args := []string{"--agent", "Agent-3", "--for", tc.tool}
+			base := proj
+			if tc.user {
+				args, base = append(args, "--user"), home
+			} else {
+				args = append(args, "--project", proj)
+			}
+			path := filepath.Join(base, tc.rel)
+			os.MkdirAll(filepath.Dir(path), 0o755)
+			os.WriteFile(path, []byte(tc.orig), 0o644)
+			run := func(action string) result {
+				return f.runHome(home, nil, append([]string{"hooks", action}, args...)...)
+			}
+			run("install").want(t, 0).contains(t, "stdout", "installed")
+			got := readFile(t, path)
+			if strings.ReplaceAll(got, f.ourCmd(), "@CMD@") != tc.installed {
+				t.Fatalf("after install:\n%s\nwant (@CMD@ = %s):\n%s", got, f.ourCmd(), tc.installed)
+			}
+			for i := 0; i < 3; i++ {
+				run("install").want(t, 0).contains(t, "stdout", "nothing changed")
+				if again := readFile(t, path); again != got {
+					t.Fatalf("install %d changed the file:\n%s", i+2, again)
+				}
+				if b := readFile(t, path+backupSuffix); b != tc.orig {
+					t.Fatalf("install %d changed the backup:\n%s", i+2, b)
+				}
+			}
+			run("check").want(t, 0)
+			run("uninstall").want(t, 0).contains(t, "stdout", "as it was before install")
+			if b := readFile(t, path); b != tc.orig {
+				t.Fatalf("after uninstall:\n%s\nwant:\n%s", b, tc.orig)
+			}
+			run("uninstall").want(t, 0).contains(t, "stdout", "nothing changed")
+			if b := readFile(t, path); b != tc.orig {
+				t.Fatalf("after a second uninstall:\n%s", b)
+			}
+			if _, err := os.Stat(path + backupSuffix); !os.IsNotExist(err) {
+				t.Fatalf("backup left: %v", err)
+			}
+		})
+	}
+}
+
+// Files in other layouts (one line, CRLF and tabs, no final newline, an
+// empty file) are restored byte for byte by uninstall, and installs after
+// the first change nothing.
+func TestHooksUninstallRestoresEveryLayout(t *testing.T) {
+	f := newFixture(t)
+	for name, orig := range map[string]string{
+		"one line":      `{"version":1,"hooks":{"stop":[{"command":"say done"}]}}`,
+		"crlf and tabs": "{\r\n\t\"version\": 1,\r\n\t\"hooks\": {\r\n\t\t\"beforeSubmitPrompt\": [ { \"command\": \"./audit.sh\" } ]\r\n\t}\r\n}\r\n",
+		"no newline":    "{\n  \"version\": 1\n}",
+		"no hooks key":  "{\n    \"version\": 1,\n    \"x\": [1, 2]\n}\n",
+		"empty file":    "",
+	} {
+		for _, tool := range []string{"cursor", "claude-code"} {
+			t.Run(tool+" "+name, func(t *testing.T) {
+				proj := t.TempDir()
+				path := filepath.Join(proj, hookTools[tool].dir, hookTools[tool].file)
+				os.MkdirAll(filepath.Dir(path), 0o755)
+				os.WriteFile(path, []byte(orig), 0o644)
+				args := []string{"--agent", "Agent-1", "--for", tool, "--project", proj}
+				f.run(nil, append([]string{"hooks", "install"}, args...)...).want(t, 0)
+				installed := readFile(t, path)
+				var doc struct{ Hooks map[string][]json.RawMessage }
+				if err := json.Unmarshal([]byte(installed), &doc); err != nil || len(doc.Hooks[hookTools[tool].submit]) == 0 || len(doc.Hooks[hookTools[tool].stop]) == 0 {
+					t.Fatalf("after install (%v):\n%s", err, installed)
+				}
+				f.run(nil, append([]string{"hooks", "install"}, args...)...).want(t, 0).contains(t, "stdout", "nothing changed")
+				if readFile(t, path) != installed {
+					t.Fatal("a second install changed the file")
+				}
+				f.run(nil, append([]string{"hooks", "uninstall"}, args...)...).want(t, 0)
+				if b := readFile(t, path); b != orig {
+					t.Fatalf("after uninstall %q, want %q", b, orig)
+				}
+			})
+		}
+	}
+}
+
+// A hook the person adds after install stays through uninstall, and the
+// rest of their file is as it was; only our entries go.
+func TestHooksUninstallKeepsWhatThePersonAddedLater(t *testing.T) {
+	f := newFixture(t)
+	proj := t.TempDir()
+	path := filepath.Join(proj, ".cursor", "hooks.json")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	os.WriteFile(path, []byte(cursorUserHooks), 0o644)
+	args := []string{"--agent", "Agent-3", "--for", "cursor", "--project", proj}
+	f.run(nil, append([]string{"hooks", "install"}, args...)...).want(t, 0)
+	// The person adds a hook of theirs to afterFileEdit, in the layout.
+	edit := func(s string) string {
+		return strings.Replace(s, "\"command\": \"./hooks/format.sh\"\n      }\n", "\"command\": \"./hooks/format.sh\"\n      },\n      {\n        \"command\": \"./hooks/lint.sh\"\n      }\n", 1)
+	}
+	installed := readFile(t, path)
+	if edit(installed) == installed {
+		t.Fatal("the edit does not apply")
+	}
+	os.WriteFile(path, []byte(edit(installed)), 0o644)
+	f.run(nil, append([]string{"hooks", "uninstall"}, args...)...).want(t, 0).contains(t, "stdout", "every other hook is kept")
+	if b := readFile(t, path); b != edit(cursorUserHooks) {
+		t.Fatalf("after uninstall:\n%s\nwant:\n%s", b, edit(cursorUserHooks))
+	}
+}
+
+// Our entry for another binary or config (the binary moved, the config
+// was renamed) is replaced, not doubled; the person's entries stay.
+func TestHooksInstallReplacesOurOldEntry(t *testing.T) {
+	f := newFixture(t)
+	proj := t.TempDir()
+	path := filepath.Join(proj, ".cursor", "hooks.json")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	old := strings.Replace(cursorInstalled, "@CMD@", "/opt/old/agentspool --config /etc/old-coords.yaml", -1)
+	os.WriteFile(path, []byte(old), 0o644)
+	args := []string{"--agent", "Agent-3", "--for", "cursor", "--project", proj}
+	f.run(nil, append([]string{"hooks", "install"}, args...)...).want(t, 0).contains(t, "stdout", "installed")
+	got := readFile(t, path)
+	if strings.ReplaceAll(got, f.ourCmd(), "@CMD@") != cursorInstalled {
+		t.Fatalf("after install over the old entries:\n%s", got)
+	}
+	if b := readFile(t, path+backupSuffix); b != old {
+		t.Fatalf("backup:\n%s", b)
+	}
+	// Another agent's entries, and a lookalike command that is not ours
+	// (no "agentspool" in it), are not touched.
+	other := strings.Replace(got, "\"command\": \"./hooks/format.sh\"", "\"command\": \"./hooks/format.sh hook --agent Agent-3 stop\"", 1)
+	os.WriteFile(path, []byte(other), 0o644)
+	f.run(nil, "hooks", "install", "--agent", "Agent-1", "--for", "cursor", "--project", proj).want(t, 0)
+	f.run(nil, append([]string{"hooks", "uninstall"}, args...)...).want(t, 0)
+	s := readFile(t, path)
+	if strings.Contains(s, "--agent Agent-3 beforeSubmitPrompt") || !strings.Contains(s, "--agent Agent-1 beforeSubmitPrompt") ||
+		!strings.Contains(s, "./hooks/format.sh hook --agent Agent-3 stop") || !strings.Contains(s, "./hooks/audit.sh") {
+		t.Fatalf("after uninstalling Agent-3:\n%s", s)
+	}
+}

@@ -1,16 +1,23 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/agentspool/agentspool/internal/safeio"
+	"io"
 	"io/fs"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/agentspool/agentspool/internal/safeio"
 	"github.com/agentspool/agentspool/spool"
 )
 
@@ -18,17 +25,33 @@ var statusCommand = &command{
 	name:    "status",
 	order:   20,
 	summary: "show each agent's queue and what the daemon is doing",
-	usage:   "status [--json]",
+	usage:   "status [--json] [--watch[=INTERVAL]]",
 	help: `For every configured agent (and any other agent directory found in the
 spool) prints how many messages are in new/, cur/, done/, failed/ and
 hold/, and the age of the oldest message waiting in new/.
 
 When the daemon is running (it writes <spool>/status.json and its pid is
 alive) each agent's delivery state is shown too: delivering, waiting ack,
-idle or held. Otherwise the first line says "daemon: not running".
+idle or held, and the daemon's alerts in force (the same conditions as
+contrib/prometheus/agentspool-rules.yml). Otherwise the first line says
+"daemon: not running".
+
+Then the figures of the last hour and the last day, from
+<spool>/journal.jsonl (running daemon or not): the share of finished
+messages delivered (done / (done + failed)), the delivery time (drop to
+submit) and the confirmation time (drop to ack), average and 95th
+percentile, the retry rate (retries after no ack per submit), the share of
+failed messages recovered (retried and done since), and the desktop-lock
+wait of the attempts (contention with other processes driving the
+desktop). --json gives them per agent ("figures").
+
+--watch[=INTERVAL] (default 2s) shows it again every INTERVAL until
+interrupted (Ctrl-C): redrawn in place on a terminal, like top; a dated
+block after another otherwise.
 
 Example:
   agentspool status
+  agentspool status --watch
   agentspool status --json | jq '.[] | select(.failed > 0) | .agent'`,
 	run: runStatus,
 }
@@ -76,14 +99,86 @@ type agentStatus struct {
 	Detail       string     `json:"detail,omitempty"`
 	Hook         string     `json:"hook,omitempty"` // ready or busy, from the agent's hooks (hook.go)
 	HookSince    *time.Time `json:"hook_since,omitempty"`
+	// Figures: the last hour's and the last day's (figures.go).
+	Figures []windowFigures `json:"figures"`
+}
+
+// defaultWatchEvery is --watch's interval.
+const defaultWatchEvery = 2 * time.Second
+
+// everyFlag is --watch[=INTERVAL].
+type everyFlag struct {
+	on bool
+	d  time.Duration
+}
+
+func (w *everyFlag) IsBoolFlag() bool { return true }
+func (w *everyFlag) String() string {
+	if w == nil || !w.on {
+		return ""
+	}
+	return w.d.String()
+}
+func (w *everyFlag) Set(s string) error {
+	switch s {
+	case "true":
+		w.on, w.d = true, defaultWatchEvery
+		return nil
+	case "false":
+		w.on = false
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 100*time.Millisecond {
+		return errors.New("want an interval of at least 100ms, such as 1s or 5s (or no value: " + defaultWatchEvery.String() + ")")
+	}
+	w.on, w.d = true, d
+	return nil
 }
 
 func runStatus(e *env, args []string) error {
 	fs := e.flagSet()
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per agent")
+	var watch everyFlag
+	fs.Var(&watch, "watch", "show it again every `INTERVAL` (default 2s) until interrupted")
 	if _, err := e.parse(fs, args, 0, 0); err != nil {
 		return err
 	}
+	if !watch.on {
+		return writeStatus(e, e.stdout, *asJSON)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out := e.stdout
+	tty := terminal(out) != nil
+	if tty {
+		fmt.Fprint(out, "\x1b[H\x1b[2J") // a clear screen to draw on
+	}
+	for {
+		var b bytes.Buffer
+		err := writeStatus(e, &b, *asJSON)
+		switch {
+		case tty:
+			// Home, the block, then clear what the last one left below.
+			fmt.Fprint(out, "\x1b[H"+strings.ReplaceAll(b.String(), "\n", "\x1b[K\n")+"\x1b[J")
+		case !*asJSON:
+			fmt.Fprintf(out, "--- %s\n%s", e.now().Format(time.DateTime), b.Bytes())
+		default:
+			out.Write(b.Bytes())
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(watch.d):
+		}
+	}
+}
+
+// writeStatus writes one status to w.
+func writeStatus(e *env, w io.Writer, asJSON bool) error {
 	sp, cfg, err := e.openSpool(true)
 	if err != nil {
 		return err
@@ -139,6 +234,8 @@ func runStatus(e *env, args []string) error {
 		}
 	}
 
+	longest := figureWindows[len(figureWindows)-1].d
+	evs, jErr := readJournal(filepath.Join(sp.Root, "journal.jsonl"), now.Add(-longest))
 	ds, dsErr := readDaemonStatus(sp.Root)
 	running := dsErr == nil && ds != nil && (ds.Running == nil || *ds.Running) && pidAlive(ds.PID)
 	out := make([]*agentStatus, 0, len(names))
@@ -156,18 +253,22 @@ func runStatus(e *env, args []string) error {
 			}
 		}
 		setHookState(r, sp.Root)
+		r.Figures = []windowFigures{}
+		for _, fw := range figureWindows {
+			r.Figures = append(r.Figures, computeFigures(evs, fw.name, fw.d, now, n))
+		}
 		out = append(out, r)
 	}
 
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
+	if asJSON {
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 
 	switch {
 	case running:
-		fmt.Fprintf(e.stdout, "daemon: running (pid %d, started %s, updated %s ago)\n",
+		fmt.Fprintf(w, "daemon: running (pid %d, started %s, updated %s ago)\n",
 			ds.PID, ds.Started.Local().Format(time.DateTime), fmtAge(now.Sub(ds.Updated)))
 		if len(ds.Degraded) > 0 {
 			keys := make([]string, 0, len(ds.Degraded))
@@ -176,26 +277,29 @@ func runStatus(e *env, args []string) error {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				fmt.Fprintf(e.stdout, "daemon: DEGRADED: %s: %s\n", k, ds.Degraded[k])
+				fmt.Fprintf(w, "daemon: DEGRADED: %s: %s\n", k, ds.Degraded[k])
 			}
 		}
 		for _, a := range ds.Alerts {
-			fmt.Fprintf(e.stdout, "alert: %s %s: %g > %g since %s\n", a.Name, a.Agent, a.Value, a.Threshold, a.Since.Local().Format(time.DateTime))
+			fmt.Fprintf(w, "alert: %s %s: %g > %g since %s\n", a.Name, a.Agent, a.Value, a.Threshold, a.Since.Local().Format(time.DateTime))
+		}
+		if len(ds.Alerts) == 0 {
+			fmt.Fprintln(w, "alerts: none in force")
 		}
 	case dsErr != nil:
-		fmt.Fprintf(e.stdout, "daemon: not running (%v)\n", dsErr)
+		fmt.Fprintf(w, "daemon: not running (%v)\n", dsErr)
 	case ds != nil && ds.Running != nil && !*ds.Running:
-		fmt.Fprintf(e.stdout, "daemon: not running (pid %d stopped at %s)\n", ds.PID, ds.Updated.Local().Format(time.DateTime))
+		fmt.Fprintf(w, "daemon: not running (pid %d stopped at %s)\n", ds.PID, ds.Updated.Local().Format(time.DateTime))
 	case ds != nil:
-		fmt.Fprintf(e.stdout, "daemon: not running (status.json names pid %d, which is gone)\n", ds.PID)
+		fmt.Fprintf(w, "daemon: not running (status.json names pid %d, which is gone)\n", ds.PID)
 	default:
-		fmt.Fprintln(e.stdout, "daemon: not running")
+		fmt.Fprintln(w, "daemon: not running")
 	}
 	if len(out) == 0 {
-		fmt.Fprintf(e.stdout, "no agents: %s configures none and the spool %s has none\n", cfgName(cfg), sp.Root)
+		fmt.Fprintf(w, "no agents: %s configures none and the spool %s has none\n", cfgName(cfg), sp.Root)
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	hooks := anyHookState(out)
 	fmt.Fprint(tw, "AGENT\tNEW\tCUR\tDONE\tFAILED\tHOLD\tOLDEST")
 	if hooks {
@@ -229,9 +333,17 @@ func runStatus(e *env, args []string) error {
 		return err
 	}
 	if extra {
-		fmt.Fprintf(e.stdout, "* not in %s: the daemon fails its messages\n", cfgName(cfg))
+		fmt.Fprintf(w, "* not in %s: the daemon fails its messages\n", cfgName(cfg))
 	}
-	return nil
+	if jErr != nil {
+		fmt.Fprintf(w, "figures: journal unreadable: %v\n", jErr)
+		return nil
+	}
+	var all []windowFigures
+	for _, fw := range figureWindows {
+		all = append(all, computeFigures(evs, fw.name, fw.d, now, ""))
+	}
+	return writeFigures(w, all)
 }
 
 // readDaemonStatus reads <root>/status.json: nil, nil when there is none.

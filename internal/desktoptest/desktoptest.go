@@ -23,6 +23,12 @@
 // every click, paste, input change and submit it saw (Events, Stats), so a
 // test can tell a paste that inserted nothing from a lost submit.
 //
+// A Tk window acks what it is given by itself (FixtureOptions.AckDelay),
+// as an agent told to run "agentspool ack" would; with a
+// FixtureOptions.Hooks entry it plays Cursor with hooks installed instead:
+// each submit runs the beforeSubmitPrompt command with Cursor's JSON on
+// stdin, and only the hook acks (HookCalls shows each call).
+//
 // The pages are served by an HTTP server in the test process, which also
 // takes their reports; the editors come from npm, fetched by
 // scripts/web.sh (run by scripts/deps.sh desktop) into web/node_modules
@@ -101,6 +107,26 @@ type FixtureOptions struct {
 	// default is plain Tk, the race a deliverer must handle; the harness's
 	// own tests, which type with xdotool, turn this on.
 	OrderedKeys bool
+	// Hooks makes the Tk agent windows named play Cursor with a
+	// beforeSubmitPrompt hook installed, instead of acking by themselves:
+	// on each submit of a non-blank input the window runs the hook's
+	// command with Cursor's JSON on stdin, and submits only if the hook
+	// exits 0 and answers {"continue": true} (else the text stays in the
+	// input). Such a window never writes an ack; AckDelay(s) and
+	// NeverAckFirst do not apply to it. HookCalls reads what each call got
+	// and answered. Agents not named behave as without Hooks.
+	Hooks map[string]Hook
+}
+
+// Hook is one window's beforeSubmitPrompt hook (FixtureOptions.Hooks).
+type Hook struct {
+	// Command is the shell command line, as in a .cursor/hooks.json
+	// entry; the window runs it with sh -c.
+	Command string
+	// Workspace is the project the window has open: the payload's one
+	// workspace_roots entry and the command's working directory. Default:
+	// the window's directory (<Dir>/agents/<Name>).
+	Workspace string
 }
 
 // Desktop is a running Xvfb + openbox with agent windows on it.
@@ -134,6 +160,9 @@ type AgentWindow struct {
 	X, Y     int    // screen coordinates of the CENTER of the input box: where a click focuses it
 	Inbox    string // <Dir>/agents/<Name>/inbox   (acks land here)
 	Record   string // <Dir>/agents/<Name>/submits (one file per submit)
+	// HookRecord is <Dir>/agents/<Name>/hooks, where a window with a
+	// FixtureOptions.Hooks entry keeps each hook call; "" without one.
+	HookRecord string
 }
 
 // Tool is one command the desktop needs and the Debian package that has it.
@@ -238,6 +267,9 @@ func Start(opts Options) (*Desktop, error) {
 	for i := range kinds {
 		if kinds[i] == "" {
 			kinds[i] = KindTk
+		}
+		if _, ok := opts.Fixture.Hooks[fmt.Sprintf("Agent-%d", i+1)]; ok && kinds[i] != KindTk {
+			return nil, fmt.Errorf("desktoptest: Fixture.Hooks names Agent-%d, a %s window: only Tk windows run a hook", i+1, kinds[i])
 		}
 	}
 	if opts.ChromiumPerInstance == 0 {

@@ -1,6 +1,6 @@
 # fixture.tcl: a stand-in for an AI agent's chat window, driven by desktoptest.
 #
-#   wish fixture.tcl -- NAME RECORD_DIR INBOX ACK_DELAY_MS NEVER_ACK_FIRST PASTE_DELAY_MS GEOMETRY ORDERED_KEYS
+#   wish fixture.tcl -- NAME RECORD_DIR INBOX ACK_DELAY_MS NEVER_ACK_FIRST PASTE_DELAY_MS GEOMETRY ORDERED_KEYS [HOOK_COMMAND HOOK_WORKSPACE]
 #
 # The input is a 3-line text widget, not an entry: an entry drops the newlines
 # of a multi-line paste. Enter submits; Shift+Enter inserts a newline.
@@ -9,15 +9,25 @@
 # A submit is written to RECORD_DIR/NNNNNN.txt; every envelope line
 # "[agentspool id=ID ..." in it is acked by INBOX/ID.ack after ACK_DELAY_MS,
 # except on the very first submit when NEVER_ACK_FIRST is 1.
+# With HOOK_COMMAND (a shell command line, as in a Cursor hooks.json entry)
+# the window plays Cursor instead: on each submit of a non-blank input it
+# runs "sh -c HOOK_COMMAND" in HOOK_WORKSPACE with Cursor's
+# beforeSubmitPrompt JSON on stdin, and submits only if the hook exits 0
+# and answers {"continue": true}; otherwise the text stays in the input.
+# It never writes an ack itself then: the hook does. Each call is kept in
+# RECORD_DIR/../hooks: NNNNNN.json (stdin), NNNNNN.err (stderr), then
+# NNNNNN.out ("exit=N", "continue=0|1", then stdout), written last.
 # Once mapped, the window writes RECORD_DIR/../ready (see writeReady).
 # Every file is written to a dot-named .tmp and renamed into place, so a
 # reader never sees half of one.
 
-if {$argc != 8} {
-    puts stderr "usage: wish fixture.tcl -- NAME RECORD_DIR INBOX ACK_DELAY_MS NEVER_ACK_FIRST PASTE_DELAY_MS GEOMETRY ORDERED_KEYS"
+if {$argc != 8 && $argc != 10} {
+    puts stderr "usage: wish fixture.tcl -- NAME RECORD_DIR INBOX ACK_DELAY_MS NEVER_ACK_FIRST PASTE_DELAY_MS GEOMETRY ORDERED_KEYS \[HOOK_COMMAND HOOK_WORKSPACE\]"
     exit 2
 }
-lassign $argv name recordDir inbox ackDelay neverAckFirst pasteDelay geometry orderedKeys
+lassign $argv name recordDir inbox ackDelay neverAckFirst pasteDelay geometry orderedKeys hookCmd hookWorkspace
+set hookSeq 0
+set hookDir [file join [file dirname $recordDir] hooks]
 
 set seq 0
 set history {}
@@ -99,9 +109,77 @@ proc undoPaste {w} {
     }
 }
 
+# uuid is a random version-4 UUID, as Cursor's conversation and
+# generation ids are.
+proc uuid {} {
+    set r {}
+    for {set i 0} {$i < 8} {incr i} {
+        lappend r [expr {int(rand() * 0x10000)}]
+    }
+    lassign $r a b c d e f g h
+    return [format %04x%04x-%04x-4%03x-%04x-%04x%04x%04x $a $b $c [expr {$d & 0xfff}] [expr {($e & 0x3fff) | 0x8000}] $f $g $h]
+}
+
+# jsonString is s as a JSON string literal (the file is written as UTF-8).
+proc jsonString {s} {
+    set s [string map {\\ \\\\ \" \\\" \n \\n \r \\r \t \\t \b \\b \f \\f} $s]
+    if {[regexp {[\x00-\x1f]} $s]} {
+        set out ""
+        foreach c [split $s ""] {
+            scan $c %c n
+            if {$n < 0x20} {
+                append out [format \\u%04x $n]
+            } else {
+                append out $c
+            }
+        }
+        set s $out
+    }
+    return "\"$s\""
+}
+
+# runHook calls the hook as Cursor calls a beforeSubmitPrompt command, and
+# reports whether it lets the prompt go. The window waits for it, as
+# Cursor's prompt does.
+proc runHook {text} {
+    global hookCmd hookWorkspace hookDir hookSeq conversationId
+    incr hookSeq
+    set base [file join $hookDir [format %06d $hookSeq]]
+    set payload "\{\n"
+    append payload "  \"conversation_id\": [jsonString $conversationId],\n"
+    append payload "  \"generation_id\": [jsonString [uuid]],\n"
+    append payload "  \"hook_event_name\": \"beforeSubmitPrompt\",\n"
+    append payload "  \"workspace_roots\": \[[jsonString $hookWorkspace]\],\n"
+    append payload "  \"prompt\": [jsonString $text],\n"
+    append payload "  \"attachments\": \[\]\n"
+    append payload "\}\n"
+    writeAtomic $base.json $payload
+    set exit 0
+    if {[catch {exec -keepnewline sh -c $hookCmd < $base.json 2> $base.err} out opts]} {
+        set ec [dict get $opts -errorcode]
+        if {[lindex $ec 0] eq "CHILDSTATUS"} {
+            set exit [lindex $ec 2]
+        } else {
+            set exit -1
+            append out "\n$ec"
+        }
+    }
+    set ok [expr {$exit == 0 && [regexp {"continue"\s*:\s*true} $out]}]
+    writeAtomic $base.out "exit=$exit\ncontinue=$ok\n$out"
+    if {!$ok} {
+        puts stderr "fixture: hook call [file tail $base] stopped the prompt (exit $exit): $out"
+    }
+    return $ok
+}
+
 proc submit {w} {
-    global seq recordDir inbox ackDelay neverAckFirst history
+    global seq recordDir inbox ackDelay neverAckFirst history hookCmd
     set text [$w get 1.0 end-1c]
+    # Cursor sends no blank prompt, so runs no hook for one; the window
+    # still records it, for a test to see an empty submit.
+    if {$hookCmd ne "" && [string trim $text] ne "" && ![runHook $text]} {
+        return
+    }
     incr seq
     writeAtomic [file join $recordDir [format %06d.txt $seq]] $text
     $w delete 1.0 end
@@ -111,7 +189,7 @@ proc submit {w} {
     set history [lrange $history end-3 end]
     .shown configure -text [join $history "\n----\n"]
 
-    if {$seq == 1 && $neverAckFirst} {
+    if {$hookCmd ne "" || ($seq == 1 && $neverAckFirst)} {
         return
     }
     foreach {_ id} [regexp -all -inline -line {\[agentspool id=(\S+) } $text] {
@@ -126,6 +204,12 @@ proc writeReady {} {
     writeAtomic $ready [format "rootx=%d\nrooty=%d\nwidth=%d\nheight=%d\ntoplevel=%s\ninput=%s\npid=%d\n" \
         [winfo rootx .in] [winfo rooty .in] [winfo width .in] [winfo height .in] \
         [winfo id .] [winfo id .in] [pid]]
+}
+
+if {$hookCmd ne ""} {
+    expr {srand([clock microseconds] % 0x7fffffff)}
+    set conversationId [uuid]
+    cd $hookWorkspace
 }
 
 wm title . $name

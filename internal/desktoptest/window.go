@@ -16,6 +16,7 @@ import (
 type pendingWindow struct {
 	name, dir string
 	proc      *process
+	hooked    bool // it runs a hook on submit (FixtureOptions.Hooks)
 }
 
 // launchWindow starts one fixture wish in dir (dir/submits, dir/inbox,
@@ -24,8 +25,29 @@ func (d *Desktop) launchWindow(name, dir, geometry string, neverAckFirst bool) (
 	if !nameRE.MatchString(name) {
 		return nil, fmt.Errorf("desktoptest: bad window name %q", name)
 	}
-	for _, sub := range []string{"submits", "inbox"} {
+	hook, hooked := d.fixture.Hooks[name]
+	subs := []string{"submits", "inbox"}
+	if hooked {
+		if hook.Command == "" {
+			return nil, fmt.Errorf("desktoptest: %s: a Hook without a Command", name)
+		}
+		if hook.Workspace == "" {
+			hook.Workspace = dir
+		}
+		ws, err := filepath.Abs(hook.Workspace)
+		if err != nil {
+			return nil, fmt.Errorf("desktoptest: %w", err)
+		}
+		hook.Workspace = ws
+		subs = append(subs, "hooks")
+	}
+	for _, sub := range subs {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("desktoptest: %w", err)
+		}
+	}
+	if hooked {
+		if err := os.MkdirAll(hook.Workspace, 0o755); err != nil {
 			return nil, fmt.Errorf("desktoptest: %w", err)
 		}
 	}
@@ -41,14 +63,18 @@ func (d *Desktop) launchWindow(name, dir, geometry string, neverAckFirst bool) (
 	if delay, ok := d.fixture.AckDelays[name]; ok {
 		ackDelay = delay
 	}
-	p, err := d.spawn(name, nil, "wish", filepath.Join(d.Dir, "fixture.tcl"), "--",
+	argv := []string{"wish", filepath.Join(d.Dir, "fixture.tcl"), "--",
 		name, filepath.Join(dir, "submits"), filepath.Join(dir, "inbox"),
 		strconv.FormatInt(ackDelay.Milliseconds(), 10), never,
-		strconv.FormatInt(d.fixture.PasteDelay.Milliseconds(), 10), geometry, ordered)
+		strconv.FormatInt(d.fixture.PasteDelay.Milliseconds(), 10), geometry, ordered}
+	if hooked {
+		argv = append(argv, hook.Command, hook.Workspace)
+	}
+	p, err := d.spawn(name, nil, argv...)
 	if err != nil {
 		return nil, err
 	}
-	return &pendingWindow{name: name, dir: dir, proc: p}, nil
+	return &pendingWindow{name: name, dir: dir, proc: p, hooked: hooked}, nil
 }
 
 // awaitWindow waits for a launched fixture to be mapped, finds its client
@@ -133,6 +159,9 @@ func (d *Desktop) awaitWindow(pw *pendingWindow) (*AgentWindow, error) {
 		Y:        geo.y + geo.h/2,
 		Inbox:    filepath.Join(pw.dir, "inbox"),
 		Record:   filepath.Join(pw.dir, "submits"),
+	}
+	if pw.hooked {
+		w.HookRecord = filepath.Join(pw.dir, "hooks")
 	}
 	d.mu.Lock()
 	d.windows[w.Name] = w

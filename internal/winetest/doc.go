@@ -24,9 +24,15 @@
 // EDIT control as its input, Enter submits to a record file, envelopes are
 // acked by a command (agentspool.exe ack) or by a file.
 //
-// Pitfalls of Wine 8 that tests on the Windows side must know: Go 1.26's
-// os.RemoveAll fails there ("Invalid function"), so t.TempDir() clean-up
-// fails and Windows-side tests must remove what they make themselves or
-// leave it to the prefix's removal; BlockInput is not implemented;
-// SetForegroundWindow always succeeds. The harness itself is Linux-only.
+// Pitfalls of Wine 8 that Windows-side code run here must know: Go 1.26's
+// os.RemoveAll fails there ("Invalid function": Wine answers
+// FileDispositionInformationEx with STATUS_NOT_IMPLEMENTED, on which Go
+// does not fall back), so a program that removes a tree, and any test's
+// t.TempDir() clean-up, fails; scripts/winetest.sh builds the unit tests
+// with an overlay that makes Go fall back, GoBuild does not (agentspool
+// removes no trees). BlockInput is not implemented; SetForegroundWindow
+// always succeeds; xdotool can type only ASCII into Wine windows reliably
+// (it remaps a spare keycode for other characters, and Wine may not see the
+// new mapping in time), so the tests paste the rest. The harness itself is
+// Linux-only.
 package winetest
