@@ -98,17 +98,17 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, saved *[]byte, rep *
 		lastErr = fmt.Errorf("clipboard read back differs from the message")
 		if errors.Is(err, errLost) {
 			// The person copied: the next try saves their copy.
-			lastErr = fmt.Errorf("another client took the clipboard before the paste")
+			lastErr = fmt.Errorf("another client took the clipboard before the paste (%w)", ErrClipboardTaken)
 		}
 	}
 	return nil, temporary("clipboard", lastErr)
 }
 
-var errLost = errors.New("clipboard taken by another client")
+var errLost = fmt.Errorf("%w by another client", ErrClipboardTaken)
 
 // errNotOurs: a guarded key was not tapped because the message no longer
 // owned the CLIPBOARD (a person copied).
-var errNotOurs = errors.New("another client took the clipboard")
+var errNotOurs = fmt.Errorf("another client took the clipboard (%w)", ErrClipboardTaken)
 
 // saveErr: the person's clipboard could not be read to be saved. Temporary
 // whatever the Desktop says: its owner may answer next time.

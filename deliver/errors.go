@@ -87,3 +87,13 @@ var errModifierDown = errors.New("deliver: a modifier key is held down by someon
 // it (a backend without a server grab: Windows), so which window got it is
 // unknown. Never tapped again: the paste is looked for instead.
 var errKeyUncertain = errors.New("deliver: the focus moved while the key was tapped; where it went is unknown")
+
+// ErrClipboardTaken: another client took the CLIPBOARD from the message
+// (a person's copy, a clipboard manager) before or while the window read
+// it, so nothing was submitted. Test with errors.Is.
+var ErrClipboardTaken = errors.New("the clipboard was taken")
+
+// ErrNotLanded: the window did not read the paste in time, or its input did
+// not hold the message afterwards (nothing was submitted). Test with
+// errors.Is.
+var ErrNotLanded = errors.New("the paste did not land")

@@ -41,7 +41,7 @@ func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, sav
 			return text, err
 		}
 		if try == 2 {
-			return nil, temporary("read the input", errors.New("another client kept taking the clipboard while the input was read"))
+			return nil, temporary("read the input", fmt.Errorf("another client kept taking the clipboard while the input was read (%w)", ErrClipboardTaken))
 		}
 	}
 }

@@ -77,7 +77,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 			}
 		case <-timer.C:
 			if failed {
-				cause := temporary("paste", errors.New(why))
+				cause := temporary("paste", fmt.Errorf("%s (%w)", why, ErrClipboardTaken))
 				if t.Read == nil {
 					return o, d.undo(t, rep, cause)
 				}
@@ -131,7 +131,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				timer.Reset(deadline)
 				continue
 			}
-			return o, d.takeBack(ctx, t, *saved, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v", 2*deadline)))
+			return o, d.takeBack(ctx, t, *saved, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v (%w)", 2*deadline, ErrNotLanded)))
 		case <-lost:
 			// The person's copy is theirs to keep: restore sees the loss
 			// and leaves it. The window may be reading from them now:
@@ -169,9 +169,9 @@ func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, re
 		return nil
 	}
 	if cause == nil {
-		cause = temporary("paste", fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests)", rep.PasteRequests))
+		cause = temporary("paste", fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests; %w)", rep.PasteRequests, ErrNotLanded))
 		if err != nil {
-			cause = temporary("paste", fmt.Errorf("the window's paste could not be seen in the input: %w", err))
+			cause = temporary("paste", fmt.Errorf("the window's paste could not be seen in the input (%w): %w", ErrNotLanded, err))
 		}
 	}
 	return d.takeBack(ctx, t, saved, rep, cause)

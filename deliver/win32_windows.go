@@ -57,6 +57,7 @@ var (
 const (
 	wmDestroy           = 0x0002
 	wmKeyDown           = 0x0100
+	wmMouseMove         = 0x0200
 	wmSysKeyDown        = 0x0104
 	wmRenderFormat      = 0x0305
 	wmRenderAllFormats  = 0x0306

@@ -6,6 +6,7 @@ package deliver
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -17,7 +18,7 @@ import (
 // X pointer, and the motion that comes back is not marked injected, so it
 // would pass for a person's.)
 func (d *winDesktop) Click(x, y int) error {
-	move := absoluteMove(x, y)
+	move := d.absoluteMove(x, y)
 	if err := sendInputs([]mouseInput{
 		move,
 		{Type: inputMouse, Flags: mouseeventfLeftDown, Extra: tagOwn},
@@ -31,13 +32,32 @@ func (d *winDesktop) Click(x, y int) error {
 // absoluteMove is a tagged pointer move to (x, y): absolute coordinates are
 // 0..65535 across the virtual screen, rounded up so that they land on the
 // pixel itself.
-func absoluteMove(x, y int) mouseInput {
+func (d *winDesktop) absoluteMove(x, y int) mouseInput {
+	d.mu.Lock()
+	d.moved, d.movedAt = point{int32(x), int32(y)}, time.Now()
+	d.mu.Unlock()
 	vx, vy := systemMetric(smXVirtualScreen), systemMetric(smYVirtualScreen)
 	vw, vh := max(systemMetric(smCXVirtualScreen), 1), max(systemMetric(smCYVirtualScreen), 1)
 	dx := ((x-vx)*65536 + vw - 1) / vw
 	dy := ((y-vy)*65536 + vh - 1) / vh
 	return mouseInput{Type: inputMouse, DX: int32(dx), DY: int32(dy),
 		Flags: mouseeventfMove | mouseeventfAbsolute | mouseeventfVirtualDesk, Extra: tagOwn}
+}
+
+// echoWindow: how long after our move a motion to its very point is taken
+// for its echo.
+const echoWindow = 500 * time.Millisecond
+
+// echo reports whether an untagged pointer motion to pt is the echo of our
+// own move: under Wine a move warps the X pointer, and the motion the X
+// server then reports reaches the hooks again, untagged. (Real Windows
+// sends no such echo; a person moving to that very pixel within
+// echoWindow is taken for us, which costs nothing: it is a move, not a
+// key.)
+func (d *winDesktop) echo(pt point) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return pt == d.moved && time.Since(d.movedAt) < echoWindow
 }
 
 func systemMetric(i int) int {
@@ -58,7 +78,7 @@ func (d *winDesktop) MovePointer(x, y int) error {
 	if px, py, err := d.Pointer(); err == nil && px == x && py == y {
 		return nil
 	}
-	return sendInputs([]mouseInput{absoluteMove(x, y)})
+	return sendInputs([]mouseInput{d.absoluteMove(x, y)})
 }
 
 // Focused is the foreground window: the one that gets the keys.

@@ -60,6 +60,8 @@ type winDesktop struct {
 	haveOwn, haveLast bool
 	down              map[uint32]bool // keys a person holds down now
 	held              bool
+	moved             point     // where our latest pointer move went
+	movedAt           time.Time // and when
 	kept              []kbdLLHook
 	keptUp            []bool
 
@@ -296,7 +298,11 @@ func keyboardHook(code, wp, lp uintptr) uintptr {
 func mouseHook(code, wp, lp uintptr) uintptr {
 	if d := current(); int32(code) == 0 && d != nil {
 		m := (*msLLHook)(ptr(lp))
-		d.noteInput(m.Flags&llmhfInjected != 0 && m.Extra == tagOwn, Tick(m.Time))
+		ours := m.Flags&llmhfInjected != 0 && m.Extra == tagOwn
+		if !ours && wp == wmMouseMove && d.echo(m.Pt) {
+			ours = true
+		}
+		d.noteInput(ours, Tick(m.Time))
 	}
 	r, _, _ := procCallNextHookEx.Call(0, code, wp, lp)
 	return r

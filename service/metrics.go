@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -61,15 +60,9 @@ func attemptResult(err error) string {
 		return ResultPerson
 	case deliver.IsDraft(err):
 		return ResultDraft
-	case errors.Is(err, deliver.ErrClipboardSilent):
+	case errors.Is(err, deliver.ErrClipboardSilent), errors.Is(err, deliver.ErrClipboardTaken):
 		return ResultClipboardTaken
-	}
-	s := err.Error()
-	switch {
-	case strings.Contains(s, "took the clipboard"), strings.Contains(s, "taking the clipboard"):
-		return ResultClipboardTaken
-	case strings.Contains(s, "did not read the clipboard"), strings.Contains(s, "paste is not in the input"),
-		strings.Contains(s, "paste could not be seen"):
+	case errors.Is(err, deliver.ErrNotLanded):
 		return ResultNotFetched
 	}
 	return ResultError

@@ -366,11 +366,11 @@ func TestAttemptResult(t *testing.T) {
 		want string
 	}{
 		{nil, ResultSubmitted},
-		{errors.New("deliver: paste: another client took the clipboard before the window read the message"), ResultClipboardTaken},
-		{errors.New("deliver: read the input: another client kept taking the clipboard while the input was read"), ResultClipboardTaken},
+		{fmt.Errorf("deliver: paste: another client took the clipboard before the window read the message (%w)", deliver.ErrClipboardTaken), ResultClipboardTaken},
 		{fmt.Errorf("x: %w", deliver.ErrClipboardSilent), ResultClipboardTaken},
-		{errors.New("deliver: paste: the window did not read the clipboard within 2s"), ResultNotFetched},
-		{errors.New("deliver: paste: the window's paste is not in the input as sent (its reads ended after 3 requests)"), ResultNotFetched},
+		{fmt.Errorf("deliver: paste: the window did not read the clipboard within 2s (%w)", deliver.ErrNotLanded), ResultNotFetched},
+		// The words alone no longer classify: deliver's errors say what they are.
+		{errors.New("deliver: paste: the window did not read the clipboard within 2s"), ResultError},
 		{errors.New("deliver: key [enter]: refused"), ResultError},
 	} {
 		if got := attemptResult(tc.err); got != tc.want {
