@@ -141,6 +141,9 @@ func TestWindowsProof(t *testing.T) {
 		if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
 			return err
 		}
+		if err := os.MkdirAll(filepath.Join(spoolDir, "new", m.agent), 0o700); err != nil {
+			return err
+		}
 		return os.Rename(tmp, filepath.Join(spoolDir, "new", m.agent, m.id+".md"))
 	}
 
@@ -223,23 +226,46 @@ func TestWindowsProof(t *testing.T) {
 			}
 		}()
 	}
-	doneCount := func() int {
-		es, _ := os.ReadDir(filepath.Join(spoolDir, "done"))
-		return len(es)
+	// done/ and failed/ hold a folder per agent.
+	count := func(state string) int {
+		n := 0
+		filepath.WalkDir(filepath.Join(spoolDir, state), func(_ string, e os.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				n++
+			}
+			return nil
+		})
+		return n
 	}
-	waitFor(t, 10*time.Minute, "40% of the messages done", func() bool { return doneCount() >= n*4/10 })
+	doneCount := func() int { return count("done") }
+	waitFor(t, 10*time.Minute, "40% of the messages done", func() bool {
+		if err, _ := sendErr.Load().(error); err != nil {
+			t.Fatal(err)
+		}
+		return doneCount() >= n*4/10
+	})
+	// The kill can come mid-delivery and leave the focus in an agent's
+	// window: the person looks up and clicks back into their editor
+	// before typing on (the desk is theirs meanwhile).
+	desk.Lock()
 	killedAt := doneCount()
 	daemon.Kill()
 	daemon.Wait()
 	t.Logf("daemon SIGKILLed with %d of %d done", killedAt, n)
+	if err := p.Activate(editor); err != nil {
+		t.Fatal(err)
+	}
+	desk.Unlock()
 	startDaemon()
 	sends.Wait()
 	if err, _ := sendErr.Load().(error); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Minute, "every message done or failed", func() bool {
-		f, _ := os.ReadDir(filepath.Join(spoolDir, "failed"))
-		return doneCount()+len(f) >= n
+		if err, _ := sendErr.Load().(error); err != nil {
+			t.Fatal(err)
+		}
+		return doneCount()+count("failed") >= n
 	})
 	close(stop)
 	chaos.Wait()
