@@ -96,6 +96,9 @@ type Report struct {
 	// Click is where the input was clicked (the agent's point, or a few
 	// pixels aside of it so as not to make a double click).
 	ClickX, ClickY int
+	// FocusMovedByOthers: at the end the focus was on a third window that
+	// someone else chose during the delivery; it was left there.
+	FocusMovedByOthers bool
 	// Landing says how far the paste is known to have landed: "read" (the
 	// agent's window read the message, and only ours, to the end of a
 	// burst as long as its pastes usually are; that the text is in the
@@ -245,7 +248,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	rep.step("held")
 	defer func() {
 		at := time.Now()
-		rep.GaveBack = d.giveBack(ctx, t, prev, px, py, perr == nil)
+		rep.GaveBack = d.giveBack(ctx, t, prev, px, py, perr == nil, rep)
 		rep.GiveBack = time.Since(at)
 		rep.step("gave_back")
 		at = time.Now()
@@ -366,8 +369,20 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 // giveBack returns the focus to the window that had it before the click
 // (unless that was the agent's own, or it is gone) and the pointer to where
 // it was.
-func (d *Deliverer) giveBack(ctx context.Context, t Target, prev Window, px, py int, havePointer bool) bool {
+func (d *Deliverer) giveBack(ctx context.Context, t Target, prev Window, px, py int, havePointer bool, rep *Report) bool {
 	ok := true
+	// Someone moved the focus during our steps, to a window that is neither
+	// the agent's nor where it was (a person clicked into their editor, an
+	// app came up): it stays where they put it, and the keys held back
+	// meanwhile are replayed there. So does the pointer, unless it is still
+	// where our click left it.
+	if cur, err := d.Desktop.Focused(); err == nil && cur.ID != 0 && cur.ID != prev.ID && !t.matches(cur) {
+		rep.FocusMovedByOthers = true
+		if x, y, err := d.Desktop.Pointer(); havePointer && err == nil && x == rep.ClickX && y == rep.ClickY {
+			d.Desktop.MovePointer(px, py)
+		}
+		return true
+	}
 	if prev.ID != 0 && !t.matches(prev) {
 		if err := d.Desktop.Activate(prev); err != nil {
 			ok = false

@@ -1,61 +1,143 @@
 package service
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+
+	"github.com/agentspool/agentspool/internal/safeio"
 )
 
 // On Windows a Service Control Manager service runs in session 0, which
 // has no access to the desktop the person sees: its clicks and pastes
-// would go nowhere. So nothing is installed; the error explains why and
-// gives the supported alternative, a scheduled task that starts
-// `agentspool run` at logon in the user's own session.
+// would go nowhere. The daemon is installed instead as a scheduled task
+// that starts `agentspool run` at logon in the user's own session
+// (TaskXML), through schtasks.exe.
 
-func refuse(s Spec) error {
-	return &UnsupportedError{
-		Reason: "a Windows service runs in session 0 and cannot reach your desktop, so agentspool does not install one",
-		Advice: WindowsAdvice(s),
+// TaskPath is where the task's definition is kept (beside what schtasks
+// registers, so that status can name it and uninstall remove it).
+func TaskPath(name string) (string, error) {
+	dir, err := os.UserConfigDir() // %AppData%
+	if err != nil {
+		return "", fmt.Errorf("service: %w", err)
 	}
+	return filepath.Join(dir, "agentspool", name+".task.xml"), nil
 }
 
-// WindowsAdvice is the scheduled-task alternative with its exact commands.
-func WindowsAdvice(s Spec) string {
-	bin, cfg := s.Binary, s.Config
-	if bin == "" {
-		bin = `C:\path\to\agentspool.exe`
+func schtasks(args ...string) (string, error) {
+	cmd := exec.Command("schtasks.exe", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), &managerError{cmd: "schtasks " + strings.Join(args, " "), out: out.String(), err: err,
+			advice: "run it in your own session (not elevated, not as a service); schtasks /Query /TN " + args[len(args)-1] + " shows what is registered"}
 	}
-	if cfg == "" {
-		cfg = `C:\path\to\coords.yaml`
-	}
-	name := s.name()
-	// schtasks /TR takes the whole command line as one argument; quotes
-	// inside it are written \" .
-	tr := fmt.Sprintf(`\"%s\" --config \"%s\" run`, bin, cfg)
-	var b strings.Builder
-	fmt.Fprintf(&b, "A Windows service runs in session 0, isolated from the desktop you log in to: it cannot see or click the agents' windows.\n")
-	fmt.Fprintf(&b, "Start agentspool at logon in your own session instead, as a scheduled task:\n\n")
-	fmt.Fprintf(&b, "  schtasks /Create /TN %s /SC ONLOGON /RL LIMITED /F /TR \"%s\"\n\n", name, tr)
-	fmt.Fprintf(&b, "Start it now:     schtasks /Run /TN %s\n", name)
-	fmt.Fprintf(&b, "Stop it:          schtasks /End /TN %s\n", name)
-	fmt.Fprintf(&b, "See it:           schtasks /Query /TN %s /V /FO LIST\n", name)
-	fmt.Fprintf(&b, "Remove it:        schtasks /Delete /TN %s /F\n", name)
-	fmt.Fprintf(&b, "\nNote: this agentspool has no Windows desktop backend yet (the daemon drives X11); see docs/service.md.\n")
-	return b.String()
+	return out.String(), nil
 }
 
-// Install refuses: see WindowsAdvice.
-func Install(s Spec) (InstallReport, error) { return InstallReport{}, refuse(s) }
+func currentUser() string {
+	if d, u := os.Getenv("USERDOMAIN"), os.Getenv("USERNAME"); u != "" {
+		if d != "" {
+			return d + `\` + u
+		}
+		return u
+	}
+	return ""
+}
 
-// Uninstall refuses: nothing was installed.
+// Install writes the task definition and registers it (replacing one of
+// the same name).
+func Install(s Spec) (InstallReport, error) {
+	user := currentUser()
+	if user == "" {
+		return InstallReport{}, fmt.Errorf("service: USERNAME is not set: cannot tell whose logon starts the task")
+	}
+	path, err := TaskPath(s.name())
+	if err != nil {
+		return InstallReport{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return InstallReport{}, fmt.Errorf("service: %w", err)
+	}
+	if err := safeio.WriteFile(path, TaskXMLFile(s, user), 0o600); err != nil && !safeio.IsSyncDirError(err) {
+		return InstallReport{}, fmt.Errorf("service: write task: %w", err)
+	}
+	rep := InstallReport{Path: path}
+	if _, err := schtasks("/Create", "/F", "/XML", path, "/TN", s.name()); err != nil {
+		rep.Manager = err
+	}
+	return rep, nil
+}
+
+// Uninstall ends the task if it runs, unregisters it and removes its
+// definition.
 func Uninstall(name string) (InstallReport, error) {
-	return InstallReport{}, refuse(Spec{Name: name})
+	path, err := TaskPath(name)
+	if err != nil {
+		return InstallReport{}, err
+	}
+	rep := InstallReport{Path: path}
+	schtasks("/End", "/TN", name) // not running is fine
+	if _, err := schtasks("/Delete", "/F", "/TN", name); err != nil {
+		rep.Manager = err
+	}
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return rep, fmt.Errorf("service: %w", err)
+	}
+	_ = os.Remove(filepath.Dir(path))
+	return rep, nil
 }
 
-// Control refuses: see WindowsAdvice.
-func Control(name, action string) error { return refuse(Spec{Name: name}) }
+// Control starts (schtasks /Run), stops (/End) or restarts the task. /End
+// terminates the process: a delivery cut in its GUI step is taken back by
+// the next start (the message was marked as being pasted).
+func Control(name, action string) error {
+	switch action {
+	case "start":
+		_, err := schtasks("/Run", "/TN", name)
+		return err
+	case "stop":
+		_, err := schtasks("/End", "/TN", name)
+		return err
+	case "restart":
+		schtasks("/End", "/TN", name)
+		_, err := schtasks("/Run", "/TN", name)
+		return err
+	}
+	return fmt.Errorf("service: unknown action %q", action)
+}
 
-// QueryStatus refuses: see WindowsAdvice.
-func QueryStatus(name string) (OSStatus, error) { return OSStatus{}, refuse(Spec{Name: name}) }
+// QueryStatus asks the Task Scheduler (schtasks /Query, CSV): its Status
+// column (Ready, Running, Disabled; in the system's language).
+func QueryStatus(name string) (OSStatus, error) {
+	path, err := TaskPath(name)
+	if err != nil {
+		return OSStatus{}, err
+	}
+	st := OSStatus{Path: path, Installed: fileExists(path)}
+	out, err := schtasks("/Query", "/FO", "CSV", "/NH", "/TN", name)
+	if err != nil {
+		st.Manager = err
+		return st, nil
+	}
+	recs, _ := csv.NewReader(strings.NewReader(strings.TrimSpace(out))).ReadAll()
+	if len(recs) > 0 && len(recs[0]) >= 3 {
+		st.State = recs[0][2]
+		st.Running = strings.EqualFold(st.State, "Running")
+		st.Installed = true
+	}
+	return st, nil
+}
 
-// RunManaged refuses: an SCM service cannot reach the desktop.
-func RunManaged(name string, run RunFunc) error { return refuse(Spec{Name: name}) }
+// RunManaged refuses: an SCM service cannot reach the desktop; the logon
+// task runs `agentspool run`.
+func RunManaged(name string, run RunFunc) error {
+	return &UnsupportedError{
+		Reason: "a Windows service runs in session 0 and cannot reach your desktop",
+		Advice: "agentspool service install makes a logon task that runs `agentspool run` in your session.\n",
+	}
+}

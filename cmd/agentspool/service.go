@@ -35,8 +35,12 @@ you log in and restarts if it fails.
              mapped to a graceful stop
 
 Windows: a Windows service runs in session 0 and cannot reach your desktop,
-so nothing is installed there; install prints the scheduled task (at logon,
-in your session) that runs "agentspool run" instead.
+so install registers a scheduled task instead (schtasks /XML: at your
+logon, in your session, not elevated, restarted a minute after a failure)
+that runs "agentspool run"; its definition is kept in
+%AppData%\agentspool\NAME.task.xml. start and stop are schtasks /Run and
+/End (/End ends the process: a delivery it cuts is taken back at the next
+start). No --display there.
 
 Logs on Linux go to the journal: journalctl --user -u agentspool.service
 
