@@ -67,13 +67,15 @@ lint:
 demo: deps build
 	$(GO) run ./internal/demo -bin $(BIN) -out demo-out
 
-# Benchmarks: spool (enqueue, claim, scan of 100k), the GUI phase (Tk, and
-# Chromium windows of every kind beside Tk) against the old fixed sleeps,
+# Benchmarks: spool (enqueue, claim, scan of 100k), the GUI phase (Tk; the
+# Windows backend under Wine right after it; Chromium windows of every kind
+# beside Tk) against the old fixed sleeps,
 # drop→submit through the daemon, and one `agentspool send` process.
 bench: deps
 	$(GO) test -run '^$$' -bench Scan100k -benchtime 3x ./spool/
 	$(GO) test -run '^$$' -bench 'Enqueue|Bare|Claim' ./spool/
 	$(GO) test -run '^$$' -bench 'GUIPhase$$' -benchtime 200x ./deliver/
+	$(GO) test -run '^$$' -bench GUIPhaseWine -benchtime 200x ./internal/winetest/
 	$(GO) test -run '^$$' -bench GUIPhaseChromium -benchtime 400x ./deliver/
 	$(GO) test -run '^$$' -bench DropToSubmit -benchtime 100x ./internal/proof/
 	$(GO) test -run '^$$' -bench OldFixedSleeps -benchtime 10x ./deliver/

@@ -4,6 +4,8 @@
 
 package deliver
 
+import "time"
+
 // key is the keyboard hook's view of one key event; true: swallow it.
 func (d *winDesktop) key(k kbdLLHook, press bool) bool {
 	ours := k.Flags&llkhfInjected != 0 && k.Extra == tagOwn
@@ -18,7 +20,11 @@ func (d *winDesktop) key(k kbdLLHook, press bool) bool {
 	} else {
 		delete(d.down, k.VK)
 	}
-	if !d.held || k.Extra == tagReplay {
+	if k.Extra == tagReplay {
+		d.replayed++
+		return false
+	}
+	if !d.held {
 		return false
 	}
 	d.kept = append(d.kept, k)
@@ -60,25 +66,50 @@ func (d *winDesktop) HeldKeys() int {
 	return len(d.kept)
 }
 
-// ReleaseKeys stops holding and replays the kept keys, as the person's
-// (tagReplay: not our own input), to the window that has the focus now.
+// ReleaseKeys replays the kept keys, as the person's (tagReplay: not our
+// own input), to the window that has the focus now, and then stops
+// holding. The hold lasts until the hooks have seen the replay: a key the
+// person types meanwhile is kept too and replayed after the others, never
+// typed before the keys that came first.
 func (d *winDesktop) ReleaseKeys() (int, error) {
-	d.mu.Lock()
-	kept, up := d.kept, d.keptUp
-	d.held, d.kept, d.keptUp = false, nil, nil
-	d.mu.Unlock()
-	if len(kept) == 0 {
-		return 0, nil
-	}
-	in := make([]keyInput, len(kept))
-	for i, k := range kept {
-		in[i] = keyInput{Type: inputKeyboard, VK: uint16(k.VK), Scan: uint16(k.Scan), Extra: tagReplay}
-		if k.Flags&0x01 != 0 { // LLKHF_EXTENDED
-			in[i].Flags |= keyeventfExtended
+	total := 0
+	for {
+		d.mu.Lock()
+		kept, up := d.kept, d.keptUp
+		d.kept, d.keptUp = nil, nil
+		if len(kept) == 0 {
+			d.held = false
+			d.mu.Unlock()
+			return total, nil
 		}
-		if up[i] {
-			in[i].Flags |= keyeventfKeyUp
+		seen := d.replayed
+		d.mu.Unlock()
+		in := make([]keyInput, len(kept))
+		for i, k := range kept {
+			in[i] = keyInput{Type: inputKeyboard, VK: uint16(k.VK), Scan: uint16(k.Scan), Extra: tagReplay}
+			if k.Flags&0x01 != 0 { // LLKHF_EXTENDED
+				in[i].Flags |= keyeventfExtended
+			}
+			if up[i] {
+				in[i].Flags |= keyeventfKeyUp
+			}
+		}
+		if err := sendInputs(in); err != nil {
+			d.mu.Lock()
+			d.held = false
+			d.mu.Unlock()
+			return total, err
+		}
+		total += len(kept)
+		// Wait (briefly) for the hooks to see the replay go by.
+		for wait := 0; wait < 200; wait++ {
+			d.mu.Lock()
+			done := d.replayed-seen >= len(kept)
+			d.mu.Unlock()
+			if done {
+				break
+			}
+			time.Sleep(time.Millisecond)
 		}
 	}
-	return len(kept), sendInputs(in)
 }

@@ -60,6 +60,7 @@ type winDesktop struct {
 	haveOwn, haveLast bool
 	down              map[uint32]bool // keys a person holds down now
 	held              bool
+	replayed          int       // replayed key events the hook has seen
 	moved             point     // where our latest pointer move went
 	movedAt           time.Time // and when
 	kept              []kbdLLHook
