@@ -26,7 +26,8 @@ import (
 // into new/<agent>/ from the Linux side), a focus stealer (xdotool) and a
 // clipboard clobberer (xclip) work from the X side, a person types into
 // their own Wine window, and the daemon is SIGKILLed mid-run and started
-// again. Every message must be submitted exactly once, byte-exact, in its
+// again (the stealer before the kill, the person after it). Every message
+// must be submitted exactly once, byte-exact, in its
 // own window; nothing of ours in the person's window, nothing of theirs in
 // an agent's; the person's clipboard is theirs at the end.
 //
@@ -38,7 +39,19 @@ func TestWindowsProof(t *testing.T) {
 		n, _ = strconv.Atoi(s)
 	}
 	begin := time.Now()
-	dir := t.TempDir()
+	// The work dir is kept when the test fails (its path is logged): the
+	// journal, the daemon's logs, every window's submits.
+	dir, err := os.MkdirTemp("", "winproof-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("work dir kept: %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
 	d := desktoptest.StartT(t, desktoptest.Options{Dir: filepath.Join(dir, "desktop"), NoAgents: true})
 	p, err := New(Options{Dir: filepath.Join(dir, "wine"), Desktop: d, Log: t.Logf})
 	if err != nil {
@@ -155,6 +168,12 @@ func TestWindowsProof(t *testing.T) {
 	lastClip := personClip
 	var clipMu sync.Mutex
 	chaos.Add(3)
+	// The focus stealer works in the first part of the run, the person in
+	// the second (after the daemon's restart): a stealer that activates
+	// agents' windows while a person types makes a person who types into
+	// whatever window was activated last, which is not what is tested.
+	stealing := make(chan struct{})
+	personHere := make(chan struct{})
 	go func() {
 		defer chaos.Done()
 		r := rand.New(rand.NewPCG(1, 2))
@@ -162,6 +181,8 @@ func TestWindowsProof(t *testing.T) {
 		for {
 			select {
 			case <-stop:
+				return
+			case <-stealing:
 				return
 			case <-time.After(time.Duration(200+r.IntN(600)) * time.Millisecond):
 			}
@@ -190,9 +211,25 @@ func TestWindowsProof(t *testing.T) {
 			clipMu.Unlock()
 		}
 	}()
+	// A person goes back to their editor as people do, with a click (Wine
+	// gives the keyboard to the window a click lands in; an X-side
+	// activation alone can leave Wine's foreground elsewhere), then to the
+	// end of their text.
+	clickInto := func(w *Window) error {
+		if err := p.XDo("mousemove", strconv.Itoa(w.CX), strconv.Itoa(w.CY), "click", "1"); err != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+		return p.XDo("key", "ctrl+End")
+	}
 	var personText strings.Builder
 	go func() {
 		defer chaos.Done()
+		select {
+		case <-personHere:
+		case <-stop:
+			return
+		}
 		r := rand.New(rand.NewPCG(5, 6))
 		for i := 0; ; i++ {
 			select {
@@ -202,7 +239,7 @@ func TestWindowsProof(t *testing.T) {
 			}
 			word := fmt.Sprintf("person%d ", i)
 			desk.Lock()
-			if p.Activate(editor) == nil && p.XDo("type", "--delay", "30", word) == nil {
+			if clickInto(editor) == nil && p.XDo("type", "--delay", "30", word) == nil {
 				personText.WriteString(word)
 				typed.Add(int64(len(word)))
 			}
@@ -222,7 +259,7 @@ func TestWindowsProof(t *testing.T) {
 					sendErr.Store(err)
 					return
 				}
-				time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
+				time.Sleep(time.Duration(5+i%40) * time.Millisecond)
 			}
 		}()
 	}
@@ -247,16 +284,18 @@ func TestWindowsProof(t *testing.T) {
 	// The kill can come mid-delivery and leave the focus in an agent's
 	// window: the person looks up and clicks back into their editor
 	// before typing on (the desk is theirs meanwhile).
+	close(stealing)
 	desk.Lock()
 	killedAt := doneCount()
 	daemon.Kill()
 	daemon.Wait()
 	t.Logf("daemon SIGKILLed with %d of %d done", killedAt, n)
-	if err := p.Activate(editor); err != nil {
+	if err := clickInto(editor); err != nil {
 		t.Fatal(err)
 	}
 	desk.Unlock()
 	startDaemon()
+	close(personHere)
 	sends.Wait()
 	if err, _ := sendErr.Load().(error); err != nil {
 		t.Fatal(err)
@@ -273,7 +312,7 @@ func TestWindowsProof(t *testing.T) {
 	// The person submits what they typed; their clipboard comes back after
 	// one more delivery.
 	desk.Lock()
-	if err := p.Activate(editor); err != nil {
+	if err := clickInto(editor); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.XDo("key", "Return"); err != nil {
