@@ -4,6 +4,7 @@
 package deliver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -99,6 +100,10 @@ type Report struct {
 	// FocusMovedByOthers: at the end the focus was on a third window that
 	// someone else chose during the delivery; it was left there.
 	FocusMovedByOthers bool
+	// SubmitUncertain: the focus moved while the submit key was tapped,
+	// and a look found the input empty afterwards: taken for submitted
+	// (the ack confirms it).
+	SubmitUncertain bool
 	// Landing says how far the paste is known to have landed: "read" (the
 	// agent's window read the message, and only ours, to the end of a
 	// burst as long as its pastes usually are; that the text is in the
@@ -344,7 +349,10 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		return rep.verified || owned() // verified: the input was seen to hold the message
 	}
 	if err := d.guardedKeyIf(ctx, t, t.Submit, stillOurs, rep); err != nil {
-		return d.undo(t, rep, err)
+		if !errors.Is(err, errKeyUncertain) || !d.submittedAfterAll(ctx, t, saved, rep) {
+			return d.undo(t, rep, err)
+		}
+		rep.SubmitUncertain = true
 	}
 	rep.step("submitted")
 	rep.Submitted = true
@@ -364,6 +372,19 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	}
 	rep.step("restored")
 	return nil
+}
+
+// submittedAfterAll: the submit key went while the focus moved (no server
+// grab), so whether the agent's window got it is unknown; look. An empty
+// input took it: the message was submitted, and its ack will say so. An
+// input that still holds the message did not (the key went elsewhere):
+// the caller takes the paste back. Without a way to look, not submitted.
+func (d *Deliverer) submittedAfterAll(ctx context.Context, t Target, saved []byte, rep *Report) bool {
+	if t.Read == nil {
+		return false
+	}
+	left, err := d.inputText(ctx, t, *t.Read, saved, rep)
+	return err == nil && len(bytes.TrimSpace(left)) == 0
 }
 
 // giveBack returns the focus to the window that had it before the click

@@ -18,3 +18,10 @@ type ProbedWindow struct {
 	Window
 	Frame Screen // the client area in root coordinates
 }
+
+// PlatformCheck is one check that matters on this platform only (for
+// doctor): what, whether it passed, what was seen and how to fix it.
+type PlatformCheck struct {
+	What, Detail, Fix string
+	OK                bool
+}

@@ -216,3 +216,6 @@ func (p *Probe) title(w xproto.Window) (string, error) {
 	}
 	return "", nil
 }
+
+// PlatformChecks: none beyond the X11 ones doctor makes itself.
+func (p *Probe) PlatformChecks(found map[string][]ProbedWindow) []PlatformCheck { return nil }

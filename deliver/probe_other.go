@@ -25,3 +25,5 @@ func (p *Probe) Pointer() (int, int, error)       { return 0, 0, errNoBackend() 
 func errNoBackend() error {
 	return &displayError{"no desktop backend for " + runtime.GOOS + " yet"}
 }
+
+func (p *Probe) PlatformChecks(found map[string][]ProbedWindow) []PlatformCheck { return nil }

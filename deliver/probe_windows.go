@@ -7,6 +7,7 @@ package deliver
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"unsafe"
 
@@ -125,4 +126,73 @@ func (p *Probe) Pointer() (int, int, error) {
 		return 0, 0, err
 	}
 	return int(pt.X), int(pt.Y), nil
+}
+
+var (
+	procSystemParametersInfoW        = user32.NewProc("SystemParametersInfoW")
+	procGetThreadDpiAwarenessContext = user32.NewProc("GetThreadDpiAwarenessContext")
+	procGetAwarenessFromDpiContext   = user32.NewProc("GetAwarenessFromDpiAwarenessContext")
+)
+
+// PlatformChecks are what matters on Windows: DPI awareness (coordinates
+// are physical pixels only when per-monitor aware), the foreground lock,
+// and, for each agent's window found, whether it runs elevated (UIPI drops
+// our input to it).
+func (p *Probe) PlatformChecks(found map[string][]ProbedWindow) []PlatformCheck {
+	var out []PlatformCheck
+	setDPIAware()
+	switch aw := dpiAwareness(); aw {
+	case 2:
+		out = append(out, PlatformCheck{What: "dpi", OK: true, Detail: "per-monitor DPI aware: coordinates are physical pixels on every monitor"})
+	case -1:
+		out = append(out, PlatformCheck{What: "dpi", OK: true, Detail: "DPI awareness not reported by this Windows (before 10 1607); system-aware: use the same scale on every monitor, or recapture points after changing it"})
+	default:
+		out = append(out, PlatformCheck{What: "dpi", Detail: fmt.Sprintf("not per-monitor DPI aware (awareness %d): points on a monitor with another scale are off", aw),
+			Fix: "use Windows 10 1703 or later; meanwhile set every monitor to the same scale (Settings > System > Display) and recapture: agentspool coords capture AGENT"})
+	}
+	var lock uint32
+	if r, _, _ := procSystemParametersInfoW.Call(0x2000 /* SPI_GETFOREGROUNDLOCKTIMEOUT */, 0, uintptr(unsafe.Pointer(&lock)), 0); r != 0 {
+		out = append(out, PlatformCheck{What: "foreground lock", OK: true, Detail: fmt.Sprintf("%d ms: a delivery's own click gives the agent's window the foreground, as a person's click would", lock)})
+	}
+	ours, err := integrity(windows.GetCurrentProcessId())
+	if err != nil {
+		return out
+	}
+	names := make([]string, 0, len(found))
+	for n := range found {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, w := range found[n] {
+			theirs, err := integrity(uint32(w.PID))
+			if err != nil {
+				continue
+			}
+			if theirs > ours {
+				out = append(out, PlatformCheck{What: n, Detail: fmt.Sprintf("the window %q runs elevated (integrity 0x%x, agentspool 0x%x): Windows drops input sent to it from below (UIPI)", w.Title, theirs, ours),
+					Fix: "start the agent's program without \"Run as administrator\" (or run agentspool elevated too, which is not advised)"})
+			}
+		}
+	}
+	return out
+}
+
+func setDPIAware() {
+	if procSetProcessDpiAwareCtx.Find() == nil {
+		procSetProcessDpiAwareCtx.Call(dpiAwarenessPerMonitorV2)
+	} else if procSetProcessDPIAware.Find() == nil {
+		procSetProcessDPIAware.Call()
+	}
+}
+
+// dpiAwareness is the thread's DPI_AWARENESS (0 unaware, 1 system, 2 per
+// monitor), or -1 when this Windows cannot say.
+func dpiAwareness() int {
+	if procGetThreadDpiAwarenessContext.Find() != nil || procGetAwarenessFromDpiContext.Find() != nil {
+		return -1
+	}
+	ctx, _, _ := procGetThreadDpiAwarenessContext.Call()
+	a, _, _ := procGetAwarenessFromDpiContext.Call(ctx)
+	return int(int32(a))
 }

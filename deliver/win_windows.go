@@ -83,11 +83,7 @@ func NewWindows() (Desktop, error) {
 		return nil, &displayError{"user32.dll has no SendInput: " + err.Error()}
 	}
 	// Per-monitor DPI awareness (Windows 10 1703+), else system-wide.
-	if procSetProcessDpiAwareCtx.Find() == nil {
-		procSetProcessDpiAwareCtx.Call(dpiAwarenessPerMonitorV2)
-	} else if procSetProcessDPIAware.Find() == nil {
-		procSetProcessDPIAware.Call()
-	}
+	setDPIAware()
 	d := &winDesktop{
 		pid:    windows.GetCurrentProcessId(),
 		calls:  make(chan func(), 16),

@@ -70,8 +70,15 @@ type journalLine struct {
 	Requests int    `json:"paste_requests,omitempty"`
 	Landing  string `json:"landing,omitempty"`
 	LateRead bool   `json:"late_read,omitempty"`
-	ClickX   int    `json:"click_x,omitempty"`
-	ClickY   int    `json:"click_y,omitempty"`
+	// SubmitUncertain: the focus moved while the submit key went (Windows
+	// has no server grab); a look found the input empty, so it counts as
+	// submitted, to be confirmed by the ack.
+	SubmitUncertain bool `json:"submit_uncertain,omitempty"`
+	// FocusLeft: someone else moved the focus to a third window during
+	// the delivery; it was left there.
+	FocusLeft bool `json:"focus_left,omitempty"`
+	ClickX    int  `json:"click_x,omitempty"`
+	ClickY    int  `json:"click_y,omitempty"`
 }
 
 func openJournal(path string) (*journal, error) {
@@ -107,7 +114,8 @@ func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OK: err == nil,
 		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Readback: ms(r.Readback), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Restore: ms(r.Restore), GiveBack: ms(r.GiveBack), Release: ms(r.Release), Refocus: r.Refocus,
 		Quiet: ms(r.QuietWait), Forced: r.Forced, Kept: r.KeptKeys, GaveBack: r.GaveBack,
-		Reads: r.PasteReads, Requests: r.PasteRequests, Landing: r.Landing, LateRead: r.LateRead, ClickX: r.ClickX, ClickY: r.ClickY}
+		Reads: r.PasteReads, Requests: r.PasteRequests, Landing: r.Landing, LateRead: r.LateRead, ClickX: r.ClickX, ClickY: r.ClickY,
+		SubmitUncertain: r.SubmitUncertain, FocusLeft: r.FocusMovedByOthers}
 	if !r.CheckFrom.IsZero() {
 		from, to := r.CheckFrom.UTC(), r.CheckTo.UTC()
 		l.CheckFrom, l.CheckTo = &from, &to

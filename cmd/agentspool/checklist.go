@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -66,7 +67,7 @@ func checkAgents(c *checklist, cfg *config.Config, screens []deliver.Screen, win
 				names[i] = s.String()
 			}
 			hint := ""
-			if a.X < 0 || a.Y < 0 {
+			if (a.X < 0 || a.Y < 0) && runtime.GOOS != "windows" {
 				hint = "X11 puts the top-left of the leftmost, topmost monitor at (0, 0), so there are no negative coordinates here (a Windows-era file may have them); "
 			}
 			c.fail(what, fmt.Sprintf("point (%d, %d) is on no screen (screens: %s)", a.X, a.Y, strings.Join(names, ", ")),

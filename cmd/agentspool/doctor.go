@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/agentspool/agentspool/config"
@@ -90,6 +91,10 @@ func runDoctor(e *env, args []string) error {
 // doctorDesktop checks the display, its extensions and window manager, the
 // desktop lock, the clipboard and (with a config) each agent's window.
 func doctorDesktop(c *checklist, cfg *config.Config) {
+	if runtime.GOOS == "windows" {
+		doctorWindowsDesktop(c, cfg)
+		return
+	}
 	p, err := deliver.OpenProbe()
 	if err != nil {
 		c.fail("display", err.Error(), "run agentspool in your desktop session, or set DISPLAY (e.g. :0) and XAUTHORITY (e.g. ~/.Xauthority) to it")
@@ -147,6 +152,52 @@ func doctorDesktop(c *checklist, cfg *config.Config) {
 		return
 	}
 	checkAgents(c, cfg, screens, windows)
+}
+
+// doctorWindowsDesktop is doctorDesktop on Windows: the session, input
+// injection and the hooks, DPI awareness, the foreground lock, the desktop
+// lock, the clipboard, and each agent's window (elevated ones refused),
+// with Windows fixes.
+func doctorWindowsDesktop(c *checklist, cfg *config.Config) {
+	p, err := deliver.OpenProbe()
+	if err != nil {
+		c.fail("session", err.Error(), "run agentspool in the session you log in to (agentspool service install makes a logon task), not as a Windows service")
+		for _, w := range []string{"input", "desktop lock", "clipboard", "agents"} {
+			c.skip(w, "no desktop")
+		}
+		return
+	}
+	defer p.Close()
+	c.ok("session", "%s", p.Display())
+	if err := p.XTEST(); err != nil {
+		c.fail("input", err.Error(), "")
+	} else if err := p.InputClock(); err != nil {
+		c.fail("input", err.Error(), "")
+	} else {
+		c.ok("input", "SendInput, and low-level hooks that tell a person's input from ours")
+	}
+	if doctorLock(c, cfg) {
+		doctorClipboard(c, cfg)
+	} else {
+		c.skip("clipboard", "no desktop lock")
+	}
+	var found map[string][]deliver.ProbedWindow
+	if cfg == nil {
+		c.skip("agents", "no config")
+	} else if screens, err := p.Screens(); err != nil {
+		c.fail("screens", err.Error(), "")
+	} else if windows, err := p.Windows(); err != nil {
+		c.fail("windows", err.Error(), "")
+	} else {
+		found = checkAgents(c, cfg, screens, windows)
+	}
+	for _, pc := range p.PlatformChecks(found) {
+		if pc.OK {
+			c.ok(pc.What, "%s", pc.Detail)
+		} else {
+			c.fail(pc.What, pc.Detail, pc.Fix)
+		}
+	}
 }
 
 func doctorLock(c *checklist, cfg *config.Config) bool {

@@ -150,12 +150,17 @@ func serviceInstall(e *env, name, display, xauth string) error {
 		return serviceErr(e, err)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s\n", rep.Path)
-	fmt.Fprintf(e.stdout, "  runs    %s %s\n", spec.Binary, joinArgs(spec.Args()))
-	fmt.Fprintf(e.stdout, "  display %s", spec.Display)
-	if spec.XAuthority != "" {
-		fmt.Fprintf(e.stdout, " (XAUTHORITY %s)", spec.XAuthority)
+	if runtime.GOOS == "windows" {
+		// A logon task runs `agentspool run` in the user's session.
+		fmt.Fprintf(e.stdout, "  runs    %s --config %s --spool %s run (at your logon, in your session)\n", spec.Binary, spec.Config, spec.Spool)
+	} else {
+		fmt.Fprintf(e.stdout, "  runs    %s %s\n", spec.Binary, joinArgs(spec.Args()))
+		fmt.Fprintf(e.stdout, "  display %s", spec.Display)
+		if spec.XAuthority != "" {
+			fmt.Fprintf(e.stdout, " (XAUTHORITY %s)", spec.XAuthority)
+		}
+		fmt.Fprintln(e.stdout)
 	}
-	fmt.Fprintln(e.stdout)
 	if rep.Manager != nil {
 		return fmt.Errorf("service: installed %s but not enabled: %w", rep.Path, rep.Manager)
 	}

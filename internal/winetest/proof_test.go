@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -322,6 +323,11 @@ func TestWindowsProof(t *testing.T) {
 	clipMu.Lock()
 	want := lastClip
 	clipMu.Unlock()
+	// Wine takes an X-side copy into the Windows clipboard a moment later
+	// (its clipboard thread imports it); on Windows a copy is there at
+	// once. The last delivery starts after that moment, or it would save
+	// the copy before and put that back.
+	time.Sleep(time.Second)
 	last := &msg{agent: ws[0].Name, method: "mv", body: "the last one ✓"}
 	if err := send(last, n); err != nil {
 		t.Fatal(err)
@@ -336,6 +342,23 @@ func TestWindowsProof(t *testing.T) {
 	}
 	seen := map[string]int{}
 	problems := 0
+	// Windows has no server grab: a key can go while the focus moves, and
+	// where it went is unknown. The daemon says so in the journal (the
+	// window the focus moved to is named). An empty submit in window W is
+	// explained only by such a line for an Enter whose focus moved to W;
+	// any other is a problem.
+	lines, err := proof.ReadJournal(filepath.Join(spoolDir, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	strayEnter := map[string]int{}
+	stray := regexp.MustCompile(`the foreground window changed while enter was tapped \(from "[^"]*" to "([^"]*)"\)`)
+	for _, l := range lines {
+		if m := stray.FindStringSubmatch(l.Err); m != nil {
+			strayEnter[m[1]]++
+		}
+	}
+	explained := 0
 	for _, w := range ws {
 		subs, err := w.Submits()
 		if err != nil {
@@ -345,6 +368,12 @@ func TestWindowsProof(t *testing.T) {
 			line, body, _ := strings.Cut(s, "\n")
 			var id, from, to string
 			if _, err := fmt.Sscanf(line, "[agentspool id=%s from=%s to=%s", &id, &from, &to); err != nil {
+				if s == "" && strayEnter[w.Name] > 0 {
+					strayEnter[w.Name]--
+					explained++
+					t.Logf("%s: an empty submit from an Enter the journal says went while the focus moved to it", w.Name)
+					continue
+				}
 				problems++
 				t.Errorf("%s: a submit without an envelope: %q", w.Name, s)
 				continue
@@ -380,13 +409,9 @@ func TestWindowsProof(t *testing.T) {
 		problems++
 		t.Errorf("clipboard at the end %q (%v), want the last copy made by others %q", got, err, want)
 	}
-	lines, err := proof.ReadJournal(filepath.Join(spoolDir, "journal.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := proof.Stats(lines)
-	t.Logf("WINDOWS PROOF: %d messages (+1), %d problems; %d focus steals, %d clipboard clobbers, %d person keys; daemon killed at %d done; %v",
-		n, problems, steals.Load(), clobbers.Load(), typed.Load(), killedAt, time.Since(begin).Round(time.Second))
+	t.Logf("WINDOWS PROOF: %d messages (+1), %d problems; %d focus steals, %d clipboard clobbers, %d person keys; daemon killed at %d done; %d empty submits from Enters the journal marked uncertain; %v",
+		n, problems, steals.Load(), clobbers.Load(), typed.Load(), killedAt, explained, time.Since(begin).Round(time.Second))
 	t.Logf("journal: %+v", st)
 }
 
