@@ -47,6 +47,11 @@ type Target struct {
 	// edit before it: Lexical's clearing of the last message, which then
 	// comes back.) nil: undo without looking.
 	Read *DraftKeys
+	// Resubmit: an earlier attempt submitted this message and no ack came.
+	// If the input still holds exactly the message (the window dropped the
+	// submit key), it is submitted as it is, not pasted again (with Read;
+	// a paste on top would make the input hold it twice).
+	Resubmit bool
 	// Verify: after every paste, read the input (with Read) and submit only
 	// if it holds the message. Without it, only a burst shorter than the
 	// agent's usual is checked so.
@@ -280,6 +285,23 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		return err
 	}
 	rep.step("focused")
+	if left, err := d.stillThere(ctx, t, text, rep); err != nil {
+		return err
+	} else if left {
+		// The earlier attempt's paste is the whole input: submit it.
+		if d.personActive(q) {
+			return errPerson("before the submit")
+		}
+		if err := d.guardedKey(ctx, t, t.Submit, rep); err != nil {
+			return err
+		}
+		rep.step("submitted")
+		rep.Submitted, rep.Landing = true, "left"
+		if t.Submitted != nil {
+			t.Submitted()
+		}
+		return nil
+	}
 	if err := d.lookFirst(ctx, t, rep); err != nil {
 		return err
 	}

@@ -198,6 +198,37 @@ func (d *Deliverer) lookFirst(ctx context.Context, t Target, rep *Report) error 
 	return nil
 }
 
+// stillThere: for a message submitted before without an ack (t.Resubmit),
+// look whether the input holds exactly it still. Anything else in the
+// input is looked at again, and cleared, by lookFirst; when it cannot be
+// seen, the delivery goes on as usual (its verifying look sees a paste
+// doubled).
+func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *Report) (bool, error) {
+	if !t.Resubmit || t.Read == nil {
+		return false, nil
+	}
+	person, err := d.Desktop.Clipboard()
+	if err != nil {
+		return false, saveErr(err)
+	}
+	left, err := d.inputText(ctx, t, *t.Read, person, rep)
+	if err != nil {
+		return false, nil
+	}
+	if got := bytes.TrimSpace(left); len(got) > 0 {
+		if bytes.Equal(got, bytes.TrimSpace(text)) {
+			return true, nil
+		}
+		d.mu.Lock()
+		if d.unknown == nil {
+			d.unknown = map[string]bool{}
+		}
+		d.unknown[t.Agent] = true // lookFirst clears it
+		d.mu.Unlock()
+	}
+	return false, nil
+}
+
 // draftError: the agent's input held text, probably a person's draft.
 type draftError struct{ chars int }
 

@@ -368,3 +368,42 @@ func TestTakeBackPutsThePersonsClipboardBack(t *testing.T) {
 	}
 	nothingLanded(t, d)
 }
+
+// A window that dropped the submit key keeps the paste in its input; the
+// retry after no ack finds exactly the message there and submits it as it
+// is: one submit, the message once (not pasted on top of itself).
+func TestRetryAfterADroppedSubmitSubmitsWhatIsThere(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("PERSON"))
+	tg := target("Agent-1", 50)
+	tg.Read = &deliver.DraftKeys{SelectAll: []string{"ctrl", "a"}, Copy: []string{"ctrl", "c"}, Caret: []string{"end"}}
+	tg.Verify = true
+	dl := deliverer(d)
+	d.DropEnters = 1
+	if _, err := dl.Deliver(context.Background(), tg, "the message"); err != nil {
+		t.Fatal(err) // submitted, as far as anyone can see: the ack tells
+	}
+	if w := d.Window("Agent-1"); len(w.Submits) != 0 || w.Input != "the message" {
+		t.Fatalf("after the dropped Enter: input %q, submits %q", w.Input, w.Submits)
+	}
+	tg.Resubmit = true
+	rep, err := dl.Deliver(context.Background(), tg, "the message")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := d.Window("Agent-1"); !slices.Equal(w.Submits, []string{"the message"}) || w.Input != "" {
+		t.Fatalf("after the retry: input %q, submits %q; want the message submitted once", w.Input, w.Submits)
+	}
+	if rep.Landing != "left" || rep.PasteReads != 0 {
+		t.Errorf("landing %q, %d reads: want the paste left in the input submitted, no new paste", rep.Landing, rep.PasteReads)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "PERSON" {
+		t.Errorf("clipboard %q, want the person's", clip)
+	}
+	// A retry whose input is empty (the submit did go; the ack was late)
+	// pastes as usual.
+	rep, err = dl.Deliver(context.Background(), tg, "again")
+	if err != nil || rep.Landing != "seen" {
+		t.Fatalf("retry into an empty input: %v, landing %q", err, rep.Landing)
+	}
+}

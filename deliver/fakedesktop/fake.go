@@ -55,6 +55,9 @@ type Desk struct {
 	// BeforeKey runs before each key tap; it may move the focus or
 	// Clobber the clipboard.
 	BeforeKey func(d *Desk, combo []string)
+	// DropEnters: the next so many Enters reach the window and do
+	// nothing, as a busy app may drop a key.
+	DropEnters int
 	// AfterOffer runs after each offer took the CLIPBOARD.
 	AfterOffer func(d *Desk)
 	// FetchDelay makes windows slow to fetch a paste; the paste is
@@ -386,6 +389,10 @@ func (d *Desk) keyLocked(combo []string) {
 		paste()
 		d.mu.Lock()
 	case "enter", "ctrl+enter":
+		if d.DropEnters > 0 {
+			d.DropEnters--
+			return
+		}
 		text := win.Input
 		win.Submits = append(win.Submits, text)
 		win.Input, win.pastes = "", nil

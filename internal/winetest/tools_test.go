@@ -15,8 +15,9 @@ import (
 
 // agentspool.exe's setup tools under Wine: doctor checks the Windows
 // desktop with Windows checks (session, input, DPI, foreground lock, each
-// agent's window), and service install/status/uninstall manage a logon
-// task through schtasks, its definition on disk and gone after uninstall.
+// agent's window); coords check --click and coords capture work; and
+// service install/status/uninstall manage a logon task through schtasks,
+// its definition on disk and gone after uninstall.
 func TestWindowsDoctorAndLogonTask(t *testing.T) {
 	Require(t)
 	dir, err := os.MkdirTemp("", "wintools-")
@@ -83,6 +84,30 @@ func TestWindowsDoctorAndLogonTask(t *testing.T) {
 			task = filepath.Join(u, "agentspool", "agentspool.task.xml")
 		}
 	}
+	// coords check --click clicks each agent's point and sees its window
+	// take the focus; coords capture records where the pointer is and the
+	// focused window's title (a person clicks into the input first).
+	out, err = run("coords", "check", "--click")
+	if err != nil {
+		t.Errorf("coords check --click: %v", err)
+	}
+	for _, w := range ws {
+		if !strings.Contains(out, "ok    "+w.Name) {
+			t.Errorf("coords check says nothing good of %s", w.Name)
+		}
+	}
+	w := ws[1]
+	if err := p.XDo("mousemove", fmt.Sprint(w.CX+7), fmt.Sprint(w.CY+5), "click", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("coords", "capture", w.Name, "--countdown", "1s"); err != nil {
+		t.Errorf("coords capture: %v", err)
+	}
+	b, _ := os.ReadFile(cfg)
+	if want := fmt.Sprintf("x: %d\n    y: %d\n    window: %q", w.CX+7, w.CY+5, w.Name); !strings.Contains(string(b), want) {
+		t.Errorf("after capture coords.yaml does not hold %q:\n%s", want, b)
+	}
+
 	// Wine 8's schtasks /Create fails in the wineserver session that booted
 	// the prefix (it works from the next one on, as on any Windows that
 	// has been started before): end this session first. The windows go
@@ -94,7 +119,7 @@ func TestWindowsDoctorAndLogonTask(t *testing.T) {
 	if err != nil {
 		t.Fatalf("service install: %v", err)
 	}
-	b, err := os.ReadFile(task)
+	b, err = os.ReadFile(task)
 	if err != nil {
 		t.Fatalf("the task definition: %v", err)
 	}
