@@ -285,7 +285,10 @@ func clickCheck(e *env, c *checklist, cfg *config.Config, found map[string][]del
 			continue
 		}
 		var w deliver.Window
-		deadline := time.Now().Add(2 * time.Second)
+		// A loaded desktop can take seconds to move the focus (under Wine,
+		// an X-side focus change reaches the Windows side late): wait
+		// generously, this is a check, not a delivery.
+		deadline := time.Now().Add(5 * time.Second)
 		for {
 			w, err = desk.Focused()
 			if err == nil && a.MatchTitle(w.Title) && (a.PID == 0 || a.PID == w.PID) || time.Now().After(deadline) {
