@@ -51,8 +51,9 @@ func deliverRetrying(t *testing.T, dl *Deliverer, tg Target, text string) int {
 
 // windowGot asserts that the window's submits are exactly want, in order,
 // and that it saw no empty submit and no double or triple click; with
-// undisturbed, also that no paste inserted nothing.
-func windowGot(t *testing.T, d *desktoptest.Desktop, a *desktoptest.AgentWindow, want []string, undisturbed bool) {
+// undisturbed, also that no paste inserted nothing beyond the seen attempts
+// the delivery itself saw fail.
+func windowGot(t *testing.T, d *desktoptest.Desktop, a *desktoptest.AgentWindow, want []string, undisturbed bool, seen int) {
 	t.Helper()
 	// The page reports a submit to the harness a moment after it.
 	var got []string
@@ -78,9 +79,12 @@ func windowGot(t *testing.T, d *desktoptest.Desktop, a *desktoptest.AgentWindow,
 			t.Logf("%s %s %s detail=%d data=%.40q text=%.40q len=%d landed=%v type=%s", a.Name, e.Received.Format("05.000000"), e.Type, e.Detail, e.Data, e.Text, e.Len, e.Landed, e.InputType)
 		}
 	}
-	if st.EmptySubmits != 0 || st.MultiClicks != 0 || (undisturbed && st.PastesInsertedNothing != 0) {
-		t.Errorf("%s (%s): %d empty submits, %d multi-clicks, %d pastes that inserted nothing; want none (%+v)",
-			a.Name, a.Kind, st.EmptySubmits, st.MultiClicks, st.PastesInsertedNothing, st)
+	// Undisturbed, a paste that inserted nothing is allowed only as one of
+	// the attempts the delivery itself saw fail (and tried again): now and
+	// then Chromium drops a paste on its own, and the delivery must see it.
+	if st.EmptySubmits != 0 || st.MultiClicks != 0 || (undisturbed && st.PastesInsertedNothing > seen) {
+		t.Errorf("%s (%s): %d empty submits, %d multi-clicks, %d pastes that inserted nothing (%d attempts seen to fail); want none (%+v)",
+			a.Name, a.Kind, st.EmptySubmits, st.MultiClicks, st.PastesInsertedNothing, seen, st)
 	}
 }
 
@@ -102,14 +106,17 @@ func deliverAll(t *testing.T, d *desktoptest.Desktop, dl *Deliverer, order []int
 	t.Helper()
 	want := map[string][]string{}
 	retried := 0
+	failedAt := map[string]int{}
 	for i, k := range order {
 		a := d.Agents[k]
 		text := chromiumText(a, i)
-		retried += deliverRetrying(t, dl, chromiumTarget(a), text)
+		n := deliverRetrying(t, dl, chromiumTarget(a), text)
+		retried += n
+		failedAt[a.Name] += n
 		want[a.Name] = append(want[a.Name], text)
 	}
 	for _, a := range d.Agents {
-		windowGot(t, d, a, want[a.Name], undisturbed)
+		windowGot(t, d, a, want[a.Name], undisturbed, failedAt[a.Name])
 	}
 	return retried
 }
