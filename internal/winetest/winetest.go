@@ -191,17 +191,36 @@ func (p *Prefix) boot(noStandIn bool) error {
 	// (services.exe, winedevice.exe, explorer.exe /desktop) stay, under the
 	// persistent wineserver. Its output goes to a log, not a pipe: the
 	// services inherit it, and a pipe would not close before they end.
-	boot, err := p.spawn("wineboot", nil, "wine", "wineboot", "-i")
-	if err != nil {
-		return err
-	}
-	select {
-	case <-boot.done:
-		if boot.err != nil {
-			return boot.failure(fmt.Errorf("wineboot -i: %w", boot.err))
+	// Wine mends a broken /tmp/.wine-UID server directory (one a killed
+	// wineserver left) and then exits asking to be run again: once more
+	// then, with a new wineserver if that one went too.
+	for try := 0; ; try++ {
+		boot, err := p.spawn("wineboot", nil, "wine", "wineboot", "-i")
+		if err != nil {
+			return err
 		}
-	case <-time.After(startTimeout):
-		return boot.failure(fmt.Errorf("wineboot -i did not finish in %v", startTimeout))
+		select {
+		case <-boot.done:
+		case <-time.After(startTimeout):
+			return boot.failure(fmt.Errorf("wineboot -i did not finish in %v", startTimeout))
+		}
+		if boot.err == nil {
+			break
+		}
+		if log, _ := os.ReadFile(boot.Log); try == 0 && strings.Contains(string(log), "try running the same command again") {
+			p.logf("winetest: wine mended its temporary directory; booting again")
+			if server.Exited() {
+				if server, err = p.spawn("wineserver", nil, "wineserver", "--foreground", "--persistent"); err != nil {
+					return err
+				}
+				p.mu.Lock()
+				p.server = server
+				p.procs = slices.DeleteFunc(p.procs, func(pr *Process) bool { return pr == server })
+				p.mu.Unlock()
+			}
+			continue
+		}
+		return boot.failure(fmt.Errorf("wineboot -i: %w", boot.err))
 	}
 	if server.Exited() {
 		return server.failure(errors.New("wineserver exited during wineboot"))
