@@ -229,6 +229,19 @@ func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *
 	return false, nil
 }
 
+// LookFirst makes the agent's next delivery look at its input before it
+// pastes, and clear what is there: the daemon calls it when a submitted
+// message's ack did not come (its window may have dropped the submit
+// key, leaving the paste in the input for the next message to land on).
+func (d *Deliverer) LookFirst(agent string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.unknown == nil {
+		d.unknown = map[string]bool{}
+	}
+	d.unknown[agent] = true
+}
+
 // draftError: the agent's input held text, probably a person's draft.
 type draftError struct{ chars int }
 

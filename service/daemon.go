@@ -541,6 +541,9 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 			d.apply(e, s, a)
 			return
 		}
+		// The submit may have been dropped with the paste left in the
+		// input: whatever goes to this agent next looks first.
+		d.dl.LookFirst(e.Agent)
 		backoff := a.Backoff << (attempt - 1)
 		at := d.now().Add(backoff)
 		cause := fmt.Errorf("no ack within %v; retry in %v", timeout, backoff)
