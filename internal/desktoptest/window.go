@@ -262,27 +262,7 @@ func (d *Desktop) Submits(agent string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(w.Record)
-	if err != nil {
-		return nil, fmt.Errorf("desktoptest: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		// Dot-files are the fixture's half-written .tmp files.
-		if n := e.Name(); !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".txt") {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names) // zero-padded sequence numbers
-	texts := make([]string, 0, len(names))
-	for _, n := range names {
-		data, err := os.ReadFile(filepath.Join(w.Record, n))
-		if err != nil {
-			return nil, fmt.Errorf("desktoptest: %w", err)
-		}
-		texts = append(texts, string(data))
-	}
-	return texts, nil
+	return ReadRecords(w.Record)
 }
 
 // coordsTemplate is the coords.yaml CoordsYAML writes. The config schema is
@@ -387,4 +367,31 @@ func (d *Desktop) Clipboard() (string, error) {
 		return "", fmt.Errorf("desktoptest: clipboard: %w", err)
 	}
 	return out, nil
+}
+
+// ReadRecords returns the submits a fixture window recorded in dir
+// (NNNNNN.txt, one a submit, written as dot-named .tmp files and renamed),
+// oldest first. The Win32 fixture under Wine records the same way.
+func ReadRecords(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("desktoptest: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		// Dot-files are the fixture's half-written .tmp files.
+		if n := e.Name(); !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".txt") {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names) // zero-padded sequence numbers
+	texts := make([]string, 0, len(names))
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			return nil, fmt.Errorf("desktoptest: %w", err)
+		}
+		texts = append(texts, string(data))
+	}
+	return texts, nil
 }

@@ -9,10 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agentspool/agentspool/internal/desktoptest"
 )
 
 // MaxAgents is the most fixture windows laid out without overlap.
@@ -283,27 +284,7 @@ func (p *Prefix) Window(name string) (*Window, error) {
 
 // Submits returns the texts submitted in w, oldest first.
 func (w *Window) Submits() ([]string, error) {
-	entries, err := os.ReadDir(w.Record)
-	if err != nil {
-		return nil, fmt.Errorf("winetest: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		// Dot-files are the fixture's half-written .tmp files.
-		if n := e.Name(); !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".txt") {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names) // zero-padded sequence numbers
-	texts := make([]string, 0, len(names))
-	for _, n := range names {
-		data, err := os.ReadFile(filepath.Join(w.Record, n))
-		if err != nil {
-			return nil, fmt.Errorf("winetest: %w", err)
-		}
-		texts = append(texts, string(data))
-	}
-	return texts, nil
+	return desktoptest.ReadRecords(w.Record)
 }
 
 // Activate makes w the active window from the X side, as a focus stealer
