@@ -113,9 +113,19 @@ type AgentSettings struct {
 	// Backoff is the delay before the first retry, doubled each attempt;
 	// default 5s.
 	Backoff time.Duration
+	// Kind is the kind of input the agent's window has: "chat" (the
+	// default: a chat or editor input where SelectAll and Copy select and
+	// copy) or "terminal" (where ctrl+a and ctrl+c mean line-start and
+	// interrupt): a terminal gets no draft check and no verifying look
+	// unless draft_check/verify_paste are written for it, with its own
+	// copy key.
+	Kind string
 	// DraftCheck: before pasting, look whether the input already holds a
 	// person's draft (SelectAll, then Copy into a private buffer, then
-	// Caret to put the caret back); if it does, do not paste. Default off.
+	// Caret to put the caret back); if it does, do not paste. Default on
+	// (issue 14: a draft is never merged or destroyed by default), off for
+	// kind terminal. Its cost on an empty Chromium input is a wait for the
+	// select-all to show, learned (tens of ms; see deliver.inputText).
 	DraftCheck bool
 	// SelectAll, Copy and Caret are the draft check's keys; defaults
 	// ctrl+a, ctrl+c, end.
@@ -123,7 +133,8 @@ type AgentSettings struct {
 	// VerifyPaste: after every paste, look at what the input holds
 	// (SelectAll, Copy, Caret) and submit only if it is the message; the
 	// X side cannot show when a Chromium window has inserted a paste.
-	// Default true; the keys must work in the input.
+	// Default true (off for kind terminal); the keys must work in the
+	// input.
 	VerifyPaste bool
 	// PasteSettle is waited after the window has read the whole paste,
 	// before the submit, for editors that insert a paste later from their
@@ -205,6 +216,12 @@ const (
 	DefaultTimingMax       = 5 * time.Second
 )
 
+// The kinds of agent input (AgentSettings.Kind).
+const (
+	KindChat     = "chat"
+	KindTerminal = "terminal"
+)
+
 // DefaultAgentSettings are the settings used where neither `defaults:` nor
 // the agent says otherwise.
 var DefaultAgentSettings = AgentSettings{
@@ -216,6 +233,8 @@ var DefaultAgentSettings = AgentSettings{
 	MaxAttempts:  3,
 	Paste:        PasteFull,
 	Backoff:      5 * time.Second,
+	Kind:         KindChat,
+	DraftCheck:   true,
 	SelectAll:    "ctrl+a",
 	Copy:         "ctrl+c",
 	Caret:        "end",

@@ -70,7 +70,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := AgentSettings{Submit: "enter", UrgentSubmit: "enter", Undo: "ctrl+z", Ack: true,
 		AckTimeout: 30 * time.Second, MaxAttempts: 3, Paste: "full", Backoff: 5 * time.Second,
-		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
+		Kind: "chat", DraftCheck: true, SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
 	if c.QuietFor != 2*time.Second || c.QuietMaxWait != 2*time.Minute {
 		t.Errorf("quiet defaults: %v %v", c.QuietFor, c.QuietMaxWait)
 	}
@@ -159,7 +159,7 @@ agents:
 	}
 	def := AgentSettings{Submit: "ctrl+enter", UrgentSubmit: "ctrl+enter", Undo: "ctrl+z", Ack: false,
 		AckTimeout: time.Minute, MaxAttempts: 5, Paste: "pointer", Backoff: 0,
-		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
+		Kind: "chat", DraftCheck: true, SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
 	if c.Defaults != def {
 		t.Errorf("Defaults = %+v, want %+v", c.Defaults, def)
 	}
@@ -173,7 +173,7 @@ agents:
 	custom, _ := c.Agent("Custom")
 	want := AgentSettings{Submit: "shift+enter", UrgentSubmit: "shift+enter", Undo: "ctrl+shift+z", Ack: true,
 		AckTimeout: 90 * time.Second, MaxAttempts: 1, Paste: "full", Backoff: time.Second,
-		SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
+		Kind: "chat", DraftCheck: true, SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
 	if custom.AgentSettings != want {
 		t.Errorf("Custom = %+v, want %+v", custom.AgentSettings, want)
 	}
@@ -652,5 +652,39 @@ func TestAlertCommandKey(t *testing.T) {
 	if _, err := Parse([]byte("alert_command: [a]\n"+minimal), "coords.yaml"); err == nil ||
 		!strings.Contains(err.Error(), "coords.yaml:1: alert_command: must be a string") {
 		t.Errorf("bad alert_command: %v", err)
+	}
+}
+
+// The draft check is on by default for chat inputs and off for a
+// terminal, where ctrl+a and ctrl+c mean line-start and interrupt (issue 14
+// item 4); a terminal with a look needs its own copy key.
+func TestKindSetsTheDraftCheckAndTheLook(t *testing.T) {
+	c, err := Parse([]byte(`defaults:
+  kind: chat
+agents:
+  Chat: {x: 1, y: 2, window: c}
+  Term: {x: 1, y: 2, window: t, kind: terminal}
+  TermChecked: {x: 1, y: 2, window: u, kind: terminal, draft_check: true, copy: ctrl+shift+c, select_all: ctrl+shift+a}
+  ChatUnchecked: {x: 1, y: 2, window: v, draft_check: false}
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		agent         string
+		draft, verify bool
+	}{{"Chat", true, true}, {"Term", false, false}, {"TermChecked", true, false}, {"ChatUnchecked", false, true}} {
+		a, _ := c.Agent(tc.agent)
+		if a.DraftCheck != tc.draft || a.VerifyPaste != tc.verify {
+			t.Errorf("%s: draft_check %v, verify_paste %v; want %v, %v", tc.agent, a.DraftCheck, a.VerifyPaste, tc.draft, tc.verify)
+		}
+	}
+	for in, want := range map[string]string{
+		"agents:\n  T: {x: 1, y: 2, window: t, kind: terminal, verify_paste: true}\n": "c.yaml:2: agents.T.copy: kind terminal with draft_check or verify_paste on needs the terminal's own copy key",
+		"agents:\n  T: {x: 1, y: 2, window: t, kind: xterm}\n":                        `c.yaml:2: agents.T.kind: bad kind "xterm"`,
+	} {
+		if _, err := Parse([]byte(in), "c.yaml"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", in, err, want)
+		}
 	}
 }

@@ -49,7 +49,7 @@ func (e *keyError) Error() string {
 // errors are reported, not the first.
 var (
 	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff",
-		"draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste", "deliver_when", "urgent_after", "busy_max", "bounce"}
+		"kind", "draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste", "deliver_when", "urgent_after", "busy_max", "bounce"}
 	agentKeys = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
 	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
 		"quiet_for", "quiet_max_wait", "metrics", "alert_command", "defaults", "agents"}
@@ -352,12 +352,23 @@ func (p *parser) path(n *yaml.Node, key string, emptyOK bool) (string, bool) {
 type settings struct {
 	AgentSettings
 	urgentSet bool
+	// draftSet, verifySet: draft_check, verify_paste were written (else
+	// they follow kind).
+	draftSet, verifySet bool
 }
 
 func (s *settings) resolved() AgentSettings {
 	out := s.AgentSettings
 	if !s.urgentSet {
 		out.UrgentSubmit = out.Submit
+	}
+	if out.Kind == KindTerminal {
+		if !s.draftSet {
+			out.DraftCheck = false
+		}
+		if !s.verifySet {
+			out.VerifyPaste = false
+		}
 	}
 	return out
 }
@@ -402,13 +413,22 @@ func (p *parser) setting(s *settings, e entry, key string) {
 		if v, ok := p.duration(e.v, key, true); ok {
 			s.Backoff = v
 		}
+	case "kind":
+		if v, ok := p.str(e.v, key); ok {
+			switch v {
+			case KindChat, KindTerminal:
+				s.Kind = v
+			default:
+				p.errf(e.v, key, "bad kind %q: want chat (a chat or editor input: the default) or terminal (no draft check and no verifying look: ctrl+a and ctrl+c mean something else there)", v)
+			}
+		}
 	case "draft_check":
 		if v, ok := p.boolean(e.v, key); ok {
-			s.DraftCheck = v
+			s.DraftCheck, s.draftSet = v, true
 		}
 	case "verify_paste":
 		if v, ok := p.boolean(e.v, key); ok {
-			s.VerifyPaste = v
+			s.VerifyPaste, s.verifySet = v, true
 		}
 	case "bounce":
 		if v, ok := p.boolean(e.v, key); ok {
@@ -623,6 +643,11 @@ func (p *parser) agent(e entry, def settings, c *Config) *Agent {
 		return nil
 	}
 	a.AgentSettings = s.resolved()
+	if a.Kind == KindTerminal && (a.DraftCheck || a.VerifyPaste) && a.Copy == DefaultAgentSettings.Copy {
+		// In a terminal ctrl+c interrupts the program the agent runs.
+		p.errf(e.k, join(base, "copy"), "kind terminal with draft_check or verify_paste on needs the terminal's own copy key (e.g. copy: ctrl+shift+c, select_all: the terminal's select-all): ctrl+c would interrupt the agent")
+		return nil
+	}
 	if a.Inbox == "" {
 		a.Inbox = filepath.Join(c.InboxRoot, a.Name, "inbox")
 	}

@@ -46,6 +46,7 @@ func BenchmarkGUIPhaseChromium(b *testing.B) {
 	b.Setenv("DISPLAY", d.Display)
 	dl := &Deliverer{Desktop: newX11B(b), Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
 	gui := map[string][]time.Duration{}
+	steps := map[string][]time.Duration{} // Chromium: each step's own time
 	sent := map[string][]string{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -64,6 +65,7 @@ func BenchmarkGUIPhaseChromium(b *testing.B) {
 		kind := a.Kind
 		if kind != "tk" && kind != "" {
 			gui["chromium"] = append(gui["chromium"], rep.GUI)
+			stepDeltas(rep, steps)
 		} else {
 			kind = "tk"
 		}
@@ -75,6 +77,12 @@ func BenchmarkGUIPhaseChromium(b *testing.B) {
 		p50, p95, _ := quantiles(ds)
 		b.ReportMetric(p50, kind+"-p50-ms")
 		b.ReportMetric(p95, kind+"-p95-ms")
+	}
+	// Where a Chromium delivery's time goes: the p50 of each step's own
+	// part (from the step before it to its end).
+	for step, ds := range steps {
+		p50, _, _ := quantiles(ds)
+		b.ReportMetric(p50, "chromium-"+step+"-ms")
 	}
 	time.Sleep(time.Second) // the pages report their last submits
 	for _, a := range d.Agents {
@@ -166,4 +174,16 @@ func newX11B(b *testing.B) *x11Desktop {
 	}
 	b.Cleanup(func() { desk.Close() })
 	return desk.(*x11Desktop)
+}
+
+// stepDeltas adds each step's own part of rep (its end minus the end of
+// the step before it) to steps.
+func stepDeltas(rep Report, steps map[string][]time.Duration) {
+	var prev time.Duration
+	for i := 0; i+1 < len(rep.Steps); i += 2 {
+		name, _ := rep.Steps[i].(string)
+		at, _ := rep.Steps[i+1].(time.Duration)
+		steps[name] = append(steps[name], at-prev)
+		prev = at
+	}
 }

@@ -121,6 +121,14 @@ type Report struct {
 	// back): the learned quiet was too short, and the paste may not have
 	// landed whole.
 	LateRead bool
+	// QuickLooks counts the looks that took an input for empty because
+	// its window did not take PRIMARY on the select-all in time (see
+	// inputText), rather than by waiting out the copy deadline.
+	QuickLooks int
+	// Merged: the verifying look found the message merged with text that
+	// was in the input before (a draft the draft check did not see); the
+	// paste was taken back and the rest left as it was.
+	Merged bool
 	// QuietWait is how long it waited for a person to stop typing.
 	QuietWait time.Duration
 	// Forced: an urgent message went after QuietMaxWait while a person
@@ -182,6 +190,9 @@ type Deliverer struct {
 	// unknown: agents whose input may hold what a disturbed paste left
 	// (it could not be seen); their next delivery looks first.
 	unknown map[string]bool
+	// slowLooks: never take an input for empty by its PRIMARY (the
+	// draft check as it was before, for the benchmark's comparison).
+	slowLooks bool
 }
 
 // Deliver types text into t's window and submits it. On error the message
@@ -405,7 +416,7 @@ func (d *Deliverer) submittedAfterAll(ctx context.Context, t Target, saved []byt
 	if t.Read == nil {
 		return false
 	}
-	left, err := d.inputText(ctx, t, *t.Read, saved, rep)
+	left, err := d.inputText(ctx, t, *t.Read, saved, rep, false)
 	return err == nil && len(bytes.TrimSpace(left)) == 0
 }
 

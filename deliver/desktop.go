@@ -34,6 +34,13 @@ type Desktop interface {
 	// ClipboardClient is the client (as Window.Client) that owns the
 	// CLIPBOARD now (0: none): whether a copy was the agent's window's.
 	ClipboardClient() (uint32, error)
+	// PrimarySets counts the times the X client given (as Window.Client)
+	// took the PRIMARY selection, or took it again: a select-all in a
+	// non-empty Chromium input does, every time; in an empty input nothing
+	// does, and neither does Tk's text widget when it already owns
+	// PRIMARY. last is when the latest of them was seen. A desktop with
+	// no PRIMARY (Windows) or no XFixes counts nothing.
+	PrimarySets(client uint32) (n uint64, last time.Time)
 	// OfferIf is Offer, done only if the owner is still owner (checked and
 	// taken atomically); ok is false when someone copied meanwhile.
 	OfferIf(text []byte, owner uint32) (o Offer, ok bool, err error)

@@ -17,7 +17,10 @@ import (
 // draftCheck looks whether the agent's input holds a draft: the input must
 // be empty (blank) before anything is pasted.
 func (d *Deliverer) draftCheck(ctx context.Context, t Target, saved []byte, rep *Report) error {
-	draft, err := d.inputText(ctx, t, *t.Draft, saved, rep)
+	// Quick only when a verifying look follows the paste: a draft the
+	// quick look misses (its window lagged) is then seen merged with the
+	// message and taken back (see verify), never submitted.
+	draft, err := d.inputText(ctx, t, *t.Draft, saved, rep, t.Verify)
 	if err != nil {
 		return err
 	}
@@ -34,9 +37,16 @@ func (d *Deliverer) draftCheck(ctx context.Context, t Target, saved []byte, rep 
 // meanwhile) makes the look inconclusive, and it looks again, up to three
 // times. Then the caret goes back and, if the window copied, saved (the
 // person's clipboard) is put back.
-func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report) ([]byte, error) {
+//
+// quick: an empty input may be told by its window not taking PRIMARY on
+// the select-all within Timings.Prompt(StepSelect), where its window is
+// known to take it on every select-all of text (Chromium's inputs; see
+// quickEmpty), instead of by no copy within the copy deadline (250 ms at
+// least). Only for the draft check: a look that decides a submit (verify,
+// submittedAfterAll) waits the whole deadline.
+func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report, quick bool) ([]byte, error) {
 	for try := 0; ; try++ {
-		text, ours, err := d.lookOnce(ctx, t, keys, saved, rep)
+		text, ours, err := d.lookOnce(ctx, t, keys, saved, rep, quick)
 		if err != nil || ours {
 			return text, err
 		}
@@ -46,7 +56,23 @@ func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, sav
 	}
 }
 
-func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report) (text []byte, ours bool, err error) {
+// quickEmpty is how long a look at t's input may wait for its select-all
+// to show before it takes the input for empty: false when the absence of a
+// PRIMARY owner change says nothing about it (before 8 looks in a row
+// that copied text all saw the window take PRIMARY; Tk's text widget does
+// not take it again while it owns it; Windows has no PRIMARY).
+func (d *Deliverer) quickEmpty(t Target) (time.Duration, bool) {
+	if d.slowLooks || !d.Timings.Always(PrimaryCount+t.Agent, 2, quickAfter) {
+		return 0, false
+	}
+	return d.Timings.Prompt(StepSelect)
+}
+
+// quickAfter is how many looks in a row must have seen the window take
+// PRIMARY before its absence counts.
+const quickAfter = 8
+
+func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report, quick bool) (text []byte, ours bool, err error) {
 	var tok [8]byte
 	rand.Read(tok[:])
 	o, err := d.offer(ctx, []byte("agentspool-draft-check-"+hex.EncodeToString(tok[:])), nil, rep)
@@ -66,30 +92,62 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 		}
 		d.clearOwner(rep.AgentWindow.Client)
 	}
+	agent := rep.AgentWindow.Client
+	primary0, _ := d.Desktop.PrimarySets(agent)
+	var selected time.Time // when the select-all was tapped
 	for _, k := range [][]string{keys.SelectAll, keys.Copy} {
 		if err := d.guardedKey(ctx, t, k, rep); err != nil {
 			putBack()
 			return nil, false, err
 		}
+		if selected.IsZero() {
+			selected = time.Now()
+		}
 	}
 	// The agent's window took the CLIPBOARD from the token: it copied.
 	// Watched by asking who owns it rather than by the token's loss, since
 	// a person's copy meanwhile takes it too (and a look at an empty
-	// input, which copies nothing, waits its whole deadline).
-	agent := rep.AgentWindow.Client
+	// input, which copies nothing, waits its whole deadline, unless quick
+	// may take a select-all that did not show for an empty input).
+	var quickBy time.Time
+	if wait, ok := d.quickEmpty(t); quick && ok {
+		quickBy = selected.Add(wait)
+	}
+	empty := false
 	start := time.Now()
 	copied, err := d.poll(ctx, d.Timings.Deadline(StepCopy), func() (bool, error) {
-		c, err := d.Desktop.ClipboardClient()
-		return err == nil && c == agent, nil
+		if c, err := d.Desktop.ClipboardClient(); err == nil && c == agent {
+			return true, nil
+		}
+		if !quickBy.IsZero() && time.Now().After(quickBy) {
+			if n, _ := d.Desktop.PrimarySets(agent); n == primary0 {
+				empty = true
+				return true, nil
+			}
+			quickBy = time.Time{} // it selected something: its copy will come
+		}
+		return false, nil
 	})
 	if err != nil {
 		putBack()
 		return nil, false, err
 	}
+	copied = copied && !empty
 	text = nil
 	if copied {
 		d.Timings.Observe(StepCopy, time.Since(start))
 		text, _ = d.Desktop.Clipboard()
+		// Learn whether (and how soon) this window shows a select-all of
+		// text by taking PRIMARY.
+		if n, at := d.Desktop.PrimarySets(agent); n > primary0 {
+			d.Timings.ObserveCount(PrimaryCount+t.Agent, 2)
+			d.Timings.Observe(StepSelect, at.Sub(selected))
+		} else {
+			d.Timings.ObserveCount(PrimaryCount+t.Agent, 1)
+		}
+	}
+	if empty {
+		rep.QuickLooks++
 	}
 	if err := d.guardedKey(ctx, t, keys.Caret, rep); err != nil {
 		putBack()
@@ -117,11 +175,12 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 // t.Read it looks first, and undoes only what is there; when it cannot
 // see, the agent's next delivery looks before it pastes. person is the
 // person's clipboard, put back after each look (nil: they had none).
-func (d *Deliverer) takeBack(ctx context.Context, t Target, person []byte, rep *Report, cause error) error {
+// msg is the message that was pasted.
+func (d *Deliverer) takeBack(ctx context.Context, t Target, msg, person []byte, rep *Report, cause error) error {
 	if t.Read == nil {
 		return d.undo(t, rep, cause)
 	}
-	known, err := d.clearInput(ctx, t, person, cause, rep)
+	known, err := d.clearInput(ctx, t, msg, person, cause, rep)
 	if err != nil {
 		return err
 	}
@@ -141,10 +200,15 @@ func (d *Deliverer) takeBack(ctx context.Context, t Target, person []byte, rep *
 // It is never read from the CLIPBOARD here: while a paste is taken back
 // the message's offer may still hold it, and the message would be put
 // back for anyone to paste, and the person's clipboard lost.
-func (d *Deliverer) clearInput(ctx context.Context, t Target, person []byte, cause error, rep *Report) (known bool, err error) {
+//
+// msg is the message whose paste is taken back (nil: not known). Text left
+// after an undo that does not hold it is not ours to clear: a draft (one a
+// lagging window's draft check missed), reported as such, and the message
+// waits until the input is clear.
+func (d *Deliverer) clearInput(ctx context.Context, t Target, msg, person []byte, cause error, rep *Report) (known bool, err error) {
 	empties := 0
 	for look := 0; ; {
-		left, err := d.inputText(ctx, t, *t.Read, person, rep)
+		left, err := d.inputText(ctx, t, *t.Read, person, rep, false)
 		if err != nil {
 			d.Log.Warn("cannot see what the input holds", "agent", t.Agent, "err", err)
 			return false, nil
@@ -161,6 +225,10 @@ func (d *Deliverer) clearInput(ctx context.Context, t Target, person []byte, cau
 		}
 		empties = 0
 		look++
+		if m := bytes.TrimSpace(msg); look == 2 && len(m) > 0 && !bytes.Contains(left, m) {
+			rep.Pasted = false
+			return true, &draftError{chars: utf8.RuneCount(bytes.TrimSpace(left))}
+		}
 		if look == 2 || len(t.Undo) == 0 {
 			// Pasted and not undone: the caller parks the message for a
 			// person to look at the input.
@@ -185,7 +253,7 @@ func (d *Deliverer) lookFirst(ctx context.Context, t Target, rep *Report) error 
 	if err != nil {
 		return saveErr(err)
 	}
-	known, err := d.clearInput(ctx, t, person, errors.New("an earlier paste that another client's copy disturbed"), rep)
+	known, err := d.clearInput(ctx, t, nil, person, errors.New("an earlier paste that another client's copy disturbed"), rep)
 	if err != nil {
 		return err
 	}
@@ -211,7 +279,7 @@ func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *
 	if err != nil {
 		return false, saveErr(err)
 	}
-	left, err := d.inputText(ctx, t, *t.Read, person, rep)
+	left, err := d.inputText(ctx, t, *t.Read, person, rep, false)
 	if err != nil {
 		return false, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 var pasteKey = []string{"ctrl", "v"}
@@ -35,7 +36,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 	if err := d.guardedKeyIf(ctx, t, pasteKey, d.owns(o), rep); err != nil {
 		if errors.Is(err, errKeyUncertain) {
 			// The ctrl+v may have reached the agent's window: look.
-			return o, d.takeBack(ctx, t, *saved, rep, err)
+			return o, d.takeBack(ctx, t, text, *saved, rep, err)
 		}
 		return o, err
 	}
@@ -92,6 +93,14 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				// disturb the next paste in turn.
 				if c, err := d.Desktop.ClipboardClient(); err == nil && c == want {
 					d.Timings.Observe(StepCopy, 2*d.Timings.Deadline(StepCopy))
+					if rep.QuickLooks > 0 {
+						// The draft check took its input for empty too
+						// soon: no quick looks for a while, and a longer
+						// wait for a select-all to show.
+						wait, _ := d.Timings.Prompt(StepSelect)
+						d.Timings.Observe(StepSelect, 2*wait)
+						d.Timings.ObserveCount(PrimaryCount+t.Agent, 1)
+					}
 					d.Log.Warn("the agent's window copied late, during the next paste: its input reads are waited for longer", "agent", t.Agent)
 				} else if c, err := d.Desktop.Clipboard(); err == nil {
 					*saved = c
@@ -131,7 +140,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				timer.Reset(deadline)
 				continue
 			}
-			return o, d.takeBack(ctx, t, *saved, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v (%w)", 2*deadline, ErrNotLanded)))
+			return o, d.takeBack(ctx, t, text, *saved, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v (%w)", 2*deadline, ErrNotLanded)))
 		case <-lost:
 			// The person's copy is theirs to keep: restore sees the loss
 			// and leaves it. The window may be reading from them now:
@@ -161,12 +170,28 @@ const PasteCount = "paste_requests:"
 // else what is there is taken back and the attempt fails (with cause, if
 // one is given).
 func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, rep *Report, cause error) error {
-	got, err := d.inputText(ctx, t, *t.Read, saved, rep)
-	if err == nil && len(got) > 0 && strings.TrimSpace(string(got)) == strings.TrimSpace(string(text)) {
+	got, err := d.inputText(ctx, t, *t.Read, saved, rep, false)
+	msg := strings.TrimSpace(string(text))
+	if err == nil && len(got) > 0 && strings.TrimSpace(string(got)) == msg {
 		// The look took the clipboard from the message: the submit's
 		// clipboard check has nothing to check; the input is known.
 		rep.Pasted, rep.Landing, rep.verified = true, "seen", true
 		return nil
+	}
+	if err == nil && cause == nil {
+		if before, after, ok := strings.Cut(string(got), msg); ok && strings.TrimSpace(before+after) != "" {
+			// The whole message, next to text that was in the input
+			// before it: a draft (without a draft check, or one the
+			// draft check took for an empty input). The undo
+			// takes the paste back; what is left must be the draft,
+			// untouched, and the message waits until the input is clear.
+			d.undo(t, rep, nil)
+			left, err := d.inputText(ctx, t, *t.Read, saved, rep, false)
+			if err == nil && strings.TrimSpace(string(left)) == strings.TrimSpace(before+after) {
+				rep.Pasted, rep.Merged = false, true
+				return &draftError{chars: utf8.RuneCountInString(strings.TrimSpace(before + after))}
+			}
+		}
 	}
 	if cause == nil {
 		cause = temporary("paste", fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests; %w)", rep.PasteRequests, ErrNotLanded))
@@ -174,7 +199,7 @@ func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, re
 			cause = temporary("paste", fmt.Errorf("the window's paste could not be seen in the input (%w): %w", ErrNotLanded, err))
 		}
 	}
-	return d.takeBack(ctx, t, saved, rep, cause)
+	return d.takeBack(ctx, t, text, saved, rep, cause)
 }
 
 // resetTimer makes t fire after d (at once if d <= 0), whether or not it

@@ -24,7 +24,18 @@ const (
 	// look at what the input holds); an empty input copies nothing, so a
 	// look at one waits the whole deadline.
 	StepCopy = "copy"
+	// StepSelect is select-all → the agent's window took PRIMARY (a look
+	// into a non-empty input, on X11): how soon a select-all shows, and so
+	// how long a draft check waits before it takes "nothing selected" for
+	// an empty input (see Prompt).
+	StepSelect = "select"
 )
+
+// PrimaryCount, with the agent's name after it, counts for each look that
+// copied whether the agent's window took PRIMARY on its select-all (2) or
+// not (1): only a window that always does can have its empty input told
+// by the absence of it (see Deliverer.quickEmpty).
+const PrimaryCount = "primary:"
 
 // timingsVersion 2: StepFetch ends at a paste's last read (version 1 had
 // the first, 1–2 ms after ctrl+v on Chromium, which made every wait
@@ -52,6 +63,10 @@ const (
 	// desk (tens of ms on a loaded one: learned); an ended wait is paid
 	// once per delivery, a cut one costs an empty submit.
 	quietFloor = 25 * time.Millisecond
+	// promptFloor is the least time Prompt allows a window to show a
+	// select-all: Chromium takes PRIMARY 1–5 ms after the key on an idle
+	// desk.
+	promptFloor = 30 * time.Millisecond
 )
 
 // Timings learns how long the desktop takes for each step and turns that into
@@ -205,6 +220,37 @@ func (t *Timings) Deadline(step string) time.Duration {
 		return t.Max
 	}
 	return t.clamp(p*4, pollFloor)
+}
+
+// Prompt is how long to wait for step's signal where its absence is an
+// answer in itself (no PRIMARY taken: nothing was selected): p95×4 of the
+// measured latency, at least promptFloor, within [Min, Max]; false before
+// anything was measured, when absence says nothing yet. Unlike Deadline it
+// has no 250 ms floor: a wait cut short here costs a paste that a
+// verifying look sees merged, and takes back.
+func (t *Timings) Prompt(step string) (time.Duration, bool) {
+	p, ok := t.Quantile(step, 0.95)
+	if !ok {
+		return 0, false
+	}
+	return t.clamp(p*4, promptFloor), true
+}
+
+// Always reports whether key's last n counts (at least n of them) were
+// all v.
+func (t *Timings) Always(key string, v, n int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.counts[key]
+	if len(s) < n {
+		return false
+	}
+	for _, c := range s[len(s)-n:] {
+		if c != v {
+			return false
+		}
+	}
+	return true
 }
 
 // PasteEnd is how long a paste usually takes to end, for a window that

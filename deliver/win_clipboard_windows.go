@@ -160,6 +160,10 @@ func (d *winDesktop) ClipboardOwner() (uint32, error) {
 	return uint32(clipboardOwner()), nil
 }
 
+// PrimarySets counts nothing: Windows has no PRIMARY selection, so a look
+// at an empty input waits its copy deadline.
+func (d *winDesktop) PrimarySets(uint32) (uint64, time.Time) { return 0, time.Time{} }
+
 func (d *winDesktop) ClipboardClient() (uint32, error) {
 	h := clipboardOwner()
 	if h == 0 {

@@ -84,6 +84,16 @@ func (d *x11Desktop) ClipboardClient() (uint32, error) {
 	return d.client(o), nil
 }
 
+func (d *x11Desktop) PrimarySets(client uint32) (uint64, time.Time) {
+	// Every XFixes event the server sent before now is counted first:
+	// the event loop may lag behind the replies a look polls.
+	d.syncEvents()
+	d.primaryMu.Lock()
+	defer d.primaryMu.Unlock()
+	p := d.primary[client]
+	return p.n, p.last
+}
+
 func (d *x11Desktop) Offer(text []byte) (Offer, error) {
 	o, _, err := d.offer(text, nil)
 	return o, err

@@ -15,6 +15,7 @@ import (
 	rx11 "github.com/go-vgo/robotgo/x11"
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/screensaver"
+	"github.com/jezek/xgb/xfixes"
 	"github.com/jezek/xgb/xproto"
 	"github.com/jezek/xgb/xtest"
 	"golang.design/x/clipboard"
@@ -77,7 +78,18 @@ type x11Desktop struct {
 	markerN  atomic.Uint32
 	markerCh chan uint32
 
+	// PRIMARY's owners as XFixes reports them (every SetSelectionOwner,
+	// a window taking it again included), per client: see PrimarySets.
+	primaryMu sync.Mutex
+	primary   map[uint32]primarySet
+
 	closeOnce sync.Once
+}
+
+// primarySet is how many times one client took PRIMARY, and when last.
+type primarySet struct {
+	n    uint64
+	last time.Time
 }
 
 // xgb logs "Could not get authority info" and the like to stderr on every
@@ -86,7 +98,7 @@ type x11Desktop struct {
 func init() { xgb.Logger = log.New(io.Discard, "", 0) }
 
 var atomNames = []string{
-	"CLIPBOARD", "TARGETS", "UTF8_STRING", "STRING", "TEXT", "TIMESTAMP",
+	"CLIPBOARD", "PRIMARY", "TARGETS", "UTF8_STRING", "STRING", "TEXT", "TIMESTAMP",
 	"text/plain;charset=utf-8", "text/plain", "WM_STATE", "WM_NAME",
 	"_NET_WM_NAME", "_NET_WM_PID", "_NET_ACTIVE_WINDOW", "_NET_SUPPORTING_WM_CHECK",
 }
@@ -148,6 +160,16 @@ func NewX11() (Desktop, error) {
 		return nil, &displayError{fmt.Sprintf("X display %q: create window: %v", display, err)}
 	}
 	d.markerCh = make(chan uint32, 16)
+	// XFixes reports every SetSelectionOwner of PRIMARY: how a look tells
+	// a select-all in a non-empty input from one in an empty input (see
+	// PrimarySets). Without it nothing is counted, and a look waits its
+	// copy deadline as before.
+	d.primary = map[uint32]primarySet{}
+	if xfixes.Init(c) == nil {
+		if _, err := xfixes.QueryVersion(c, 2, 0).Reply(); err == nil {
+			xfixes.SelectSelectionInput(c, d.marker, d.atoms["PRIMARY"], xfixes.SelectionEventMaskSetSelectionOwner)
+		}
+	}
 	go d.events()
 	// A modifier left pressed by a crashed predecessor (or a person) would
 	// turn our ctrl+v into ctrl+shift+v and Enter into ctrl+Enter.
@@ -209,6 +231,14 @@ func (d *x11Desktop) events() {
 				case d.markerCh <- e.Data.Data32[0]:
 				default:
 				}
+			}
+		case xfixes.SelectionNotifyEvent:
+			if e.Selection == d.atoms["PRIMARY"] && e.Owner != 0 {
+				c := d.client(uint32(e.Owner))
+				d.primaryMu.Lock()
+				p := d.primary[c]
+				d.primary[c] = primarySet{n: p.n + 1, last: time.Now()}
+				d.primaryMu.Unlock()
 			}
 		case xproto.KeyPressEvent:
 			d.keep(true, e.Detail)

@@ -393,8 +393,9 @@ func TestRecoveryAfterCrash(t *testing.T) {
 	for _, k := range keys {
 		seq = append(seq, strings.Join(k, "+"))
 	}
-	if len(seq) < 2 || seq[0] != "ctrl+z" || seq[1] != "ctrl+v" {
-		t.Fatalf("keys %v: want the undo before the paste", seq)
+	// The undo, the draft check's look (on by default), then the paste.
+	if len(seq) < 5 || strings.Join(seq[:5], " ") != "ctrl+z ctrl+a ctrl+c end ctrl+v" {
+		t.Fatalf("keys %v: want the undo, then the draft check, then the paste", seq)
 	}
 	if got := r.desk.Window("Agent-2").Submits; len(got) != 1 || !strings.HasSuffix(got[0], "pasting when killed") {
 		t.Fatalf("Agent-2 submits %q", got)

@@ -77,8 +77,14 @@ type journalLine struct {
 	// FocusLeft: someone else moved the focus to a third window during
 	// the delivery; it was left there.
 	FocusLeft bool `json:"focus_left,omitempty"`
-	ClickX    int  `json:"click_x,omitempty"`
-	ClickY    int  `json:"click_y,omitempty"`
+	// PasteMerged: the verifying look found the message merged with a
+	// draft that was in the input; the paste was taken back and the
+	// draft left as it was. QuickLooks: looks that took the input for
+	// empty because its window did not take PRIMARY on the select-all.
+	PasteMerged bool `json:"paste_merged,omitempty"`
+	QuickLooks  int  `json:"quick_looks,omitempty"`
+	ClickX      int  `json:"click_x,omitempty"`
+	ClickY      int  `json:"click_y,omitempty"`
 }
 
 func openJournal(path string) (*journal, error) {
@@ -115,7 +121,7 @@ func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Readback: ms(r.Readback), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Restore: ms(r.Restore), GiveBack: ms(r.GiveBack), Release: ms(r.Release), Refocus: r.Refocus,
 		Quiet: ms(r.QuietWait), Forced: r.Forced, Kept: r.KeptKeys, GaveBack: r.GaveBack,
 		Reads: r.PasteReads, Requests: r.PasteRequests, Landing: r.Landing, LateRead: r.LateRead, ClickX: r.ClickX, ClickY: r.ClickY,
-		SubmitUncertain: r.SubmitUncertain, FocusLeft: r.FocusMovedByOthers}
+		SubmitUncertain: r.SubmitUncertain, FocusLeft: r.FocusMovedByOthers, PasteMerged: r.Merged, QuickLooks: r.QuickLooks}
 	if !r.CheckFrom.IsZero() {
 		from, to := r.CheckFrom.UTC(), r.CheckTo.UTC()
 		l.CheckFrom, l.CheckTo = &from, &to

@@ -40,6 +40,7 @@ type Desk struct {
 	nextID  uint32
 	keys    [][]string
 
+	primary   map[uint32]primarySet
 	ownerSeq  uint32           // bumped at every change of the CLIPBOARD's owner
 	ownerWin  *Win             // the window that copied last, while it owns the CLIPBOARD
 	lastPress map[uint32]press // the last click per client, for click counts
@@ -77,6 +78,15 @@ type Desk struct {
 	// outside the input (Lexical, a contenteditable), so a paste inserts
 	// nothing (the window still reads the clipboard).
 	MultiClickLosesCaret bool
+	// NoPrimary: select-all never takes PRIMARY (a window that does not
+	// export its selection); by default a select-all in a non-empty input
+	// does, each time, as Chromium's inputs do (see PrimarySets).
+	NoPrimary bool
+	// Lag delays what every key does in its window (a loaded desktop, a
+	// lagging renderer): each takes effect this long after it was tapped,
+	// in order, in the window that had the focus when it was tapped.
+	Lag  time.Duration
+	lagQ chan lagged
 	// FocusErr, when set, makes Focused fail (a window vanished).
 	FocusErr error
 	// ClipboardErr, when set, makes reading another client's clipboard
@@ -85,6 +95,19 @@ type Desk struct {
 	// OnSubmit runs for every submit, with the desk locked: play the agent
 	// here (ack the message). It must not call the Desk.
 	OnSubmit func(w *Win, text string)
+}
+
+type primarySet struct {
+	n    uint64
+	last time.Time
+}
+
+// PrimarySets counts the select-alls in client's non-empty inputs.
+func (d *Desk) PrimarySets(client uint32) (uint64, time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.primary[client]
+	return p.n, p.last
 }
 
 // New returns a desk with no windows.
@@ -343,6 +366,11 @@ func (d *Desk) inputLocked() {
 	d.lastInput = deliver.Input{Tick: d.lastInput.Tick + 1, At: time.Now()}
 }
 
+type lagged struct {
+	due time.Time
+	f   func()
+}
+
 func (d *Desk) keyLocked(combo []string) {
 	d.touchLocked()
 	d.keys = append(d.keys, slices.Clone(combo))
@@ -350,6 +378,26 @@ func (d *Desk) keyLocked(combo []string) {
 	if win == nil {
 		return
 	}
+	if d.Lag <= 0 {
+		d.effectLocked(win, combo)
+		return
+	}
+	if d.lagQ == nil {
+		d.lagQ = make(chan lagged, 256)
+		go func() {
+			for l := range d.lagQ {
+				time.Sleep(time.Until(l.due))
+				d.mu.Lock()
+				l.f()
+				d.mu.Unlock()
+			}
+		}()
+	}
+	d.lagQ <- lagged{due: time.Now().Add(d.Lag), f: func() { d.effectLocked(win, combo) }}
+}
+
+// effectLocked is what combo does in win.
+func (d *Desk) effectLocked(win *Win, combo []string) {
 	switch strings.Join(combo, "+") {
 	case "ctrl+v":
 		if d.NeverFetch {
@@ -399,9 +447,18 @@ func (d *Desk) keyLocked(combo []string) {
 		if d.OnSubmit != nil {
 			d.OnSubmit(win, text)
 		}
-	case "ctrl+a":
-		win.selected = true
-	case "ctrl+c":
+	case "ctrl+a", "ctrl+c":
+		if combo[1] == "a" {
+			win.selected = true
+			if win.Input != "" && !d.NoPrimary {
+				if d.primary == nil {
+					d.primary = map[uint32]primarySet{}
+				}
+				p := d.primary[win.Client]
+				d.primary[win.Client] = primarySet{n: p.n + 1, last: time.Now()}
+			}
+			return
+		}
 		// Like most inputs: copying an empty selection leaves the
 		// clipboard alone.
 		if win.selected && win.Input != "" {
@@ -522,6 +579,19 @@ func (d *Desk) SetClipboardErr(err error) {
 
 // PersonTypes is a person typing text at the keyboard: it goes to the
 // focused window's input, or is kept back while the deliverer holds the keys.
+// ClearInput is a person emptying the input of the window titled title
+// (deleting their draft).
+func (d *Desk) ClearInput(title string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.inputLocked()
+	for _, w := range d.wins {
+		if w.Title == title {
+			w.Input, w.pastes, w.selected = "", nil, false
+		}
+	}
+}
+
 func (d *Desk) PersonTypes(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

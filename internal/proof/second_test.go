@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/deliver"
 )
 
@@ -106,6 +107,12 @@ func runSecond() int {
 			Match:  func(title string) bool { return title == name },
 			Submit: []string{"enter"}, Undo: []string{"ctrl", "z"},
 			Read: &deliver.DraftKeys{SelectAll: t.SelectAll, Copy: []string{"ctrl", "c"}, Caret: []string{"end"}},
+			// As a daemon with the default settings does: without the
+			// verifying look nothing on the X side shows a Lexical
+			// paste that inserted nothing (CI, 15:06: a focus steal
+			// between the click and the ctrl+v, the paste event with
+			// the text, no insert, and Enter submitted an empty input).
+			Verify: config.DefaultAgentSettings.VerifyPaste,
 		}
 	}
 	rng := rand.New(rand.NewPCG(plan.Seed, 2))

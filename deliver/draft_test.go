@@ -1,0 +1,185 @@
+package deliver_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/deliver/fakedesktop"
+)
+
+// The draft check as the daemon runs it by default (issue 14 item 4): a
+// look before the paste, a verifying look after it.
+func draftTarget(name string, x int) deliver.Target {
+	tg := target(name, x)
+	tg.Read = &deliver.DraftKeys{SelectAll: []string{"ctrl", "a"}, Copy: []string{"ctrl", "c"}, Caret: []string{"end"}}
+	tg.Draft, tg.Verify = tg.Read, true
+	return tg
+}
+
+// draftDeliverer has a copy deadline well above a quick look's wait
+// (Deadline's 250 ms floor), as a running daemon's has.
+func draftDeliverer(d deliver.Desktop) *deliver.Deliverer {
+	return &deliver.Deliverer{Desktop: d, Timings: deliver.NewTimings(time.Millisecond, 2*time.Second)}
+}
+
+// deliverN delivers n messages to Agent-2 and returns each one's count of
+// quick looks.
+func deliverN(t *testing.T, d *fakedesktop.Desk, dl *deliver.Deliverer, tg deliver.Target, n int) []int {
+	t.Helper()
+	var quick []int
+	var want []string
+	for i := range n {
+		text := fmt.Sprintf("message %d for %s", i, tg.Agent)
+		rep, err := dl.Deliver(context.Background(), tg, text)
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+		quick = append(quick, rep.QuickLooks)
+		want = append(want, text)
+	}
+	if got := d.Window(tg.Agent).Submits; !slices.Equal(got, want) {
+		t.Fatalf("%s submits %q, want %q", tg.Agent, got, want)
+	}
+	return quick
+}
+
+// Once 8 looks that copied text all saw the window take PRIMARY on the
+// select-all, a draft check takes an input whose select-all does not show
+// for empty, without waiting out the copy deadline; before that, never.
+func TestDraftCheckTellsAnEmptyInputByItsPrimary(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("PERSON"))
+	dl := draftDeliverer(d)
+	quick := deliverN(t, d, dl, draftTarget("Agent-2", 150), 12)
+	// Each delivery's verifying look copies the message: 8 of them are
+	// learned after 8 deliveries, so the 9th draft check is quick.
+	if want := []int{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1}; !slices.Equal(quick, want) {
+		t.Fatalf("quick looks per delivery %v, want %v", quick, want)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "PERSON" {
+		t.Fatalf("the person's clipboard is %q after the deliveries", clip)
+	}
+}
+
+// A window that does not show a select-all by taking PRIMARY (Windows, a
+// window without PRIMARY, Tk once it owns it) never has a quick look: its
+// draft checks wait their deadline, and still deliver.
+func TestDraftCheckWithoutPrimaryIsNeverQuick(t *testing.T) {
+	d := desk(t)
+	d.NoPrimary = true
+	quick := deliverN(t, d, draftDeliverer(d), draftTarget("Agent-2", 150), 10)
+	if slices.Max(quick) != 0 {
+		t.Fatalf("quick looks %v into a window that never takes PRIMARY", quick)
+	}
+}
+
+// Without a verifying look after the paste, a quick draft check that was
+// wrong would merge the draft into the submit: it is never quick.
+func TestDraftCheckIsQuickOnlyWithVerify(t *testing.T) {
+	d := desk(t)
+	tg := draftTarget("Agent-2", 150)
+	tg.Verify = false
+	quick := deliverN(t, d, draftDeliverer(d), tg, 10)
+	if slices.Max(quick) != 0 {
+		t.Fatalf("quick looks %v without verify", quick)
+	}
+}
+
+// A person's draft is seen by the quick draft check (their select-all
+// shows): nothing is pasted or submitted, the draft stays as it was, and
+// the message goes once the input is clear.
+func TestDraftIsNeitherSubmittedNorDestroyed(t *testing.T) {
+	d := desk(t)
+	dl := draftDeliverer(d)
+	tg := draftTarget("Agent-2", 150)
+	deliverN(t, d, dl, tg, 9) // learned: the draft checks are quick now
+	d.Focus("Agent-2")
+	d.PersonTypes("half a thought")
+	_, err := dl.Deliver(context.Background(), tg, "the message")
+	if !deliver.IsDraft(err) {
+		t.Fatalf("delivery into a draft: err %v, want a draft error", err)
+	}
+	w := d.Window("Agent-2")
+	if w.Input != "half a thought" || len(w.Submits) != 9 {
+		t.Fatalf("after the draft check: input %q, %d submits; want the draft untouched and nothing submitted", w.Input, len(w.Submits))
+	}
+	d.ClearInput("Agent-2") // the person sends their draft or deletes it
+	if _, err := dl.Deliver(context.Background(), tg, "the message"); err != nil {
+		t.Fatalf("into the cleared input: %v", err)
+	}
+	if got := d.Window("Agent-2").Submits; got[len(got)-1] != "the message" {
+		t.Fatalf("last submit %q", got[len(got)-1])
+	}
+}
+
+// A window that lags behind its keys (a loaded desktop) shows the draft
+// check's select-all only after the quick look gave up on it: the draft
+// check is wrong, and the verifying look must catch it. Nothing is
+// submitted, the person's draft is still in the input, the attempt fails,
+// and quick looks stop for that window until it has shown its select-alls
+// in time again.
+func TestQuickDraftCheckThatMissesADraftSubmitsNothing(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("PERSON"))
+	dl := draftDeliverer(d)
+	tg := draftTarget("Agent-2", 150)
+	deliverN(t, d, dl, tg, 9)
+	d.Focus("Agent-2")
+	d.PersonTypes("draft")
+	d.Lag = 150 * time.Millisecond // far past the quick look's wait (30 ms)
+	rep, err := dl.Deliver(context.Background(), tg, "the message")
+	time.Sleep(3 * d.Lag) // the window catches up with its keys
+	if err == nil {
+		t.Fatalf("a delivery into a draft succeeded: report %+v", rep)
+	}
+	w := d.Window("Agent-2")
+	if len(w.Submits) != 9 {
+		t.Fatalf("submits %q: the lagging window submitted something", w.Submits[9:])
+	}
+	if w.Input != "draft" {
+		t.Fatalf("the input holds %q after the failed attempt, want the person's draft as typed", w.Input)
+	}
+	if rep.QuickLooks != 1 {
+		t.Fatalf("quick looks %d, want 1 (the scenario did not happen)", rep.QuickLooks)
+	}
+	d.Lag = 0
+	d.ClearInput("Agent-2")
+	rep, err = dl.Deliver(context.Background(), tg, "the message")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.QuickLooks != 0 {
+		t.Fatal("a quick look right after one that was wrong")
+	}
+}
+
+// Without a draft check, the verifying look sees the message merged with a
+// draft: the paste is taken back, the draft is left as it was, nothing is
+// submitted, and the message waits (a draft error) until the input is
+// clear.
+func TestVerifyTakesAPasteMergedWithADraftBack(t *testing.T) {
+	d := desk(t)
+	dl := draftDeliverer(d)
+	tg := draftTarget("Agent-2", 150)
+	tg.Draft = nil
+	d.Focus("Agent-2")
+	d.PersonTypes("my draft")
+	rep, err := dl.Deliver(context.Background(), tg, "the message")
+	if !deliver.IsDraft(err) || !rep.Merged {
+		t.Fatalf("err %v, merged %v; want a draft error for a merged paste", err, rep.Merged)
+	}
+	if w := d.Window("Agent-2"); w.Input != "my draft" || len(w.Submits) != 0 {
+		t.Fatalf("input %q, submits %q; want the draft untouched, nothing submitted", w.Input, w.Submits)
+	}
+	d.ClearInput("Agent-2")
+	if _, err := dl.Deliver(context.Background(), tg, "the message"); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-2").Submits; !slices.Equal(got, []string{"the message"}) {
+		t.Fatalf("submits %q", got)
+	}
+}
