@@ -179,8 +179,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := d.sp.EnsureAgent(a.Name); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(a.Inbox, 0o700); err != nil {
-			return fmt.Errorf("service: inbox of %s: %w", a.Name, err)
+		// An ack in the inbox marks a message done: like the spool, the
+		// inbox must be one nobody else can write to (issue 11 item 4).
+		if err := safeio.MkdirPrivate(a.Inbox); err != nil {
+			return fmt.Errorf("service: refusing to start: inbox of %s: %w", a.Name, err)
 		}
 	}
 	if n, err := d.sp.SweepTmp(TmpMaxAge, d.now()); err != nil {
@@ -597,8 +599,10 @@ func (d *Daemon) render(e spool.Entry, m *spool.Message, a *config.Agent) (strin
 	}
 	// The copy is not written into the inbox itself: a file there whose
 	// name holds the id is an ack.
+	// Private, as the inbox: another user who could write here could
+	// swap the copy before the agent reads it.
 	dir := filepath.Join(filepath.Dir(a.Inbox), "messages")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := safeio.MkdirPrivate(dir); err != nil {
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
 	path := filepath.Join(dir, e.ID+".md")

@@ -241,3 +241,95 @@ func TestInPlaceWriterIsWaitedFor(t *testing.T) {
 		t.Fatalf("submits = %q, want the whole file once", subs)
 	}
 }
+
+// waitLog waits until the daemon's log holds text, or fails after 15s.
+func (r *rig) waitLog(text string) {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(r.logs.String(), text) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("after 15s the log lacks %q:\n%s", text, r.logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Item 4: an ack in an inbox marks a message done, so the daemon refuses
+// an inbox another user could write to, as it refuses such a spool; an
+// inbox it creates is 0700 (before: the inboxes were not checked).
+func TestRefusesGroupWritableInbox(t *testing.T) {
+	r := newRig(t, "")
+	a1, _ := r.cfg.Agent("Agent-1")
+	a2, _ := r.cfg.Agent("Agent-2")
+	if err := os.MkdirAll(a1.Inbox, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(a1.Inbox, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	select {
+	case err := <-r.done:
+		if err == nil || !strings.Contains(err.Error(), "inbox of Agent-1") || !strings.Contains(err.Error(), "chmod go-w "+a1.Inbox) {
+			t.Fatalf("Run = %v", err)
+		}
+		r.cancel = nil
+	case <-time.After(5 * time.Second):
+		t.Fatal("the daemon started with a world-writable inbox")
+	}
+	if err := os.Chmod(a1.Inbox, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	r.waitLog("daemon started")
+	if fi, err := os.Stat(a2.Inbox); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("inbox the daemon made: %v, %v; want mode 0700", fi, err)
+	}
+}
+
+// Item 1: a copy of the message is never its ack. In pointer mode the
+// copy the agent reads lies beside the inbox; an agent that never acks
+// gets max_attempts pastes and the message fails, however many copies
+// there are. Item 4: the copies' folder must be private too.
+func TestPointerCopyIsNoAck(t *testing.T) {
+	r := newRig(t, "")
+	a1, _ := r.cfg.Agent("Agent-1")
+	a1.Paste = config.PastePointer
+	r.ack = func(agent, id string, n int) (bool, time.Duration) { return false, 0 }
+	r.start()
+	e := r.send("Agent-1", "---\nid: ptr1\n---\nread me")
+	r.waitState(spool.StateFailed, "Agent-1", 1)
+	if n := r.count(spool.StateDone); n != 0 {
+		t.Fatalf("%d in done/: the copy counted as an ack", n)
+	}
+	if n := r.submits("Agent-1"); n != 3 {
+		t.Errorf("%d pastes, want max_attempts=3", n)
+	}
+	copyPath := filepath.Join(filepath.Dir(a1.Inbox), "messages", e.ID+".md")
+	if fi, err := os.Stat(filepath.Dir(copyPath)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("messages folder: %v, %v; want mode 0700", fi, err)
+	}
+
+	// A messages folder others can write to: no copy is written there,
+	// and the message fails with the reason.
+	if err := os.Chmod(filepath.Dir(copyPath), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r.send("Agent-1", "---\nid: ptr2\n---\nread me too")
+	es := r.waitState(spool.StateFailed, "Agent-1", 2)
+	for _, e := range es {
+		if e.ID != "ptr2" {
+			continue
+		}
+		why, _ := r.sp.Reason(e)
+		if !strings.Contains(why, "writable by group or others") {
+			t.Errorf("reason %q", why)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(filepath.Dir(copyPath), "ptr2.md")); err == nil {
+		t.Error("a copy was written into a folder others can write to")
+	}
+	if n := r.submits("Agent-1"); n != 3 {
+		t.Errorf("%d pastes after the second message, want still 3", n)
+	}
+}
