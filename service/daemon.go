@@ -369,13 +369,21 @@ func (d *Daemon) recover() error {
 			}
 			continue
 		}
-		if acked, _ := confirm.Acked(st.cfg.Inbox, e.ID, e.EnteredAt()); acked {
-			d.done(e, "recovered: acked before the restart")
-			continue
-		}
 		d.mu.Lock()
 		st.busy = true
 		d.mu.Unlock()
+		if acked, _ := confirm.Acked(st.cfg.Inbox, e.ID, e.EnteredAt()); acked {
+			const why = "recovered: acked before the restart"
+			if d.done(e, why) {
+				d.mu.Lock()
+				st.busy = false
+				d.mu.Unlock()
+			} else {
+				// Still in cur/: its agent stays busy until the move works.
+				d.stuck(e, func() bool { return d.done(e, why) })
+			}
+			continue
+		}
 		if !e.Submitted.IsZero() {
 			d.log.Info("recovered: waiting for ack", "id", e.ID, "agent", e.Agent, "attempt", e.Attempt)
 			left := e.Submitted.Add(st.cfg.AckTimeout).Sub(d.now())

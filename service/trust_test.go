@@ -164,29 +164,111 @@ func TestOutcomeIsPure(t *testing.T) {
 	}
 }
 
-// Item 12: a transition that fails is retried, and the agent stays busy
-// meanwhile: its next message does not go out.
-func TestFailedDoneKeepsAgentBusy(t *testing.T) {
+// waitLog waits until the daemon's log holds text, or fails after 15s.
+func (r *rig) waitLog(text string) {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(r.logs.String(), text) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("after 15s the log lacks %q:\n%s", text, r.logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitStatus polls status.json until ok accepts it, or fails after 15s.
+func (r *rig) waitStatus(what string, ok func(Status) bool) Status {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := r.daemonStatus()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("after 15s, status.json never showed %s: %+v\nlogs:\n%s", what, s, r.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Item 12: a transition that keeps failing is retried with backoff while
+// the agent stays busy (its next message does not go out, the first is
+// not pasted again); status shows the agent stuck and the daemon
+// degraded; the log says so once, not once per try; and once the spool
+// is repaired the move happens within the backoff's cap, without a
+// restart (before: one retry every 30 s, and an ERROR line each time).
+func TestStuckMoveIsRetriedWithBackoff(t *testing.T) {
 	r := newRig(t, "")
 	r.start()
-	time.Sleep(200 * time.Millisecond) // past the start-up checks
+	r.waitLog("daemon started") // past the start-up checks
 	// Root ignores modes: replace done/Agent-1 with a file, so the rename
 	// into it fails with ENOTDIR for as long as the test wants.
 	done := filepath.Join(r.cfg.Spool, "done", "Agent-1")
-	os.RemoveAll(done)
-	os.WriteFile(done, nil, 0o600)
-	r.send("Agent-1", "first")
-	time.Sleep(300 * time.Millisecond)
+	if err := os.RemoveAll(done); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(done, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.send("Agent-1", "---\nack: false\n---\nfirst")
+	r.waitStatus("Agent-1 stuck and the daemon degraded", func(s Status) bool {
+		return s.Agents["Agent-1"].State == "stuck" && s.Degraded["transition Agent-1"] != ""
+	})
 	r.send("Agent-1", "second")
-	time.Sleep(2 * time.Second)
-	if n := len(r.desk.Window("Agent-1").Submits); n != 1 {
+	// Another agent is not held up by Agent-1's trouble.
+	r.send("Agent-2", "---\nack: false\n---\nfor Agent-2")
+	r.waitState(spool.StateDone, "Agent-2", 1)
+	// A few background retries go by (500ms, 1s, ...), all failing.
+	r.waitStatus("a third try round", func(s Status) bool {
+		return strings.Contains(s.Agents["Agent-1"].Detail, "(9 tries;")
+	})
+	if n := r.submits("Agent-1"); n != 1 {
 		t.Fatalf("%d submits while the first message could not be moved to done/, want 1", n)
 	}
-	if !strings.Contains(r.logs.String(), "agent stays busy") {
-		t.Errorf("no log of the stuck transition:\n%s", r.logs.String())
+	if es := r.waitState(spool.StateCur, "Agent-1", 1); len(es) != 1 {
+		t.Fatalf("cur/ holds %d messages, want the stuck one", len(es))
 	}
-	os.Remove(done)
-	os.MkdirAll(done, 0o700)
+	logs := r.logs.String()
+	if n := strings.Count(logs, "agent stays busy"); n != 1 {
+		t.Errorf("%d log lines saying the agent stays busy, want 1:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "degraded: transition Agent-1"); n != 1 {
+		t.Errorf("%d degraded lines for several failed tries, want 1 (rate-limited):\n%s", n, logs)
+	}
+
+	repaired := time.Now()
+	if err := os.Remove(done); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(done, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(spool.StateDone, "Agent-1", 2)
+	t.Logf("both done %v after the repair", time.Since(repaired).Round(time.Millisecond))
+	subs := r.desk.Window("Agent-1").Submits
+	if len(subs) != 2 || !strings.HasSuffix(subs[0], "first") || !strings.HasSuffix(subs[1], "second") {
+		t.Fatalf("Agent-1 submits %q, want first then second, once each", subs)
+	}
+	r.waitStatus("the degraded mark cleared", func(s Status) bool { return len(s.Degraded) == 0 })
+	if !strings.Contains(r.logs.String(), "the stuck move worked") {
+		t.Error("no log of the recovery")
+	}
+}
+
+// The background backoff doubles from stuckFirst and never passes stuckMax.
+func TestStuckBackoffIsCapped(t *testing.T) {
+	prev := time.Duration(0)
+	for n := 1; n <= 1000; n++ {
+		d := stuckBackoff(n)
+		if d < prev || d > stuckMax || d <= 0 {
+			t.Fatalf("stuckBackoff(%d) = %v after %v (cap %v)", n, d, prev, stuckMax)
+		}
+		prev = d
+	}
+	if stuckBackoff(1) != stuckFirst || stuckBackoff(2) != 2*stuckFirst || stuckBackoff(1000) != stuckMax {
+		t.Errorf("stuckBackoff: 1 → %v, 2 → %v, 1000 → %v", stuckBackoff(1), stuckBackoff(2), stuckBackoff(1000))
+	}
 }
 
 // Item 11: a journal write that fails is reported, and the daemon shows
@@ -239,18 +321,6 @@ func TestInPlaceWriterIsWaitedFor(t *testing.T) {
 	subs := r.desk.Window("Agent-1").Submits
 	if len(subs) != 1 || !strings.Contains(subs[0], "part 0") || !strings.Contains(subs[0], "THE END") {
 		t.Fatalf("submits = %q, want the whole file once", subs)
-	}
-}
-
-// waitLog waits until the daemon's log holds text, or fails after 15s.
-func (r *rig) waitLog(text string) {
-	r.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(r.logs.String(), text) {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("after 15s the log lacks %q:\n%s", text, r.logs.String())
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
