@@ -127,6 +127,14 @@ func New(o Options) (*Daemon, error) {
 	for _, a := range o.Config.Agents {
 		d.agents[a.Name] = newAgentState(a, "idle")
 	}
+	// The daemon is the spool's one user in this process: what goes wrong
+	// in it without failing an operation is the daemon's to log and show.
+	if o.Spool.Log == nil {
+		o.Spool.Log = o.Log
+	}
+	if o.Spool.OnSyncDir == nil {
+		o.Spool.OnSyncDir = d.syncedDir
+	}
 	d.alerts = newAlerts(d.alertChanged)
 	d.metrics = newMetrics(d)
 	d.metrics.alerts = d.alerts
@@ -614,7 +622,9 @@ func (d *Daemon) render(e spool.Entry, m *spool.Message, a *config.Agent) (strin
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
 	path := filepath.Join(dir, e.ID+".md")
-	if err := safeio.WriteFile(path, m.Raw, 0o600); err != nil && !safeio.IsSyncDirError(err) {
+	if err := safeio.WriteFile(path, m.Raw, 0o600); safeio.IsSyncDirError(err) {
+		d.syncedDir(dir, err)
+	} else if err != nil {
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
 	return env + "\n" + "The message is in " + path + " (read it, then ack " + e.ID + ")", nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -402,4 +403,47 @@ func TestPointerCopyIsNoAck(t *testing.T) {
 	if n := r.submits("Agent-1"); n != 3 {
 		t.Errorf("%d pastes after the second message, want still 3", n)
 	}
+}
+
+// Items 11 and 12: a directory fsync that fails after a completed rename
+// is a warning: the message is delivered and done, nothing fails, the
+// daemon is degraded in status.json (logged once, as a warning) until an
+// fsync works again. (Before, the spool's warning went to a logger the
+// daemon never set: nothing was said, status showed all well.)
+func TestFailedDirSyncDegradesButDelivers(t *testing.T) {
+	r := newRig(t, "")
+	var failing atomic.Bool
+	failing.Store(true)
+	r.beforeRun = func(d *Daemon) {
+		heard := r.sp.OnSyncDir
+		if heard == nil {
+			t.Fatal("the daemon does not listen to the spool's directory fsyncs")
+		}
+		r.sp.OnSyncDir = func(dir string, err error) {
+			if failing.Load() {
+				err = syscall.EIO
+			}
+			heard(dir, err)
+		}
+	}
+	r.start()
+	r.send("Agent-1", "hello")
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	r.waitStatus("degraded by the fsync", func(s Status) bool {
+		return strings.Contains(s.Degraded["directory fsync"], syscall.EIO.Error())
+	})
+	if n := r.count(spool.StateFailed) + r.count(spool.StateHold); n != 0 {
+		t.Fatalf("%d messages failed or held over an fsync", n)
+	}
+	if n := r.submits("Agent-1"); n != 1 {
+		t.Fatalf("%d submits, want 1", n)
+	}
+	logs := r.logs.String()
+	if n := strings.Count(logs, "level=WARN msg=\"degraded: directory fsync is failing\""); n != 1 {
+		t.Errorf("%d warnings for several failed fsyncs, want 1 (rate-limited):\n%s", n, logs)
+	}
+	failing.Store(false)
+	r.send("Agent-1", "again")
+	r.waitState(spool.StateDone, "Agent-1", 2)
+	r.waitStatus("the degraded mark cleared", func(s Status) bool { return len(s.Degraded) == 0 })
 }

@@ -70,6 +70,13 @@ type Spool struct {
 	// operation: a directory fsync after a completed rename, a reason
 	// sidecar that could not be written.
 	Log *slog.Logger
+	// OnSyncDir, when set, hears of every directory fsync made after a
+	// completed rename (a send, a transition), err nil when it worked.
+	// Such a failure is never the operation's error: the rename happened,
+	// only its durability is in doubt, and a sender told "failed" would
+	// send again (issue 11 item 12). The daemon shows itself degraded
+	// while they fail; without OnSyncDir a failure goes to Log.
+	OnSyncDir func(dir string, err error)
 
 	mu    sync.Mutex
 	cache map[dirKey]map[string]cachedHeader
@@ -78,6 +85,19 @@ type Spool struct {
 func (s *Spool) warn(msg string, args ...any) {
 	if s.Log != nil {
 		s.Log.Warn("spool: "+msg, args...)
+	}
+}
+
+// syncAfterRename fsyncs dir after a completed rename into it (what), and
+// reports the result to OnSyncDir, or a failure to Log. It returns nothing:
+// the rename was the operation.
+func (s *Spool) syncAfterRename(what, dir string) {
+	err := syncDir(dir)
+	switch {
+	case s.OnSyncDir != nil:
+		s.OnSyncDir(dir, err)
+	case err != nil:
+		s.warn("directory fsync failed after "+what+"; the change is made but may not survive a crash", "dir", dir, "err", err)
 	}
 }
 
@@ -241,9 +261,7 @@ func (s *Spool) Enqueue(agent string, data []byte) (Entry, error) {
 	}
 	// The rename was the send: a failing directory fsync after it is a
 	// warning, never a failure that would make the sender send it twice.
-	if err := syncDir(filepath.Dir(dst)); err != nil {
-		s.warn("directory fsync failed after the message was queued", "dir", filepath.Dir(dst), "err", err)
-	}
+	s.syncAfterRename("the message was queued", filepath.Dir(dst))
 	e.Queued = s.queuedAt(dst)
 	return e, nil
 }
@@ -293,9 +311,7 @@ func (s *Spool) EnqueueAll(agents []string, data [][]byte) ([]Entry, error) {
 			}
 			return out, fmt.Errorf("spool: enqueue for %s: %w", x.e.Agent, err)
 		}
-		if err := syncDir(filepath.Dir(dst)); err != nil {
-			s.warn("directory fsync failed after the message was queued", "dir", filepath.Dir(dst), "err", err)
-		}
+		s.syncAfterRename("the message was queued", filepath.Dir(dst))
 		x.e.Queued = s.queuedAt(dst)
 		out = append(out, x.e)
 	}

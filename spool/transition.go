@@ -169,9 +169,7 @@ func (s *Spool) move(op string, e Entry, from []State, to State, name string, re
 	}
 	// The rename is the transition: a directory fsync failing after it
 	// makes its durability doubtful, not the move undone.
-	if err := syncDir(filepath.Dir(dstPath)); err != nil {
-		s.warn("directory fsync failed after a completed move", "op", op, "dir", filepath.Dir(dstPath), "err", err)
-	}
+	s.syncAfterRename("a completed "+op, filepath.Dir(dstPath))
 	if e.State.hasReason() {
 		if err := os.Remove(s.reasonPath(e)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			s.warn("old reason not removed", "path", s.reasonPath(e), "err", err)

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -44,23 +45,55 @@ func TestEnqueueAllIsAllOrNothing(t *testing.T) {
 
 // Issue 11 item 12: a directory fsync failing after the rename is a
 // warning, not a failure (before, send reported failure for a queued
-// message, and a resend duplicated it).
+// message, and a resend duplicated it): the operation succeeds, and
+// OnSyncDir (the daemon's degraded status) or else Log hears of it.
 func TestSyncDirFailureAfterRenameIsNoFailure(t *testing.T) {
 	s := openTest(t)
+	var logs strings.Builder
+	s.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	syncDir = func(string) error { return syscall.EIO }
 	defer func() { syncDir = realSyncDir }()
-	e, err := s.Enqueue("A", []byte("hello"))
-	if err != nil {
+	if _, err := s.Enqueue("A", []byte("hello")); err != nil {
 		t.Fatalf("Enqueue = %v; the message was queued", err)
+	}
+	if !strings.Contains(logs.String(), "directory fsync failed after the message was queued") {
+		t.Errorf("the failed fsync went unsaid: %q", logs.String())
+	}
+	var failed []string
+	s.OnSyncDir = func(dir string, err error) {
+		if err != nil {
+			failed = append(failed, dir)
+		}
 	}
 	c, err := s.Claim(scan(t, s, StateNew, "A")[0])
 	if err != nil {
 		t.Fatalf("Claim = %v", err)
 	}
-	if _, err := s.Done(c); err != nil {
+	d, err := s.Done(c)
+	if err != nil {
 		t.Fatalf("Done = %v", err)
 	}
-	_ = e
+	if _, err := os.Lstat(s.Path(d)); err != nil {
+		t.Fatalf("not in done/: %v", err)
+	}
+	if _, err := s.EnqueueAll([]string{"A", "B"}, [][]byte{[]byte("x"), []byte("y")}); err != nil {
+		t.Fatalf("EnqueueAll = %v; both were queued", err)
+	}
+	want := []string{filepath.Join(s.Root, "cur", "A"), filepath.Join(s.Root, "done", "A"), filepath.Join(s.Root, "new", "A"), filepath.Join(s.Root, "new", "B")}
+	if strings.Join(failed, " ") != strings.Join(want, " ") {
+		t.Errorf("OnSyncDir heard of failures in %q, want %q", failed, want)
+	}
+	syncDir = realSyncDir
+	var worked int
+	s.OnSyncDir = func(dir string, err error) {
+		if err == nil {
+			worked++
+		}
+	}
+	s.Enqueue("A", []byte("again"))
+	if worked != 1 {
+		t.Errorf("OnSyncDir heard of %d fsyncs that worked, want 1 (so the daemon can clear its degraded mark)", worked)
+	}
 }
 
 // Issue 11 item 12: a reason that cannot be written does not block the move.
