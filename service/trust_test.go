@@ -4,6 +4,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -446,4 +447,59 @@ func TestFailedDirSyncDegradesButDelivers(t *testing.T) {
 	r.send("Agent-1", "again")
 	r.waitState(spool.StateDone, "Agent-1", 2)
 	r.waitStatus("the degraded mark cleared", func(s Status) bool { return len(s.Degraded) == 0 })
+}
+
+// Item 8: a long name renamed at claim keeps its original across a
+// restart between the claim and the end of delivery (here: a daemon that
+// claimed and died before it wrote the journal's "renamed" line). The
+// message with an id is delivered once and its journal lines carry the
+// sender's name; the one without an id fails for its name, as it would
+// have without the restart. Before, the restarted daemon knew only the
+// short name: it delivered the second under an id its sender never knew.
+func TestLongNameSurvivesARestart(t *testing.T) {
+	r := newRig(t, "")
+	withID := strings.Repeat("W", 230) + ".md"
+	noID := strings.Repeat("N", 230) + ".md"
+	r.dropRaw("Agent-1", withID, []byte("---\nid: long-one\n---\nlong named"))
+	r.dropRaw("Agent-2", noID, []byte("no front matter"))
+	for _, e := range r.waitState(spool.StateNew, "", 2) {
+		if _, err := r.sp.Claim(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp, err := spool.Open(r.cfg.Spool) // the new process's spool
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sp = sp
+	r.start()
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	failed := r.waitState(spool.StateFailed, "Agent-2", 1)
+	if n := r.submits("Agent-1"); n != 1 {
+		t.Errorf("Agent-1: %d submits, want 1", n)
+	}
+	if subs := r.desk.Window("Agent-2").Submits; len(subs) != 0 {
+		t.Errorf("the message without a valid id was pasted after the restart: %q", subs)
+	}
+	why, _ := r.sp.Reason(failed[0])
+	if !strings.Contains(why, "gives no valid id") || !strings.Contains(why, noID) {
+		t.Errorf("reason %q; want the bad name, naming the sender's file", why)
+	}
+	r.stop()
+	b, err := os.ReadFile(filepath.Join(r.cfg.Spool, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done, fail bool
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var l journalLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		done = done || l.Event == "done" && l.ID == "long-one" && l.OrigName == withID
+		fail = fail || l.Event == "failed" && l.Agent == "Agent-2" && l.OrigName == noID
+	}
+	if !done || !fail {
+		t.Errorf("journal lacks the original names (done %v, failed %v):\n%s", done, fail, b)
+	}
 }

@@ -174,3 +174,69 @@ func TestCheckModes(t *testing.T) {
 		t.Fatalf("CheckModes = %v", err)
 	}
 }
+
+// Issue 11 item 8: the sender's name of a message Claim renamed survives
+// a restart (a fresh Spool on the same directory) and every later
+// transition; the id of a message without one in its front matter still
+// comes from that name. Before, OrigName lived in this process only: after
+// a restart such a message took the daemon's generated name for its id,
+// and was delivered under an id its sender never knew, where the first
+// claim would have failed it for its name.
+func TestOrigNameSurvivesARestart(t *testing.T) {
+	s := openTest(t)
+	dir := filepath.Join(s.Root, "new", "A")
+	os.MkdirAll(dir, 0o700)
+	withID := strings.Repeat("W", 230) + ".md"
+	noID := strings.Repeat("N", 230) + ".md"
+	os.WriteFile(filepath.Join(dir, withID), []byte("---\nid: long1\n---\nbody"), 0o600)
+	os.WriteFile(filepath.Join(dir, noID), []byte("no front matter"), 0o600)
+	for _, e := range scan(t, s, StateNew, "A") {
+		if _, err := s.Claim(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	s2, err := Open(s.Root) // the restart: nothing cached, nothing remembered
+	if err != nil {
+		t.Fatal(err)
+	}
+	byOrig := map[string]Entry{}
+	for _, e := range scan(t, s2, StateCur, "A") {
+		byOrig[e.OrigName] = e
+	}
+	w, n := byOrig[withID], byOrig[noID]
+	if w.Name == "" || n.Name == "" {
+		t.Fatalf("after a restart cur/ holds %+v; want both with their original names", byOrig)
+	}
+	if w.ID != "long1" || n.ID != IDFromName(noID) {
+		t.Errorf("ids after a restart: %q and %q; want long1 and the one from the sender's name", w.ID, n.ID)
+	}
+	if _, err := s2.Read(n); !IsBadName(err) || !strings.Contains(err.Error(), noID) {
+		t.Errorf("Read of the message without an id = %v; want the bad-name error naming %q, as at the first claim", err, noID)
+	}
+	if m, err := s2.Read(w); err != nil || m.ID != "long1" {
+		t.Fatalf("Read = %v, %v", m, err)
+	}
+	r, err := s2.Retry(w, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3, _ := Open(s.Root)
+	r = scan(t, s3, StateNew, "A")[0]
+	if r.OrigName != withID {
+		t.Fatalf("after a retry: OrigName %q", r.OrigName)
+	}
+	c, err := s3.Claim(r)
+	if err != nil || c.State != StateCur || len(c.Name) > MaxBaseLen+40 || c.OrigName != withID {
+		t.Fatalf("second claim = %+v, %v; want it moved, its name kept short, the original known", c, err)
+	}
+	if _, err := s3.Done(c); err != nil {
+		t.Fatal(err)
+	}
+	if d := scan(t, s3, StateDone, "A"); len(d) != 1 || d[0].OrigName != withID || d[0].ID != "long1" {
+		t.Fatalf("done/ = %+v", d)
+	}
+	if es, _ := s3.Find("long1"); len(es) != 1 || es[0].OrigName != withID {
+		t.Errorf("Find(long1) = %+v", es)
+	}
+}
