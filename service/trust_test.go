@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/deliver"
 	"github.com/agentspool/agentspool/spool"
 )
@@ -501,5 +502,48 @@ func TestLongNameSurvivesARestart(t *testing.T) {
 	}
 	if !done || !fail {
 		t.Errorf("journal lacks the original names (done %v, failed %v):\n%s", done, fail, b)
+	}
+}
+
+// Item 2 across a restart: a message acked while the daemon was down goes
+// to done/ at once, without a second paste, even when its file's ctime
+// moved after the ack (a chmod, as CheckModes' fix asks for). Before, a
+// recovered entry's entry time was that ctime, so the real ack looked
+// stale: the message waited out its ack timeout and was put back in new/
+// for a retry (only the look before the retry kept it from a second
+// paste).
+func TestRecoveredAckCountsAfterAChmod(t *testing.T) {
+	r := newRig(t, "")
+	a1, _ := r.cfg.Agent("Agent-1")
+	r.send("Agent-1", "---\nid: acked-while-down\n---\nhello")
+	c, err := r.sp.Claim(r.waitState(spool.StateNew, "Agent-1", 1)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.sp.Mark(c, false, time.Now()) // submitted, then the daemon died
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := confirm.WriteAck(a1.Inbox, "acked-while-down"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * confirm.ClockSlack)
+	if err := os.Chmod(r.sp.Path(m), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(r.cfg.Spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sp = sp
+	r.start()
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	if subs := r.desk.Window("Agent-1").Submits; len(subs) != 0 {
+		t.Fatalf("an acked message was pasted again after the restart: %q", subs)
+	}
+	r.stop()
+	b, _ := os.ReadFile(filepath.Join(r.cfg.Spool, "journal.jsonl"))
+	if !strings.Contains(string(b), "recovered: acked before the restart") || strings.Contains(string(b), `"event":"retry"`) {
+		t.Errorf("the ack was not seen at recovery:\n%s", b)
 	}
 }

@@ -291,7 +291,7 @@ func (s *Spool) scanOne(state State, d *scanDir, name string, old map[string]cac
 	// A directory is listed like any entry (it used to be skipped for
 	// ever, silently): the daemon's read refuses it and fails it with the
 	// reason (issue 11 item 5).
-	*e = Entry{Agent: d.agent, Name: name, State: state, Attempt: info.Attempt, NotBefore: info.NotBefore,
+	*e = Entry{Agent: d.agent, Name: name, State: state, Attempt: info.Attempt, Entered: info.Entered, NotBefore: info.NotBefore,
 		Pasting: info.Pasting, Submitted: info.Submitted, Size: meta.size, Queued: meta.ctime, Priority: hdr.prio, ID: hdr.id, OrigName: orig}
 	if e.ID == "" {
 		// The id comes from the name the sender gave (Read does the same).

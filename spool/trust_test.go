@@ -240,3 +240,28 @@ func TestOrigNameSurvivesARestart(t *testing.T) {
 		t.Errorf("Find(long1) = %+v", es)
 	}
 }
+
+// Issue 11 item 2: the entry time that makes an ack fresh is the one the
+// claim recorded in the name, for a scanned entry too. Before, a scan left
+// Entered zero, so EnteredAt fell back to the file's ctime, which any
+// rename in cur/ (a mark) or a chmod (the fix CheckModes asks for) moves
+// later: a recovered message's real ack then looked stale.
+func TestScanKeepsTheEntryTime(t *testing.T) {
+	s := openTest(t)
+	s.Enqueue("A", []byte("hello"))
+	c, err := s.Claim(scan(t, s, StateNew, "A")[0])
+	if err != nil || c.Entered.IsZero() {
+		t.Fatalf("Claim = %+v, %v", c, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	m, err := s.Mark(c, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(s.Path(m), 0o600) // a new ctime
+	s2, _ := Open(s.Root)
+	got := scan(t, s2, StateCur, "A")[0]
+	if !got.Entered.Equal(c.Entered) || !got.EnteredAt().Equal(c.Entered) {
+		t.Fatalf("scanned Entered %v (EnteredAt %v), want the claim's %v", got.Entered, got.EnteredAt(), c.Entered)
+	}
+}
