@@ -547,3 +547,25 @@ func TestRecoveredAckCountsAfterAChmod(t *testing.T) {
 		t.Errorf("the ack was not seen at recovery:\n%s", b)
 	}
 }
+
+// Item 14: a focused window whose title two agents' windows match is
+// ambiguous: nothing is pasted into it, an ERROR names both agents, and
+// after repeated mismatches the agent is parked. Here Agent-1's click
+// lands on the window titled Agent-10, which Agent-1's substring matcher
+// would accept.
+func TestAmbiguousWindowGetsNothing(t *testing.T) {
+	r := newRig(t, "  Agent-10: {x: 350, y: 50, window: \"Agent-10\"}\n")
+	r.desk.AddWindow("Agent-10", 104, 300, 0, 100, 100)
+	a1, _ := r.cfg.Agent("Agent-1")
+	a1.X = 350 // Agent-1's coordinates are on Agent-10's window
+	r.start()
+	r.send("Agent-1", "---\nid: not-for-10\n---\nfor Agent-1 only")
+	r.waitState(spool.StateHold, "Agent-1", 1)
+	if w := r.desk.Window("Agent-10"); len(w.Submits) != 0 || w.Input != "" {
+		t.Fatalf("Agent-10's window got %q / %q", w.Submits, w.Input)
+	}
+	logs := r.logs.String()
+	if !strings.Contains(logs, "level=ERROR msg=\"ambiguous focused window") || !strings.Contains(logs, "agent=Agent-1 also=Agent-10") {
+		t.Errorf("no ERROR naming both agents:\n%s", logs)
+	}
+}

@@ -173,6 +173,27 @@ func TestCheckModes(t *testing.T) {
 	if err := s.CheckModes(); err == nil || !strings.Contains(err.Error(), "new") {
 		t.Fatalf("CheckModes = %v", err)
 	}
+	os.Chmod(filepath.Join(s.Root, "new"), 0o700)
+	// Another user's agent directory (only root can make one here), and
+	// the names/ record of renamed messages, are checked too.
+	for _, p := range []string{filepath.Join(s.Root, "new", "A"), filepath.Join(s.Root, "names")} {
+		os.MkdirAll(p, 0o700)
+		if os.Getuid() == 0 {
+			os.Chown(p, 65534, 65534)
+			if err := s.CheckModes(); err == nil || !strings.Contains(err.Error(), p+" is owned by uid 65534") {
+				t.Errorf("CheckModes with %s owned by another user = %v", p, err)
+			}
+			os.Chown(p, 0, 0)
+		}
+		os.Chmod(p, 0o702)
+		if err := s.CheckModes(); err == nil || !strings.Contains(err.Error(), "chmod go-w "+p) {
+			t.Errorf("CheckModes with %s writable by others = %v", p, err)
+		}
+		os.Chmod(p, 0o700)
+	}
+	if err := s.CheckModes(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Issue 11 item 8: the sender's name of a message Claim renamed survives
