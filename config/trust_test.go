@@ -1,8 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/agentspool/agentspool/internal/safeio"
 )
 
 func parseAgents(t *testing.T, agents string) (*Config, error) {
@@ -59,6 +62,19 @@ func TestWindowMatching(t *testing.T) {
 	for _, w := range []string{"/.*/", "/^/", "/a*/", "/./", "="} {
 		if _, err := parseAgents(t, "  Agent-1: {x: 1, y: 1, window: \""+w+"\"}\n"); err == nil {
 			t.Errorf("window %s accepted", w)
+		}
+	}
+}
+
+// Item 10: config accepts exactly the agent names the spool accepts
+// (safeio.ValidAgentName, which spool.ValidAgentName is), whatever the
+// name: before, config had a looser rule of its own.
+func TestAgentNamesAreTheSpoolsExactly(t *testing.T) {
+	for _, name := range []string{"Agent-1", "a", "A_b.c-d", "Agent..1", "a..", "-a", ".a", "_a", "Agent 1",
+		"a/b", "a\\b", "é", strings.Repeat("a", 64), strings.Repeat("a", 65), "a.", "9"} {
+		_, err := parseAgents(t, fmt.Sprintf("  %q: {x: 1, y: 1, window: \"=W\"}\n", name))
+		if got, want := err == nil, safeio.ValidAgentName(name); got != want {
+			t.Errorf("agent %q: config accepts it %v, the spool's rule %v (%v)", name, got, want, err)
 		}
 	}
 }

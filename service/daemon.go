@@ -127,6 +127,14 @@ func New(o Options) (*Daemon, error) {
 	for _, a := range o.Config.Agents {
 		d.agents[a.Name] = newAgentState(a, "idle")
 	}
+	// The daemon is the spool's one user in this process: what goes wrong
+	// in it without failing an operation is the daemon's to log and show.
+	if o.Spool.Log == nil {
+		o.Spool.Log = o.Log
+	}
+	if o.Spool.OnSyncDir == nil {
+		o.Spool.OnSyncDir = d.syncedDir
+	}
 	d.alerts = newAlerts(d.alertChanged)
 	d.metrics = newMetrics(d)
 	d.metrics.alerts = d.alerts
@@ -179,8 +187,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := d.sp.EnsureAgent(a.Name); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(a.Inbox, 0o700); err != nil {
-			return fmt.Errorf("service: inbox of %s: %w", a.Name, err)
+		// An ack in the inbox marks a message done: like the spool, the
+		// inbox must be one nobody else can write to (issue 11 item 4).
+		if err := safeio.MkdirPrivate(a.Inbox); err != nil {
+			return fmt.Errorf("service: refusing to start: inbox of %s: %w", a.Name, err)
 		}
 	}
 	if n, err := d.sp.SweepTmp(TmpMaxAge, d.now()); err != nil {
@@ -367,13 +377,21 @@ func (d *Daemon) recover() error {
 			}
 			continue
 		}
-		if acked, _ := confirm.Acked(st.cfg.Inbox, e.ID, e.EnteredAt()); acked {
-			d.done(e, "recovered: acked before the restart")
-			continue
-		}
 		d.mu.Lock()
 		st.busy = true
 		d.mu.Unlock()
+		if acked, _ := confirm.Acked(st.cfg.Inbox, e.ID, e.EnteredAt()); acked {
+			const why = "recovered: acked before the restart"
+			if d.done(e, why) {
+				d.mu.Lock()
+				st.busy = false
+				d.mu.Unlock()
+			} else {
+				// Still in cur/: its agent stays busy until the move works.
+				d.stuck(e, func() bool { return d.done(e, why) })
+			}
+			continue
+		}
 		if !e.Submitted.IsZero() {
 			d.log.Info("recovered: waiting for ack", "id", e.ID, "agent", e.Agent, "attempt", e.Attempt)
 			left := e.Submitted.Add(st.cfg.AckTimeout).Sub(d.now())
@@ -597,12 +615,16 @@ func (d *Daemon) render(e spool.Entry, m *spool.Message, a *config.Agent) (strin
 	}
 	// The copy is not written into the inbox itself: a file there whose
 	// name holds the id is an ack.
+	// Private, as the inbox: another user who could write here could
+	// swap the copy before the agent reads it.
 	dir := filepath.Join(filepath.Dir(a.Inbox), "messages")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := safeio.MkdirPrivate(dir); err != nil {
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
 	path := filepath.Join(dir, e.ID+".md")
-	if err := safeio.WriteFile(path, m.Raw, 0o600); err != nil && !safeio.IsSyncDirError(err) {
+	if err := safeio.WriteFile(path, m.Raw, 0o600); safeio.IsSyncDirError(err) {
+		d.syncedDir(dir, err)
+	} else if err != nil {
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
 	return env + "\n" + "The message is in " + path + " (read it, then ack " + e.ID + ")", nil

@@ -45,6 +45,8 @@ type rig struct {
 	// quietFor, when set, is the Deliverer's QuietFor (a person at the
 	// desk defers a delivery), with a QuietMaxWait of 2s.
 	quietFor time.Duration
+	// beforeRun, when set, sees the daemon after New and before Run.
+	beforeRun func(*Daemon)
 }
 
 var envelopeRE = regexp.MustCompile(`\[agentspool id=(\S+) `)
@@ -121,6 +123,9 @@ func (r *rig) start() {
 		d.dl.QuietFor, d.dl.QuietMaxWait = r.quietFor, 2*time.Second
 	}
 	r.d = d
+	if r.beforeRun != nil {
+		r.beforeRun(d)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan error, 1)
 	go func() { r.done <- d.Run(ctx) }()

@@ -34,7 +34,10 @@ type journalLine struct {
 	Agent   string    `json:"agent"`
 	Attempt int       `json:"attempt"`
 	Name    string    `json:"name"`
-	OK      bool      `json:"ok,omitempty"`
+	// OrigName: the sender's name of a message renamed at claim because
+	// it was too long (spool.Entry.OrigName), on every line about it.
+	OrigName string `json:"orig_name,omitempty"`
+	OK       bool   `json:"ok,omitempty"`
 	// Result is an attempt's class, the result label of
 	// agentspool_attempts_total (submitted, focus_mismatch, ...).
 	Result string `json:"result,omitempty"`
@@ -117,7 +120,7 @@ func (j *journal) write(l journalLine) {
 
 // Attempt records one delivery attempt.
 func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
-	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OK: err == nil,
+	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OrigName: e.OrigName, OK: err == nil,
 		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Readback: ms(r.Readback), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Restore: ms(r.Restore), GiveBack: ms(r.GiveBack), Release: ms(r.Release), Refocus: r.Refocus,
 		Quiet: ms(r.QuietWait), Forced: r.Forced, Kept: r.KeptKeys, GaveBack: r.GaveBack,
 		Reads: r.PasteReads, Requests: r.PasteRequests, Landing: r.Landing, LateRead: r.LateRead, ClickX: r.ClickX, ClickY: r.ClickY,
@@ -154,13 +157,13 @@ func sinceDrop(e spool.Entry) time.Duration {
 
 // Renamed records that a message's long name was replaced at claim time.
 func (j *journal) Renamed(e spool.Entry) {
-	j.write(journalLine{Event: "renamed", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, Why: "original name: " + e.OrigName})
+	j.write(journalLine{Event: "renamed", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, OrigName: e.OrigName, Why: "original name: " + e.OrigName})
 }
 
 // Event records a final or parking transition (done, failed, held) or a
 // retry after no ack.
 func (j *journal) Event(e spool.Entry, event, why string) {
-	l := journalLine{Event: event, ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, Why: why}
+	l := journalLine{Event: event, ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, OrigName: e.OrigName, Why: why}
 	var since time.Duration
 	// "acked", "acked before the retry", "recovered: acked before the
 	// restart"; not "submitted; agent has ack off".

@@ -90,9 +90,14 @@ func (d *Daemon) writeStatus(running bool) {
 	}
 	d.mu.Unlock()
 	s.Alerts = d.alerts.list()
-	if err := writeJSON(filepath.Join(d.sp.Root, "status.json"), s); err != nil && !safeio.IsSyncDirError(err) {
+	switch err := writeJSON(filepath.Join(d.sp.Root, "status.json"), s); {
+	case safeio.IsSyncDirError(err):
+		// Written; only its durability is in doubt.
+		d.clearDegraded("status file")
+		d.syncedDir(d.sp.Root, err)
+	case err != nil:
 		d.degrade("status file", err)
-	} else {
+	default:
 		d.clearDegraded("status file")
 	}
 }

@@ -1,8 +1,10 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/agentspool/agentspool/config"
@@ -11,23 +13,43 @@ import (
 
 // Every state change of a message the daemon makes goes through transition:
 // one place that retries a failed move (a full disk, an unwritable done/,
-// EIO) a bounded number of times, with backoff, while the agent stays busy
-// — so its next message cannot overtake this one, and this one cannot be
-// pasted again (issue 11 item 12). When the bound is spent the message
-// stays where it is, the agent stays busy and the daemon is degraded; a
-// background retry tries the move again every stuckRetry until it works.
+// EIO) a few times in line, while the agent stays busy — so its next
+// message cannot overtake this one, and this one cannot be pasted again
+// (issue 11 item 12). When those tries are spent the message stays where
+// it is, the agent stays busy ("stuck" in status), the daemon shows itself
+// degraded, and stuck retries the move in the background with a backoff
+// that doubles up to stuckMax, for as long as the daemon runs: giving up
+// would mean losing the message or pasting it twice, and a restart
+// recovers it from where it stays. The log hears of it once when it gets
+// stuck, then at most once per degradedLogGap, and once when it works.
 
 const (
-	transitionTries    = 6                     // 50ms, 100ms, … 1.6s between them
-	stuckRetry         = 30 * time.Second      // after the bound
-	transitionFirst    = 50 * time.Millisecond // first backoff
-	degradedLogGap     = 30 * time.Second      // one log line per source per gap
+	// In line: short, because the caller may be the GUI worker, and
+	// every agent's deliveries wait for it.
+	transitionTries = 3                     // 50ms, 100ms between them
+	transitionFirst = 50 * time.Millisecond // first in-line backoff
+	// In the background, stuck: the first retry after stuckFirst, then
+	// doubling, capped at stuckMax (a repaired spool is used within it).
+	stuckFirst         = 500 * time.Millisecond
+	stuckMax           = time.Minute
+	degradedLogGap     = 30 * time.Second // one log line per source per gap
 	readFailuresToFail = 10
 )
 
+// stuckBackoff is the wait before background retry n (1-based): stuckFirst,
+// doubling, never more than stuckMax.
+func stuckBackoff(n int) time.Duration {
+	d := stuckFirst
+	for i := 1; i < n && d < stuckMax; i++ {
+		d *= 2
+	}
+	return min(d, stuckMax)
+}
+
 // transition runs move until it succeeds, the message is gone (someone
 // else moved it: nothing to do), or transitionTries are spent. ok is false
-// in the last case.
+// in the last case; the daemon is then degraded until a move of this
+// agent's works again.
 func (d *Daemon) transition(op string, e spool.Entry, move func(spool.Entry) (spool.Entry, error)) (spool.Entry, bool) {
 	delay := transitionFirst
 	var err error
@@ -47,28 +69,32 @@ func (d *Daemon) transition(op string, e spool.Entry, move func(spool.Entry) (sp
 		}
 	}
 	d.degrade("transition "+e.Agent, fmt.Errorf("%s %s: %w", op, e.Name, err))
-	d.log.Error(op+" failed; the agent stays busy and the move is retried", "id", e.ID, "agent", e.Agent, "tries", transitionTries, "err", err)
 	return e, false
 }
 
-// stuck keeps e's agent busy and retries apply every stuckRetry until it
-// succeeds; then the agent is free again.
+// stuck keeps e's agent busy and retries apply, with stuckBackoff between
+// tries, until it succeeds; then the agent is free again. A stop ends the
+// retries: the next start recovers the message from where it stayed.
 func (d *Daemon) stuck(e spool.Entry, apply func() bool) {
-	d.setState(e.Agent, "stuck", "a move in the spool keeps failing; see the log")
+	d.log.Error("a move in the spool failed; the agent stays busy and the move is retried with backoff",
+		"id", e.ID, "agent", e.Agent, "state", string(e.State), "first_retry", stuckBackoff(1), "max_backoff", stuckMax)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		t := time.NewTicker(stuckRetry)
-		defer t.Stop()
-		for {
+		for n := 1; ; n++ {
+			wait := stuckBackoff(n)
+			d.setState(e.Agent, "stuck", fmt.Sprintf("a move of %s in the spool keeps failing (%d tries; next in %v); see the log", e.ID, n*transitionTries, wait))
+			t := time.NewTimer(wait)
 			select {
 			case <-d.ctx.Done():
-				return // the restart recovers it from cur/
+				t.Stop()
+				return
 			case <-t.C:
-				if apply() {
-					d.release(e.Agent)
-					return
-				}
+			}
+			if apply() {
+				d.log.Info("the stuck move worked; the agent is free again", "id", e.ID, "agent", e.Agent, "retries", n)
+				d.release(e.Agent)
+				return
 			}
 		}
 	}()
@@ -195,7 +221,9 @@ func (d *Daemon) applyOnce(e spool.Entry, s step) bool {
 // degrade records that source (the journal, the status file, a transition)
 // is failing: logged at most once per degradedLogGap per source, and shown
 // in `agentspool status` until it works again (issue 11 item 11).
-func (d *Daemon) degrade(source string, err error) {
+func (d *Daemon) degrade(source string, err error) { d.degradeAt(slog.LevelError, source, err) }
+
+func (d *Daemon) degradeAt(level slog.Level, source string, err error) {
 	d.mu.Lock()
 	if d.degraded == nil {
 		d.degraded, d.degradedLog = map[string]string{}, map[string]time.Time{}
@@ -209,9 +237,24 @@ func (d *Daemon) degrade(source string, err error) {
 	d.dirty = true
 	d.mu.Unlock()
 	if logIt {
-		d.log.Error("degraded: "+source+" is failing", "err", err)
+		d.log.Log(context.Background(), level, "degraded: "+source+" is failing", "err", err)
 	}
 }
+
+// syncedDir hears of a directory fsync after a completed rename (the
+// spool's OnSyncDir, the status file, a pointer copy). A failure is a
+// warning, never the operation's failure: the daemon is degraded while
+// they fail, since a crash could undo the renames (issue 11 items 11, 12).
+func (d *Daemon) syncedDir(dir string, err error) {
+	if err == nil {
+		d.clearDegraded(degradedSync)
+		return
+	}
+	d.degradeAt(slog.LevelWarn, degradedSync, fmt.Errorf("%s: %w (the change is made, but a crash may undo it)", dir, err))
+}
+
+// degradedSync is the degraded source of failing directory fsyncs.
+const degradedSync = "directory fsync"
 
 func (d *Daemon) clearDegraded(source string) {
 	d.mu.Lock()

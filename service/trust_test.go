@@ -4,17 +4,20 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/deliver"
 	"github.com/agentspool/agentspool/spool"
 )
@@ -164,29 +167,111 @@ func TestOutcomeIsPure(t *testing.T) {
 	}
 }
 
-// Item 12: a transition that fails is retried, and the agent stays busy
-// meanwhile: its next message does not go out.
-func TestFailedDoneKeepsAgentBusy(t *testing.T) {
+// waitLog waits until the daemon's log holds text, or fails after 15s.
+func (r *rig) waitLog(text string) {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(r.logs.String(), text) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("after 15s the log lacks %q:\n%s", text, r.logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitStatus polls status.json until ok accepts it, or fails after 15s.
+func (r *rig) waitStatus(what string, ok func(Status) bool) Status {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := r.daemonStatus()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("after 15s, status.json never showed %s: %+v\nlogs:\n%s", what, s, r.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Item 12: a transition that keeps failing is retried with backoff while
+// the agent stays busy (its next message does not go out, the first is
+// not pasted again); status shows the agent stuck and the daemon
+// degraded; the log says so once, not once per try; and once the spool
+// is repaired the move happens within the backoff's cap, without a
+// restart (before: one retry every 30 s, and an ERROR line each time).
+func TestStuckMoveIsRetriedWithBackoff(t *testing.T) {
 	r := newRig(t, "")
 	r.start()
-	time.Sleep(200 * time.Millisecond) // past the start-up checks
+	r.waitLog("daemon started") // past the start-up checks
 	// Root ignores modes: replace done/Agent-1 with a file, so the rename
 	// into it fails with ENOTDIR for as long as the test wants.
 	done := filepath.Join(r.cfg.Spool, "done", "Agent-1")
-	os.RemoveAll(done)
-	os.WriteFile(done, nil, 0o600)
-	r.send("Agent-1", "first")
-	time.Sleep(300 * time.Millisecond)
+	if err := os.RemoveAll(done); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(done, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.send("Agent-1", "---\nack: false\n---\nfirst")
+	r.waitStatus("Agent-1 stuck and the daemon degraded", func(s Status) bool {
+		return s.Agents["Agent-1"].State == "stuck" && s.Degraded["transition Agent-1"] != ""
+	})
 	r.send("Agent-1", "second")
-	time.Sleep(2 * time.Second)
-	if n := len(r.desk.Window("Agent-1").Submits); n != 1 {
+	// Another agent is not held up by Agent-1's trouble.
+	r.send("Agent-2", "---\nack: false\n---\nfor Agent-2")
+	r.waitState(spool.StateDone, "Agent-2", 1)
+	// A few background retries go by (500ms, 1s, ...), all failing.
+	r.waitStatus("a third try round", func(s Status) bool {
+		return strings.Contains(s.Agents["Agent-1"].Detail, "(9 tries;")
+	})
+	if n := r.submits("Agent-1"); n != 1 {
 		t.Fatalf("%d submits while the first message could not be moved to done/, want 1", n)
 	}
-	if !strings.Contains(r.logs.String(), "agent stays busy") {
-		t.Errorf("no log of the stuck transition:\n%s", r.logs.String())
+	if es := r.waitState(spool.StateCur, "Agent-1", 1); len(es) != 1 {
+		t.Fatalf("cur/ holds %d messages, want the stuck one", len(es))
 	}
-	os.Remove(done)
-	os.MkdirAll(done, 0o700)
+	logs := r.logs.String()
+	if n := strings.Count(logs, "agent stays busy"); n != 1 {
+		t.Errorf("%d log lines saying the agent stays busy, want 1:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "degraded: transition Agent-1"); n != 1 {
+		t.Errorf("%d degraded lines for several failed tries, want 1 (rate-limited):\n%s", n, logs)
+	}
+
+	repaired := time.Now()
+	if err := os.Remove(done); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(done, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(spool.StateDone, "Agent-1", 2)
+	t.Logf("both done %v after the repair", time.Since(repaired).Round(time.Millisecond))
+	subs := r.desk.Window("Agent-1").Submits
+	if len(subs) != 2 || !strings.HasSuffix(subs[0], "first") || !strings.HasSuffix(subs[1], "second") {
+		t.Fatalf("Agent-1 submits %q, want first then second, once each", subs)
+	}
+	r.waitStatus("the degraded mark cleared", func(s Status) bool { return len(s.Degraded) == 0 })
+	if !strings.Contains(r.logs.String(), "the stuck move worked") {
+		t.Error("no log of the recovery")
+	}
+}
+
+// The background backoff doubles from stuckFirst and never passes stuckMax.
+func TestStuckBackoffIsCapped(t *testing.T) {
+	prev := time.Duration(0)
+	for n := 1; n <= 1000; n++ {
+		d := stuckBackoff(n)
+		if d < prev || d > stuckMax || d <= 0 {
+			t.Fatalf("stuckBackoff(%d) = %v after %v (cap %v)", n, d, prev, stuckMax)
+		}
+		prev = d
+	}
+	if stuckBackoff(1) != stuckFirst || stuckBackoff(2) != 2*stuckFirst || stuckBackoff(1000) != stuckMax {
+		t.Errorf("stuckBackoff: 1 → %v, 2 → %v, 1000 → %v", stuckBackoff(1), stuckBackoff(2), stuckBackoff(1000))
+	}
 }
 
 // Item 11: a journal write that fails is reported, and the daemon shows
@@ -239,5 +324,248 @@ func TestInPlaceWriterIsWaitedFor(t *testing.T) {
 	subs := r.desk.Window("Agent-1").Submits
 	if len(subs) != 1 || !strings.Contains(subs[0], "part 0") || !strings.Contains(subs[0], "THE END") {
 		t.Fatalf("submits = %q, want the whole file once", subs)
+	}
+}
+
+// Item 4: an ack in an inbox marks a message done, so the daemon refuses
+// an inbox another user could write to, as it refuses such a spool; an
+// inbox it creates is 0700 (before: the inboxes were not checked).
+func TestRefusesGroupWritableInbox(t *testing.T) {
+	r := newRig(t, "")
+	a1, _ := r.cfg.Agent("Agent-1")
+	a2, _ := r.cfg.Agent("Agent-2")
+	if err := os.MkdirAll(a1.Inbox, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(a1.Inbox, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	select {
+	case err := <-r.done:
+		if err == nil || !strings.Contains(err.Error(), "inbox of Agent-1") || !strings.Contains(err.Error(), "chmod go-w "+a1.Inbox) {
+			t.Fatalf("Run = %v", err)
+		}
+		r.cancel = nil
+	case <-time.After(5 * time.Second):
+		t.Fatal("the daemon started with a world-writable inbox")
+	}
+	if err := os.Chmod(a1.Inbox, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	r.waitLog("daemon started")
+	if fi, err := os.Stat(a2.Inbox); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("inbox the daemon made: %v, %v; want mode 0700", fi, err)
+	}
+}
+
+// Item 1: a copy of the message is never its ack. In pointer mode the
+// copy the agent reads lies beside the inbox; an agent that never acks
+// gets max_attempts pastes and the message fails, however many copies
+// there are. Item 4: the copies' folder must be private too.
+func TestPointerCopyIsNoAck(t *testing.T) {
+	r := newRig(t, "")
+	a1, _ := r.cfg.Agent("Agent-1")
+	a1.Paste = config.PastePointer
+	r.ack = func(agent, id string, n int) (bool, time.Duration) { return false, 0 }
+	r.start()
+	e := r.send("Agent-1", "---\nid: ptr1\n---\nread me")
+	r.waitState(spool.StateFailed, "Agent-1", 1)
+	if n := r.count(spool.StateDone); n != 0 {
+		t.Fatalf("%d in done/: the copy counted as an ack", n)
+	}
+	if n := r.submits("Agent-1"); n != 3 {
+		t.Errorf("%d pastes, want max_attempts=3", n)
+	}
+	copyPath := filepath.Join(filepath.Dir(a1.Inbox), "messages", e.ID+".md")
+	if fi, err := os.Stat(filepath.Dir(copyPath)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("messages folder: %v, %v; want mode 0700", fi, err)
+	}
+
+	// A messages folder others can write to: no copy is written there,
+	// and the message fails with the reason.
+	if err := os.Chmod(filepath.Dir(copyPath), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r.send("Agent-1", "---\nid: ptr2\n---\nread me too")
+	es := r.waitState(spool.StateFailed, "Agent-1", 2)
+	for _, e := range es {
+		if e.ID != "ptr2" {
+			continue
+		}
+		why, _ := r.sp.Reason(e)
+		if !strings.Contains(why, "writable by group or others") {
+			t.Errorf("reason %q", why)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(filepath.Dir(copyPath), "ptr2.md")); err == nil {
+		t.Error("a copy was written into a folder others can write to")
+	}
+	if n := r.submits("Agent-1"); n != 3 {
+		t.Errorf("%d pastes after the second message, want still 3", n)
+	}
+}
+
+// Items 11 and 12: a directory fsync that fails after a completed rename
+// is a warning: the message is delivered and done, nothing fails, the
+// daemon is degraded in status.json (logged once, as a warning) until an
+// fsync works again. (Before, the spool's warning went to a logger the
+// daemon never set: nothing was said, status showed all well.)
+func TestFailedDirSyncDegradesButDelivers(t *testing.T) {
+	r := newRig(t, "")
+	var failing atomic.Bool
+	failing.Store(true)
+	r.beforeRun = func(d *Daemon) {
+		heard := r.sp.OnSyncDir
+		if heard == nil {
+			t.Fatal("the daemon does not listen to the spool's directory fsyncs")
+		}
+		r.sp.OnSyncDir = func(dir string, err error) {
+			if failing.Load() {
+				err = syscall.EIO
+			}
+			heard(dir, err)
+		}
+	}
+	r.start()
+	r.send("Agent-1", "hello")
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	r.waitStatus("degraded by the fsync", func(s Status) bool {
+		return strings.Contains(s.Degraded["directory fsync"], syscall.EIO.Error())
+	})
+	if n := r.count(spool.StateFailed) + r.count(spool.StateHold); n != 0 {
+		t.Fatalf("%d messages failed or held over an fsync", n)
+	}
+	if n := r.submits("Agent-1"); n != 1 {
+		t.Fatalf("%d submits, want 1", n)
+	}
+	logs := r.logs.String()
+	if n := strings.Count(logs, "level=WARN msg=\"degraded: directory fsync is failing\""); n != 1 {
+		t.Errorf("%d warnings for several failed fsyncs, want 1 (rate-limited):\n%s", n, logs)
+	}
+	failing.Store(false)
+	r.send("Agent-1", "again")
+	r.waitState(spool.StateDone, "Agent-1", 2)
+	r.waitStatus("the degraded mark cleared", func(s Status) bool { return len(s.Degraded) == 0 })
+}
+
+// Item 8: a long name renamed at claim keeps its original across a
+// restart between the claim and the end of delivery (here: a daemon that
+// claimed and died before it wrote the journal's "renamed" line). The
+// message with an id is delivered once and its journal lines carry the
+// sender's name; the one without an id fails for its name, as it would
+// have without the restart. Before, the restarted daemon knew only the
+// short name: it delivered the second under an id its sender never knew.
+func TestLongNameSurvivesARestart(t *testing.T) {
+	r := newRig(t, "")
+	withID := strings.Repeat("W", 230) + ".md"
+	noID := strings.Repeat("N", 230) + ".md"
+	r.dropRaw("Agent-1", withID, []byte("---\nid: long-one\n---\nlong named"))
+	r.dropRaw("Agent-2", noID, []byte("no front matter"))
+	for _, e := range r.waitState(spool.StateNew, "", 2) {
+		if _, err := r.sp.Claim(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp, err := spool.Open(r.cfg.Spool) // the new process's spool
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sp = sp
+	r.start()
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	failed := r.waitState(spool.StateFailed, "Agent-2", 1)
+	if n := r.submits("Agent-1"); n != 1 {
+		t.Errorf("Agent-1: %d submits, want 1", n)
+	}
+	if subs := r.desk.Window("Agent-2").Submits; len(subs) != 0 {
+		t.Errorf("the message without a valid id was pasted after the restart: %q", subs)
+	}
+	why, _ := r.sp.Reason(failed[0])
+	if !strings.Contains(why, "gives no valid id") || !strings.Contains(why, noID) {
+		t.Errorf("reason %q; want the bad name, naming the sender's file", why)
+	}
+	r.stop()
+	b, err := os.ReadFile(filepath.Join(r.cfg.Spool, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done, fail bool
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var l journalLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		done = done || l.Event == "done" && l.ID == "long-one" && l.OrigName == withID
+		fail = fail || l.Event == "failed" && l.Agent == "Agent-2" && l.OrigName == noID
+	}
+	if !done || !fail {
+		t.Errorf("journal lacks the original names (done %v, failed %v):\n%s", done, fail, b)
+	}
+}
+
+// Item 2 across a restart: a message acked while the daemon was down goes
+// to done/ at once, without a second paste, even when its file's ctime
+// moved after the ack (a chmod, as CheckModes' fix asks for). Before, a
+// recovered entry's entry time was that ctime, so the real ack looked
+// stale: the message waited out its ack timeout and was put back in new/
+// for a retry (only the look before the retry kept it from a second
+// paste).
+func TestRecoveredAckCountsAfterAChmod(t *testing.T) {
+	r := newRig(t, "")
+	a1, _ := r.cfg.Agent("Agent-1")
+	r.send("Agent-1", "---\nid: acked-while-down\n---\nhello")
+	c, err := r.sp.Claim(r.waitState(spool.StateNew, "Agent-1", 1)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.sp.Mark(c, false, time.Now()) // submitted, then the daemon died
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := confirm.WriteAck(a1.Inbox, "acked-while-down"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * confirm.ClockSlack)
+	if err := os.Chmod(r.sp.Path(m), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(r.cfg.Spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sp = sp
+	r.start()
+	r.waitState(spool.StateDone, "Agent-1", 1)
+	if subs := r.desk.Window("Agent-1").Submits; len(subs) != 0 {
+		t.Fatalf("an acked message was pasted again after the restart: %q", subs)
+	}
+	r.stop()
+	b, _ := os.ReadFile(filepath.Join(r.cfg.Spool, "journal.jsonl"))
+	if !strings.Contains(string(b), "recovered: acked before the restart") || strings.Contains(string(b), `"event":"retry"`) {
+		t.Errorf("the ack was not seen at recovery:\n%s", b)
+	}
+}
+
+// Item 14: a focused window whose title two agents' windows match is
+// ambiguous: nothing is pasted into it, an ERROR names both agents, and
+// after repeated mismatches the agent is parked. Here Agent-1's click
+// lands on the window titled Agent-10, which Agent-1's substring matcher
+// would accept.
+func TestAmbiguousWindowGetsNothing(t *testing.T) {
+	r := newRig(t, "  Agent-10: {x: 350, y: 50, window: \"Agent-10\"}\n")
+	r.desk.AddWindow("Agent-10", 104, 300, 0, 100, 100)
+	a1, _ := r.cfg.Agent("Agent-1")
+	a1.X = 350 // Agent-1's coordinates are on Agent-10's window
+	r.start()
+	r.send("Agent-1", "---\nid: not-for-10\n---\nfor Agent-1 only")
+	r.waitState(spool.StateHold, "Agent-1", 1)
+	if w := r.desk.Window("Agent-10"); len(w.Submits) != 0 || w.Input != "" {
+		t.Fatalf("Agent-10's window got %q / %q", w.Submits, w.Input)
+	}
+	logs := r.logs.String()
+	if !strings.Contains(logs, "level=ERROR msg=\"ambiguous focused window") || !strings.Contains(logs, "agent=Agent-1 also=Agent-10") {
+		t.Errorf("no ERROR naming both agents:\n%s", logs)
 	}
 }

@@ -30,6 +30,7 @@ type cachedHeader struct {
 	size         int64
 	mtime, ctime int64
 	hdr          header
+	orig         string // Entry.OrigName, from names/
 }
 
 type scanJob struct {
@@ -123,7 +124,7 @@ func (s *Spool) Scan(state State, agent string) ([]Entry, error) {
 		buf := make([]byte, headerBytes)
 		for i := c * chunk; i < min((c+1)*chunk, len(jobs)); i++ {
 			d := &dirs[jobs[i].dir]
-			keep[i] = scanOne(state, d, jobs[i].name, old[d.agent], buf, &entries[i], &fresh[i])
+			keep[i] = s.scanOne(state, d, jobs[i].name, old[d.agent], buf, &entries[i], &fresh[i])
 		}
 		return nil
 	})
@@ -245,10 +246,12 @@ func parallel(n, workers int, fn func(i int) error) error {
 
 // scanOne fills e for one file; false means skip it (gone).
 // With a cached header it costs one lstat; without, an open, fstat and read.
-func scanOne(state State, d *scanDir, name string, old map[string]cachedHeader, buf []byte, e *Entry, c *cachedHeader) bool {
+func (s *Spool) scanOne(state State, d *scanDir, name string, old map[string]cachedHeader, buf []byte, e *Entry, c *cachedHeader) bool {
 	var meta fileMeta
 	var hdr header
+	base, info := ParseName(name)
 	h, cached := old[name]
+	orig := h.orig
 	if cached {
 		fi, err := os.Lstat(d.path + string(filepath.Separator) + name)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -282,17 +285,19 @@ func scanOne(state State, d *scanDir, name string, old map[string]cachedHeader, 
 			hdr = scanHeader(buf[:n])
 		}
 		meta = m
+		// Recorded before the claim's rename, so it is there by now.
+		orig = s.origName(base)
 	}
 	// A directory is listed like any entry (it used to be skipped for
 	// ever, silently): the daemon's read refuses it and fails it with the
 	// reason (issue 11 item 5).
-	_, info := ParseName(name)
-	*e = Entry{Agent: d.agent, Name: name, State: state, Attempt: info.Attempt, NotBefore: info.NotBefore,
-		Pasting: info.Pasting, Submitted: info.Submitted, Size: meta.size, Queued: meta.ctime, Priority: hdr.prio, ID: hdr.id}
+	*e = Entry{Agent: d.agent, Name: name, State: state, Attempt: info.Attempt, Entered: info.Entered, NotBefore: info.NotBefore,
+		Pasting: info.Pasting, Submitted: info.Submitted, Size: meta.size, Queued: meta.ctime, Priority: hdr.prio, ID: hdr.id, OrigName: orig}
 	if e.ID == "" {
-		e.ID = IDFromName(name)
+		// The id comes from the name the sender gave (Read does the same).
+		e.ID = IDFromName(cmp.Or(orig, name))
 	}
-	*c = cachedHeader{size: meta.size, mtime: meta.mtime.UnixNano(), ctime: meta.ctime.UnixNano(), hdr: hdr}
+	*c = cachedHeader{size: meta.size, mtime: meta.mtime.UnixNano(), ctime: meta.ctime.UnixNano(), hdr: hdr, orig: orig}
 	return true
 }
 

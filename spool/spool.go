@@ -53,10 +53,20 @@ func (st State) valid() bool { return slices.Contains(States, st) }
 func (st State) hasReason() bool { return st == StateFailed || st == StateHold }
 
 const (
-	tmpDir       = "tmp"
-	reasonSuffix = ".reason"
-	dirPerm      = 0o700 // messages may hold anything an agent is told
-	filePerm     = 0o600
+	tmpDir = "tmp"
+	// namesDir holds, for each message Claim renamed because its name
+	// was too long, the file names/<new base> with the sender's name in
+	// it (Entry.OrigName). It is not a state and holds no messages; it is
+	// kept, as done/ is, so the name survives restarts and `show` finds
+	// it in any state. (DESIGN §2 lists the states; this is beside them.)
+	namesDir = "names"
+	// renamedSuffix ends a base Claim made for a long name: only such a
+	// base is looked up in names/, so a scan costs no extra lstat for
+	// the others.
+	renamedSuffix = ".renamed"
+	reasonSuffix  = ".reason"
+	dirPerm       = 0o700 // messages may hold anything an agent is told
+	filePerm      = 0o600
 )
 
 // Spool is a spool directory. The zero MaxMessageBytes means
@@ -70,6 +80,13 @@ type Spool struct {
 	// operation: a directory fsync after a completed rename, a reason
 	// sidecar that could not be written.
 	Log *slog.Logger
+	// OnSyncDir, when set, hears of every directory fsync made after a
+	// completed rename (a send, a transition), err nil when it worked.
+	// Such a failure is never the operation's error: the rename happened,
+	// only its durability is in doubt, and a sender told "failed" would
+	// send again (issue 11 item 12). The daemon shows itself degraded
+	// while they fail; without OnSyncDir a failure goes to Log.
+	OnSyncDir func(dir string, err error)
 
 	mu    sync.Mutex
 	cache map[dirKey]map[string]cachedHeader
@@ -78,6 +95,20 @@ type Spool struct {
 func (s *Spool) warn(msg string, args ...any) {
 	if s.Log != nil {
 		s.Log.Warn("spool: "+msg, args...)
+	}
+}
+
+// syncAfterRename fsyncs dir after a completed rename into it (what), and
+// reports the result to OnSyncDir, or a failure to Log. It returns nothing:
+// the rename was the operation.
+func (s *Spool) syncAfterRename(what, dir string) { s.reportSync(what, dir, syncDir(dir)) }
+
+func (s *Spool) reportSync(what, dir string, err error) {
+	switch {
+	case s.OnSyncDir != nil:
+		s.OnSyncDir(dir, err)
+	case err != nil:
+		s.warn("directory fsync failed after "+what+"; the change is made but may not survive a crash", "dir", dir, "err", err)
 	}
 }
 
@@ -98,7 +129,7 @@ type Entry struct {
 	State     State
 	Attempt   int       // from the info suffix
 	Entered   time.Time // from the info suffix: when it first entered new/ (zero in new/ before its first claim)
-	OrigName  string    // the sender's name, when Claim renamed a long one (this process only)
+	OrigName  string    // the sender's name, when Claim renamed a long one (kept in names/: survives restarts)
 	NotBefore time.Time // from the info suffix; zero = deliver any time
 	Queued    time.Time // when it entered its current directory
 	Priority  Priority  // from the front matter, best effort
@@ -115,7 +146,7 @@ func Open(root string) (*Spool, error) {
 		return nil, fmt.Errorf("spool: open %s: %w", root, err)
 	}
 	s := &Spool{Root: abs}
-	for _, d := range append([]string{tmpDir}, stateNames()...) {
+	for _, d := range append([]string{tmpDir, namesDir}, stateNames()...) {
 		if err := os.MkdirAll(filepath.Join(abs, d), dirPerm); err != nil {
 			return nil, fmt.Errorf("spool: open %s: %w", abs, err)
 		}
@@ -241,9 +272,7 @@ func (s *Spool) Enqueue(agent string, data []byte) (Entry, error) {
 	}
 	// The rename was the send: a failing directory fsync after it is a
 	// warning, never a failure that would make the sender send it twice.
-	if err := syncDir(filepath.Dir(dst)); err != nil {
-		s.warn("directory fsync failed after the message was queued", "dir", filepath.Dir(dst), "err", err)
-	}
+	s.syncAfterRename("the message was queued", filepath.Dir(dst))
 	e.Queued = s.queuedAt(dst)
 	return e, nil
 }
@@ -293,9 +322,7 @@ func (s *Spool) EnqueueAll(agents []string, data [][]byte) ([]Entry, error) {
 			}
 			return out, fmt.Errorf("spool: enqueue for %s: %w", x.e.Agent, err)
 		}
-		if err := syncDir(filepath.Dir(dst)); err != nil {
-			s.warn("directory fsync failed after the message was queued", "dir", filepath.Dir(dst), "err", err)
-		}
+		s.syncAfterRename("the message was queued", filepath.Dir(dst))
 		x.e.Queued = s.queuedAt(dst)
 		out = append(out, x.e)
 	}
@@ -397,12 +424,12 @@ func (s *Spool) queuedAt(p string) time.Time {
 }
 
 // CheckModes is ssh's StrictModes for the spool (issue 11 item 4): the
-// root, tmp/, every state directory and every agent directory in them must
+// root, tmp/, names/, every state directory and every agent directory in them must
 // be real directories owned by this process's user and not writable by
 // group or others, since the daemon types what lands in new/ into the
 // person's windows. The error names the path and the fix.
 func (s *Spool) CheckModes() error {
-	dirs := []string{s.Root, s.path(tmpDir, "", "")}
+	dirs := []string{s.Root, s.path(tmpDir, "", ""), s.path(namesDir, "", "")}
 	for _, st := range States {
 		dirs = append(dirs, s.path(string(st), "", ""))
 		agents, err := s.agentDirs(st)

@@ -38,13 +38,47 @@ func (s *Spool) Claim(e Entry) (Entry, error) {
 	}
 	orig := ""
 	if len(base) > MaxBaseLen {
-		orig, base = e.Name, UniqueName()
+		orig, base = e.Name, UniqueName()+renamedSuffix
+		s.recordOrigName(base, orig)
 	}
 	c, err := s.move("claim", e, []State{StateNew}, StateCur, FormatName(base, info), nil)
+	if err != nil && orig != "" {
+		os.Remove(s.namePath(base))
+	}
 	if err == nil && orig != "" {
 		c.OrigName, c.ID = orig, e.ID
 	}
 	return c, err
+}
+
+func (s *Spool) namePath(base string) string { return s.path(namesDir, "", base) }
+
+// recordOrigName keeps a long name's original in names/<base>, before the
+// rename that drops it: a restart at any point after the claim still
+// knows it (the id of a message without one in its front matter comes
+// from it; show and the journal give it). A record that cannot be written
+// does not block the claim, as a reason does not block its move: the name
+// is then known to this process only, and the log says so.
+func (s *Spool) recordOrigName(base, orig string) {
+	err := safeio.WriteFile(s.namePath(base), []byte(orig), filePerm)
+	if safeio.IsSyncDirError(err) {
+		s.reportSync("the original name was recorded", s.path(namesDir, "", ""), err)
+	} else if err != nil {
+		s.warn("the original name of a renamed message is not recorded; it will be lost at a restart", "name", base, "original", orig, "err", err)
+	}
+}
+
+// origName is the sender's name of a message whose base Claim made, from
+// names/; "" for any other base, or when none was recorded.
+func (s *Spool) origName(base string) string {
+	if !strings.HasSuffix(base, renamedSuffix) || !safeComponent(base) {
+		return ""
+	}
+	b, err := safeio.ReadFile(s.namePath(base), safeio.OpenOptions{MaxBytes: 4 << 10, OwnerOnly: true})
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // Done moves a delivered message from cur/ to done/.
@@ -169,9 +203,7 @@ func (s *Spool) move(op string, e Entry, from []State, to State, name string, re
 	}
 	// The rename is the transition: a directory fsync failing after it
 	// makes its durability doubtful, not the move undone.
-	if err := syncDir(filepath.Dir(dstPath)); err != nil {
-		s.warn("directory fsync failed after a completed move", "op", op, "dir", filepath.Dir(dstPath), "err", err)
-	}
+	s.syncAfterRename("a completed "+op, filepath.Dir(dstPath))
 	if e.State.hasReason() {
 		if err := os.Remove(s.reasonPath(e)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			s.warn("old reason not removed", "path", s.reasonPath(e), "err", err)

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -44,23 +45,55 @@ func TestEnqueueAllIsAllOrNothing(t *testing.T) {
 
 // Issue 11 item 12: a directory fsync failing after the rename is a
 // warning, not a failure (before, send reported failure for a queued
-// message, and a resend duplicated it).
+// message, and a resend duplicated it): the operation succeeds, and
+// OnSyncDir (the daemon's degraded status) or else Log hears of it.
 func TestSyncDirFailureAfterRenameIsNoFailure(t *testing.T) {
 	s := openTest(t)
+	var logs strings.Builder
+	s.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	syncDir = func(string) error { return syscall.EIO }
 	defer func() { syncDir = realSyncDir }()
-	e, err := s.Enqueue("A", []byte("hello"))
-	if err != nil {
+	if _, err := s.Enqueue("A", []byte("hello")); err != nil {
 		t.Fatalf("Enqueue = %v; the message was queued", err)
+	}
+	if !strings.Contains(logs.String(), "directory fsync failed after the message was queued") {
+		t.Errorf("the failed fsync went unsaid: %q", logs.String())
+	}
+	var failed []string
+	s.OnSyncDir = func(dir string, err error) {
+		if err != nil {
+			failed = append(failed, dir)
+		}
 	}
 	c, err := s.Claim(scan(t, s, StateNew, "A")[0])
 	if err != nil {
 		t.Fatalf("Claim = %v", err)
 	}
-	if _, err := s.Done(c); err != nil {
+	d, err := s.Done(c)
+	if err != nil {
 		t.Fatalf("Done = %v", err)
 	}
-	_ = e
+	if _, err := os.Lstat(s.Path(d)); err != nil {
+		t.Fatalf("not in done/: %v", err)
+	}
+	if _, err := s.EnqueueAll([]string{"A", "B"}, [][]byte{[]byte("x"), []byte("y")}); err != nil {
+		t.Fatalf("EnqueueAll = %v; both were queued", err)
+	}
+	want := []string{filepath.Join(s.Root, "cur", "A"), filepath.Join(s.Root, "done", "A"), filepath.Join(s.Root, "new", "A"), filepath.Join(s.Root, "new", "B")}
+	if strings.Join(failed, " ") != strings.Join(want, " ") {
+		t.Errorf("OnSyncDir heard of failures in %q, want %q", failed, want)
+	}
+	syncDir = realSyncDir
+	var worked int
+	s.OnSyncDir = func(dir string, err error) {
+		if err == nil {
+			worked++
+		}
+	}
+	s.Enqueue("A", []byte("again"))
+	if worked != 1 {
+		t.Errorf("OnSyncDir heard of %d fsyncs that worked, want 1 (so the daemon can clear its degraded mark)", worked)
+	}
 }
 
 // Issue 11 item 12: a reason that cannot be written does not block the move.
@@ -139,5 +172,117 @@ func TestCheckModes(t *testing.T) {
 	os.Chmod(filepath.Join(s.Root, "new"), 0o770)
 	if err := s.CheckModes(); err == nil || !strings.Contains(err.Error(), "new") {
 		t.Fatalf("CheckModes = %v", err)
+	}
+	os.Chmod(filepath.Join(s.Root, "new"), 0o700)
+	// Another user's agent directory (only root can make one here), and
+	// the names/ record of renamed messages, are checked too.
+	for _, p := range []string{filepath.Join(s.Root, "new", "A"), filepath.Join(s.Root, "names")} {
+		os.MkdirAll(p, 0o700)
+		if os.Getuid() == 0 {
+			os.Chown(p, 65534, 65534)
+			if err := s.CheckModes(); err == nil || !strings.Contains(err.Error(), p+" is owned by uid 65534") {
+				t.Errorf("CheckModes with %s owned by another user = %v", p, err)
+			}
+			os.Chown(p, 0, 0)
+		}
+		os.Chmod(p, 0o702)
+		if err := s.CheckModes(); err == nil || !strings.Contains(err.Error(), "chmod go-w "+p) {
+			t.Errorf("CheckModes with %s writable by others = %v", p, err)
+		}
+		os.Chmod(p, 0o700)
+	}
+	if err := s.CheckModes(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 11 item 8: the sender's name of a message Claim renamed survives
+// a restart (a fresh Spool on the same directory) and every later
+// transition; the id of a message without one in its front matter still
+// comes from that name. Before, OrigName lived in this process only: after
+// a restart such a message took the daemon's generated name for its id,
+// and was delivered under an id its sender never knew, where the first
+// claim would have failed it for its name.
+func TestOrigNameSurvivesARestart(t *testing.T) {
+	s := openTest(t)
+	dir := filepath.Join(s.Root, "new", "A")
+	os.MkdirAll(dir, 0o700)
+	withID := strings.Repeat("W", 230) + ".md"
+	noID := strings.Repeat("N", 230) + ".md"
+	os.WriteFile(filepath.Join(dir, withID), []byte("---\nid: long1\n---\nbody"), 0o600)
+	os.WriteFile(filepath.Join(dir, noID), []byte("no front matter"), 0o600)
+	for _, e := range scan(t, s, StateNew, "A") {
+		if _, err := s.Claim(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	s2, err := Open(s.Root) // the restart: nothing cached, nothing remembered
+	if err != nil {
+		t.Fatal(err)
+	}
+	byOrig := map[string]Entry{}
+	for _, e := range scan(t, s2, StateCur, "A") {
+		byOrig[e.OrigName] = e
+	}
+	w, n := byOrig[withID], byOrig[noID]
+	if w.Name == "" || n.Name == "" {
+		t.Fatalf("after a restart cur/ holds %+v; want both with their original names", byOrig)
+	}
+	if w.ID != "long1" || n.ID != IDFromName(noID) {
+		t.Errorf("ids after a restart: %q and %q; want long1 and the one from the sender's name", w.ID, n.ID)
+	}
+	if _, err := s2.Read(n); !IsBadName(err) || !strings.Contains(err.Error(), noID) {
+		t.Errorf("Read of the message without an id = %v; want the bad-name error naming %q, as at the first claim", err, noID)
+	}
+	if m, err := s2.Read(w); err != nil || m.ID != "long1" {
+		t.Fatalf("Read = %v, %v", m, err)
+	}
+	r, err := s2.Retry(w, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3, _ := Open(s.Root)
+	r = scan(t, s3, StateNew, "A")[0]
+	if r.OrigName != withID {
+		t.Fatalf("after a retry: OrigName %q", r.OrigName)
+	}
+	c, err := s3.Claim(r)
+	if err != nil || c.State != StateCur || len(c.Name) > MaxBaseLen+40 || c.OrigName != withID {
+		t.Fatalf("second claim = %+v, %v; want it moved, its name kept short, the original known", c, err)
+	}
+	if _, err := s3.Done(c); err != nil {
+		t.Fatal(err)
+	}
+	if d := scan(t, s3, StateDone, "A"); len(d) != 1 || d[0].OrigName != withID || d[0].ID != "long1" {
+		t.Fatalf("done/ = %+v", d)
+	}
+	if es, _ := s3.Find("long1"); len(es) != 1 || es[0].OrigName != withID {
+		t.Errorf("Find(long1) = %+v", es)
+	}
+}
+
+// Issue 11 item 2: the entry time that makes an ack fresh is the one the
+// claim recorded in the name, for a scanned entry too. Before, a scan left
+// Entered zero, so EnteredAt fell back to the file's ctime, which any
+// rename in cur/ (a mark) or a chmod (the fix CheckModes asks for) moves
+// later: a recovered message's real ack then looked stale.
+func TestScanKeepsTheEntryTime(t *testing.T) {
+	s := openTest(t)
+	s.Enqueue("A", []byte("hello"))
+	c, err := s.Claim(scan(t, s, StateNew, "A")[0])
+	if err != nil || c.Entered.IsZero() {
+		t.Fatalf("Claim = %+v, %v", c, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	m, err := s.Mark(c, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(s.Path(m), 0o600) // a new ctime
+	s2, _ := Open(s.Root)
+	got := scan(t, s2, StateCur, "A")[0]
+	if !got.Entered.Equal(c.Entered) || !got.EnteredAt().Equal(c.Entered) {
+		t.Fatalf("scanned Entered %v (EnteredAt %v), want the claim's %v", got.Entered, got.EnteredAt(), c.Entered)
 	}
 }

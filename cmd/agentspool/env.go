@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -191,6 +192,16 @@ func (e *env) openSpool(needConfig bool) (*spool.Spool, *config.Config, error) {
 		return nil, nil, err
 	}
 	sp.MaxMessageBytes = max
+	// What goes wrong without failing the command (a reason not written,
+	// an fsync after a completed rename) is a warning, on stderr: the
+	// exit code still says the message was queued or moved, so it is not
+	// sent twice.
+	sp.Log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sp.OnSyncDir = func(dir string, err error) {
+		if err != nil {
+			fmt.Fprintf(e.stderr, "agentspool: warning: the change is made, but the fsync of %s failed, so it may not survive a crash: %v\n", dir, err)
+		}
+	}
 	return sp, cfg, nil
 }
 

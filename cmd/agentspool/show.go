@@ -168,9 +168,13 @@ func indent(s string) string {
 }
 
 // originalName is the name a sender gave a message that the daemon renamed
-// at claim time because it was too long (issue 11 item 8): the journal's
+// at claim time because it was too long (issue 11 item 8): recorded by the
+// spool at the claim, else (a spool older than that record) the journal's
 // "renamed" line for it.
 func originalName(sp *spool.Spool, en spool.Entry) string {
+	if en.OrigName != "" {
+		return en.OrigName
+	}
 	f, err := safeio.Open(filepath.Join(sp.Root, "journal.jsonl"), safeio.OpenOptions{})
 	if err != nil {
 		return ""

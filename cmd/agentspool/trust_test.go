@@ -69,3 +69,22 @@ func TestShowOriginalName(t *testing.T) {
 	os.WriteFile(filepath.Join(f.spool, "journal.jsonl"), []byte(line), 0o600)
 	f.run(nil, "show", "short1").want(t, 0).contains(t, "stdout", "sent as:    "+strings.Repeat("L", 200))
 }
+
+// Issue 11 item 8: show gives the sender's name of a renamed message from
+// the spool's own record, with no journal at all (a daemon that died
+// between the claim and its journal line); before, only the journal had it.
+func TestShowOriginalNameWithoutJournal(t *testing.T) {
+	f := newFixture(t)
+	long := strings.Repeat("L", 220) + ".md"
+	dir := filepath.Join(f.spool, "new", "Agent-1")
+	os.MkdirAll(dir, 0o700)
+	if err := os.WriteFile(filepath.Join(dir, long), []byte("---\nid: long2\n---\nx"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp := f.open()
+	if _, err := sp.Claim(f.entry("long2")); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(f.spool, "journal.jsonl"))
+	f.run(nil, "show", "long2").want(t, 0).contains(t, "stdout", "state:      cur").contains(t, "stdout", "sent as:    "+long)
+}
