@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/agentspool/agentspool/internal/safeio"
 )
 
 // Steps whose latencies are learned.
@@ -316,30 +317,13 @@ func (t *Timings) Save() error {
 	return writeFileAtomic(t.path, data)
 }
 
+// writeFileAtomic is safeio's one atomic writer (tmp, fsync, rename,
+// directory fsync); a directory fsync that fails after the rename leaves
+// the timings in place and is no failure.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("deliver: %w", err)
-	}
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := firstErr(werr, serr, cerr); err != nil {
-		os.Remove(tmp.Name())
+	if err := safeio.WriteFile(path, data, 0o600); err != nil && !safeio.IsSyncDirError(err) {
 		return fmt.Errorf("deliver: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("deliver: %w", err)
 	}
 	return nil
 }
 
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
