@@ -66,6 +66,7 @@ func BenchmarkGUIPhaseChromium(b *testing.B) {
 		if kind != "tk" && kind != "" {
 			gui["chromium"] = append(gui["chromium"], rep.GUI)
 			stepDeltas(rep, steps)
+			steps["fetch"] = append(steps["fetch"], rep.Fetch)
 		} else {
 			kind = "tk"
 		}
@@ -83,6 +84,12 @@ func BenchmarkGUIPhaseChromium(b *testing.B) {
 	for step, ds := range steps {
 		p50, _, _ := quantiles(ds)
 		b.ReportMetric(p50, "chromium-"+step+"-ms")
+	}
+	// The learned quiet that ends a paste's burst, and the gaps in bursts.
+	b.ReportMetric(msOf(dl.Timings.Quiet()), "quiet-ms")
+	for _, q := range []float64{0.5, 0.9, 0.95} {
+		g, _ := dl.Timings.Quantile(StepReadGap, q)
+		b.ReportMetric(msOf(g), fmt.Sprintf("read-gap-p%02.0f-ms", q*100))
 	}
 	time.Sleep(time.Second) // the pages report their last submits
 	for _, a := range d.Agents {

@@ -326,4 +326,3 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return nil
 }
-
