@@ -317,6 +317,10 @@ func (e *draftError) Error() string {
 	return fmt.Sprintf("deliver: input not empty (%d characters, a draft?): not pasting into it", e.chars)
 }
 
+// DraftError is the error a delivery returns when the agent's input held
+// chars characters (a draft): for callers that decide what comes next.
+func DraftError(chars int) error { return &draftError{chars: chars} }
+
 // IsDraft reports whether err says the agent's input held a draft.
 func IsDraft(err error) bool {
 	var de *draftError

@@ -484,27 +484,42 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestDraftInTheInputHoldsTheMessage(t *testing.T) {
+// A person's draft in the input (the draft check is on by default): the
+// message is neither pasted into it nor does it count attempts; it waits
+// and goes once the person has cleared the input.
+func TestDraftInTheInputMakesTheMessageWait(t *testing.T) {
 	r := newRig(t, "")
 	a1, _ := r.cfg.Agent("Agent-1")
-	a1.DraftCheck, a1.MaxAttempts = true, 2
+	if !a1.DraftCheck {
+		t.Fatal("draft_check is not on by default")
+	}
+	a1.MaxAttempts, a1.Backoff = 2, 20*time.Millisecond
 	r.desk.Click(50, 50)
 	r.desk.PersonTypes("DRAFT-not-sent")
 	e := r.send("Agent-1", "not into the draft")
 	r.start()
-	held := r.waitState(spool.StateHold, "Agent-1", 1)
-	if held[0].ID != e.ID {
-		t.Fatalf("held %+v", held[0])
-	}
-	reason, _ := r.sp.Reason(held[0])
-	if !strings.Contains(reason, "input not empty") {
-		t.Fatalf("reason %q", reason)
+	// More looks than max_attempts: a draft is not an attempt.
+	r.waitLog("input not empty")
+	deadline := time.Now().Add(15 * time.Second)
+	for strings.Count(r.logs.String(), "input not empty") < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the draft was looked at %d times\n%s", strings.Count(r.logs.String(), "input not empty"), r.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if w := r.desk.Window("Agent-1"); w.Input != "DRAFT-not-sent" || len(w.Submits) != 0 {
 		t.Fatalf("input %q submits %q", w.Input, w.Submits)
 	}
-	if _, agentHeld := r.sp.AgentHeld("Agent-1"); agentHeld {
-		t.Fatal("a draft parks the message, not the agent")
+	if n := r.count(spool.StateHold) + r.count(spool.StateFailed); n != 0 {
+		t.Fatalf("%d messages parked or failed while a draft was in the input", n)
+	}
+	r.desk.ClearInput("Agent-1")
+	done := r.waitState(spool.StateDone, "Agent-1", 1)
+	if done[0].ID != e.ID {
+		t.Fatalf("done %+v", done[0])
+	}
+	if w := r.desk.Window("Agent-1"); len(w.Submits) != 1 || !strings.HasSuffix(w.Submits[0], "not into the draft") {
+		t.Fatalf("submits %q", w.Submits)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -158,6 +159,26 @@ func TestOutcomeIsPure(t *testing.T) {
 	}
 	if s.Kind != stepFail {
 		t.Errorf("after %d desktop refusals → %v", guiFailuresToFail, s.Kind)
+	}
+	// A draft (issue 14 item 4): the message waits, looking again after
+	// backoff, doubling up to DraftLookMax, never as an attempt; it is
+	// parked only once it waited DraftHoldAfter for the input to clear.
+	c = counters{}
+	var waited time.Duration
+	var delays []time.Duration
+	for s = outcome(deliver.DraftError(5), deliver.Report{}, nil, e, a, c); s.Kind == stepPostpone; s = outcome(deliver.DraftError(5), deliver.Report{}, nil, e, a, c) {
+		c = s.Counters
+		waited += s.Delay
+		delays = append(delays, s.Delay)
+		if len(delays) > 1000 {
+			t.Fatal("a draft is waited for without end")
+		}
+	}
+	if s.Kind != stepHold || waited < DraftHoldAfter || waited > DraftHoldAfter+DraftLookMax || !strings.Contains(s.Reason, "input not empty for 10m") {
+		t.Errorf("a draft that stays: %v after %v (%s)", s.Kind, waited, s.Reason)
+	}
+	if delays[0] != time.Second || delays[1] != 2*time.Second || slices.Max(delays) != DraftLookMax {
+		t.Errorf("draft looks %v: want backoff doubling up to %v", delays[:6], DraftLookMax)
 	}
 	if s := readOutcome(errors.New("EIO"), readFailuresToFail); s.Kind != stepFail {
 		t.Errorf("read failures are not bounded: %v", s.Kind)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/spool"
 )
 
 // The daemon and agents whose tool confirms through its own hooks, on a
@@ -458,4 +459,100 @@ func waitSubmitCount(t *testing.T, d *desktoptest.Desktop, agent string, n int) 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A person's draft in one agent's input, with the agents confirming
+// through their Cursor hooks and the draft check on by default: the draft
+// is neither submitted with a message nor destroyed, the message waits
+// until the input is clear (the person sends their draft themselves, and
+// the agent's turn for it ends), then goes alone and is acked by the hook;
+// the other agent is served meanwhile.
+func TestHookDesktopKeepsADraft(t *testing.T) {
+	h := newHookRig(t, 2, "")
+	setAgentKeys(t, h.config, "Agent-1", "    caret: ctrl+end\n")
+	appendConfig(t, h.config, "quiet_for: 0s\n")
+	for _, a := range h.desk.Agents {
+		h.setAuto(a.Name, true)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, a := range h.desk.Agents {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.playAgent(a.Name, done) }()
+	}
+	defer func() { close(done); wg.Wait() }()
+
+	a := h.desk.Agents[0]
+	const draft = "DRAFT of the person, not sent yet"
+	h.xdo("mousemove", fmt.Sprint(a.X), fmt.Sprint(a.Y), "click", "1")
+	h.xdo("type", "--delay", "15", draft)
+	const userClip = "the person's clipboard"
+	if err := h.desk.SetClipboard(userClip); err != nil {
+		t.Fatal(err)
+	}
+	sent, agentOf := map[string]string{}, map[string]string{}
+	for _, to := range []string{"Agent-1", "Agent-2"} {
+		body := "for " + to + " while a draft waits"
+		out, errs, code := h.cli("send", "--to", to, "-m", body)
+		if code != 0 {
+			t.Fatalf("send: exit %d: %s", code, errs)
+		}
+		id := strings.TrimSpace(out)
+		sent[id], agentOf[id] = body, to
+	}
+	h.start()
+	deadline := time.Now().Add(60 * time.Second)
+	for strings.Count(h.logText(), "input not empty") < 3 || !h.submitted("Agent-2", idOf(agentOf, "Agent-2")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no 3 draft looks and Agent-2's message within 60s\n%s", tailString(h.logText(), 3000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if subs, _ := h.desk.Submits("Agent-1"); len(subs) != 0 {
+		t.Fatalf("Agent-1 submitted %q while its input held the draft", subs)
+	}
+	if n := h.count(spool.StateHold) + h.count(spool.StateFailed); n != 0 {
+		t.Fatalf("%d messages parked or failed for a draft", n)
+	}
+	if got, _ := h.desk.Clipboard(); got != userClip {
+		t.Errorf("clipboard %q, want %q", got, userClip)
+	}
+	// The person sends the draft: the window's hook sees it (no envelope:
+	// no ack, the agent busy until its turn ends), then the message goes.
+	h.xdo("mousemove", fmt.Sprint(a.X), fmt.Sprint(a.Y), "click", "1", "key", "Return")
+	h.waitDone(2, 60*time.Second)
+	waitSubmitCount(t, h.desk, "Agent-1", 2)
+	subs, _ := h.desk.Submits("Agent-1")
+	id1 := idOf(agentOf, "Agent-1")
+	if len(subs) != 2 || subs[0] != draft || !strings.Contains(subs[1], "id="+id1) || !strings.HasSuffix(subs[1], "\n"+sent[id1]) {
+		t.Fatalf("Agent-1's submits %q, want the untouched draft, then the message alone", subs)
+	}
+	id2 := idOf(agentOf, "Agent-2")
+	if subs, _ := h.desk.Submits("Agent-2"); len(subs) != 1 || !strings.Contains(subs[0], "id="+id2) || !strings.HasSuffix(subs[0], "\n"+sent[id2]) {
+		t.Errorf("Agent-2's submits %q, want its message once", subs)
+	}
+	calls := waitHookCalls(t, h.desk, "Agent-1", 2)
+	var p struct{ Prompt string }
+	if json.Unmarshal(calls[0].Payload, &p); p.Prompt != draft {
+		t.Errorf("the hook saw %q for the person's submit", p.Prompt)
+	}
+	ack, err := os.ReadFile(filepath.Join(a.Inbox, id1+confirm.AckSuffix))
+	if err != nil || !strings.Contains(string(ack), "\nby: hook beforeSubmitPrompt\n") || !strings.Contains(string(ack), "\nsubmit: alone\n") {
+		t.Errorf("ack of %s: %v\n%s", id1, err, ack)
+	}
+	for _, j := range h.journal() {
+		if j.Event == "merged" {
+			t.Errorf("journal: %+v", j)
+		}
+	}
+}
+
+// idOf is the one id sent to agent.
+func idOf(agentOf map[string]string, agent string) string {
+	for id, a := range agentOf {
+		if a == agent {
+			return id
+		}
+	}
+	return ""
 }

@@ -127,12 +127,15 @@ func TestRunRespectsThePersonAtTheDesk(t *testing.T) {
 		len(keys), bursts, waits[len(waits)/2], waits[len(waits)*95/100], waits[len(waits)-1])
 }
 
-// The draft in an agent's input is left alone and the message is held.
+// The draft in an agent's input is left alone (the draft check is on by
+// default): nothing is pasted into it or submitted with it, the person's
+// clipboard stays theirs, the message is not parked (a draft is not an
+// attempt) and goes once the person has sent their draft themselves.
 func TestRunLeavesADraftAlone(t *testing.T) {
 	r := newDesktopRig(t, 2, desktoptest.FixtureOptions{})
 	// The Tk input's select-all is ctrl+/ (desktoptest's coords.yaml sets it) and its end-of-text ctrl+End.
 	appendConfig(t, r.config, "quiet_for: 0s\n")
-	setAgentKeys(t, r.config, "Agent-1", "    draft_check: true\n    copy: ctrl+c\n    caret: ctrl+end\n    max_attempts: 2\n    backoff: 100ms\n")
+	setAgentKeys(t, r.config, "Agent-1", "    caret: ctrl+end\n    max_attempts: 2\n    backoff: 100ms\n")
 	a := r.desk.Agents[0]
 	xdo := r.xdo
 	xdo("mousemove", fmt.Sprint(a.X), fmt.Sprint(a.Y), "click", "1")
@@ -148,32 +151,36 @@ func TestRunLeavesADraftAlone(t *testing.T) {
 	id := strings.TrimSpace(out)
 	r.start()
 	deadline := time.Now().Add(60 * time.Second)
-	for r.count(spool.StateHold) == 0 {
+	for strings.Count(r.logText(), "input not empty") < 3 {
 		if time.Now().After(deadline) {
-			t.Fatalf("not held within 60s\n%s", tailString(r.logText(), 3000))
+			t.Fatalf("the draft was not looked at 3 times within 60s\n%s", tailString(r.logText(), 3000))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	show, _, _ := r.cli("show", id)
-	if !strings.Contains(show, "input not empty") {
-		t.Errorf("show %s does not give the reason:\n%s", id, show)
+	if n := r.count(spool.StateHold) + r.count(spool.StateFailed); n != 0 {
+		t.Fatalf("%d messages parked or failed for a draft", n)
+	}
+	if subs, _ := r.desk.Submits("Agent-1"); len(subs) != 0 {
+		t.Fatalf("Agent-1 submitted %q while its input held a draft", subs)
 	}
 	if got, _ := r.desk.Clipboard(); got != userClip {
 		t.Errorf("clipboard %q, want %q", got, userClip)
 	}
-	// Submit what the input holds now: exactly the untouched draft.
+	// The person submits what the input holds: exactly the untouched
+	// draft. Then the message goes, alone.
 	xdo("mousemove", fmt.Sprint(a.X), fmt.Sprint(a.Y), "click", "1", "key", "Return")
+	r.waitDone(1, 60*time.Second)
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		subs, _ := r.desk.Submits("Agent-1")
-		if len(subs) > 0 {
-			if len(subs) != 1 || subs[0] != "DRAFT-not-sent" {
-				t.Fatalf("Agent-1's input held %q, want the untouched draft", subs)
+		if len(subs) == 2 {
+			if subs[0] != "DRAFT-not-sent" || !strings.Contains(subs[1], "id="+id) || !strings.HasSuffix(subs[1], "\nfor the agent") {
+				t.Fatalf("Agent-1's submits %q, want the untouched draft, then the message alone", subs)
 			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the draft was never submitted by the person")
+			t.Fatalf("Agent-1's submits %q, want the draft and the message", subs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
