@@ -38,9 +38,10 @@ type Desktop interface {
 	// took the PRIMARY selection, or took it again: a select-all in a
 	// non-empty Chromium input does, every time; in an empty input nothing
 	// does, and neither does Tk's text widget when it already owns
-	// PRIMARY. last is when the latest of them was seen. A desktop with
-	// no PRIMARY (Windows) or no XFixes counts nothing.
-	PrimarySets(client uint32) (n uint64, last time.Time)
+	// PRIMARY. last is when the latest of them was seen. watched is false
+	// on a desktop that cannot see PRIMARY (Windows has none; an X server
+	// without XFixes): it counts nothing.
+	PrimarySets(client uint32) (n uint64, last time.Time, watched bool)
 	// OfferIf is Offer, done only if the owner is still owner (checked and
 	// taken atomically); ok is false when someone copied meanwhile.
 	OfferIf(text []byte, owner uint32) (o Offer, ok bool, err error)

@@ -65,9 +65,33 @@ func TestDraftCheckTellsAnEmptyInputByItsPrimary(t *testing.T) {
 	}
 }
 
-// A window that does not show a select-all by taking PRIMARY (Windows, a
-// window without PRIMARY, Tk once it owns it) never has a quick look: its
-// draft checks wait their deadline, and still deliver.
+// On a desk without a PRIMARY selection to watch (Windows), a draft
+// check takes an input for empty when no copy came in the time copies
+// take there (Prompt(StepCopy)), once 8 looks in a row copied; and a
+// person's draft is still seen.
+func TestDraftCheckWithoutSelectionsIsQuickByTheCopy(t *testing.T) {
+	d := desk(t)
+	d.NoSelections = true
+	dl := draftDeliverer(d)
+	tg := draftTarget("Agent-2", 150)
+	quick := deliverN(t, d, dl, tg, 12)
+	if want := []int{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1}; !slices.Equal(quick, want) {
+		t.Fatalf("quick looks per delivery %v, want %v", quick, want)
+	}
+	d.Focus("Agent-2")
+	d.PersonTypes("a draft")
+	if _, err := dl.Deliver(context.Background(), tg, "the message"); !deliver.IsDraft(err) {
+		t.Fatalf("into a draft: %v", err)
+	}
+	if w := d.Window("Agent-2"); w.Input != "a draft" || len(w.Submits) != 12 {
+		t.Fatalf("input %q, %d submits", w.Input, len(w.Submits))
+	}
+}
+
+// A window that does not show a select-all by taking PRIMARY on a desk
+// that watches it (Tk once it owns it, an app that does not export its
+// selection) never has a quick look: its draft checks wait their
+// deadline, and still deliver.
 func TestDraftCheckWithoutPrimaryIsNeverQuick(t *testing.T) {
 	d := desk(t)
 	d.NoPrimary = true
@@ -123,7 +147,14 @@ func TestDraftIsNeitherSubmittedNorDestroyed(t *testing.T) {
 // and quick looks stop for that window until it has shown its select-alls
 // in time again.
 func TestQuickDraftCheckThatMissesADraftSubmitsNothing(t *testing.T) {
+	for _, noSelections := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no-selections=%v", noSelections), func(t *testing.T) { quickDraftCheckMisses(t, noSelections) })
+	}
+}
+
+func quickDraftCheckMisses(t *testing.T, noSelections bool) {
 	d := desk(t)
+	d.NoSelections = noSelections
 	d.SetClipboard([]byte("PERSON"))
 	dl := draftDeliverer(d)
 	tg := draftTarget("Agent-2", 150)

@@ -56,21 +56,46 @@ func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, sav
 	}
 }
 
-// quickEmpty is how long a look at t's input may wait for its select-all
-// to show before it takes the input for empty: false when the absence of a
-// PRIMARY owner change says nothing about it (before 8 looks in a row
-// that copied text all saw the window take PRIMARY; Tk's text widget does
-// not take it again while it owns it; Windows has no PRIMARY).
-func (d *Deliverer) quickEmpty(t Target) (time.Duration, bool) {
-	if d.slowLooks || !d.Timings.Always(PrimaryCount+t.Agent, 2, quickAfter) {
-		return 0, false
+// quickEmpty is how long a look at t's input may wait, after its keys,
+// before it takes the input for empty; ok is false while that says
+// nothing yet (then the look waits its copy deadline, 250 ms at least).
+//   - On a desktop that watches PRIMARY (X11), byPrimary: the wait is for
+//     the select-all to show, Prompt(StepSelect) after it, and only for a
+//     window seen to take PRIMARY in each of the last 8 looks that copied
+//     text (Chromium's inputs do on every select-all of text; Tk's text
+//     widget does not take it again while it owns it).
+//   - Where nothing shows a select-all (Windows has no PRIMARY), the wait
+//     is for the copy itself, Prompt(StepCopy) after the keys, once the
+//     window's last 8 looks that copied text all did so.
+func (d *Deliverer) quickEmpty(t Target, watched bool) (wait time.Duration, byPrimary, ok bool) {
+	if d.slowLooks {
+		return 0, false, false
 	}
-	return d.Timings.Prompt(StepSelect)
+	if watched {
+		if !d.Timings.Always(PrimaryCount+t.Agent, primarySeen, quickAfter) {
+			return 0, false, false
+		}
+		wait, ok = d.Timings.Prompt(StepSelect)
+		return wait, true, ok
+	}
+	if !d.Timings.Always(PrimaryCount+t.Agent, primaryUnwatched, quickAfter) {
+		return 0, false, false
+	}
+	wait, ok = d.Timings.Prompt(StepCopy)
+	return wait, false, ok
 }
 
-// quickAfter is how many looks in a row must have seen the window take
-// PRIMARY before its absence counts.
+// quickAfter is how many looks in a row must have copied (and shown their
+// select-all, where PRIMARY is watched) before a quick look is believed.
 const quickAfter = 8
+
+// The PrimaryCount of a look that copied text: the window took PRIMARY on
+// its select-all, it did not, or the desktop cannot see PRIMARY.
+const (
+	primaryNotSeen   = 1
+	primarySeen      = 2
+	primaryUnwatched = 3
+)
 
 func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report, quick bool) (text []byte, ours bool, err error) {
 	var tok [8]byte
@@ -93,7 +118,7 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 		d.clearOwner(rep.AgentWindow.Client)
 	}
 	agent := rep.AgentWindow.Client
-	primary0, _ := d.Desktop.PrimarySets(agent)
+	primary0, _, watched := d.Desktop.PrimarySets(agent)
 	var selected time.Time // when the select-all was tapped
 	for _, k := range [][]string{keys.SelectAll, keys.Copy} {
 		if err := d.guardedKey(ctx, t, k, rep); err != nil {
@@ -110,17 +135,24 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	// input, which copies nothing, waits its whole deadline, unless quick
 	// may take a select-all that did not show for an empty input).
 	var quickBy time.Time
-	if wait, ok := d.quickEmpty(t); quick && ok {
-		quickBy = selected.Add(wait)
+	start := time.Now()
+	wait, byPrimary, ok := d.quickEmpty(t, watched)
+	if quick && ok {
+		if quickBy = start.Add(wait); byPrimary {
+			quickBy = selected.Add(wait)
+		}
 	}
 	empty := false
-	start := time.Now()
 	copied, err := d.poll(ctx, d.Timings.Deadline(StepCopy), func() (bool, error) {
 		if c, err := d.Desktop.ClipboardClient(); err == nil && c == agent {
 			return true, nil
 		}
 		if !quickBy.IsZero() && time.Now().After(quickBy) {
-			if n, _ := d.Desktop.PrimarySets(agent); n == primary0 {
+			if !byPrimary {
+				empty = true // no copy in the time copies take here
+				return true, nil
+			}
+			if n, _, _ := d.Desktop.PrimarySets(agent); n == primary0 {
 				empty = true
 				return true, nil
 			}
@@ -139,11 +171,14 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 		text, _ = d.Desktop.Clipboard()
 		// Learn whether (and how soon) this window shows a select-all of
 		// text by taking PRIMARY.
-		if n, at := d.Desktop.PrimarySets(agent); n > primary0 {
-			d.Timings.ObserveCount(PrimaryCount+t.Agent, 2)
+		switch n, at, _ := d.Desktop.PrimarySets(agent); {
+		case !watched:
+			d.Timings.ObserveCount(PrimaryCount+t.Agent, primaryUnwatched)
+		case n > primary0:
+			d.Timings.ObserveCount(PrimaryCount+t.Agent, primarySeen)
 			d.Timings.Observe(StepSelect, at.Sub(selected))
-		} else {
-			d.Timings.ObserveCount(PrimaryCount+t.Agent, 1)
+		default:
+			d.Timings.ObserveCount(PrimaryCount+t.Agent, primaryNotSeen)
 		}
 	}
 	if empty {

@@ -99,7 +99,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 						// wait for a select-all to show.
 						wait, _ := d.Timings.Prompt(StepSelect)
 						d.Timings.Observe(StepSelect, 2*wait)
-						d.Timings.ObserveCount(PrimaryCount+t.Agent, 1)
+						d.Timings.ObserveCount(PrimaryCount+t.Agent, primaryNotSeen)
 					}
 					d.Log.Warn("the agent's window copied late, during the next paste: its input reads are waited for longer", "agent", t.Agent)
 				} else if c, err := d.Desktop.Clipboard(); err == nil {

@@ -162,7 +162,7 @@ func (d *winDesktop) ClipboardOwner() (uint32, error) {
 
 // PrimarySets counts nothing: Windows has no PRIMARY selection, so a look
 // at an empty input waits its copy deadline.
-func (d *winDesktop) PrimarySets(uint32) (uint64, time.Time) { return 0, time.Time{} }
+func (d *winDesktop) PrimarySets(uint32) (uint64, time.Time, bool) { return 0, time.Time{}, false }
 
 func (d *winDesktop) ClipboardClient() (uint32, error) {
 	h := clipboardOwner()

@@ -84,14 +84,14 @@ func (d *x11Desktop) ClipboardClient() (uint32, error) {
 	return d.client(o), nil
 }
 
-func (d *x11Desktop) PrimarySets(client uint32) (uint64, time.Time) {
+func (d *x11Desktop) PrimarySets(client uint32) (uint64, time.Time, bool) {
 	// Every XFixes event the server sent before now is counted first:
 	// the event loop may lag behind the replies a look polls.
 	d.syncEvents()
 	d.primaryMu.Lock()
 	defer d.primaryMu.Unlock()
 	p := d.primary[client]
-	return p.n, p.last
+	return p.n, p.last, d.primaryOK
 }
 
 func (d *x11Desktop) Offer(text []byte) (Offer, error) {

@@ -82,6 +82,7 @@ type x11Desktop struct {
 	// a window taking it again included), per client: see PrimarySets.
 	primaryMu sync.Mutex
 	primary   map[uint32]primarySet
+	primaryOK bool // XFixes watches PRIMARY
 
 	closeOnce sync.Once
 }
@@ -167,7 +168,7 @@ func NewX11() (Desktop, error) {
 	d.primary = map[uint32]primarySet{}
 	if xfixes.Init(c) == nil {
 		if _, err := xfixes.QueryVersion(c, 2, 0).Reply(); err == nil {
-			xfixes.SelectSelectionInput(c, d.marker, d.atoms["PRIMARY"], xfixes.SelectionEventMaskSetSelectionOwner)
+			d.primaryOK = xfixes.SelectSelectionInputChecked(c, d.marker, d.atoms["PRIMARY"], xfixes.SelectionEventMaskSetSelectionOwner).Check() == nil
 		}
 	}
 	go d.events()

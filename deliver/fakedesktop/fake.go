@@ -82,6 +82,9 @@ type Desk struct {
 	// export its selection); by default a select-all in a non-empty input
 	// does, each time, as Chromium's inputs do (see PrimarySets).
 	NoPrimary bool
+	// NoSelections: the desk has no PRIMARY selection to watch, as on
+	// Windows (PrimarySets says it is not watched).
+	NoSelections bool
 	// Lag delays what every key does in its window (a loaded desktop, a
 	// lagging renderer): each takes effect this long after it was tapped,
 	// in order, in the window that had the focus when it was tapped.
@@ -103,11 +106,14 @@ type primarySet struct {
 }
 
 // PrimarySets counts the select-alls in client's non-empty inputs.
-func (d *Desk) PrimarySets(client uint32) (uint64, time.Time) {
+func (d *Desk) PrimarySets(client uint32) (uint64, time.Time, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.NoSelections {
+		return 0, time.Time{}, false
+	}
 	p := d.primary[client]
-	return p.n, p.last
+	return p.n, p.last, true
 }
 
 // New returns a desk with no windows.
