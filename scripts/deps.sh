@@ -115,9 +115,12 @@ fi
 if [ -z "${DEPS_SH_INSTALLED:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps.sh: missing$missing_cmds; installing$missing_pkgs" >&2
 	export DEBIAN_FRONTEND=noninteractive
+	t0=$(date +%s)
 	apt-get update -qq
 	# shellcheck disable=SC2086 # one word per package, on purpose
 	apt-get install -y -qq --no-install-recommends $missing_pkgs
+	# What the set-up costs CI (chromium, wine, prometheus...): say it.
+	echo "deps.sh: apt-get update and install took $(($(date +%s) - t0)) s" >&2
 	# Check again: a package that installed but did not bring the command
 	# must not pass silently.
 	DEPS_SH_INSTALLED=1 exec /bin/sh "$0" "$mode"
