@@ -188,18 +188,6 @@ func TestOutcomeIsPure(t *testing.T) {
 	}
 }
 
-// waitLog waits until the daemon's log holds text, or fails after 15s.
-func (r *rig) waitLog(text string) {
-	r.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(r.logs.String(), text) {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("after 15s the log lacks %q:\n%s", text, r.logs.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // waitStatus polls status.json until ok accepts it, or fails after 15s.
 func (r *rig) waitStatus(what string, ok func(Status) bool) Status {
 	r.t.Helper()
