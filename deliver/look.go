@@ -64,11 +64,14 @@ func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, sav
 //     window seen to take PRIMARY in each of the last 8 looks that copied
 //     text (Chromium's inputs do on every select-all of text; Tk's text
 //     widget does not take it again while it owns it).
+//   - Never for a window whose empty input copies something (Monaco, Tk):
+//     its looks are quick anyway, and a quick verdict could come before
+//     that copy, which would then take the clipboard from the paste.
 //   - Where nothing shows a select-all (Windows has no PRIMARY), the wait
 //     is for the copy itself, Prompt(StepCopy) after the keys, once the
 //     window's last 8 looks that copied text all did so.
 func (d *Deliverer) quickEmpty(t Target, watched bool) (wait time.Duration, byPrimary, ok bool) {
-	if d.slowLooks {
+	if _, copiesEmpty := d.Timings.TypicalCount(EmptyCopyCount + t.Agent); d.slowLooks || copiesEmpty {
 		return 0, false, false
 	}
 	if watched {
@@ -84,6 +87,11 @@ func (d *Deliverer) quickEmpty(t Target, watched bool) (wait time.Duration, byPr
 	wait, ok = d.Timings.Prompt(StepCopy)
 	return wait, false, ok
 }
+
+// EmptyCopyCount, with the agent's name after it, counts the looks that
+// found the input empty and still saw the window copy (whitespace): such a
+// window never has a quick look.
+const EmptyCopyCount = "empty_copy:"
 
 // quickAfter is how many looks in a row must have copied (and shown their
 // select-all, where PRIMARY is watched) before a quick look is believed.
@@ -169,6 +177,13 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	if copied {
 		d.Timings.Observe(StepCopy, time.Since(start))
 		text, _ = d.Desktop.Clipboard()
+		if len(bytes.TrimSpace(text)) == 0 {
+			// An empty input that copies something (Monaco copies its
+			// empty line, Tk its final newline): a look there never
+			// waits long, and a quick one could end before that copy,
+			// which would then land on the paste.
+			d.Timings.ObserveCount(EmptyCopyCount+t.Agent, 1)
+		}
 		// Learn whether (and how soon) this window shows a select-all of
 		// text by taking PRIMARY.
 		switch n, at, _ := d.Desktop.PrimarySets(agent); {

@@ -82,6 +82,9 @@ type Desk struct {
 	// export its selection); by default a select-all in a non-empty input
 	// does, each time, as Chromium's inputs do (see PrimarySets).
 	NoPrimary bool
+	// EmptyCopies is what a copy in an empty input copies (Monaco: its
+	// empty line, "\n"); "" (the default): nothing, as in most inputs.
+	EmptyCopies string
 	// NoSelections: the desk has no PRIMARY selection to watch, as on
 	// Windows (PrimarySets says it is not watched).
 	NoSelections bool
@@ -467,9 +470,12 @@ func (d *Desk) effectLocked(win *Win, combo []string) {
 		}
 		// Like most inputs: copying an empty selection leaves the
 		// clipboard alone.
-		if win.selected && win.Input != "" {
+		if win.selected && (win.Input != "" || d.EmptyCopies != "") {
 			d.newOwnerLocked()
 			d.clip, d.hasClip = []byte(win.Input), true
+			if win.Input == "" {
+				d.clip = []byte(d.EmptyCopies)
+			}
 			d.ownerWin = win
 		}
 	case "end":
