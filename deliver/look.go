@@ -38,12 +38,12 @@ func (d *Deliverer) draftCheck(ctx context.Context, t Target, saved []byte, rep 
 // times. Then the caret goes back and, if the window copied, saved (the
 // person's clipboard) is put back.
 //
-// quick: an empty input may be told by its window not taking PRIMARY on
-// the select-all within Timings.Prompt(StepSelect), where its window is
-// known to take it on every select-all of text (Chromium's inputs; see
-// quickEmpty), instead of by no copy within the copy deadline (250 ms at
-// least). Only for the draft check: a look that decides a submit (verify,
-// submittedAfterAll) waits the whole deadline.
+// quick: an empty input may be told sooner than by no copy within the
+// copy deadline (250 ms at least): on X11 by its window not taking PRIMARY
+// on the select-all within Timings.Prompt(StepSelect), on Windows by no
+// copy within Prompt(StepCopy), once the window is known to behave (see
+// quickEmpty). Only for the draft check: a look that decides a submit
+// (verify, submittedAfterAll) waits the whole deadline.
 func (d *Deliverer) inputText(ctx context.Context, t Target, keys DraftKeys, saved []byte, rep *Report, quick bool) ([]byte, error) {
 	for try := 0; ; try++ {
 		text, ours, err := d.lookOnce(ctx, t, keys, saved, rep, quick)
