@@ -234,3 +234,41 @@ func TestDraftCheckNeverQuickWhereAnEmptyInputCopied(t *testing.T) {
 		t.Fatalf("quick looks %v, %v into a window whose empty input copied", first, rest)
 	}
 }
+
+// A window that dropped the submit key keeps the message in its input.
+// After LookFirst (the daemon calls it when that message's ack does not
+// come) the agent's next delivery looks first and clears the input, so the
+// next message goes alone; without it, the next paste lands next to the
+// old message, the verifying look sees them merged, and the next message
+// waits.
+func TestLookFirstClearsWhatADroppedSubmitLeft(t *testing.T) {
+	for _, lookFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("LookFirst=%v", lookFirst), func(t *testing.T) {
+			d := desk(t)
+			dl := deliverer(d)
+			tg := draftTarget("Agent-2", 150)
+			tg.Draft = nil // as the daemon's verify_paste without draft_check
+			d.DropEnters = 1
+			if _, err := dl.Deliver(context.Background(), tg, "first"); err != nil {
+				t.Fatal(err)
+			}
+			if w := d.Window("Agent-2"); w.Input != "first" || len(w.Submits) != 0 {
+				t.Fatalf("the dropped Enter: input %q, submits %q", w.Input, w.Submits)
+			}
+			if lookFirst {
+				dl.LookFirst("Agent-2")
+			}
+			_, err := dl.Deliver(context.Background(), tg, "second")
+			w := d.Window("Agent-2")
+			if lookFirst {
+				if err != nil || !slices.Equal(w.Submits, []string{"second"}) || w.Input != "" {
+					t.Fatalf("after LookFirst: err %v, submits %q, input %q; want the second alone", err, w.Submits, w.Input)
+				}
+				return
+			}
+			if !deliver.IsDraft(err) || len(w.Submits) != 0 || w.Input != "first" {
+				t.Fatalf("without LookFirst: err %v, submits %q, input %q; want the second waiting behind the first", err, w.Submits, w.Input)
+			}
+		})
+	}
+}
