@@ -33,8 +33,10 @@ deps:
 	@sh scripts/deps.sh all
 
 # All tests with the race detector (the desktop tests start their own Xvfb),
-# then a few seconds of each fuzzer.
-test: deps lint crossbuild rules unit wine-unit fuzz
+# then a few seconds of each fuzzer, then `make demo` itself (it once
+# failed for a day without a test noticing: Tk copied an emoji back as
+# CESU-8, and the verifying look took it for a paste that did not land).
+test: deps lint crossbuild rules unit wine-unit fuzz demo
 
 # The Prometheus rules: syntax, then their unit tests (also run by
 # service/rules_test.go within unit).

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -177,6 +178,7 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	if copied {
 		d.Timings.Observe(StepCopy, time.Since(start))
 		text, _ = d.Desktop.Clipboard()
+		text = fromCESU8(text)
 		if len(bytes.TrimSpace(text)) == 0 {
 			// An empty input that copies something (Monaco copies its
 			// empty line, Tk its final newline): a look there never
@@ -375,4 +377,34 @@ func DraftError(chars int) error { return &draftError{chars: chars} }
 func IsDraft(err error) bool {
 	var de *draftError
 	return errors.As(err, &de)
+}
+
+// fromCESU8 reads a window's copy that carries characters outside the
+// Basic Multilingual Plane as UTF-16 surrogate pairs, each encoded on its
+// own (CESU-8: Tk 8.6 copies 🕘 as ED A0 BD ED B5 98), as the characters
+// they stand for. Surrogates are not valid UTF-8, so no valid text is
+// changed; a lone surrogate is left as it is (and compares unequal).
+func fromCESU8(b []byte) []byte {
+	if !bytes.Contains(b, []byte{0xED}) {
+		return b
+	}
+	surrogate := func(p []byte, lo, hi byte) (rune, bool) {
+		if len(p) < 3 || p[0] != 0xED || p[1] < lo || p[1] > hi || p[2]&0xC0 != 0x80 {
+			return 0, false
+		}
+		return rune(p[0]&0x0F)<<12 | rune(p[1]&0x3F)<<6 | rune(p[2]&0x3F), true
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		if h, ok := surrogate(b[i:], 0xA0, 0xAF); ok {
+			if l, ok := surrogate(b[i+3:], 0xB0, 0xBF); ok {
+				out = utf8.AppendRune(out, utf16.DecodeRune(h, l))
+				i += 6
+				continue
+			}
+		}
+		out = append(out, b[i])
+		i++
+	}
+	return out
 }

@@ -407,3 +407,20 @@ func TestRetryAfterADroppedSubmitSubmitsWhatIsThere(t *testing.T) {
 		t.Fatalf("retry into an empty input: %v, landing %q", err, rep.Landing)
 	}
 }
+
+// Tk 8.6 copies a character outside the BMP as a surrogate pair, each half
+// encoded on its own (CESU-8): a look reads it as the character, so a
+// message with an emoji is seen as landed in a Tk input (make demo's
+// broadcast "🕘" failed 20 times before).
+func TestLookReadsCESU8AsTheCharacters(t *testing.T) {
+	for in, want := range map[string]string{
+		"x\xed\xa0\xbd\xed\xb5\x98y": "x🕘y",
+		"plain ✓ text":               "plain ✓ text",
+		"lone \xed\xa0\xbd half":     "lone \xed\xa0\xbd half",
+		"\xed\xa0\xbd\xed\xb5\x98":   "🕘",
+	} {
+		if got := string(deliver.FromCESU8ForTest([]byte(in))); got != want {
+			t.Errorf("%q → %q, want %q", in, got, want)
+		}
+	}
+}
