@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -270,5 +271,32 @@ func TestLookFirstClearsWhatADroppedSubmitLeft(t *testing.T) {
 				t.Fatalf("without LookFirst: err %v, submits %q, input %q; want the second waiting behind the first", err, w.Submits, w.Input)
 			}
 		})
+	}
+}
+
+// A paste that inserted nothing into an input holding a person's draft
+// (no draft check to see it): the verifying look finds text without the
+// message, so nothing of ours is there. The draft is left exactly as it is
+// and no undo is tapped (it would take back the person's last edit); the
+// message waits.
+func TestPasteThatInsertedNothingIntoADraftTapsNoUndo(t *testing.T) {
+	d := desk(t)
+	dl := draftDeliverer(d)
+	tg := draftTarget("Agent-2", 150)
+	tg.Draft = nil
+	d.Focus("Agent-2")
+	d.PersonTypes("the person's draft")
+	d.DropPastes = 1
+	_, err := dl.Deliver(context.Background(), tg, "the message")
+	if !deliver.IsDraft(err) {
+		t.Fatalf("err %v, want a draft error", err)
+	}
+	if w := d.Window("Agent-2"); w.Input != "the person's draft" || len(w.Submits) != 0 {
+		t.Fatalf("input %q, submits %q", w.Input, w.Submits)
+	}
+	for _, k := range d.Keys() {
+		if strings.Join(k, "+") == "ctrl+z" {
+			t.Fatalf("keys %v: an undo was tapped into the person's draft", d.Keys())
+		}
 	}
 }

@@ -178,6 +178,23 @@ func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, re
 		rep.Pasted, rep.Landing, rep.verified = true, "seen", true
 		return nil
 	}
+	if err == nil && cause == nil && strings.TrimSpace(string(got)) != "" && !strings.Contains(string(got), msg) {
+		// Text without the message in it, after reads of our text alone:
+		// the paste inserted nothing (yet), and what the input holds is
+		// not ours (a draft the draft check did not see, or no draft
+		// check). No undo: it would take back the person's last edit.
+		// Looked at again once a paste has had the time to end (an insert
+		// can come late on a loaded desktop): still the same, it is a
+		// draft, left as it is, and the message waits.
+		if err := sleep(ctx, d.Timings.PasteEnd()); err == nil {
+			again, err := d.inputText(ctx, t, *t.Read, saved, rep, false)
+			if err == nil && strings.TrimSpace(string(again)) == strings.TrimSpace(string(got)) {
+				rep.Pasted = false
+				return &draftError{chars: utf8.RuneCountInString(strings.TrimSpace(string(got)))}
+			}
+			got = again
+		}
+	}
 	if err == nil && cause == nil {
 		if before, after, ok := strings.Cut(string(got), msg); ok && strings.TrimSpace(before+after) != "" {
 			// The whole message, next to text that was in the input

@@ -93,6 +93,9 @@ type Desk struct {
 	// in order, in the window that had the focus when it was tapped.
 	Lag  time.Duration
 	lagQ chan lagged
+	// DropPastes: the next so many pastes read the clipboard and insert
+	// nothing (as Chromium sometimes does).
+	DropPastes int
 	// FocusErr, when set, makes Focused fail (a window vanished).
 	FocusErr error
 	// ClipboardErr, when set, makes reading another client's clipboard
@@ -433,6 +436,10 @@ func (d *Desk) effectLocked(win *Win, combo []string) {
 			d.mu.Lock()
 			defer d.mu.Unlock()
 			if text == nil || lost {
+				return
+			}
+			if d.DropPastes > 0 {
+				d.DropPastes--
 				return
 			}
 			win.pastes = append(win.pastes, len(win.Input))
