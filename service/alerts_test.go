@@ -185,7 +185,9 @@ func TestHeldAgentRunsAlertCommandOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := waitFile(AlertAgentHeld + " resolved Agent-1 0 0")
-	if n := strings.Count(got, "firing"); n != 1 {
+	// Only the held alert's firings: another alert may fire on its own
+	// (a retry of Agent-2's under CI load made AgentspoolRetryRateHigh fire).
+	if n := strings.Count(got, AlertAgentHeld+" firing"); n != 1 {
 		t.Errorf("%d firings for one hold, want 1:\n%s", n, got)
 	}
 	start := time.Now()
