@@ -4,14 +4,11 @@ package winetest
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/agentspool/agentspool/internal/desktoptest"
 )
 
 // BenchmarkGUIPhaseWine is the GUI phase of one delivery through the
@@ -20,18 +17,7 @@ import (
 // Windows process; it reports p50 and p95. `make bench` runs it beside the
 // X11 BenchmarkGUIPhase.
 func BenchmarkGUIPhaseWine(b *testing.B) {
-	Require(b)
-	dir := b.TempDir()
-	d := desktoptest.StartT(b, desktoptest.Options{Dir: filepath.Join(dir, "desktop"), NoAgents: true})
-	p, err := New(Options{Dir: filepath.Join(dir, "wine"), Desktop: d, Log: b.Logf})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { p.Stop() })
-	exe, err := p.GoBuild("../..", "guiphase.exe", "./internal/winetest/testdata/guiphase")
-	if err != nil {
-		b.Fatal(err)
-	}
+	dir, _, p, exe := startRig(b, "winbench-", "guiphase.exe", "./internal/winetest/testdata/guiphase")
 	ws, err := p.StartAgents(dir, 2, FixtureOptions{})
 	if err != nil {
 		b.Fatal(err)

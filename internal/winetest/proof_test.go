@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
 	"github.com/agentspool/agentspool/internal/proof"
 )
 
@@ -40,29 +39,7 @@ func TestWindowsProof(t *testing.T) {
 		n, _ = strconv.Atoi(s)
 	}
 	begin := time.Now()
-	// The work dir is kept when the test fails (its path is logged): the
-	// journal, the daemon's logs, every window's submits.
-	dir, err := os.MkdirTemp("", "winproof-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("work dir kept: %s", dir)
-			return
-		}
-		os.RemoveAll(dir)
-	})
-	d := desktoptest.StartT(t, desktoptest.Options{Dir: filepath.Join(dir, "desktop"), NoAgents: true})
-	p, err := New(Options{Dir: filepath.Join(dir, "wine"), Desktop: d, Log: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Stop() })
-	exe, err := p.GoBuild("../..", "agentspool.exe", "./cmd/agentspool")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, d, p, exe := startRig(t, "winproof-", "agentspool.exe", "./cmd/agentspool")
 	cfg := filepath.Join(dir, "coords.yaml")
 	spoolDir := filepath.Join(dir, "spool")
 	agentCmd := []string{WinPath(exe), "--config", WinPath(cfg), "ack", "{id}"}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/agentspool/agentspool/internal/desktoptest"
 )
 
 // agentspool.exe's setup tools under Wine: doctor checks the Windows
@@ -19,26 +17,7 @@ import (
 // service install/status/uninstall manage a logon task through schtasks,
 // its definition on disk and gone after uninstall.
 func TestWindowsDoctorAndLogonTask(t *testing.T) {
-	Require(t)
-	dir, err := os.MkdirTemp("", "wintools-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if !t.Failed() {
-			os.RemoveAll(dir)
-		}
-	})
-	d := desktoptest.StartT(t, desktoptest.Options{Dir: filepath.Join(dir, "desktop"), NoAgents: true})
-	p, err := New(Options{Dir: filepath.Join(dir, "wine"), Desktop: d, Log: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Stop() })
-	exe, err := p.GoBuild("../..", "agentspool.exe", "./cmd/agentspool")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, _, p, exe := startRig(t, "wintools-", "agentspool.exe", "./cmd/agentspool")
 	ws, err := p.StartAgents(dir, 2, FixtureOptions{})
 	if err != nil {
 		t.Fatal(err)
