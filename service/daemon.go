@@ -78,9 +78,8 @@ type agentState struct {
 	busy       bool          // one message is claimed (in cur/)
 	mismatches int           // focus mismatches in a row
 	guiFails   map[string]int
-	readFails  map[string]int           // temporary read errors, by message id
-	drafts     map[string]int           // deliveries refused because the input held a draft
-	draftWait  map[string]time.Duration // how long each was put off for drafts
+	readFails  map[string]int // temporary read errors, by message id
+	drafts     map[string]int // deliveries refused because the input held a draft
 	quietNoted map[string]bool
 	needsUndo  bool   // a delivery may have left a paste in the input (crash)
 	hookNote   string // the last deliver_when decision logged (ready.go)
@@ -90,7 +89,7 @@ type agentState struct {
 }
 
 func newAgentState(a *config.Agent, state string) *agentState {
-	return &agentState{cfg: a, state: state, guiFails: map[string]int{}, readFails: map[string]int{}, drafts: map[string]int{}, draftWait: map[string]time.Duration{}, quietNoted: map[string]bool{}}
+	return &agentState{cfg: a, state: state, guiFails: map[string]int{}, readFails: map[string]int{}, drafts: map[string]int{}, quietNoted: map[string]bool{}}
 }
 
 // Options are the parts a Daemon is built from.
@@ -503,7 +502,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	d.journal.Attempt(e, rep, err)
 
 	d.mu.Lock()
-	c := counters{Mismatches: st.mismatches, GUIFails: st.guiFails[e.ID], Drafts: st.drafts[e.ID], DraftWait: st.draftWait[e.ID], QuietNoted: st.quietNoted[e.ID]}
+	c := counters{Mismatches: st.mismatches, GUIFails: st.guiFails[e.ID], Drafts: st.drafts[e.ID], QuietNoted: st.quietNoted[e.ID]}
 	d.mu.Unlock()
 	s := outcome(err, rep, msg, e, a, c)
 	d.mu.Lock()
@@ -511,11 +510,9 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	if err == nil {
 		delete(st.guiFails, e.ID)
 		delete(st.drafts, e.ID)
-		delete(st.draftWait, e.ID)
 		delete(st.quietNoted, e.ID)
 	} else {
 		st.guiFails[e.ID], st.drafts[e.ID], st.quietNoted[e.ID] = s.Counters.GUIFails, s.Counters.Drafts, s.Counters.QuietNoted
-		st.draftWait[e.ID] = s.Counters.DraftWait
 	}
 	d.mu.Unlock()
 	switch {

@@ -28,19 +28,33 @@ type counters struct {
 	Mismatches int // focus mismatches in a row, this agent
 	GUIFails   int // attempts the desktop refused, this message
 	Drafts     int // attempts refused because the input held a draft, this message
-	// DraftWait is how long this message has been put off for drafts:
-	// the sum of those postponements.
-	DraftWait  time.Duration
 	QuietNoted bool
 }
 
 // A message whose agent's input holds a draft is looked at again at most
 // DraftLookMax apart, and parked in hold/ once it has waited DraftHoldAfter
 // (and max_attempts looks) for the input to be cleared.
-var (
+const (
 	DraftLookMax   = 30 * time.Second
 	DraftHoldAfter = 10 * time.Minute
 )
+
+// draftDelay is how long a message waits after the n-th look (1, 2, ...)
+// that found a draft in its agent's input: backoff, doubled each time, up
+// to DraftLookMax.
+func draftDelay(n int, backoff time.Duration) time.Duration {
+	return min(backoff<<min(n-1, 16), DraftLookMax)
+}
+
+// draftWaited is how long a message has waited after its first n looks
+// that found a draft: the sum of their delays.
+func draftWaited(n int, backoff time.Duration) time.Duration {
+	var w time.Duration
+	for i := 1; i <= n; i++ {
+		w += draftDelay(i, backoff)
+	}
+	return w
+}
 
 // step is the next state of a message: what to do, and the new counters.
 type step struct {
@@ -62,7 +76,7 @@ type step struct {
 func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a *config.Agent, c counters) step {
 	switch {
 	case err == nil:
-		c.Mismatches, c.GUIFails, c.Drafts, c.DraftWait, c.QuietNoted = 0, 0, 0, 0, false
+		c.Mismatches, c.GUIFails, c.Drafts, c.QuietNoted = 0, 0, 0, false
 		ack := a.Ack
 		if msg != nil && msg.Ack != nil {
 			ack = *msg.Ack
@@ -83,12 +97,10 @@ func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a
 		// doubled each time up to DraftLookMax. Not an attempt: only an
 		// input that stays full for DraftHoldAfter parks the message.
 		c.Drafts++
-		if c.DraftWait >= DraftHoldAfter && c.Drafts >= a.MaxAttempts {
-			return step{Kind: stepHold, Counters: c, Reason: fmt.Sprintf("input not empty for %v: %v (checked %d times); clear the agent's input, then: agentspool release %s", c.DraftWait.Round(time.Second), err, c.Drafts, e.ID)}
+		if waited := draftWaited(c.Drafts-1, a.Backoff); waited >= DraftHoldAfter && c.Drafts >= a.MaxAttempts {
+			return step{Kind: stepHold, Counters: c, Reason: fmt.Sprintf("input not empty for %v: %v (checked %d times); clear the agent's input, then: agentspool release %s", waited.Round(time.Second), err, c.Drafts, e.ID)}
 		}
-		delay := min(a.Backoff<<min(c.Drafts-1, 16), DraftLookMax)
-		c.DraftWait += delay
-		return step{Kind: stepPostpone, Delay: delay, Cause: err, Counters: c}
+		return step{Kind: stepPostpone, Delay: draftDelay(c.Drafts, a.Backoff), Cause: err, Counters: c}
 	case rep.Pasted && !rep.Submitted:
 		return step{Kind: stepHold, HoldAgent: true, Counters: c, Reason: "pasted into the input but not submitted, and the paste could not be taken back: check the agent's input; " + err.Error()}
 	}
