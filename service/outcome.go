@@ -31,19 +31,23 @@ type counters struct {
 	QuietNoted bool
 }
 
-// A message whose agent's input holds a draft is looked at again at most
-// DraftLookMax apart, and parked in hold/ once it has waited DraftHoldAfter
-// (and max_attempts looks) for the input to be cleared.
+// A message whose agent's input holds a draft is looked at again at least
+// DraftLookMin and at most DraftLookMax apart, and parked in hold/ once it
+// has waited DraftHoldAfter (and max_attempts looks) for the input to be
+// cleared. The floor is for backoff: 0s, which would look again at once,
+// again and again (each look clicks into the agent's input), and never
+// park the message.
 const (
+	DraftLookMin   = time.Second
 	DraftLookMax   = 30 * time.Second
 	DraftHoldAfter = 10 * time.Minute
 )
 
 // draftDelay is how long a message waits after the n-th look (1, 2, ...)
-// that found a draft in its agent's input: backoff, doubled each time, up
-// to DraftLookMax.
+// that found a draft in its agent's input: backoff, doubled each time,
+// within [DraftLookMin, DraftLookMax].
 func draftDelay(n int, backoff time.Duration) time.Duration {
-	return min(backoff<<min(n-1, 16), DraftLookMax)
+	return min(max(backoff<<min(n-1, 16), DraftLookMin), DraftLookMax)
 }
 
 // draftWaited is how long a message has waited after its first n looks

@@ -180,6 +180,19 @@ func TestOutcomeIsPure(t *testing.T) {
 	if delays[0] != time.Second || delays[1] != 2*time.Second || slices.Max(delays) != DraftLookMax {
 		t.Errorf("draft looks %v: want backoff doubling up to %v", delays[:6], DraftLookMax)
 	}
+	// backoff: 0s does not make a draft be looked at again at once, for
+	// ever: at least DraftLookMin apart, and parked after DraftHoldAfter.
+	a0 := &config.Agent{Name: "A", AgentSettings: config.AgentSettings{Ack: true, MaxAttempts: 3, Backoff: 0}}
+	c, waited = counters{}, 0
+	for s = outcome(deliver.DraftError(5), deliver.Report{}, nil, e, a0, c); s.Kind == stepPostpone; s = outcome(deliver.DraftError(5), deliver.Report{}, nil, e, a0, c) {
+		c, waited = s.Counters, waited+s.Delay
+		if s.Delay < DraftLookMin || c.Drafts > 1000 {
+			t.Fatalf("backoff 0: draft look %d after %v", c.Drafts, s.Delay)
+		}
+	}
+	if s.Kind != stepHold || waited < DraftHoldAfter {
+		t.Errorf("backoff 0, a draft that stays: %v after %v", s.Kind, waited)
+	}
 	if s := readOutcome(errors.New("EIO"), readFailuresToFail); s.Kind != stepFail {
 		t.Errorf("read failures are not bounded: %v", s.Kind)
 	}
