@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -562,7 +563,7 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 		// The submit may have been dropped with the paste left in the
 		// input: whatever goes to this agent next looks first.
 		d.dl.LookFirst(e.Agent)
-		backoff := a.Backoff << (attempt - 1)
+		backoff := doubled(a.Backoff, attempt, math.MaxInt64)
 		at := d.now().Add(backoff)
 		cause := fmt.Errorf("no ack within %v; retry in %v", timeout, backoff)
 		if !d.retry(e, at, cause) {

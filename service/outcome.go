@@ -47,7 +47,7 @@ const (
 // that found a draft in its agent's input: backoff, doubled each time,
 // within [DraftLookMin, DraftLookMax].
 func draftDelay(n int, backoff time.Duration) time.Duration {
-	return min(max(backoff<<min(n-1, 16), DraftLookMin), DraftLookMax)
+	return max(doubled(backoff, n, DraftLookMax), DraftLookMin)
 }
 
 // draftWaited is how long a message has waited after its first n looks

@@ -38,12 +38,20 @@ const (
 
 // stuckBackoff is the wait before background retry n (1-based): stuckFirst,
 // doubling, never more than stuckMax.
-func stuckBackoff(n int) time.Duration {
-	d := stuckFirst
-	for i := 1; i < n && d < stuckMax; i++ {
+func stuckBackoff(n int) time.Duration { return doubled(stuckFirst, n, stuckMax) }
+
+// doubled is first doubled n-1 times (n is 1-based), never more than most
+// and never overflowing: the backoffs of retries, stuck moves and draft
+// looks.
+func doubled(first time.Duration, n int, most time.Duration) time.Duration {
+	d := first
+	for i := 1; i < n && d > 0 && d < most; i++ {
+		if d > most/2 {
+			return most
+		}
 		d *= 2
 	}
-	return min(d, stuckMax)
+	return min(d, most)
 }
 
 // transition runs move until it succeeds, the message is gone (someone

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -589,5 +590,28 @@ func TestAmbiguousWindowGetsNothing(t *testing.T) {
 	logs := r.logs.String()
 	if !strings.Contains(logs, "level=ERROR msg=\"ambiguous focused window") || !strings.Contains(logs, "agent=Agent-1 also=Agent-10") {
 		t.Errorf("no ERROR naming both agents:\n%s", logs)
+	}
+}
+
+// The backoffs double from their first value, stop at their bound and
+// never overflow (a retry backoff of 5s << 99 used to wrap).
+func TestDoubled(t *testing.T) {
+	for _, tc := range []struct {
+		first time.Duration
+		n     int
+		most  time.Duration
+		want  time.Duration
+	}{
+		{time.Second, 1, time.Minute, time.Second},
+		{time.Second, 3, time.Minute, 4 * time.Second},
+		{time.Second, 7, time.Minute, time.Minute},
+		{500 * time.Millisecond, 1000000, time.Minute, time.Minute},
+		{0, 50, time.Minute, 0},
+		{5 * time.Second, 100, math.MaxInt64, math.MaxInt64},
+		{5 * time.Second, 3, math.MaxInt64, 20 * time.Second},
+	} {
+		if got := doubled(tc.first, tc.n, tc.most); got != tc.want {
+			t.Errorf("doubled(%v, %d, %v) = %v, want %v", tc.first, tc.n, tc.most, got, tc.want)
+		}
 	}
 }
