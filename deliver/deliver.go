@@ -156,6 +156,9 @@ type Report struct {
 	// returns an error with Pasted && !Submitted left text in the input
 	// that Undo could not take back: the caller should park the message.
 	Pasted, Submitted, Undone bool
+	// Erased: the input held an earlier paste of ours and nothing else,
+	// which an undo had not taken back; it was selected and deleted.
+	Erased bool
 }
 
 // Deliverer runs deliveries, one at a time per desktop lock.
@@ -187,9 +190,12 @@ type Deliverer struct {
 	// clicks are our clicks of the last multiClickTime (see click.go).
 	clicks      []click
 	wroteClicks bool
-	// unknown: agents whose input may hold what a disturbed paste left
-	// (it could not be seen); their next delivery looks first.
-	unknown map[string]bool
+	// left: agents whose input may hold what an earlier delivery left
+	// there (a disturbed paste that could not be seen, a paste undone
+	// without a look); their next delivery looks first. The value is the
+	// text that delivery pasted, when known: found alone in the input, it
+	// is ours to erase.
+	left map[string][]byte
 	// slowLooks: never take an input for empty by its PRIMARY (the
 	// draft check as it was before, for the benchmark's comparison).
 	slowLooks bool
@@ -296,10 +302,10 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		return err
 	}
 	rep.step("focused")
-	if left, err := d.stillThere(ctx, t, text, rep); err != nil {
-		return err
-	} else if left {
-		// The earlier attempt's paste is the whole input: submit it.
+	// The message itself, whole and alone in the input (an earlier
+	// attempt's paste, left there): submit it.
+	submitLeft := func() error {
+		rep.Landing = "left"
 		if d.personActive(q) {
 			return errPerson("before the submit")
 		}
@@ -307,14 +313,22 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 			return err
 		}
 		rep.step("submitted")
-		rep.Submitted, rep.Landing = true, "left"
+		rep.Submitted = true
+		d.clearLeft(t.Agent)
 		if t.Submitted != nil {
 			t.Submitted()
 		}
 		return nil
 	}
-	if err := d.lookFirst(ctx, t, rep); err != nil {
+	left, err := d.stillThere(ctx, t, text, rep)
+	if err == nil && !left {
+		left, err = d.lookFirst(ctx, t, text, rep)
+	}
+	if err != nil {
 		return err
+	}
+	if left {
+		return submitLeft()
 	}
 	var saved []byte // the person's clipboard; offer reads it
 	if t.Draft != nil {
@@ -322,8 +336,12 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		if saved, err = d.Desktop.Clipboard(); err != nil {
 			return saveErr(err)
 		}
-		if err := d.draftCheck(ctx, t, saved, rep); err != nil {
+		left, err := d.draftCheck(ctx, t, text, saved, rep)
+		if err != nil {
 			return err
+		}
+		if left {
+			return submitLeft()
 		}
 		rep.step("draft_checked")
 	}
@@ -366,12 +384,12 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	if t.PasteSettle > 0 {
 		rep.Settle = t.PasteSettle
 		if err := sleep(ctx, t.PasteSettle); err != nil {
-			return d.undo(t, rep, err)
+			return d.blindUndo(t, text, rep, err)
 		}
 		rep.step("settled_paste")
 	}
 	if d.personActive(q) {
-		return d.undo(t, rep, errPerson("before the submit"))
+		return d.blindUndo(t, text, rep, errPerson("before the submit"))
 	}
 	rep.step("quiet_before_submit")
 	// The submit goes only while the message still owns the CLIPBOARD,
@@ -383,7 +401,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	}
 	if err := d.guardedKeyIf(ctx, t, t.Submit, stillOurs, rep); err != nil {
 		if !errors.Is(err, errKeyUncertain) || !d.submittedAfterAll(ctx, t, saved, rep) {
-			return d.undo(t, rep, err)
+			return d.blindUndo(t, text, rep, err)
 		}
 		rep.SubmitUncertain = true
 	}

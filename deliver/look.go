@@ -16,19 +16,26 @@ import (
 )
 
 // draftCheck looks whether the agent's input holds a draft: the input must
-// be empty (blank) before anything is pasted.
-func (d *Deliverer) draftCheck(ctx context.Context, t Target, saved []byte, rep *Report) error {
+// be empty (blank) before anything is pasted. An input that holds the
+// message text itself and nothing else (an earlier attempt's paste of it,
+// left there by a crash or an undo that took back something else) is no
+// draft: left says so, and the caller submits it.
+func (d *Deliverer) draftCheck(ctx context.Context, t Target, text, saved []byte, rep *Report) (left bool, err error) {
 	// Quick only when a verifying look follows the paste: a draft the
 	// quick look misses (its window lagged) is then seen merged with the
 	// message and taken back (see verify), never submitted.
 	draft, err := d.inputText(ctx, t, *t.Draft, saved, rep, t.Verify)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if len(bytes.TrimSpace(draft)) == 0 {
-		return nil
+	got := bytes.TrimSpace(draft)
+	if len(got) == 0 {
+		return false, nil
 	}
-	return &draftError{chars: utf8.RuneCount(draft)}
+	if bytes.Equal(got, bytes.TrimSpace(text)) {
+		return true, nil
+	}
+	return false, &draftError{chars: utf8.RuneCount(got)}
 }
 
 // inputText reads what the agent's input holds: it offers a token on the
@@ -236,13 +243,33 @@ func (d *Deliverer) takeBack(ctx context.Context, t Target, msg, person []byte, 
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	if d.unknown == nil {
-		d.unknown = map[string]bool{}
+	if known {
+		d.clearLeft(t.Agent)
+	} else {
+		d.mayHold(t.Agent, msg)
 	}
-	d.unknown[t.Agent] = !known
-	d.mu.Unlock()
 	return cause
+}
+
+// mayHold notes that agent's input may hold what a delivery left there:
+// text, its paste (nil: not known; a text noted before is kept).
+func (d *Deliverer) mayHold(agent string, text []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.left == nil {
+		d.left = map[string][]byte{}
+	}
+	if text == nil {
+		text = d.left[agent]
+	}
+	d.left[agent] = text
+}
+
+// clearLeft notes that agent's input holds nothing of an earlier delivery's.
+func (d *Deliverer) clearLeft(agent string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.left, agent)
 }
 
 // clearInput looks what the input holds, undoes it if it is not empty, and
@@ -256,7 +283,12 @@ func (d *Deliverer) takeBack(ctx context.Context, t Target, msg, person []byte, 
 // msg is the message whose paste is taken back (nil: not known). Text left
 // after an undo that does not hold it is not ours to clear: a draft (one a
 // lagging window's draft check missed), reported as such, and the message
-// waits until the input is clear.
+// waits until the input is clear. An input that holds msg and nothing else
+// is ours: it is selected and deleted (once), not undone. An undo may
+// already have been tapped for it and missed, or spent on something else
+// (a person's key that reached the input after the paste), and a second
+// undo can bring back what the first took (a Win32 EDIT's undo is a
+// toggle; Lexical's merges recent edits).
 func (d *Deliverer) clearInput(ctx context.Context, t Target, msg, person []byte, cause error, rep *Report) (known bool, err error) {
 	empties := 0
 	for look := 0; ; {
@@ -277,11 +309,19 @@ func (d *Deliverer) clearInput(ctx context.Context, t Target, msg, person []byte
 		}
 		empties = 0
 		look++
-		if m := bytes.TrimSpace(msg); look == 2 && len(m) > 0 && !bytes.Contains(left, m) {
+		m := bytes.TrimSpace(msg)
+		if len(m) > 0 && !rep.Erased && bytes.Equal(bytes.TrimSpace(left), m) {
+			if err := d.erase(ctx, t, rep); err != nil {
+				return false, err
+			}
+			look = 1 // what the erase leaves is judged as an undo's is
+			continue
+		}
+		if look >= 2 && len(m) > 0 && !bytes.Contains(left, m) {
 			rep.Pasted = false
 			return true, &draftError{chars: utf8.RuneCount(bytes.TrimSpace(left))}
 		}
-		if look == 2 || len(t.Undo) == 0 {
+		if look >= 2 || len(t.Undo) == 0 {
 			// Pasted and not undone: the caller parks the message for a
 			// person to look at the input.
 			rep.Pasted, rep.Undone = true, false
@@ -291,30 +331,50 @@ func (d *Deliverer) clearInput(ctx context.Context, t Target, msg, person []byte
 	}
 }
 
-// lookFirst: an earlier delivery to t's agent could not see what its
-// disturbed paste left. Look (and clear) before pasting anything.
-func (d *Deliverer) lookFirst(ctx context.Context, t Target, rep *Report) error {
+// lookFirst: an earlier delivery to t's agent could not see what it left
+// in the input. Look (and clear) before pasting anything. left: the input
+// holds text, this message's, and nothing else; the caller submits it.
+func (d *Deliverer) lookFirst(ctx context.Context, t Target, text []byte, rep *Report) (left bool, err error) {
 	d.mu.Lock()
-	unknown := d.unknown[t.Agent]
+	ours, flagged := d.left[t.Agent]
 	d.mu.Unlock()
-	if !unknown || t.Read == nil {
-		return nil
+	if !flagged || t.Read == nil {
+		return false, nil
 	}
 	// Before any offer: the CLIPBOARD is the person's.
 	person, err := d.Desktop.Clipboard()
 	if err != nil {
-		return saveErr(err)
+		return false, saveErr(err)
 	}
-	known, err := d.clearInput(ctx, t, nil, person, errors.New("an earlier paste that another client's copy disturbed"), rep)
+	in, err := d.inputText(ctx, t, *t.Read, person, rep, false)
+	if err == nil {
+		if got := bytes.TrimSpace(in); len(got) > 0 && bytes.Equal(got, bytes.TrimSpace(text)) {
+			return true, nil
+		}
+	}
+	known, err := d.clearInput(ctx, t, ours, person, errors.New("an earlier paste that was disturbed or undone unseen"), rep)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !known {
-		return temporary("read the input", errors.New("what an earlier disturbed paste left cannot be seen yet"))
+		return false, temporary("read the input", errors.New("what an earlier disturbed paste left cannot be seen yet"))
 	}
-	d.mu.Lock()
-	delete(d.unknown, t.Agent)
-	d.mu.Unlock()
+	d.clearLeft(t.Agent)
+	return false, nil
+}
+
+// erase selects all of t's input and deletes it: for an input that holds
+// a paste of ours and nothing else.
+func (d *Deliverer) erase(ctx context.Context, t Target, rep *Report) error {
+	if err := d.guardedKey(ctx, t, t.Read.SelectAll, rep); err != nil {
+		return err
+	}
+	if err := d.guardedKey(ctx, t, []string{"backspace"}, rep); err != nil {
+		return err
+	}
+	rep.Erased = true
+	rep.Pasted = false
+	d.Log.Warn("the input held an earlier paste of ours that an undo had not taken back; erased it", "agent", t.Agent)
 	return nil
 }
 
@@ -339,12 +399,7 @@ func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *
 		if bytes.Equal(got, bytes.TrimSpace(text)) {
 			return true, nil
 		}
-		d.mu.Lock()
-		if d.unknown == nil {
-			d.unknown = map[string]bool{}
-		}
-		d.unknown[t.Agent] = true // lookFirst clears it
-		d.mu.Unlock()
+		d.mayHold(t.Agent, nil) // lookFirst clears it
 	}
 	return false, nil
 }
@@ -354,12 +409,7 @@ func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *
 // message's ack did not come (its window may have dropped the submit
 // key, leaving the paste in the input for the next message to land on).
 func (d *Deliverer) LookFirst(agent string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.unknown == nil {
-		d.unknown = map[string]bool{}
-	}
-	d.unknown[agent] = true
+	d.mayHold(agent, nil)
 }
 
 // draftError: the agent's input held text, probably a person's draft.

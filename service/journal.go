@@ -86,8 +86,13 @@ type journalLine struct {
 	// empty because its window did not take PRIMARY on the select-all.
 	PasteMerged bool `json:"paste_merged,omitempty"`
 	QuickLooks  int  `json:"quick_looks,omitempty"`
-	ClickX      int  `json:"click_x,omitempty"`
-	ClickY      int  `json:"click_y,omitempty"`
+	// Undone: the undo key was tapped to take a paste back. Erased: the
+	// input held a paste of ours and nothing else, which an undo had not
+	// taken back; it was selected and deleted.
+	Undone bool `json:"undone,omitempty"`
+	Erased bool `json:"erased,omitempty"`
+	ClickX int  `json:"click_x,omitempty"`
+	ClickY int  `json:"click_y,omitempty"`
 }
 
 func openJournal(path string) (*journal, error) {
@@ -124,7 +129,8 @@ func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Readback: ms(r.Readback), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Restore: ms(r.Restore), GiveBack: ms(r.GiveBack), Release: ms(r.Release), Refocus: r.Refocus,
 		Quiet: ms(r.QuietWait), Forced: r.Forced, Kept: r.KeptKeys, GaveBack: r.GaveBack,
 		Reads: r.PasteReads, Requests: r.PasteRequests, Landing: r.Landing, LateRead: r.LateRead, ClickX: r.ClickX, ClickY: r.ClickY,
-		SubmitUncertain: r.SubmitUncertain, FocusLeft: r.FocusMovedByOthers, PasteMerged: r.Merged, QuickLooks: r.QuickLooks}
+		SubmitUncertain: r.SubmitUncertain, FocusLeft: r.FocusMovedByOthers, PasteMerged: r.Merged, QuickLooks: r.QuickLooks,
+		Undone: r.Undone, Erased: r.Erased}
 	if !r.CheckFrom.IsZero() {
 		from, to := r.CheckFrom.UTC(), r.CheckTo.UTC()
 		l.CheckFrom, l.CheckTo = &from, &to

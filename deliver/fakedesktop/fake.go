@@ -487,6 +487,16 @@ func (d *Desk) effectLocked(win *Win, combo []string) {
 		}
 	case "end":
 		win.selected = false
+	case "backspace":
+		// Deletes the selection, or the last character.
+		switch {
+		case win.selected:
+			win.Input = ""
+		case win.Input != "":
+			r := []rune(win.Input)
+			win.Input = string(r[:len(r)-1])
+		}
+		win.pastes, win.selected = nil, false
 	case "ctrl+z":
 		if n := len(win.pastes); n > 0 {
 			win.Input = win.Input[:win.pastes[n-1]]
@@ -621,6 +631,20 @@ func (d *Desk) PersonTypes(text string) {
 	}
 	if d.focus != nil {
 		d.focus.Input += text
+	}
+}
+
+// PersonTypesThrough is a person's keys that the deliverer's hold did not
+// keep back (under Wine, a keyboard hook that answered too late): text goes
+// to the focused window's input at once, as an edit its undo takes back
+// before any paste that came earlier.
+func (d *Desk) PersonTypesThrough(text string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.inputLocked()
+	if w := d.focus; w != nil {
+		w.pastes = append(w.pastes, len(w.Input))
+		w.Input += text
 	}
 }
 
