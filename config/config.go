@@ -186,6 +186,12 @@ type Agent struct {
 	PID int
 	// Inbox is the agent's ack inbox (absolute).
 	Inbox string
+	// AckPattern, when set (ack_pattern), also takes a file in the inbox
+	// for the ack of the id its group "id" captures from the whole name,
+	// for an inbox tool that cannot write <id>.ack (see AckPattern and
+	// package confirm). Never the default: a loose pattern lets a file the
+	// recipient did not write as an ack confirm a message never pasted.
+	AckPattern *regexp.Regexp
 	AgentSettings
 	// Line is the agent's line in the file, for messages.
 	Line int

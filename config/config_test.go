@@ -288,6 +288,10 @@ func TestErrors(t *testing.T) {
 		{"y huge", "agents:\n  A:\n    x: 1\n    y: 99999999999\n    window: w\n", []string{`coords.yaml:4: agents.A.y: must be`}},
 		{"negative pid", agent("    pid: -3\n"), []string{"coords.yaml:6: agents.A.pid: must be 0..", "got -3"}},
 		{"empty inbox", agent("    inbox: ''\n"), []string{"coords.yaml:6: agents.A.inbox: must not be empty"}},
+		{"ack pattern without id", agent("    ack_pattern: 'MESSAGE_.*\\.md'\n"), []string{`coords.yaml:6: agents.A.ack_pattern: regex "MESSAGE_.*\\.md" must have exactly one group named id`}},
+		{"ack pattern bad regex", agent("    ack_pattern: '(?P<id>'\n"), []string{`coords.yaml:6: agents.A.ack_pattern: bad regex "(?P<id>"`}},
+		{"ack pattern of a bare id", agent("    ack_pattern: '(?P<id>.+)'\n"), []string{`coords.yaml:6: agents.A.ack_pattern: regex "(?P<id>.+)" takes a file named m1 for the ack of "m1"`}},
+		{"ack pattern of a message copy", agent("    ack_pattern: '(?P<id>[^.]+)\\.md'\n"), []string{`takes a file named m1.md for the ack of "m1"`}},
 		{"bad duration", agent("    ack_timeout: 3 sec\n"), []string{`coords.yaml:6: agents.A.ack_timeout: bad duration "3 sec"`}},
 		{"duration without unit", agent("    backoff: 5\n"), []string{`coords.yaml:6: agents.A.backoff: bad duration "5": give a unit`}},
 		{"negative duration", "defaults:\n  backoff: -1s\n" + minimal, []string{`coords.yaml:2: defaults.backoff: bad duration "-1s"`}},
@@ -685,6 +689,25 @@ agents:
 	} {
 		if _, err := Parse([]byte(in), "c.yaml"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", in, err, want)
+		}
+	}
+}
+
+// An agent's ack_pattern (issue 11 item 1) compiles anchored to the whole
+// name, with its id group; it is no default.
+func TestAckPatternIsAnchoredAndNeverTheDefault(t *testing.T) {
+	c, err := Parse([]byte("agents:\n  A: {x: 1, y: 2, window: w, ack_pattern: 'MESSAGE_[0-9]+_(?P<id>.+)\\.md'}\n  B: {x: 1, y: 2, window: v}\n"), "coords.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := c.Agent("A")
+	b, _ := c.Agent("B")
+	if b.AckPattern != nil {
+		t.Fatalf("B has ack pattern %v without writing one", b.AckPattern)
+	}
+	for name, want := range map[string]bool{"MESSAGE_12_abc.md": true, "xMESSAGE_12_abc.md": false, "MESSAGE_12_abc.md.bak": false, "MESSAGE__abc.md": false} {
+		if got := a.AckPattern.MatchString(name); got != want {
+			t.Errorf("%s matches: %v, want %v", name, got, want)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func (e *keyError) Error() string {
 var (
 	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff",
 		"kind", "draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste", "deliver_when", "urgent_after", "busy_max", "bounce"}
-	agentKeys = append([]string{"x", "y", "window", "pid", "inbox"}, settingKeys...)
+	agentKeys = append([]string{"x", "y", "window", "pid", "inbox", "ack_pattern"}, settingKeys...)
 	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
 		"quiet_for", "quiet_max_wait", "metrics", "alert_command", "defaults", "agents"}
 	timingKeys = []string{"min", "max"}
@@ -624,6 +624,15 @@ func (p *parser) agent(e entry, def settings, c *Config) *Agent {
 			} else {
 				ok = false
 			}
+		case "ack_pattern":
+			if v, good := p.str(f.v, key); !good {
+				ok = false
+			} else if re, err := AckPattern(v); err != nil {
+				p.errf(f.v, key, "%v", err)
+				ok = false
+			} else {
+				a.AckPattern = re
+			}
 		default:
 			n := len(p.errs)
 			p.setting(&s, f, key)
@@ -685,6 +694,34 @@ func (p *parser) window(n *yaml.Node, key string, a *Agent) bool {
 	}
 	a.Window = w
 	return true
+}
+
+// AckPattern compiles an agent's ack_pattern: a regular expression (RE2)
+// over a whole file name in the agent's inbox, with one group named "id"
+// capturing the message id (e.g. MESSAGE_[0-9]+_(?P<id>.+)\.md). It is
+// refused when it has no such group, or when a file named like a bare id
+// or like a message (m1, m1.md) would count as an ack: the pattern must
+// hold text of its own around the id.
+func AckPattern(expr string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(`^(?:` + expr + `)$`)
+	if err != nil {
+		return nil, fmt.Errorf("bad regex %q: %v", expr, err)
+	}
+	n := 0
+	for _, name := range re.SubexpNames() {
+		if name == "id" {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, fmt.Errorf("regex %q must have exactly one group named id, as in MESSAGE_[0-9]+_(?P<id>.+)\\.md, to say where the message id is in the name", expr)
+	}
+	for _, name := range []string{"m1", "m1.md", "m1.txt"} {
+		if m := re.FindStringSubmatch(name); m != nil {
+			return nil, fmt.Errorf("regex %q takes a file named %s for the ack of %q: an ack pattern must hold text of its own around the id", expr, name, m[re.SubexpIndex("id")])
+		}
+	}
+	return re, nil
 }
 
 // metricsAddr checks the `metrics:` listen address. Empty is off. A bare

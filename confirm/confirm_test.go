@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -52,7 +53,7 @@ type result struct {
 func goWait(ctx context.Context, w *Watcher, inbox, id string, timeout time.Duration) chan result {
 	ch := make(chan result, 1)
 	go func() {
-		ok, err := w.Wait(ctx, inbox, id, time.Time{}, timeout)
+		ok, err := w.Wait(ctx, Ack{Inbox: inbox, ID: id}, timeout)
 		ch <- result{ok, err}
 	}()
 	return ch
@@ -112,7 +113,7 @@ func TestFreshAcks(t *testing.T) {
 	if ok, _ := Acked(inbox, "hello", entered); ok {
 		t.Error("an ack from an hour before the message counted")
 	}
-	if ok, _ := Stale(inbox, "hello"); !ok {
+	if ok, _ := Stale(Ack{Inbox: inbox, ID: "hello"}); !ok {
 		t.Error("Stale does not see the old ack")
 	}
 	if ok, _ := Acked(inbox, "hello", time.Now().Add(ClockSlack/2)); ok {
@@ -124,7 +125,7 @@ func TestFreshAcks(t *testing.T) {
 	}
 	w, _ := newWatcher(t, 10*time.Millisecond)
 	os.Chtimes(p, old, old)
-	if ok, err := w.Wait(context.Background(), inbox, "hello", entered, 50*time.Millisecond); ok || err != nil {
+	if ok, err := w.Wait(context.Background(), Ack{Inbox: inbox, ID: "hello", Since: entered}, 50*time.Millisecond); ok || err != nil {
 		t.Errorf("Wait with a stale ack = %v, %v", ok, err)
 	}
 }
@@ -271,12 +272,12 @@ func TestWaitAckBefore(t *testing.T) {
 	if _, err := WriteAck(inbox, "m1"); err != nil {
 		t.Fatal(err)
 	}
-	ok, err := w.Wait(context.Background(), inbox, "m1", time.Time{}, long)
+	ok, err := w.Wait(context.Background(), Ack{Inbox: inbox, ID: "m1"}, long)
 	if !ok || err != nil {
 		t.Errorf("Wait = %v, %v; want true", ok, err)
 	}
 	// timeout <= 0 looks once.
-	if ok, err := w.Wait(context.Background(), inbox, "m1", time.Time{}, 0); !ok || err != nil {
+	if ok, err := w.Wait(context.Background(), Ack{Inbox: inbox, ID: "m1"}, 0); !ok || err != nil {
 		t.Errorf("Wait(timeout 0) = %v, %v; want true", ok, err)
 	}
 }
@@ -317,7 +318,7 @@ func TestWaitNever(t *testing.T) {
 	w, _ := newWatcher(t, 10*time.Millisecond)
 	inbox := t.TempDir()
 	start := time.Now()
-	ok, err := w.Wait(context.Background(), inbox, "m1", time.Time{}, 50*time.Millisecond)
+	ok, err := w.Wait(context.Background(), Ack{Inbox: inbox, ID: "m1"}, 50*time.Millisecond)
 	if ok || err != nil {
 		t.Errorf("Wait = %v, %v; want false, nil", ok, err)
 	}
@@ -337,7 +338,7 @@ func TestWaitContext(t *testing.T) {
 		t.Errorf("Wait = %v, %v; want false, context.Canceled", r.ok, r.err)
 	}
 	// Already ended: returns at once.
-	if ok, err := w.Wait(ctx, inbox, "m1", time.Time{}, long); ok || !errors.Is(err, context.Canceled) {
+	if ok, err := w.Wait(ctx, Ack{Inbox: inbox, ID: "m1"}, long); ok || !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait(ended ctx) = %v, %v", ok, err)
 	}
 }
@@ -360,7 +361,7 @@ func TestWaitToken(t *testing.T) {
 	if _, err := WriteAck(inbox, "abcd"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := w.Wait(context.Background(), inbox, "abc", time.Time{}, 30*time.Millisecond); ok || err != nil {
+	if ok, err := w.Wait(context.Background(), Ack{Inbox: inbox, ID: "abc"}, 30*time.Millisecond); ok || err != nil {
 		t.Errorf("Wait(abc) with abcd.ack = %v, %v; want false, nil", ok, err)
 	}
 	res := goWait(context.Background(), w, inbox, "abc", long)
@@ -386,7 +387,7 @@ func TestWaitMany(t *testing.T) {
 	for i := range n {
 		inbox, id := inboxes[i%len(inboxes)], fmt.Sprintf("msg-%d", i)
 		go func() {
-			ok, err := w.Wait(context.Background(), inbox, id, time.Time{}, long)
+			ok, err := w.Wait(context.Background(), Ack{Inbox: inbox, ID: id}, long)
 			if err == nil && !ok {
 				err = fmt.Errorf("%s: not acked", id)
 			}
@@ -475,5 +476,86 @@ func TestWaitOverflow(t *testing.T) {
 	w.handleError(fmt.Errorf("inotify: %w", fsnotify.ErrEventOverflow))
 	if r := recv(t, res, "Wait"); !r.ok || r.err != nil {
 		t.Errorf("Wait = %v, %v; want true", r.ok, r.err)
+	}
+}
+
+// An ack pattern (issue 11 item 1) takes a file for the ack of the one id
+// its group captures from the whole name: fresh, a regular file, and not a
+// copy of the message. A name never acks two ids; without the message's
+// body the pattern is not looked at; Stale sees any file of the pattern.
+func TestAckPatternTakesOnlyFreshAcksOfItsOwnID(t *testing.T) {
+	inbox := t.TempDir()
+	pattern := regexp.MustCompile(`^(?:MESSAGE_[0-9]+_(?P<id>.+)\.md)$`)
+	const body = "line one\nline two"
+	entered := time.Now()
+	write := func(name, text string, age time.Duration) {
+		t.Helper()
+		path := filepath.Join(inbox, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if age != 0 {
+			at := entered.Add(-age)
+			if err := os.Chtimes(path, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	find := func(id string) bool {
+		t.Helper()
+		ok, err := Find(Ack{Inbox: inbox, ID: id, Since: entered, Pattern: pattern, Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	write("MESSAGE_1_abc.v2.md", "done\n", 0)
+	write("MESSAGE_2_old.md", "done\n", time.Minute)
+	write("MESSAGE_3_copy.md", "[agentspool id=copy from=- to=A]\r\nline one\r\nline two\r\n", 0)
+	write("MESSAGE_x_bad.md", "done\n", 0)
+	write("NOTE_4_note.md", "done\n", 0)
+	if err := os.Symlink(filepath.Join(inbox, "MESSAGE_1_abc.v2.md"), filepath.Join(inbox, "MESSAGE_5_link.md")); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{
+		"abc.v2": true,  // its own file
+		"abc":    false, // a token of another id's name
+		"v2":     false,
+		"old":    false, // written before the message entered the spool
+		"copy":   false, // the message itself, with Windows line ends
+		"bad":    false, // the name does not match
+		"note":   false,
+		"link":   false, // a symlink
+	} {
+		if got := find(id); got != want {
+			t.Errorf("Find(%s) = %v, want %v", id, got, want)
+		}
+	}
+	if ok, _ := Find(Ack{Inbox: inbox, ID: "abc.v2", Since: entered, Pattern: pattern}); ok {
+		t.Error("without the message's body a file of the pattern counted: a copy could not be told")
+	}
+	if ok, _ := Find(Ack{Inbox: inbox, ID: "abc.v2", Since: entered}); ok {
+		t.Error("without the pattern a file of it counted")
+	}
+	for _, id := range []string{"old", "copy"} {
+		if ok, _ := Stale(Ack{Inbox: inbox, ID: id, Pattern: pattern}); !ok {
+			t.Errorf("Stale(%s) = false: send --id would take an id with a file of the pattern", id)
+		}
+	}
+
+	// A wait hears a file of the pattern at once, not at the next poll.
+	w, err := NewWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.PollInterval = time.Hour
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		write("MESSAGE_6_late.md", "done\n", 0)
+	}()
+	ok, err := w.Wait(context.Background(), Ack{Inbox: inbox, ID: "late", Since: entered, Pattern: pattern, Body: body}, 10*time.Second)
+	if !ok || err != nil {
+		t.Fatalf("Wait for a file of the pattern = %v, %v", ok, err)
 	}
 }

@@ -16,10 +16,10 @@ import (
 // Waiter waits for acks. Watcher is the real one; the service's tests use
 // fakes.
 type Waiter interface {
-	// Wait blocks until id is acked in inbox (true), the deadline passes
-	// (false, nil) or ctx ends (false, ctx.Err()).
-	// Only an ack written since since (less ClockSlack) counts.
-	Wait(ctx context.Context, inbox, id string, since time.Time, timeout time.Duration) (bool, error)
+	// Wait blocks until a's message is acked in a's inbox (true), the
+	// deadline passes (false, nil) or ctx ends (false, ctx.Err()).
+	// Only an ack written since a.Since (less ClockSlack) counts.
+	Wait(ctx context.Context, a Ack, timeout time.Duration) (bool, error)
 }
 
 var _ Waiter = (*Watcher)(nil)
@@ -62,7 +62,7 @@ type Watcher struct {
 }
 
 type wait struct {
-	id   string
+	ack  Ack
 	hint chan struct{} // buffered 1: "look again"
 }
 
@@ -97,11 +97,12 @@ func (w *Watcher) Close() error {
 	return nil
 }
 
-// Wait blocks until id is acked in inbox (true), the deadline passes
-// (false, nil) or ctx ends (false, ctx.Err()). It creates inbox if missing,
-// so the recipient has a place to ack into. A timeout <= 0 looks once.
-func (w *Watcher) Wait(ctx context.Context, inbox, id string, since time.Time, timeout time.Duration) (bool, error) {
-	if err := checkID(id); err != nil {
+// Wait blocks until a's message is acked in a's inbox (true), the deadline
+// passes (false, nil) or ctx ends (false, ctx.Err()). It creates the inbox
+// if missing, so the recipient has a place to ack into. A timeout <= 0
+// looks once.
+func (w *Watcher) Wait(ctx context.Context, a Ack, timeout time.Duration) (bool, error) {
+	if err := checkID(a.ID); err != nil {
 		return false, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -112,12 +113,13 @@ func (w *Watcher) Wait(ctx context.Context, inbox, id string, since time.Time, t
 		return false, errClosed
 	default:
 	}
-	dir, err := filepath.Abs(inbox)
+	dir, err := filepath.Abs(a.Inbox)
 	if err != nil {
 		return false, fmt.Errorf("confirm: %w", err)
 	}
+	a.Inbox = dir
 	if timeout <= 0 {
-		return Acked(dir, id, since)
+		return Find(a)
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -125,7 +127,7 @@ func (w *Watcher) Wait(ctx context.Context, inbox, id string, since time.Time, t
 	// Register before watching, and watch before the first look: an ack
 	// made after the look raises an event this wait hears; one made before
 	// it is seen by the look.
-	wt := &wait{id: id, hint: make(chan struct{}, 1)}
+	wt := &wait{ack: a, hint: make(chan struct{}, 1)}
 	w.register(dir, wt)
 	defer w.unregister(dir, wt)
 	if err := w.watch(dir); err != nil {
@@ -139,7 +141,7 @@ func (w *Watcher) Wait(ctx context.Context, inbox, id string, since time.Time, t
 	poll := time.NewTicker(interval)
 	defer poll.Stop()
 	for first := true; ; first = false {
-		found, exists, err := look(dir, id, since)
+		found, exists, err := look(a)
 		if err != nil || found {
 			return found, err
 		}
@@ -149,7 +151,7 @@ func (w *Watcher) Wait(ctx context.Context, inbox, id string, since time.Time, t
 			w.watch(dir)
 		}
 		if first && w.testHookWaiting != nil {
-			w.testHookWaiting(dir, id)
+			w.testHookWaiting(dir, a.ID)
 		}
 		select {
 		case <-ctx.Done():
@@ -159,7 +161,7 @@ func (w *Watcher) Wait(ctx context.Context, inbox, id string, since time.Time, t
 		case <-deadline.C:
 			// One last look: an ack may have landed since the last one
 			// with its event still queued.
-			found, _, err := look(dir, id, since)
+			found, _, err := look(a)
 			return found, err
 		case <-poll.C:
 		case <-wt.hint:
@@ -231,8 +233,12 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for wt := range w.waits[dir] {
-		if name == wt.id+AckSuffix {
+		if name == wt.ack.ID+AckSuffix {
 			wt.wake()
+		} else if p := wt.ack.Pattern; p != nil {
+			if id, ok := PatternID(p, name); ok && id == wt.ack.ID {
+				wt.wake()
+			}
 		}
 	}
 }

@@ -381,7 +381,7 @@ func (d *Daemon) recover() error {
 		d.mu.Lock()
 		st.busy = true
 		d.mu.Unlock()
-		if acked, _ := confirm.Acked(st.cfg.Inbox, e.ID, e.EnteredAt()); acked {
+		if acked, _ := confirm.Find(d.ackOf(e, st.cfg, nil)); acked {
 			const why = "recovered: acked before the restart"
 			if d.done(e, why) {
 				d.mu.Lock()
@@ -460,7 +460,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	delete(st.readFails, e.ID)
 	d.mu.Unlock()
 	if e.Attempt > 0 {
-		if acked, _ := confirm.Acked(a.Inbox, e.ID, e.EnteredAt()); acked {
+		if acked, _ := confirm.Find(d.ackOf(e, a, msg)); acked {
 			d.apply(e, step{Kind: stepDone, Reason: "acked before the retry"}, a)
 			return
 		}
@@ -533,6 +533,26 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	d.apply(e, s, a)
 }
 
+// ackOf is how e's ack is found: in a's inbox, fresh since e entered the
+// spool, and by a's ack pattern if it has one. With a pattern, a file that
+// holds the message's body is a copy of it, not its ack: the body is msg's,
+// or read here (unreadable: only <id>.ack counts).
+func (d *Daemon) ackOf(e spool.Entry, a *config.Agent, msg *spool.Message) confirm.Ack {
+	ack := confirm.Ack{Inbox: a.Inbox, ID: e.ID, Since: e.EnteredAt(), Pattern: a.AckPattern}
+	if a.AckPattern == nil {
+		return ack
+	}
+	if msg == nil {
+		m, err := d.sp.Read(e)
+		if err != nil {
+			return ack
+		}
+		msg = m
+	}
+	ack.Body = msg.Body
+	return ack
+}
+
 // awaitAck waits for e's ack outside the desktop lock, so other agents get
 // their deliveries meanwhile.
 func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration) {
@@ -540,7 +560,7 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		ok, err := d.waiter.Wait(d.ctx, a.Inbox, e.ID, e.EnteredAt(), timeout)
+		ok, err := d.waiter.Wait(d.ctx, d.ackOf(e, a, nil), timeout)
 		if err != nil && d.ctx.Err() != nil {
 			return // stopping: it stays in cur/, marked submitted
 		}

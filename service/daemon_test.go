@@ -601,3 +601,45 @@ func (r *rig) waitLog(text string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// An agent with an ack_pattern (issue 11 item 1): a file of the pattern,
+// written by the recipient after the message entered the spool, marks the
+// message done; a copy of the message itself under a name of the pattern
+// (the old system's circle) never does, and the message fails unconfirmed.
+func TestAckPatternConfirmsButACopyOfTheMessageNever(t *testing.T) {
+	r := newRig(t, "  Agent-3: {x: 350, y: 50, window: \"Agent-3\", ack_pattern: 'MESSAGE_[0-9]+_(?P<id>.+)\\.md'}\n")
+	r.desk.AddWindow("Agent-3", 104, 300, 0, 100, 100)
+	a3, _ := r.cfg.Agent("Agent-3")
+	if err := os.MkdirAll(a3.Inbox, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r.ack = func(agent, id string, n int) (bool, time.Duration) { return agent != "Agent-3", 0 }
+	played := r.desk.OnSubmit
+	r.desk.OnSubmit = func(w *fakedesktop.Win, text string) {
+		played(w, text)
+		if w.Title != "Agent-3" {
+			return
+		}
+		for _, m := range envelopeRE.FindAllStringSubmatch(text, -1) {
+			content := "read and done\n"
+			if strings.Contains(text, "copy me") {
+				content = text // the sender's own copy in the recipient's inbox
+			}
+			name := fmt.Sprintf("MESSAGE_%d_%s.md", time.Now().UnixNano(), m[1])
+			if err := os.WriteFile(filepath.Join(a3.Inbox, name), []byte(content), 0o600); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	acked := r.send("Agent-3", "ack me by the pattern")
+	copied := r.send("Agent-3", "copy me: only a copy of me lands in the inbox")
+	r.start()
+	done := r.waitState(spool.StateDone, "Agent-3", 1)
+	failed := r.waitState(spool.StateFailed, "Agent-3", 1)
+	if done[0].ID != acked.ID || failed[0].ID != copied.ID {
+		t.Fatalf("done %s, failed %s; want %s done and %s failed", done[0].ID, failed[0].ID, acked.ID, copied.ID)
+	}
+	if reason, _ := r.sp.Reason(failed[0]); !strings.Contains(reason, "no ack") {
+		t.Fatalf("the copied message failed for %q, want no ack", reason)
+	}
+}

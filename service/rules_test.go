@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/deliver"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -24,7 +25,7 @@ const rulesDir = "../contrib/prometheus"
 // neverAcked is a confirm.Waiter that sees no ack.
 type neverAcked struct{}
 
-func (neverAcked) Wait(context.Context, string, string, time.Time, time.Duration) (bool, error) {
+func (neverAcked) Wait(context.Context, confirm.Ack, time.Duration) (bool, error) {
 	return false, nil
 }
 

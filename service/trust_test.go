@@ -324,7 +324,7 @@ func TestJournalErrorsDegradeTheDaemon(t *testing.T) {
 
 type nopWaiter struct{}
 
-func (nopWaiter) Wait(context.Context, string, string, time.Time, time.Duration) (bool, error) {
+func (nopWaiter) Wait(context.Context, confirm.Ack, time.Duration) (bool, error) {
 	return false, nil
 }
 

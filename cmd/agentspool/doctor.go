@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/agentspool/agentspool/config"
@@ -75,6 +76,10 @@ func runDoctor(e *env, args []string) error {
 		}
 		fi, err := os.Stat(a.Inbox)
 		switch {
+		case err == nil && fi.IsDir() && a.AckPattern != nil:
+			// Named, so that a loose pattern is seen by the person it
+			// would fool (README, Acks).
+			c.ok("inbox", "%s: %s (acks: <id>.ack, or files of ack_pattern %s)", a.Name, a.Inbox, strings.TrimSuffix(strings.TrimPrefix(a.AckPattern.String(), "^(?:"), ")$"))
 		case err == nil && fi.IsDir():
 			c.ok("inbox", "%s: %s", a.Name, a.Inbox)
 		case err == nil:

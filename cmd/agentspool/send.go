@@ -219,8 +219,12 @@ func runSend(e *env, args []string) error {
 		}
 		for i, agent := range agents {
 			a, _ := cfg.Agent(agent)
-			if acked, _ := confirm.Stale(a.Inbox, ids[i]); acked {
-				return fmt.Errorf("id %q is already acked in %s's inbox (%s): a message with it could never be confirmed; choose another --id", ids[i], agent, confirm.AckPath(a.Inbox, ids[i]))
+			if acked, _ := confirm.Stale(confirm.Ack{Inbox: a.Inbox, ID: ids[i], Pattern: a.AckPattern}); acked {
+				where := confirm.AckPath(a.Inbox, ids[i])
+				if a.AckPattern != nil {
+					where += ", or a file of its ack_pattern"
+				}
+				return fmt.Errorf("id %q is already acked in %s's inbox (%s): a message with it could never be confirmed; choose another --id", ids[i], agent, where)
 			}
 		}
 	}

@@ -96,7 +96,11 @@ func stageOf(sp *spool.Spool, a *config.Agent, id string, queued time.Time) (sta
 			return stage{name: "delivering"}, true
 		case spool.StateDone:
 			// Submitted with ack off, or acked: the ack file tells.
-			if acked, _ := confirm.Acked(a.Inbox, id, queued); acked {
+			ack := confirm.Ack{Inbox: a.Inbox, ID: id, Since: queued, Pattern: a.AckPattern}
+			if m, err := sp.Read(e); err == nil && a.AckPattern != nil {
+				ack.Body = m.Body
+			}
+			if acked, _ := confirm.Find(ack); acked {
 				return stage{name: "acked"}, true
 			}
 			return stage{name: "done"}, true
