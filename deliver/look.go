@@ -239,7 +239,7 @@ func (d *Deliverer) takeBack(ctx context.Context, t Target, msg, person []byte, 
 	if t.Read == nil {
 		return d.undo(t, rep, cause)
 	}
-	known, err := d.clearInput(ctx, t, msg, person, cause, rep)
+	known, err := d.clearInput(ctx, t, msg, person, false, cause, rep)
 	if err != nil {
 		return err
 	}
@@ -283,13 +283,13 @@ func (d *Deliverer) clearLeft(agent string) {
 // msg is the message whose paste is taken back (nil: not known). Text left
 // after an undo that does not hold it is not ours to clear: a draft (one a
 // lagging window's draft check missed), reported as such, and the message
-// waits until the input is clear. An input that holds msg and nothing else
-// is ours: it is selected and deleted (once), not undone. An undo may
-// already have been tapped for it and missed, or spent on something else
-// (a person's key that reached the input after the paste), and a second
-// undo can bring back what the first took (a Win32 EDIT's undo is a
-// toggle; Lexical's merges recent edits).
-func (d *Deliverer) clearInput(ctx context.Context, t Target, msg, person []byte, cause error, rep *Report) (known bool, err error) {
+// waits until the input is clear. An input that still holds msg and
+// nothing else after an undo (undone: one was tapped for it before, unseen)
+// is ours: it is selected and deleted (once), not undone again. That undo
+// missed, or was spent on something else (a person's key that reached the
+// input after the paste), and a second undo can bring back what the first
+// took (a Win32 EDIT's undo is a toggle; Lexical's merges recent edits).
+func (d *Deliverer) clearInput(ctx context.Context, t Target, msg, person []byte, undone bool, cause error, rep *Report) (known bool, err error) {
 	empties := 0
 	for look := 0; ; {
 		left, err := d.inputText(ctx, t, *t.Read, person, rep, false)
@@ -310,7 +310,7 @@ func (d *Deliverer) clearInput(ctx context.Context, t Target, msg, person []byte
 		empties = 0
 		look++
 		m := bytes.TrimSpace(msg)
-		if len(m) > 0 && !rep.Erased && bytes.Equal(bytes.TrimSpace(left), m) {
+		if len(m) > 0 && !rep.Erased && (undone || look >= 2 || len(t.Undo) == 0) && bytes.Equal(bytes.TrimSpace(left), m) {
 			if err := d.erase(ctx, t, rep); err != nil {
 				return false, err
 			}
@@ -352,7 +352,7 @@ func (d *Deliverer) lookFirst(ctx context.Context, t Target, text []byte, rep *R
 			return true, nil
 		}
 	}
-	known, err := d.clearInput(ctx, t, ours, person, errors.New("an earlier paste that was disturbed or undone unseen"), rep)
+	known, err := d.clearInput(ctx, t, ours, person, ours != nil, errors.New("an earlier paste that was disturbed or undone unseen"), rep)
 	if err != nil {
 		return false, err
 	}
