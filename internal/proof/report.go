@@ -124,6 +124,8 @@ type JournalLine struct {
 	Refocus  int       `json:"refocus"`
 	Focused  string    `json:"focused_title"`
 	LateRead bool      `json:"late_read"`
+	Landing  string    `json:"landing"`
+	Erased   bool      `json:"erased"`
 }
 
 // ReadJournal reads a journal.jsonl.
@@ -149,18 +151,23 @@ func ReadJournal(path string) ([]JournalLine, error) {
 
 // JournalStats is what the journal says about the run.
 type JournalStats struct {
-	Attempts        int       `json:"attempts"`
-	FailedAttempts  int       `json:"failed_attempts"`
-	FocusMismatches int       `json:"focus_mismatches"`
-	Refocus         int       `json:"refocus_clicks"`
-	Retries         int       `json:"retries_after_no_ack"`
-	Done            int       `json:"done"`
-	Failed          int       `json:"failed"`
-	Holds           int       `json:"holds"`
-	LateReads       int       `json:"late_reads"` // a window read again after its paste was taken for landed
-	GUI             Quantiles `json:"gui_ms"`
-	LockWait        Quantiles `json:"lock_wait_ms"`
-	Errors          []string  `json:"attempt_errors_sample,omitempty"`
+	Attempts        int `json:"attempts"`
+	FailedAttempts  int `json:"failed_attempts"`
+	FocusMismatches int `json:"focus_mismatches"`
+	Refocus         int `json:"refocus_clicks"`
+	Retries         int `json:"retries_after_no_ack"`
+	Done            int `json:"done"`
+	Failed          int `json:"failed"`
+	Holds           int `json:"holds"`
+	LateReads       int `json:"late_reads"` // a window read again after its paste was taken for landed
+	// Erased: attempts that found an earlier paste of ours that an undo
+	// had left, and deleted it; LeftSubmitted: attempts that found their
+	// own message left whole in the input, and submitted it.
+	Erased        int       `json:"erased"`
+	LeftSubmitted int       `json:"left_submitted"`
+	GUI           Quantiles `json:"gui_ms"`
+	LockWait      Quantiles `json:"lock_wait_ms"`
+	Errors        []string  `json:"attempt_errors_sample,omitempty"`
 }
 
 // Stats summarises journal lines.
@@ -175,6 +182,12 @@ func Stats(lines []JournalLine) JournalStats {
 			s.Refocus += l.Refocus
 			if l.LateRead {
 				s.LateReads++
+			}
+			if l.Erased {
+				s.Erased++
+			}
+			if l.OK && l.Landing == "left" {
+				s.LeftSubmitted++
 			}
 			if l.Attempt > 1 && l.OK {
 				s.Retries++
@@ -245,8 +258,8 @@ func (r *Report) Summary() string {
 	fmt.Fprintf(&b, "  chaos: %d focus steals, %d clipboard clobbers (restored at end: %v), %d CPU burners, %d daemon SIGKILL\n",
 		c.FocusSteals, c.Clobbers, c.ClipboardKept, c.CPUBurners, c.DaemonKills)
 	j := r.Journal
-	fmt.Fprintf(&b, "  journal: %d attempts (%d failed, %d focus mismatches, %d refocus clicks), %d retries after no ack, %d holds, %d late reads\n",
-		j.Attempts, j.FailedAttempts, j.FocusMismatches, j.Refocus, j.Retries, j.Holds, j.LateReads)
+	fmt.Fprintf(&b, "  journal: %d attempts (%d failed, %d focus mismatches, %d refocus clicks), %d retries after no ack, %d holds, %d late reads, %d earlier pastes erased, %d left pastes submitted\n",
+		j.Attempts, j.FailedAttempts, j.FocusMismatches, j.Refocus, j.Retries, j.Holds, j.LateReads, j.Erased, j.LeftSubmitted)
 	fmt.Fprintf(&b, "  gui ms p50 %.0f p95 %.0f max %.0f; lock wait ms p50 %.0f p95 %.0f max %.0f; send→done ms p50 %.0f p95 %.0f max %.0f\n",
 		j.GUI.P50, j.GUI.P95, j.GUI.Max, j.LockWait.P50, j.LockWait.P95, j.LockWait.Max, r.EndToEnd.P50, r.EndToEnd.P95, r.EndToEnd.Max)
 	kinds := make([]string, 0, len(r.Kinds))
