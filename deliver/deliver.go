@@ -192,10 +192,9 @@ type Deliverer struct {
 	wroteClicks bool
 	// left: agents whose input may hold what an earlier delivery left
 	// there (a disturbed paste that could not be seen, a paste undone
-	// without a look); their next delivery looks first. The value is the
-	// text that delivery pasted, when known: found alone in the input, it
-	// is ours to erase.
-	left map[string][]byte
+	// without a look, a crashed delivery's); their next delivery looks
+	// first (see lookFirst).
+	left map[string]leftover
 	// slowLooks: never take an input for empty by its PRIMARY (the
 	// draft check as it was before, for the benchmark's comparison).
 	slowLooks bool

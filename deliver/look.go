@@ -246,23 +246,41 @@ func (d *Deliverer) takeBack(ctx context.Context, t Target, msg, person []byte, 
 	if known {
 		d.clearLeft(t.Agent)
 	} else {
-		d.mayHold(t.Agent, msg)
+		d.mayHold(t.Agent, leftover{text: msg})
 	}
 	return cause
 }
 
-// mayHold notes that agent's input may hold what a delivery left there:
-// text, its paste (nil: not known; a text noted before is kept).
-func (d *Deliverer) mayHold(agent string, text []byte) {
+// leftover is what an agent's input may hold of an earlier delivery's.
+type leftover struct {
+	text   []byte // the text it pasted (nil: not known)
+	undone bool   // an undo was tapped for it since, with no look after
+}
+
+// mayHold notes that agent's input may hold what a delivery left there (a
+// leftover without a text keeps the one noted before).
+func (d *Deliverer) mayHold(agent string, lo leftover) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.left == nil {
-		d.left = map[string][]byte{}
+		d.left = map[string]leftover{}
 	}
-	if text == nil {
-		text = d.left[agent]
+	if lo.text == nil {
+		lo = d.left[agent]
 	}
-	d.left[agent] = text
+	d.left[agent] = lo
+}
+
+// MayHold says that agent's input may hold text, pasted by a delivery that
+// did not end (the daemon died during it): the agent's next delivery looks
+// before anything else, instead of an undo tapped blindly. An undo in an
+// input that holds nothing of ours takes back someone else's edit, and in
+// Lexical it brings back the last message submitted there (seen in the
+// proof: the crashed delivery had not pasted yet). The look submits the
+// text if it is that delivery's message and nothing else, erases it if it
+// is alone but another's, and leaves text without it as a draft.
+func (d *Deliverer) MayHold(agent string, text []byte) {
+	d.mayHold(agent, leftover{text: text})
 }
 
 // clearLeft notes that agent's input holds nothing of an earlier delivery's.
@@ -336,7 +354,7 @@ func (d *Deliverer) clearInput(ctx context.Context, t Target, msg, person []byte
 // holds text, this message's, and nothing else; the caller submits it.
 func (d *Deliverer) lookFirst(ctx context.Context, t Target, text []byte, rep *Report) (left bool, err error) {
 	d.mu.Lock()
-	ours, flagged := d.left[t.Agent]
+	lo, flagged := d.left[t.Agent]
 	d.mu.Unlock()
 	if !flagged || t.Read == nil {
 		return false, nil
@@ -348,11 +366,18 @@ func (d *Deliverer) lookFirst(ctx context.Context, t Target, text []byte, rep *R
 	}
 	in, err := d.inputText(ctx, t, *t.Read, person, rep, false)
 	if err == nil {
-		if got := bytes.TrimSpace(in); len(got) > 0 && bytes.Equal(got, bytes.TrimSpace(text)) {
+		got, ours := bytes.TrimSpace(in), bytes.TrimSpace(lo.text)
+		if len(got) > 0 && bytes.Equal(got, bytes.TrimSpace(text)) {
 			return true, nil
 		}
+		if len(got) > 0 && len(ours) > 0 && !bytes.Contains(got, ours) {
+			// Nothing of ours is there: a draft. No undo: it would take
+			// back the person's last edit.
+			d.clearLeft(t.Agent)
+			return false, &draftError{chars: utf8.RuneCount(got)}
+		}
 	}
-	known, err := d.clearInput(ctx, t, ours, person, ours != nil, errors.New("an earlier paste that was disturbed or undone unseen"), rep)
+	known, err := d.clearInput(ctx, t, lo.text, person, lo.undone, errors.New("an earlier paste that was disturbed, undone unseen, or cut short by a crash"), rep)
 	if err != nil {
 		return false, err
 	}
@@ -399,7 +424,7 @@ func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *
 		if bytes.Equal(got, bytes.TrimSpace(text)) {
 			return true, nil
 		}
-		d.mayHold(t.Agent, nil) // lookFirst clears it
+		d.mayHold(t.Agent, leftover{}) // lookFirst clears it
 	}
 	return false, nil
 }
@@ -409,7 +434,7 @@ func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *
 // message's ack did not come (its window may have dropped the submit
 // key, leaving the paste in the input for the next message to land on).
 func (d *Deliverer) LookFirst(agent string) {
-	d.mayHold(agent, nil)
+	d.mayHold(agent, leftover{})
 }
 
 // draftError: the agent's input held text, probably a person's draft.

@@ -477,7 +477,17 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	t.QuietWait = func() { d.setState(e.Agent, "waiting for a quiet desk", e.ID) }
 	// The GUI sequence is never cut in the middle: a stop waits for it.
 	gctx := context.WithoutCancel(d.ctx)
-	if needsUndo {
+	if needsUndo && t.Read != nil {
+		// Look, do not undo: the crashed delivery may not have pasted at
+		// all (a message is marked pasting before it waits for the desk),
+		// and an undo in an input without our paste takes back another
+		// edit; in Lexical it brought back the last message submitted.
+		d.dl.MayHold(a.Name, []byte(text))
+		d.mu.Lock()
+		st.needsUndo = false
+		d.mu.Unlock()
+	}
+	if needsUndo && t.Read == nil {
 		if err := d.dl.Undo(gctx, t); err != nil {
 			d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input after a crash and could not be taken back: " + err.Error()}, a)
 			return
@@ -612,7 +622,12 @@ func (d *Daemon) target(a *config.Agent, urgent bool) deliver.Target {
 		PasteSettle: a.PasteSettle, Verify: a.VerifyPaste,
 	}
 	keys := &deliver.DraftKeys{SelectAll: combo(a.SelectAll), Copy: combo(a.Copy), Caret: combo(a.Caret)}
-	t.Read = keys
+	// A terminal is never looked into unless a look was written for it
+	// (config then refuses ctrl+c as its copy key): its select-all and
+	// copy keys mean line-start and interrupt.
+	if a.Kind != config.KindTerminal || a.DraftCheck || a.VerifyPaste {
+		t.Read = keys
+	}
 	if a.DraftCheck {
 		t.Draft = keys
 	}
