@@ -81,6 +81,10 @@ type agentState struct {
 	guiFails   map[string]int
 	readFails  map[string]int // temporary read errors, by message id
 	drafts     map[string]int // deliveries refused because the input held a draft
+	// draftUntil: the agent's input held a draft; none of its messages is
+	// looked at again before then (each look clicks into the input the
+	// person is writing in), whichever message is next.
+	draftUntil time.Time
 	quietNoted map[string]bool
 	needsUndo  bool   // a delivery may have left a paste in the input (crash)
 	hookNote   string // the last deliver_when decision logged (ready.go)
@@ -290,9 +294,16 @@ func (d *Daemon) schedule() {
 	for _, name := range names {
 		d.mu.Lock()
 		st := d.agent(name)
-		busy := st.busy
+		busy, draftUntil := st.busy, st.draftUntil
 		d.mu.Unlock()
 		if busy {
+			continue
+		}
+		if now.Before(draftUntil) {
+			if soonest.IsZero() || draftUntil.Before(soonest) {
+				soonest = draftUntil
+			}
+			d.setState(name, "waiting for the input to be cleared", "it holds a draft; looked at again "+draftUntil.Format(time.TimeOnly))
 			continue
 		}
 		if reason, held := d.sp.AgentHeld(name); held {
@@ -518,6 +529,10 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	s := outcome(err, rep, msg, e, a, c)
 	d.mu.Lock()
 	st.mismatches = s.Counters.Mismatches
+	st.draftUntil = time.Time{}
+	if deliver.IsDraft(err) && s.Kind == stepPostpone {
+		st.draftUntil = d.now().Add(s.Delay)
+	}
 	if err == nil {
 		delete(st.guiFails, e.ID)
 		delete(st.drafts, e.ID)

@@ -572,6 +572,33 @@ func TestDraftInTheInputMakesTheMessageWait(t *testing.T) {
 	}
 }
 
+// A draft in an agent's input holds back all of its messages, not only
+// the one that found it: the next look, whichever message makes it, waits
+// the draft's delay (at least 1 s). The X11 proof's Lexical window was
+// looked at 980 times in 200 s, five a second, once per queued message,
+// each look a click into the input a person would be writing in.
+func TestADraftHoldsBackTheAgentsWholeQueue(t *testing.T) {
+	r := newRig(t, "")
+	r.desk.Click(50, 50)
+	r.desk.PersonTypes("DRAFT-not-sent")
+	for i := range 20 {
+		r.send("Agent-1", fmt.Sprintf("message %d, not into the draft", i))
+	}
+	r.start()
+	r.waitLog("input not empty")
+	time.Sleep(2500 * time.Millisecond)
+	// Looks at 0 s, 1 s and 2 s (the delay doubles from backoff, 20 ms
+	// here, with a floor of 1 s); one more for a slow scheduler.
+	if n := strings.Count(r.logs.String(), "input not empty"); n > 4 {
+		t.Fatalf("the draft was looked at %d times in 2.5 s, want at most 4", n)
+	}
+	if w := r.desk.Window("Agent-1"); w.Input != "DRAFT-not-sent" || len(w.Submits) != 0 {
+		t.Fatalf("input %q submits %q", w.Input, w.Submits)
+	}
+	r.desk.ClearInput("Agent-1")
+	r.waitState(spool.StateDone, "Agent-1", 20)
+}
+
 // paste: pointer pastes one line naming a copy of the message, kept beside
 // the inbox (not in it: a file there naming the id would be its ack).
 func TestPointerModePastesALineNamingACopy(t *testing.T) {
