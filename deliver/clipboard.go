@@ -147,5 +147,9 @@ func (d *Deliverer) restore(o Offer, saved []byte, rep *Report) error {
 	if saved == nil || rep.verified {
 		return nil
 	}
-	return d.Desktop.SetClipboard(saved)
+	// Only while the message still owns the CLIPBOARD, checked and put
+	// back in one step: a copy the person made in the very moment before
+	// (its loss not yet reported) is theirs to keep.
+	_, err := d.Desktop.SetClipboardIf(saved, o.Owner())
+	return err
 }

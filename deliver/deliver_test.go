@@ -269,7 +269,8 @@ func TestDesktopLockSerialisesDeliverers(t *testing.T) {
 }
 
 // watch counts how many deliveries are between their first click and their
-// clipboard restore at once.
+// clipboard restore (SetClipboardIf; SetClipboard where a look put it back)
+// at once.
 type watch struct {
 	deliver.Desktop
 	inside, overlaps *atomic.Int32
@@ -289,6 +290,11 @@ func (w *watch) Click(x, y int) error {
 func (w *watch) SetClipboard(text []byte) error {
 	w.inside.Add(-1)
 	return w.Desktop.SetClipboard(text)
+}
+
+func (w *watch) SetClipboardIf(text []byte, owner uint32) (bool, error) {
+	w.inside.Add(-1)
+	return w.Desktop.SetClipboardIf(text, owner)
 }
 
 func TestTimingsLearnAndPersist(t *testing.T) {
@@ -419,5 +425,24 @@ func TestUnansweredClipboardIsNotTaken(t *testing.T) {
 	d.ClipboardErr = nil
 	if clip, _ := d.Clipboard(); string(clip) != "person's clipboard" {
 		t.Fatalf("clipboard %q, want the person's untouched", clip)
+	}
+}
+
+// A copy another client made just before the restore, whose loss the
+// message's offer has not heard of yet, is the person's to keep: the
+// restore checks and takes the CLIPBOARD in one step (SetClipboardIf).
+func TestRestoreLeavesACopyItHasNotHeardOf(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("old copy"))
+	d.AfterKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") == "enter" {
+			d.CopyUnnoticed("new copy")
+		}
+	}
+	if _, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "msg"); err != nil {
+		t.Fatal(err)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "new copy" {
+		t.Fatalf("clipboard = %q, want the person's newer copy", clip)
 	}
 }

@@ -26,6 +26,11 @@ type Desktop interface {
 	// SetClipboard hands text to the CLIPBOARD for the person to keep (the
 	// restore step). nil means "leave the clipboard without an owner".
 	SetClipboard(text []byte) error
+	// SetClipboardIf is SetClipboard done only if owner still owns the
+	// CLIPBOARD (checked and taken atomically: under a server grab on X11,
+	// with the clipboard open on Windows); ok is false when someone copied
+	// meanwhile, and their copy stays.
+	SetClipboardIf(text []byte, owner uint32) (ok bool, err error)
 	// Offer takes the CLIPBOARD and serves text to whoever pastes, reporting
 	// each fetch and the moment another client takes the selection away.
 	Offer(text []byte) (Offer, error)

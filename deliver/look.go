@@ -122,18 +122,30 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	}
 	defer o.Close()
 	// The token took the person's clipboard: it goes back, unless another
-	// client than the agent's window copied meanwhile (theirs to keep).
+	// client than the agent's window copied meanwhile (theirs to keep):
+	// only while the token or the window's copy owns the CLIPBOARD,
+	// checked and put back in one step (SetClipboardIf), so a copy made in
+	// the very moment before is never overwritten, on every path out.
 	// A person who had no clipboard gets none back: the window's copy
 	// (the message, or a draft) must not stay on the CLIPBOARD for
 	// anyone to paste, nor pass for the person's at the next delivery.
+	agent := rep.AgentWindow.Client
 	putBack := func() {
-		if saved != nil {
-			d.Desktop.SetClipboard(saved)
+		owner, err := d.Desktop.ClipboardOwner()
+		if err != nil {
 			return
 		}
-		d.clearOwner(rep.AgentWindow.Client)
+		if owner != o.Owner() {
+			if c, err := d.Desktop.ClipboardClient(); err != nil || c != agent {
+				return
+			}
+		}
+		if saved != nil {
+			d.Desktop.SetClipboardIf(saved, owner)
+			return
+		}
+		d.clearOwner(agent)
 	}
-	agent := rep.AgentWindow.Client
 	primary0, _, watched := d.Desktop.PrimarySets(agent)
 	var selected time.Time // when the select-all was tapped
 	for _, k := range [][]string{keys.SelectAll, keys.Copy} {
@@ -223,8 +235,8 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	// Nothing copied: an empty input (or a person copied in the very
 	// millisecond after the window did: taken for empty). A person's copy
 	// meanwhile is theirs to keep; else the token goes.
-	if d.owns(o)() {
-		putBack()
+	if saved != nil {
+		d.Desktop.SetClipboardIf(saved, o.Owner())
 	}
 	return nil, true, nil
 }

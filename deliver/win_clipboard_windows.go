@@ -110,36 +110,54 @@ func (d *winDesktop) Clipboard() ([]byte, error) {
 // without an owner.
 func (d *winDesktop) SetClipboard(text []byte) error {
 	var err error
-	if cerr := d.do(func() { err = d.setClipboard(text) }); cerr != nil {
+	if cerr := d.do(func() { _, err = d.setClipboard(text, nil) }); cerr != nil {
 		return cerr
 	}
 	return err
 }
 
-func (d *winDesktop) setClipboard(text []byte) error {
+// SetClipboardIf is SetClipboard done only if owner still owns the
+// clipboard, compared with the clipboard open (nobody can copy between).
+func (d *winDesktop) SetClipboardIf(text []byte, owner uint32) (bool, error) {
+	var ok bool
+	var err error
+	if cerr := d.do(func() { ok, err = d.setClipboard(text, &owner) }); cerr != nil {
+		return false, cerr
+	}
+	return ok, err
+}
+
+func (d *winDesktop) setClipboard(text []byte, ifOwner *uint32) (bool, error) {
 	if text == nil {
 		if err := openClipboard(0, 250*time.Millisecond); err != nil {
-			return err
+			return false, err
+		}
+		defer closeClipboard()
+		if ifOwner != nil && uint32(clipboardOwner()) != *ifOwner {
+			return false, nil
 		}
 		d.emptyClipboard()
-		closeClipboard()
-		return nil
+		return true, nil
 	}
 	h, err := globalText(utf16Text(text))
 	if err != nil {
-		return temporary("restore clipboard", err)
+		return false, temporary("restore clipboard", err)
 	}
 	if err := openClipboard(d.msgWin, 250*time.Millisecond); err != nil {
 		procGlobalFree.Call(uintptr(h))
-		return err
+		return false, err
 	}
 	defer closeClipboard()
+	if ifOwner != nil && uint32(clipboardOwner()) != *ifOwner {
+		procGlobalFree.Call(uintptr(h))
+		return false, nil
+	}
 	d.emptyClipboard()
 	if r, _, err := procSetClipboardData.Call(cfUnicodeText, uintptr(h)); r == 0 {
 		procGlobalFree.Call(uintptr(h))
-		return temporary("restore clipboard", err)
+		return false, temporary("restore clipboard", err)
 	}
-	return nil
+	return true, nil
 }
 
 // emptyClipboard empties the open clipboard; an offer of ours that owned

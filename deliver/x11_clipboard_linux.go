@@ -49,16 +49,7 @@ func (d *x11Desktop) SetClipboard(text []byte) error {
 	}
 	if utf8.Valid(text) && len(text) <= d.maxData {
 		if o, _, err := d.offer(text, nil); err == nil {
-			// Nobody closes it: it goes when someone else copies.
-			xo := o.(*x11Offer)
-			d.offersMu.Lock()
-			xo.restored = true
-			select {
-			case <-xo.lost:
-				xo.close()
-			default:
-			}
-			d.offersMu.Unlock()
+			d.keepOffer(o.(*x11Offer))
 			return nil
 		}
 	}
@@ -66,6 +57,38 @@ func (d *x11Desktop) SetClipboard(text []byte) error {
 		return temporary("restore clipboard", errors.New("clipboard write refused"))
 	}
 	return nil
+}
+
+// keepOffer leaves xo serving the person's clipboard: nobody closes it, it goes
+// when someone else copies.
+func (d *x11Desktop) keepOffer(xo *x11Offer) {
+	d.offersMu.Lock()
+	defer d.offersMu.Unlock()
+	xo.restored = true
+	select {
+	case <-xo.lost:
+		xo.close()
+	default:
+	}
+}
+
+// SetClipboardIf takes the CLIPBOARD for text only if owner still owns it,
+// compared and taken under one server grab (offer with ifOwner). Text no
+// offer can carry (not UTF-8, too long) is compared first and written
+// after, as SetClipboard writes it.
+func (d *x11Desktop) SetClipboardIf(text []byte, owner uint32) (bool, error) {
+	if text != nil && utf8.Valid(text) && len(text) <= d.maxData {
+		o, ok, err := d.offer(text, &owner)
+		if err != nil || !ok {
+			return false, err
+		}
+		d.keepOffer(o.(*x11Offer))
+		return true, nil
+	}
+	if cur, err := d.ClipboardOwner(); err != nil || cur != owner {
+		return false, err
+	}
+	return true, d.SetClipboard(text)
 }
 
 func (d *x11Desktop) ClipboardOwner() (uint32, error) {

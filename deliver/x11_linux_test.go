@@ -579,3 +579,45 @@ func TestX11VerifiedDeliveryLeavesNoClipboard(t *testing.T) {
 		assertSubmits(t, d, a.Name, want[a.Name])
 	}
 }
+
+// The person's clipboard goes back only while our offer still owns the
+// CLIPBOARD, compared and taken in one step: a copy another client made a
+// moment before (its SelectionClear not yet read by us) stays. Without
+// the check, a restore right after the person's last copy put an older one
+// back (the X11 proof: "person's copy #840" over "#841").
+func TestX11SetClipboardIfLeavesACopyMadeMeanwhile(t *testing.T) {
+	d := startDesktop(t, 1)
+	x := newX11(t)
+	other, err := xgb.NewConnDisplay(d.Display)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	win, _ := xproto.NewWindowId(other)
+	root := xproto.Setup(other).DefaultScreen(other).Root
+	if err := xproto.CreateWindowChecked(other, 0, win, root, 0, 0, 1, 1, 0, xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
+		t.Fatal(err)
+	}
+	clip, _ := xproto.InternAtom(other, false, 9, "CLIPBOARD").Reply()
+
+	o, err := x.Offer([]byte("the message"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if ok, err := x.SetClipboardIf([]byte("put back"), o.Owner()); !ok || err != nil {
+		t.Fatalf("SetClipboardIf while our offer owns the CLIPBOARD = %v, %v", ok, err)
+	}
+	if got, _ := x.Clipboard(); string(got) != "put back" {
+		t.Fatalf("clipboard %q, want what was put back", got)
+	}
+	owner, _ := x.ClipboardOwner()
+	xproto.SetSelectionOwner(other, win, clip.Atom, xproto.TimeCurrentTime)
+	other.Sync()
+	if ok, err := x.SetClipboardIf([]byte("older"), owner); ok || err != nil {
+		t.Fatalf("SetClipboardIf after another client copied = %v, %v; want false", ok, err)
+	}
+	if cur, _ := xproto.GetSelectionOwner(other, clip.Atom).Reply(); cur == nil || cur.Owner != win {
+		t.Fatalf("CLIPBOARD owner %v, want the other client's window 0x%x", cur, win)
+	}
+}

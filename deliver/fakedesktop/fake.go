@@ -54,8 +54,9 @@ type Desk struct {
 	// focus here with Focus.
 	AfterClick func(d *Desk, x, y int)
 	// BeforeKey runs before each key tap; it may move the focus or
-	// Clobber the clipboard.
+	// Clobber the clipboard. AfterKey runs after each tap.
 	BeforeKey func(d *Desk, combo []string)
+	AfterKey  func(d *Desk, combo []string)
 	// DropEnters: the next so many Enters reach the window and do
 	// nothing, as a busy app may drop a key.
 	DropEnters int
@@ -152,6 +153,18 @@ func (d *Desk) Clobber(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.newOwnerLocked()
+	d.clip, d.hasClip = []byte(text), true
+}
+
+// CopyUnnoticed is Clobber whose loss our offer has not heard of yet (on
+// X11 the SelectionClear is still on its way): the offer's Lost channel
+// stays open, while the CLIPBOARD's owner is already the other client.
+func (d *Desk) CopyUnnoticed(text string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.owner = nil // not closed: nobody told it
+	d.ownerSeq++
+	d.ownerWin = nil
 	d.clip, d.hasClip = []byte(text), true
 }
 
@@ -271,6 +284,17 @@ func (d *Desk) SetClipboard(text []byte) error {
 	return nil
 }
 
+func (d *Desk) SetClipboardIf(text []byte, owner uint32) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ownerSeq != owner {
+		return false, nil
+	}
+	d.newOwnerLocked()
+	d.clip, d.hasClip = slices.Clone(text), text != nil
+	return true, nil
+}
+
 // ClipboardOwner is a number that changes with every new owner.
 func (d *Desk) ClipboardOwner() (uint32, error) {
 	d.mu.Lock()
@@ -338,8 +362,11 @@ func (d *Desk) Key(combo []string) error {
 		hook(d, combo)
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.keyLocked(combo)
+	d.mu.Unlock()
+	if hook := d.AfterKey; hook != nil {
+		hook(d, combo)
+	}
 	return nil
 }
 
@@ -363,8 +390,11 @@ func (d *Desk) GuardedKey(combo []string, ok func(deliver.Window) bool) (deliver
 		return w, false, nil
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.keyLocked(combo)
+	d.mu.Unlock()
+	if hook := d.AfterKey; hook != nil {
+		hook(d, combo)
+	}
 	return w, true, nil
 }
 
