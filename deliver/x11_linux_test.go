@@ -488,17 +488,8 @@ func TestX11TellsAPersonsKeyFromOursAtOnce(t *testing.T) {
 // go of the keyboard, and leaves the clipboard with its owner.
 func TestX11HungClipboardOwner(t *testing.T) {
 	d := startDesktop(t, 1)
-	hung, err := xgb.NewConnDisplay(d.Display)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hung.Close()
-	win, _ := xproto.NewWindowId(hung)
+	hung, win, clip := otherClient(t, d.Display)
 	root := xproto.Setup(hung).DefaultScreen(hung).Root
-	if err := xproto.CreateWindowChecked(hung, 0, win, root, 0, 0, 1, 1, 0, xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
-		t.Fatal(err)
-	}
-	clip, _ := xproto.InternAtom(hung, false, 9, "CLIPBOARD").Reply()
 	xproto.SetSelectionOwner(hung, win, clip.Atom, xproto.TimeCurrentTime)
 	hung.Sync() // and from now on it never reads its events
 
@@ -588,17 +579,7 @@ func TestX11VerifiedDeliveryLeavesNoClipboard(t *testing.T) {
 func TestX11SetClipboardIfLeavesACopyMadeMeanwhile(t *testing.T) {
 	d := startDesktop(t, 1)
 	x := newX11(t)
-	other, err := xgb.NewConnDisplay(d.Display)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	win, _ := xproto.NewWindowId(other)
-	root := xproto.Setup(other).DefaultScreen(other).Root
-	if err := xproto.CreateWindowChecked(other, 0, win, root, 0, 0, 1, 1, 0, xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
-		t.Fatal(err)
-	}
-	clip, _ := xproto.InternAtom(other, false, 9, "CLIPBOARD").Reply()
+	other, win, clip := otherClient(t, d.Display)
 
 	o, err := x.Offer([]byte("the message"))
 	if err != nil {
@@ -620,4 +601,25 @@ func TestX11SetClipboardIfLeavesACopyMadeMeanwhile(t *testing.T) {
 	if cur, _ := xproto.GetSelectionOwner(other, clip.Atom).Reply(); cur == nil || cur.Owner != win {
 		t.Fatalf("CLIPBOARD owner %v, want the other client's window 0x%x", cur, win)
 	}
+}
+
+// otherClient is another X client on display, with a window that can own a
+// selection, and the CLIPBOARD atom; closed at the end of the test.
+func otherClient(t *testing.T, display string) (*xgb.Conn, xproto.Window, *xproto.InternAtomReply) {
+	t.Helper()
+	c, err := xgb.NewConnDisplay(display)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	win, _ := xproto.NewWindowId(c)
+	root := xproto.Setup(c).DefaultScreen(c).Root
+	if err := xproto.CreateWindowChecked(c, 0, win, root, 0, 0, 1, 1, 0, xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
+		t.Fatal(err)
+	}
+	clip, err := xproto.InternAtom(c, false, 9, "CLIPBOARD").Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, win, clip
 }
