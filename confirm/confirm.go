@@ -128,7 +128,6 @@ func Find(a Ack) (bool, error) {
 // age (and, for a file of the pattern, whatever it holds): what `send --id`
 // refuses, so that an old ack cannot confuse a new message.
 func Stale(a Ack) (bool, error) {
-	a.Since, a.Body = time.Time{}, ""
 	if err := checkID(a.ID); err != nil {
 		return false, err
 	}

@@ -11,24 +11,6 @@ import (
 	"time"
 )
 
-// clearOwner leaves the CLIPBOARD without an owner if client (the
-// agent's window, after a look's copy) owns it: taken only while that
-// owner still holds it, and released at once. Another client's copy (a
-// person's) is left alone. (Our own token needs nothing: closing its
-// offer releases it.)
-func (d *Deliverer) clearOwner(client uint32) {
-	owner, err := d.Desktop.ClipboardOwner()
-	if err != nil || owner == 0 {
-		return
-	}
-	if c, err := d.Desktop.ClipboardClient(); err != nil || c != client {
-		return
-	}
-	if o, ok, err := d.Desktop.OfferIf([]byte{}, owner); err == nil && ok {
-		o.Close()
-	}
-}
-
 // offer puts text on the CLIPBOARD and reads it back through the server
 // until it equals text. A clobber before the paste costs nothing but a
 // new offer.

@@ -32,10 +32,18 @@ func (d *Deliverer) draftCheck(ctx context.Context, t Target, text, saved []byte
 	if len(got) == 0 {
 		return false, nil
 	}
-	if bytes.Equal(got, bytes.TrimSpace(text)) {
+	if holdsOnly(got, text) {
 		return true, nil
 	}
 	return false, &draftError{chars: utf8.RuneCount(got)}
+}
+
+// holdsOnly reports whether in (what a look read from an input) is text and
+// nothing else, blanks around it aside (Tk copies its final newline). An
+// empty text is held by no input.
+func holdsOnly(in, text []byte) bool {
+	t := bytes.TrimSpace(text)
+	return len(t) > 0 && bytes.Equal(bytes.TrimSpace(in), t)
 }
 
 // inputText reads what the agent's input holds: it offers a token on the
@@ -123,28 +131,45 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	defer o.Close()
 	// The token took the person's clipboard: it goes back, unless another
 	// client than the agent's window copied meanwhile (theirs to keep):
-	// only while the token or the window's copy owns the CLIPBOARD,
-	// checked and put back in one step (SetClipboardIf), so a copy made in
-	// the very moment before is never overwritten, on every path out.
-	// A person who had no clipboard gets none back: the window's copy
-	// (the message, or a draft) must not stay on the CLIPBOARD for
-	// anyone to paste, nor pass for the person's at the next delivery.
+	// only while owner (the token, or the window's copy) still owns the
+	// CLIPBOARD, checked and put back in one step (SetClipboardIf), so a
+	// copy made in the very moment before is never overwritten, on every
+	// path out. A person who had no clipboard gets none back: the window's
+	// copy (the message, or a draft) must not stay on the CLIPBOARD for
+	// anyone to paste, nor pass for the person's at the next delivery. (Our
+	// own token needs nothing: closing its offer releases it.)
 	agent := rep.AgentWindow.Client
-	putBack := func() {
-		owner, err := d.Desktop.ClipboardOwner()
-		if err != nil {
-			return
-		}
-		if owner != o.Owner() {
-			if c, err := d.Desktop.ClipboardClient(); err != nil || c != agent {
-				return
-			}
-		}
+	putBackTo := func(owner uint32) {
 		if saved != nil {
 			d.Desktop.SetClipboardIf(saved, owner)
 			return
 		}
-		d.clearOwner(agent)
+		if owner == o.Owner() {
+			return
+		}
+		if e, ok, err := d.Desktop.OfferIf([]byte{}, owner); err == nil && ok {
+			e.Close()
+		}
+	}
+	// holder is the CLIPBOARD's owner now, and whether it is our token or
+	// the agent window's copy (the owner asked first: a copy of someone
+	// else's in between makes the client another's, one after it fails
+	// SetClipboardIf).
+	holder := func() (owner uint32, token, window bool) {
+		owner, err := d.Desktop.ClipboardOwner()
+		if err != nil || owner == 0 {
+			return 0, false, false
+		}
+		if owner == o.Owner() {
+			return owner, true, false
+		}
+		c, err := d.Desktop.ClipboardClient()
+		return owner, false, err == nil && c == agent
+	}
+	putBack := func() {
+		if owner, token, window := holder(); token || window {
+			putBackTo(owner)
+		}
 	}
 	primary0, _, watched := d.Desktop.PrimarySets(agent)
 	var selected time.Time // when the select-all was tapped
@@ -226,18 +251,17 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 	}
 	if copied {
 		// Still the window's after the read: the text is its own.
-		if c, err := d.Desktop.ClipboardClient(); err != nil || c != agent {
+		owner, _, window := holder()
+		if !window {
 			return nil, false, nil // a person copied meanwhile: theirs stays
 		}
-		putBack()
+		putBackTo(owner)
 		return text, true, nil
 	}
 	// Nothing copied: an empty input (or a person copied in the very
 	// millisecond after the window did: taken for empty). A person's copy
 	// meanwhile is theirs to keep; else the token goes.
-	if saved != nil {
-		d.Desktop.SetClipboardIf(saved, o.Owner())
-	}
+	putBackTo(o.Owner())
 	return nil, true, nil
 }
 
@@ -340,7 +364,7 @@ func (d *Deliverer) clearInput(ctx context.Context, t Target, msg, person []byte
 		empties = 0
 		look++
 		m := bytes.TrimSpace(msg)
-		if len(m) > 0 && !rep.Erased && (undone || look >= 2 || len(t.Undo) == 0) && bytes.Equal(bytes.TrimSpace(left), m) {
+		if !rep.Erased && (undone || look >= 2 || len(t.Undo) == 0) && holdsOnly(left, m) {
 			if err := d.erase(ctx, t, rep); err != nil {
 				return false, err
 			}
@@ -379,7 +403,7 @@ func (d *Deliverer) lookFirst(ctx context.Context, t Target, text []byte, rep *R
 	in, err := d.inputText(ctx, t, *t.Read, person, rep, false)
 	if err == nil {
 		got, ours := bytes.TrimSpace(in), bytes.TrimSpace(lo.text)
-		if len(got) > 0 && bytes.Equal(got, bytes.TrimSpace(text)) {
+		if holdsOnly(got, text) {
 			return true, nil
 		}
 		if len(got) > 0 && len(ours) > 0 && !bytes.Contains(got, ours) {
@@ -432,10 +456,10 @@ func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *
 	if err != nil {
 		return false, nil
 	}
-	if got := bytes.TrimSpace(left); len(got) > 0 {
-		if bytes.Equal(got, bytes.TrimSpace(text)) {
-			return true, nil
-		}
+	if holdsOnly(left, text) {
+		return true, nil
+	}
+	if len(bytes.TrimSpace(left)) > 0 {
 		d.mayHold(t.Agent, leftover{}) // lookFirst clears it
 	}
 	return false, nil

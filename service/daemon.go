@@ -488,18 +488,15 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	t.QuietWait = func() { d.setState(e.Agent, "waiting for a quiet desk", e.ID) }
 	// The GUI sequence is never cut in the middle: a stop waits for it.
 	gctx := context.WithoutCancel(d.ctx)
-	if needsUndo && t.Read != nil {
-		// Look, do not undo: the crashed delivery may not have pasted at
-		// all (a message is marked pasting before it waits for the desk),
-		// and an undo in an input without our paste takes back another
-		// edit; in Lexical it brought back the last message submitted.
-		d.dl.MayHold(a.Name, []byte(text))
-		d.mu.Lock()
-		st.needsUndo = false
-		d.mu.Unlock()
-	}
-	if needsUndo && t.Read == nil {
-		if err := d.dl.Undo(gctx, t); err != nil {
+	if needsUndo {
+		if t.Read != nil {
+			// Look, do not undo: the crashed delivery may not have pasted
+			// at all (a message is marked pasting before it waits for the
+			// desk), and an undo in an input without our paste takes back
+			// another edit; in Lexical it brought back the last message
+			// submitted.
+			d.dl.MayHold(a.Name, []byte(text))
+		} else if err := d.dl.Undo(gctx, t); err != nil {
 			d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input after a crash and could not be taken back: " + err.Error()}, a)
 			return
 		}

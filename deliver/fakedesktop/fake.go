@@ -152,8 +152,7 @@ func (d *Desk) Focus(title string) {
 func (d *Desk) Clobber(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.newOwnerLocked()
-	d.clip, d.hasClip = []byte(text), true
+	d.setClipLocked([]byte(text))
 }
 
 // CopyUnnoticed is Clobber whose loss our offer has not heard of yet (on
@@ -163,9 +162,7 @@ func (d *Desk) CopyUnnoticed(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.owner = nil // not closed: nobody told it
-	d.ownerSeq++
-	d.ownerWin = nil
-	d.clip, d.hasClip = []byte(text), true
+	d.setClipLocked([]byte(text))
 }
 
 // Window returns a copy of the window titled title.
@@ -279,8 +276,7 @@ func (d *Desk) Clipboard() ([]byte, error) {
 func (d *Desk) SetClipboard(text []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.newOwnerLocked()
-	d.clip, d.hasClip = slices.Clone(text), text != nil
+	d.setClipLocked(text)
 	return nil
 }
 
@@ -290,9 +286,15 @@ func (d *Desk) SetClipboardIf(text []byte, owner uint32) (bool, error) {
 	if d.ownerSeq != owner {
 		return false, nil
 	}
+	d.setClipLocked(text)
+	return true, nil
+}
+
+// setClipLocked makes another client than our offers (a person, or our
+// restore) the CLIPBOARD's owner with text (nil: no owner).
+func (d *Desk) setClipLocked(text []byte) {
 	d.newOwnerLocked()
 	d.clip, d.hasClip = slices.Clone(text), text != nil
-	return true, nil
 }
 
 // ClipboardOwner is a number that changes with every new owner.
