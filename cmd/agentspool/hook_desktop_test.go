@@ -150,6 +150,18 @@ func (h *hookRig) setAuto(agent string, on bool) {
 	h.mu.Unlock()
 }
 
+// playAgents plays every agent of the desk (playAgent) until the
+// function it returns is called, which waits for them to stop.
+func (h *hookRig) playAgents() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, a := range h.desk.Agents {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.playAgent(a.Name, done) }()
+	}
+	return func() { close(done); wg.Wait() }
+}
+
 // playAgent is the AI behind one window: each prompt submitted starts a
 // turn that ends (the stop hook) 20–150 ms later, while the agent is in
 // auto; otherwise the turn goes on until setAuto. It checks all along that
@@ -239,13 +251,7 @@ func TestHookDesktopConfirmsThroughTheHooks(t *testing.T) {
 	for _, a := range h.desk.Agents {
 		h.setAuto(a.Name, a.Name != busy)
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, a := range h.desk.Agents {
-		wg.Add(1)
-		go func() { defer wg.Done(); h.playAgent(a.Name, done) }()
-	}
-	defer func() { close(done); wg.Wait() }()
+	defer h.playAgents()()
 
 	sent, agentOf := map[string]string{}, map[string]string{}
 	h.sendMany(16, sent, agentOf) // queued before the daemon starts
@@ -474,13 +480,7 @@ func TestHookDesktopKeepsADraft(t *testing.T) {
 	for _, a := range h.desk.Agents {
 		h.setAuto(a.Name, true)
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, a := range h.desk.Agents {
-		wg.Add(1)
-		go func() { defer wg.Done(); h.playAgent(a.Name, done) }()
-	}
-	defer func() { close(done); wg.Wait() }()
+	defer h.playAgents()()
 
 	a := h.desk.Agents[0]
 	const draft = "DRAFT of the person, not sent yet"
