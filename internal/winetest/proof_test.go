@@ -160,8 +160,14 @@ func TestWindowsProof(t *testing.T) {
 			}
 			text := fmt.Sprintf("clobber %d ✂", i)
 			clipMu.Lock()
+			// As in the X11 proof: SetClipboard returns once the clipboard
+			// reads back as text, and an error means the daemon's offer
+			// took it first (xclip exits when it loses the selection). The
+			// copy was made all the same: the daemon saved it, and owes it
+			// back (a CI run: "clobber 115" at the end, restored right,
+			// while this counted "clobber 114" as the last).
+			lastClip = text
 			if d.SetClipboard(text) == nil {
-				lastClip = text
 				clobbers.Add(1)
 			}
 			clipMu.Unlock()
