@@ -113,13 +113,20 @@ type AgentSettings struct {
 	// Backoff is the delay before the first retry, doubled each attempt;
 	// default 5s.
 	Backoff time.Duration
-	// Kind is the kind of input the agent's window has: "chat" (the
-	// default: a chat or editor input where SelectAll and Copy select and
-	// copy) or "terminal" (where ctrl+a and ctrl+c mean line-start and
-	// interrupt): a terminal gets no draft check and no verifying look
-	// unless draft_check/verify_paste are written for it, with its own
-	// copy key.
+	// Kind is the kind of input the agent's window has: KindAuto (the
+	// default, written `auto` or not at all: a terminal is known by its
+	// window at delivery, see deliver.Inspect), "chat" (a chat or editor
+	// input where SelectAll and Copy select and copy) or "terminal" (where
+	// ctrl+a and ctrl+c mean line-start and interrupt): a terminal gets no
+	// draft check and no verifying look unless kind terminal and
+	// draft_check/verify_paste are written for it, with its own copy key.
+	// Whatever the kind, no key that interrupts, suspends or ends a
+	// program is tapped into a window found to be a terminal.
 	Kind string
+	// PasteKey (`paste_key`) is the key that pastes; default: ctrl+v, or
+	// in a terminal the terminal's own (ctrl+shift+v; xterm and rxvt
+	// shift+Insert).
+	PasteKey string
 	// DraftCheck: before pasting, look whether the input already holds a
 	// person's draft (SelectAll, then Copy into a private buffer, then
 	// Caret to put the caret back); if it does, do not paste. Default on
@@ -182,6 +189,12 @@ type Agent struct {
 	// /like this/ (anchor it: /^Agent-1( — .*)?$/). Empty matches nothing,
 	// and a matcher that matches every title (/.*/) is refused.
 	Window string
+	// Class, when set (`class:`), must equal the window's WM_CLASS
+	// instance or class (on Windows its executable or window class): what
+	// a terminal is started with (xterm -name agent-3) and an agent CLI,
+	// which rewrites its title, cannot change. With class or pid set,
+	// window may be left out.
+	Class string
 	// PID, when not 0, must equal the focused window's _NET_WM_PID.
 	PID int
 	// Inbox is the agent's ack inbox (absolute).
@@ -224,6 +237,7 @@ const (
 
 // The kinds of agent input (AgentSettings.Kind).
 const (
+	KindAuto     = ""
 	KindChat     = "chat"
 	KindTerminal = "terminal"
 )
@@ -239,7 +253,7 @@ var DefaultAgentSettings = AgentSettings{
 	MaxAttempts:  3,
 	Paste:        PasteFull,
 	Backoff:      5 * time.Second,
-	Kind:         KindChat,
+	Kind:         KindAuto,
 	DraftCheck:   true,
 	SelectAll:    "ctrl+a",
 	Copy:         "ctrl+c",

@@ -70,7 +70,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := AgentSettings{Submit: "enter", UrgentSubmit: "enter", Undo: "ctrl+z", Ack: true,
 		AckTimeout: 30 * time.Second, MaxAttempts: 3, Paste: "full", Backoff: 5 * time.Second,
-		Kind: "chat", DraftCheck: true, SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
+		Kind: KindAuto, DraftCheck: true, SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
 	if c.QuietFor != 2*time.Second || c.QuietMaxWait != 2*time.Minute {
 		t.Errorf("quiet defaults: %v %v", c.QuietFor, c.QuietMaxWait)
 	}
@@ -159,7 +159,7 @@ agents:
 	}
 	def := AgentSettings{Submit: "ctrl+enter", UrgentSubmit: "ctrl+enter", Undo: "ctrl+z", Ack: false,
 		AckTimeout: time.Minute, MaxAttempts: 5, Paste: "pointer", Backoff: 0,
-		Kind: "chat", DraftCheck: true, SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
+		Kind: KindAuto, DraftCheck: true, SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
 	if c.Defaults != def {
 		t.Errorf("Defaults = %+v, want %+v", c.Defaults, def)
 	}
@@ -173,7 +173,7 @@ agents:
 	custom, _ := c.Agent("Custom")
 	want := AgentSettings{Submit: "shift+enter", UrgentSubmit: "shift+enter", Undo: "ctrl+shift+z", Ack: true,
 		AckTimeout: 90 * time.Second, MaxAttempts: 1, Paste: "full", Backoff: time.Second,
-		Kind: "chat", DraftCheck: true, SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
+		Kind: KindAuto, DraftCheck: true, SelectAll: "ctrl+a", Copy: "ctrl+c", Caret: "end", VerifyPaste: true, UrgentAfter: time.Minute, BusyMax: 30 * time.Minute, Bounce: true}
 	if custom.AgentSettings != want {
 		t.Errorf("Custom = %+v, want %+v", custom.AgentSettings, want)
 	}

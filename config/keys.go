@@ -12,7 +12,7 @@ var namedKeys = map[string]bool{
 	"enter": true, "return": true, "tab": true, "escape": true,
 	"space": true, "backspace": true, "delete": true,
 	"home": true, "end": true, "left": true, "right": true, "up": true, "down": true,
-	"slash": true,
+	"slash": true, "backslash": true, "insert": true,
 }
 
 // ParseKeyCombo parses a key combo such as "ctrl+enter" into its parts,
@@ -49,7 +49,7 @@ func parseKeyCombo(s string) ([]string, error) {
 			}
 			seen[k] = true
 		case !isKey(k):
-			return nil, fmt.Errorf("bad key combo %q: unknown key %q (modifiers: ctrl shift alt super cmd; keys: enter return tab escape space backspace delete home end left right up down slash a-z 0-9 f1-f12)", s, k)
+			return nil, fmt.Errorf("bad key combo %q: unknown key %q (modifiers: ctrl shift alt super cmd; keys: enter return tab escape space backspace delete insert home end left right up down slash backslash a-z 0-9 f1-f12)", s, k)
 		case !last:
 			return nil, fmt.Errorf("bad key combo %q: key %q must come last; only modifiers may precede it", s, k)
 		}

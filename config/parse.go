@@ -49,8 +49,8 @@ func (e *keyError) Error() string {
 // errors are reported, not the first.
 var (
 	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff",
-		"kind", "draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste", "deliver_when", "urgent_after", "busy_max", "bounce"}
-	agentKeys = append([]string{"x", "y", "window", "pid", "inbox", "ack_pattern"}, settingKeys...)
+		"kind", "draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste", "deliver_when", "urgent_after", "busy_max", "bounce", "paste_key"}
+	agentKeys = append([]string{"x", "y", "window", "class", "pid", "inbox", "ack_pattern"}, settingKeys...)
 	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
 		"quiet_for", "quiet_max_wait", "metrics", "alert_command", "defaults", "agents"}
 	timingKeys = []string{"min", "max"}
@@ -418,8 +418,10 @@ func (p *parser) setting(s *settings, e entry, key string) {
 			switch v {
 			case KindChat, KindTerminal:
 				s.Kind = v
+			case "auto":
+				s.Kind = KindAuto
 			default:
-				p.errf(e.v, key, "bad kind %q: want chat (a chat or editor input: the default) or terminal (no draft check and no verifying look: ctrl+a and ctrl+c mean something else there)", v)
+				p.errf(e.v, key, "bad kind %q: want auto (the default: a terminal is known by its window), chat (a chat or editor input) or terminal (no draft check and no verifying look: ctrl+a and ctrl+c mean something else there)", v)
 			}
 		}
 	case "draft_check":
@@ -458,6 +460,10 @@ func (p *parser) setting(s *settings, e entry, key string) {
 	case "busy_max":
 		if v, ok := p.duration(e.v, key, false); ok {
 			s.BusyMax = v
+		}
+	case "paste_key":
+		if v, ok := p.keyCombo(e.v, key); ok {
+			s.PasteKey = v
 		}
 	case "select_all":
 		if v, ok := p.keyCombo(e.v, key); ok {
@@ -562,6 +568,21 @@ func (p *parser) parse(data []byte, c *Config) {
 	if len(c.Agents) == 0 && len(p.errs) == 0 {
 		p.errf(agents.k, "agents", "no agents: name at least one")
 	}
+	p.sameWindow(c.Agents)
+}
+
+// sameWindow refuses two agents bound to windows only by one class (and
+// the same pid, if any): one window would satisfy both, and a message
+// for one could be pasted into the other's.
+func (p *parser) sameWindow(agents []*Agent) {
+	for i, a := range agents {
+		for _, b := range agents[:i] {
+			if a.Window == "" && b.Window == "" && a.Class != "" && strings.EqualFold(a.Class, b.Class) && a.PID == b.PID {
+				p.errs = append(p.errs, &keyError{file: p.file, line: a.Line, key: join("agents."+a.Name, "class"),
+					msg: fmt.Sprintf("agents %s and %s are both bound to class %q alone: one window would be taken for both; give each terminal its own class (xterm -name, --class) or add window:/pid:", b.Name, a.Name, a.Class)})
+			}
+		}
+	}
 }
 
 func (p *parser) timing(e entry, c *Config) {
@@ -591,7 +612,7 @@ func (p *parser) agent(e entry, def settings, c *Config) *Agent {
 	}
 	a := &Agent{Name: e.name, Line: e.k.Line}
 	s := def
-	var hasX, hasY, hasWindow bool
+	var hasX, hasY, hasWindow, hasClass bool
 	for _, f := range p.entries(e.v, base, agentKeys) {
 		key := join(base, f.name)
 		switch f.name {
@@ -611,6 +632,15 @@ func (p *parser) agent(e entry, def settings, c *Config) *Agent {
 			hasWindow = true
 			if !p.window(f.v, key, a) {
 				ok = false
+			}
+		case "class":
+			if v, good := p.str(f.v, key); !good {
+				ok = false
+			} else if strings.TrimSpace(v) == "" {
+				p.errf(f.v, key, "must not be empty: leave it out, or name the window's WM_CLASS instance or class (agentspool coords capture shows it)")
+				ok = false
+			} else {
+				a.Class, hasClass = v, true
 			}
 		case "pid":
 			if v, good := p.integer(f.v, key, 0, math.MaxInt32); good {
@@ -642,9 +672,13 @@ func (p *parser) agent(e entry, def settings, c *Config) *Agent {
 	for _, m := range []struct {
 		has  bool
 		name string
-	}{{hasX, "x"}, {hasY, "y"}, {hasWindow, "window"}} {
+	}{{hasX, "x"}, {hasY, "y"}, {hasWindow || hasClass || a.PID != 0, "window"}} {
 		if !m.has {
-			p.errf(e.k, join(base, m.name), "required key missing")
+			if m.name == "window" {
+				p.errf(e.k, join(base, m.name), "required key missing: name the agent's window by its title (window:), or by what lasts (class:, pid:; agentspool coords capture %s --at X,Y writes it)", e.name)
+			} else {
+				p.errf(e.k, join(base, m.name), "required key missing")
+			}
 			ok = false
 		}
 	}

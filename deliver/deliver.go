@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,6 +25,24 @@ type Target struct {
 	Window string
 	// PID, when not 0, must equal the focused window's _NET_WM_PID.
 	PID int
+	// Class, when set, must equal the window's WM_CLASS instance or class
+	// (on Windows: its executable or window class), case aside: what a
+	// terminal is started with (xterm -name, --class) and an agent CLI,
+	// which rewrites its title, cannot change. With Class or PID set, a
+	// nil Match takes any title.
+	Class string
+	// Kind is the agent's configured kind: "" (as its window is found: a
+	// terminal is known by its class, see Inspect), KindChat or
+	// KindTerminal (a terminal even if its class is not a known one).
+	Kind string
+	// LookInTerminal: the config wrote a look (draft check, verifying
+	// look) with a terminal's own keys for this agent; otherwise a
+	// terminal's input is never looked into (its select-all and copy
+	// keys mean line-start and interrupt).
+	LookInTerminal bool
+	// PasteKey, when set, is the key that pastes (else ctrl+v, or the
+	// terminal's own: see Program.PasteKey).
+	PasteKey []string
 	// Submit is the key combination that sends the input (e.g. enter).
 	Submit []string
 	// Undo takes a paste back out of the input (e.g. ctrl+z); empty means
@@ -63,6 +82,9 @@ type Target struct {
 	// and cancel the insert if a key comes first. Nothing on the desktop
 	// marks when their text is in; 0: none.
 	PasteSettle time.Duration
+
+	// program is what was found behind the agent's window (fitTo).
+	program Program
 }
 
 // DraftKeys read what an input holds: select all, copy, then put the caret
@@ -71,11 +93,65 @@ type DraftKeys struct {
 	SelectAll, Copy, Caret []string
 }
 
+// The kinds of agent input (Target.Kind).
+const (
+	KindChat     = "chat"
+	KindTerminal = "terminal"
+)
+
 func (t Target) matches(w Window) bool {
 	if t.PID != 0 && w.PID != t.PID {
 		return false
 	}
-	return t.Match != nil && t.Match(w.Title)
+	if t.Class != "" && !strings.EqualFold(w.Instance, t.Class) && !strings.EqualFold(w.Class, t.Class) {
+		return false
+	}
+	if t.Match == nil {
+		return t.Class != "" || t.PID != 0
+	}
+	return t.Match(w.Title)
+}
+
+// terminal reports whether t goes into a terminal: as configured, or as
+// its window was found.
+func (t Target) terminal() bool { return t.Kind == KindTerminal || t.program.IsTerminal() }
+
+// pasteKey is the key that pastes into t's window.
+func (t Target) pasteKey() []string {
+	if len(t.PasteKey) > 0 {
+		return t.PasteKey
+	}
+	if t.terminal() {
+		p := t.program
+		if !p.IsTerminal() {
+			p.Terminal = "terminal" // configured, not recognised: the common key
+		}
+		return p.PasteKey()
+	}
+	return pasteKey
+}
+
+// fitTo fits the delivery to what runs behind the agent's window: in a
+// terminal, no look unless one was written for it, the CLI's own undo in
+// place of one that would harm it, and the gap the CLI wants between the
+// paste and the submit.
+func (t Target) fitTo(p Program) Target {
+	t.program = p
+	if !t.terminal() {
+		return t
+	}
+	if !t.LookInTerminal {
+		t.Read, t.Draft, t.Verify = nil, nil, false
+	}
+	if !p.IsTerminal() {
+		p.Terminal = "terminal"
+	}
+	prof, _ := p.Profile()
+	if len(t.Undo) == 0 || Harmful(t.Undo) {
+		t.Undo = prof.Undo
+	}
+	t.PasteSettle = max(t.PasteSettle, prof.SubmitGap)
+	return t
 }
 
 // Report is what one delivery measured.
@@ -159,6 +235,13 @@ type Report struct {
 	// Erased: the input held an earlier paste of ours and nothing else,
 	// which an undo had not taken back; it was selected and deleted.
 	Erased bool
+	// Program is what was found behind the agent's window: a terminal,
+	// the agent CLI in it.
+	Program Program
+	// KeptOn: a person used the desk after the paste into a terminal
+	// whose program has no safe undo; the submit went on (the guarded key
+	// still checks the focus), as taking the paste back was not possible.
+	KeptOn bool
 }
 
 // Deliverer runs deliveries, one at a time per desktop lock.
@@ -169,6 +252,9 @@ type Deliverer struct {
 	Log     *slog.Logger
 	// Poll is the interval between checks of a condition; default 1 ms.
 	Poll time.Duration
+	// Inspect finds what runs behind a window; nil: Inspect (the window's
+	// class and the process table). Tests script it.
+	Inspect func(Window) Program
 	// Tries is how often one delivery clicks again when the focus is not
 	// the agent's; default 3.
 	Tries int
@@ -205,6 +291,7 @@ type Deliverer struct {
 // IsTemporary tells whether another attempt may succeed.
 func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Report, err error) {
 	d.ready()
+	t = d.resolve(t, &rep)
 	q, err := d.lockQuiet(ctx, t, &rep)
 	if err != nil {
 		return rep, err
@@ -388,7 +475,14 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		rep.step("settled_paste")
 	}
 	if d.personActive(q) {
-		return d.blindUndo(t, text, rep, errPerson("before the submit"))
+		if !t.terminal() || len(t.Undo) > 0 {
+			return d.blindUndo(t, text, rep, errPerson("before the submit"))
+		}
+		// A terminal whose program has no safe undo: the paste is whole
+		// in its input (a terminal pastes in one piece, and the person's
+		// keys are held back, not typed there), so the submit goes on
+		// rather than leave the paste for the next message to merge with.
+		rep.KeptOn = true
 	}
 	rep.step("quiet_before_submit")
 	// The submit goes only while the message still owns the CLIPBOARD,

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Desktop is everything a delivery does to the GUI. The real implementation is
-// X11 (NewX11); tests script fakes that steal focus, clobber the clipboard or
+// Desktop is everything a delivery does to the GUI. The real implementations
+// are X11 (NewX11) and Win32 (NewDesktop on Windows); tests script fakes that steal focus, clobber the clipboard or
 // lag.
 type Desktop interface {
 	// Click moves the pointer to (x, y) in root coordinates and clicks the
@@ -117,6 +117,10 @@ type Window struct {
 	ID    uint32
 	Title string
 	PID   int // _NET_WM_PID, 0 when the window does not say
+	// Instance and Class are the window's WM_CLASS on X11 (e.g. "xterm",
+	// "XTerm"); on Windows Class is the window class and Instance the
+	// executable's name. A terminal is told by them (see Inspect).
+	Instance, Class string
 	// Client identifies the X client (connection) that made the window:
 	// the window's id without the server's per-client id bits. A paste
 	// request made by the same client comes from this app.

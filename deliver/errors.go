@@ -3,6 +3,7 @@ package deliver
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // focusError: the window that had focus after the click (or just before the
@@ -97,3 +98,25 @@ var ErrClipboardTaken = errors.New("the clipboard was taken")
 // not hold the message afterwards (nothing was submitted). Test with
 // errors.Is.
 var ErrNotLanded = errors.New("the paste did not land")
+
+// unsafeKeyError: a key that would interrupt, suspend or end the program
+// in a terminal (see Harmful) was about to go to the agent's window, a
+// terminal; it was not tapped. Retrying cannot mend it: the agent's
+// config or its window is wrong for this.
+type unsafeKeyError struct {
+	combo []string
+	win   Window
+	why   string
+}
+
+func (e *unsafeKeyError) Error() string {
+	return fmt.Sprintf("deliver: not tapping %s into %q (class %s): the window is a terminal, where it would interrupt, suspend or end the program; %s",
+		strings.Join(e.combo, "+"), e.win.Title, e.win.Instance+"/"+e.win.Class, e.why)
+}
+
+// IsUnsafeKey reports whether err is a key refused because it could harm
+// the program in a terminal: a systematic failure, never retried unseen.
+func IsUnsafeKey(err error) bool {
+	var ue *unsafeKeyError
+	return errors.As(err, &ue)
+}

@@ -35,6 +35,9 @@ func (d *Deliverer) focus(ctx context.Context, t Target, rep *Report) error {
 			}
 		}
 	}
+	if t.terminal() {
+		return d.activate(ctx, t, rep)
+	}
 	var last Window
 	for try := 0; try < d.tries(); try++ {
 		if try > 0 {
@@ -78,6 +81,71 @@ func (d *Deliverer) focus(ctx context.Context, t Target, rep *Report) error {
 	return &focusError{step: "after click", want: t.Window, got: last}
 }
 
+// activate gives a terminal agent's window the focus without a click: a
+// click into a TUI moves its caret to the pointer (Claude Code, Codex and
+// Qwen Code do), and the paste would land in the middle of what the input
+// holds. The window is the one under the agent's point, if it is the
+// agent's; its caret stays where the program left it.
+func (d *Deliverer) activate(ctx context.Context, t Target, rep *Report) error {
+	var last Window
+	for try := 0; try < d.tries(); try++ {
+		if try > 0 {
+			rep.Refocus++
+		}
+		w, err := d.Desktop.WindowAt(t.X, t.Y)
+		if err != nil {
+			return err
+		}
+		if w.ID == 0 || !t.matches(w) {
+			last = w
+			break // not the agent's window under its point: no activation mends that
+		}
+		start := time.Now()
+		if f, err := d.Desktop.Focused(); err != nil || f.ID != w.ID {
+			if err := d.Desktop.Activate(w); err != nil {
+				return err
+			}
+		}
+		ok, err := d.poll(ctx, d.Timings.Deadline(StepFocus), func() (bool, error) {
+			f, err := d.Desktop.Focused()
+			if err != nil {
+				return false, nil // a window vanished mid-question: ask again
+			}
+			last = f
+			if f.ID != w.ID || !t.matches(f) {
+				return false, nil
+			}
+			rep.AgentWindow = f
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		if ok {
+			d.Timings.Observe(StepFocus, time.Since(start))
+			rep.Focus = time.Since(start)
+			return nil
+		}
+	}
+	rep.Focused = last
+	return &focusError{step: "after activating the terminal", want: t.Window, got: last}
+}
+
+// resolve finds out what runs behind the agent's window (the window under
+// its point, when it is the agent's) and fits t to it (Target.fitTo).
+func (d *Deliverer) resolve(t Target, rep *Report) Target {
+	var p Program
+	if w, err := d.Desktop.WindowAt(t.X, t.Y); err == nil && w.ID != 0 && t.matches(w) {
+		inspect := d.Inspect
+		if inspect == nil {
+			inspect = Inspect
+		}
+		p = inspect(w)
+	}
+	rep.Program = p
+	return t.fitTo(p)
+}
+
 // guardedKey taps combo into the agent's window; if the focus has moved,
 // it clicks the input again and retries, up to Tries times.
 func (d *Deliverer) guardedKey(ctx context.Context, t Target, combo []string, rep *Report) error {
@@ -90,7 +158,15 @@ func (d *Deliverer) guardedKey(ctx context.Context, t Target, combo []string, re
 func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, cond func() bool, rep *Report) error {
 	tries := d.tries()
 	failed := false
+	var harms *unsafeKeyError
+	harmful := Harmful(combo)
 	ok := func(w Window) bool {
+		// Whatever the config says: a terminal is known by its class too,
+		// even where the delivery did not find it before.
+		if harmful && (t.terminal() || terminalOf(w.Instance, w.Class) != "") {
+			harms = &unsafeKeyError{combo: combo, win: w, why: "set this agent's keys to ones its program takes safely (undo, submit), or leave them out"}
+			return false
+		}
 		if !t.matches(w) {
 			return false
 		}
@@ -114,6 +190,9 @@ func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, 
 			if perr != nil || !up {
 				return errPerson("holding a modifier key before " + strings.Join(combo, "+"))
 			}
+		}
+		if harms != nil {
+			return harms
 		}
 		if errors.Is(err, errKeyUncertain) {
 			return err // tapped once already: never again
@@ -200,10 +279,15 @@ func (d *Deliverer) blindUndo(t Target, text []byte, rep *Report, cause error) e
 // Undo focuses t's input and taps its undo key, under the desktop lock: it
 // takes back a paste a crashed delivery may have left in the input.
 func (d *Deliverer) Undo(ctx context.Context, t Target) error {
+	d.ready()
+	var found Report
+	t = d.resolve(t, &found)
 	if len(t.Undo) == 0 {
+		if t.terminal() {
+			return fmt.Errorf("deliver: %s has no undo that is safe to tap into a terminal (ctrl+z would suspend or undo unseen, ctrl+c interrupt)", found.Program)
+		}
 		return errors.New("deliver: the agent has no undo key")
 	}
-	d.ready()
 	if _, err := d.lock(ctx); err != nil {
 		return err
 	}

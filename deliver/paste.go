@@ -33,7 +33,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 	// The ctrl+v goes only while the message owns the CLIPBOARD (checked
 	// under the key's server grab): a copy before it costs a new offer,
 	// not a paste to take back.
-	if err := d.guardedKeyIf(ctx, t, pasteKey, d.owns(o), rep); err != nil {
+	if err := d.guardedKeyIf(ctx, t, t.pasteKey(), d.owns(o), rep); err != nil {
 		if errors.Is(err, errKeyUncertain) {
 			// The ctrl+v may have reached the agent's window: look.
 			return o, d.takeBack(ctx, t, text, *saved, rep, err)

@@ -4,6 +4,7 @@
 package deliver
 
 import (
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -16,6 +17,7 @@ var (
 	procGetCursorPos             = user32.NewProc("GetCursorPos")
 	procSendInput                = user32.NewProc("SendInput")
 	procGetWindowTextW           = user32.NewProc("GetWindowTextW")
+	procGetClassNameW            = user32.NewProc("GetClassNameW")
 	procWindowFromPoint          = user32.NewProc("WindowFromPoint")
 	procGetAncestor              = user32.NewProc("GetAncestor")
 	procGetWindowRect            = user32.NewProc("GetWindowRect")
@@ -231,6 +233,31 @@ func windowTitle(h windows.HWND) string {
 	buf := make([]uint16, 512)
 	n, _, _ := procGetWindowTextW.Call(uintptr(h), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
 	return windows.UTF16ToString(buf[:n])
+}
+
+// windowClass is the window's class name (ConsoleWindowClass for the
+// console host, CASCADIA_HOSTING_WINDOW_CLASS for Windows Terminal).
+func windowClass(h windows.HWND) string {
+	buf := make([]uint16, 256)
+	n, _, _ := procGetClassNameW.Call(uintptr(h), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+	return windows.UTF16ToString(buf[:n])
+}
+
+// processName is the base name of the process's executable ("" when it
+// cannot be opened: another user's, or elevated).
+func processName(pid uint32) string {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return ""
+	}
+	defer windows.CloseHandle(h)
+	buf := make([]uint16, windows.MAX_LONG_PATH)
+	n := uint32(len(buf))
+	if err := windows.QueryFullProcessImageName(h, 0, &buf[0], &n); err != nil {
+		return ""
+	}
+	name := windows.UTF16ToString(buf[:n])
+	return name[strings.LastIndexAny(name, `\/`)+1:]
 }
 
 // ptr is a memory address that Windows handed us (a global block, a hook's

@@ -13,13 +13,13 @@ import (
 var vkByName = map[string]uint16{
 	"enter": 0x0D, "return": 0x0D, "tab": 0x09, "escape": 0x1B, "esc": 0x1B,
 	"space": 0x20, "backspace": 0x08, "delete": 0x2E, "home": 0x24, "end": 0x23,
-	"left": 0x25, "up": 0x26, "right": 0x27, "down": 0x28,
+	"left": 0x25, "up": 0x26, "right": 0x27, "down": 0x28, "insert": 0x2D,
 	"ctrl": 0x11, "shift": 0x10, "alt": 0x12, "super": 0x5B, "cmd": 0x5B,
 }
 
 // extended keys need KEYEVENTF_EXTENDEDKEY to be the arrows and the
 // editing block rather than their number-pad twins.
-var vkExtended = map[uint16]bool{0x2E: true, 0x24: true, 0x23: true, 0x25: true, 0x26: true, 0x27: true, 0x28: true, 0x5B: true}
+var vkExtended = map[uint16]bool{0x2D: true, 0x2E: true, 0x24: true, 0x23: true, 0x25: true, 0x26: true, 0x27: true, 0x28: true, 0x5B: true}
 
 // vkFor is the virtual-key code of a key name; a character key (a–z, 0–9,
 // "slash") is looked up in the keyboard layout.
@@ -36,6 +36,8 @@ func vkFor(name string) (uint16, error) {
 	switch {
 	case name == "slash":
 		ch = '/'
+	case name == "backslash":
+		ch = '\\'
 	case len(name) == 1 && (name[0] >= 'a' && name[0] <= 'z' || name[0] >= '0' && name[0] <= '9'):
 		ch = rune(name[0])
 	default:

@@ -92,7 +92,7 @@ func (d *winDesktop) Focused() (Window, error) {
 
 func (d *winDesktop) describe(h windows.HWND) Window {
 	pid := windowPID(h)
-	return Window{ID: uint32(h), Title: windowTitle(h), PID: int(pid), Client: pid}
+	return Window{ID: uint32(h), Title: windowTitle(h), PID: int(pid), Client: pid, Class: windowClass(h), Instance: processName(pid)}
 }
 
 func (d *winDesktop) WindowAt(x, y int) (Window, error) {

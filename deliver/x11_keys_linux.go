@@ -94,6 +94,7 @@ var keysymByName = map[string]xproto.Keysym{
 	"enter": 0xff0d, "return": 0xff0d, "tab": 0xff09, "escape": 0xff1b, "esc": 0xff1b,
 	"space": 0x20, "backspace": 0xff08, "delete": 0xffff, "home": 0xff50, "end": 0xff57,
 	"left": 0xff51, "up": 0xff52, "right": 0xff53, "down": 0xff54, "slash": 0x2f,
+	"backslash": 0x5c, "insert": 0xff63,
 	"ctrl": 0xffe3, "shift": 0xffe1, "alt": 0xffe9, "super": 0xffeb, "cmd": 0xffeb,
 }
 

@@ -100,7 +100,7 @@ func init() { xgb.Logger = log.New(io.Discard, "", 0) }
 
 var atomNames = []string{
 	"CLIPBOARD", "PRIMARY", "TARGETS", "UTF8_STRING", "STRING", "TEXT", "TIMESTAMP",
-	"text/plain;charset=utf-8", "text/plain", "WM_STATE", "WM_NAME",
+	"text/plain;charset=utf-8", "text/plain", "WM_STATE", "WM_NAME", "WM_CLASS",
 	"_NET_WM_NAME", "_NET_WM_PID", "_NET_ACTIVE_WINDOW", "_NET_SUPPORTING_WM_CHECK",
 }
 

@@ -5,6 +5,7 @@ package deliver
 
 import (
 	"fmt"
+	"strings"
 
 	rx11 "github.com/go-vgo/robotgo/x11"
 	"github.com/jezek/xgb"
@@ -140,6 +141,15 @@ func (d *x11Desktop) describe(w xproto.Window) (Window, error) {
 		}
 	}
 	win.Title = title
+	// WM_CLASS is "instance\0class\0": what a terminal is known by (a
+	// CLI rewrites the title, never the class).
+	class, err := d.stringProp(w, "WM_CLASS")
+	if err != nil {
+		return Window{}, err
+	}
+	if parts := strings.Split(strings.TrimRight(class, "\x00"), "\x00"); len(parts) == 2 {
+		win.Instance, win.Class = parts[0], parts[1]
+	}
 	p, err := xproto.GetProperty(d.c, false, w, d.atoms["_NET_WM_PID"], xproto.AtomCardinal, 0, 1).Reply()
 	if err != nil {
 		return Window{}, temporary(fmt.Sprintf("window 0x%x", uint32(w)), err)

@@ -622,28 +622,49 @@ func (d *Daemon) target(a *config.Agent, urgent bool) deliver.Target {
 		return keys
 	}
 	t := deliver.Target{
-		Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID, Urgent: urgent,
-		// The focus check refuses a title that several agents' windows
-		// match (issue 11 item 14): nothing is pasted.
-		Match: d.cfg.Matcher(a, func(title string, others []string) {
-			d.log.Error("ambiguous focused window: its title matches several agents; nothing pasted",
-				"agent", a.Name, "also", strings.Join(others, ","), "focused_title", title)
-		}),
-		Window: fmt.Sprintf("%q", a.Window),
+		Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID, Class: a.Class, Urgent: urgent,
+		Window: describeWindow(a),
 		Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo),
 		PasteSettle: a.PasteSettle, Verify: a.VerifyPaste,
+		Kind: a.Kind, PasteKey: combo(a.PasteKey),
+	}
+	if a.Window != "" {
+		// The focus check refuses a title that several agents' windows
+		// match (issue 11 item 14): nothing is pasted.
+		t.Match = d.cfg.Matcher(a, func(title string, others []string) {
+			d.log.Error("ambiguous focused window: its title matches several agents; nothing pasted",
+				"agent", a.Name, "also", strings.Join(others, ","), "focused_title", title)
+		})
 	}
 	keys := &deliver.DraftKeys{SelectAll: combo(a.SelectAll), Copy: combo(a.Copy), Caret: combo(a.Caret)}
 	// A terminal is never looked into unless a look was written for it
 	// (config then refuses ctrl+c as its copy key): its select-all and
-	// copy keys mean line-start and interrupt.
+	// copy keys mean line-start and interrupt. An agent of kind auto whose
+	// window turns out to be a terminal loses its look in deliver.
 	if a.Kind != config.KindTerminal || a.DraftCheck || a.VerifyPaste {
 		t.Read = keys
 	}
+	t.LookInTerminal = a.Kind == config.KindTerminal && (a.DraftCheck || a.VerifyPaste)
 	if a.DraftCheck {
 		t.Draft = keys
 	}
 	return t
+}
+
+// describeWindow names the agent's window for messages: its title
+// matcher, class and pid, as configured.
+func describeWindow(a *config.Agent) string {
+	var parts []string
+	if a.Window != "" {
+		parts = append(parts, fmt.Sprintf("%q", a.Window))
+	}
+	if a.Class != "" {
+		parts = append(parts, "class "+a.Class)
+	}
+	if a.PID != 0 {
+		parts = append(parts, fmt.Sprintf("pid %d", a.PID))
+	}
+	return strings.Join(parts, " ")
 }
 
 // render builds the pasted text: the envelope line, then the body, or in

@@ -23,8 +23,11 @@ type Win struct {
 	// ClickCounts is the click count of every press in the window, as
 	// Chromium counts them (see Desk.Click).
 	ClickCounts []int
-	pastes      []int // input lengths before each paste, for undo
-	selected    bool  // select-all is on
+	// PasteKey, when set, is the only key that pastes in this window (a
+	// terminal: "ctrl+shift+v", "shift+insert"); ctrl+v then does nothing.
+	PasteKey string
+	pastes   []int // input lengths before each paste, for undo
+	selected bool  // select-all is on
 }
 
 // Desk is the fake desktop. Set the hooks before use; every method is safe
@@ -442,7 +445,16 @@ func (d *Desk) keyLocked(combo []string) {
 
 // effectLocked is what combo does in win.
 func (d *Desk) effectLocked(win *Win, combo []string) {
-	switch strings.Join(combo, "+") {
+	k := strings.Join(combo, "+")
+	if win.PasteKey != "" {
+		switch k {
+		case win.PasteKey:
+			k = "ctrl+v"
+		case "ctrl+v":
+			k = "" // a terminal sends it to its program
+		}
+	}
+	switch k {
 	case "ctrl+v":
 		if d.NeverFetch {
 			return
@@ -742,3 +754,16 @@ func (o *offer) Close() error {
 // ErrVanished is a FocusErr like an X BadWindow: the window closed while
 // being asked about.
 var ErrVanished = errors.New("fakedesktop: BadWindow (window vanished)")
+
+// WindowPtrForTest is the window titled title itself, to set its fields
+// (class, paste key) before the desk is used.
+func (d *Desk) WindowPtrForTest(title string) *Win {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, w := range d.wins {
+		if w.Title == title {
+			return w
+		}
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package deliver_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/deliver"
+	"github.com/agentspool/agentspool/deliver/fakedesktop"
+)
+
+func TestHarmfulKeys(t *testing.T) {
+	for combo, want := range map[string]bool{
+		"ctrl+c": true, "ctrl+z": true, "ctrl+d": true, "ctrl+backslash": true, "ctrl+4": true,
+		"ctrl+shift+c": true, "ctrl+alt+z": true, "CTRL+C": false, // parsed combos are lower-case
+		"ctrl+v": false, "ctrl+shift+v": false, "shift+insert": false, "enter": false,
+		"ctrl+slash": false, "c": false, "shift+c": false, "alt+d": false,
+	} {
+		if got := deliver.Harmful(strings.Split(combo, "+")); got != want {
+			t.Errorf("Harmful(%s) = %v, want %v", combo, got, want)
+		}
+	}
+}
+
+func TestInspectKnowsTerminalsAndCLIs(t *testing.T) {
+	for _, tc := range []struct {
+		procs []deliver.Process
+		cli   string
+	}{
+		{[]deliver.Process{{PID: 10, PPID: 1, Name: "xterm"}, {PID: 11, PPID: 10, Name: "bash"},
+			{PID: 12, PPID: 11, Name: "node", Args: []string{"node", "/usr/lib/node_modules/@google/gemini-cli/dist/index.js"}}}, deliver.CLIGemini},
+		{[]deliver.Process{{PID: 10, PPID: 1}, {PID: 12, PPID: 10, Name: "claude", Args: []string{"claude", "--resume"}}}, deliver.CLIClaudeCode},
+		{[]deliver.Process{{PID: 10, PPID: 1}, {PID: 12, PPID: 10, Name: "node", Args: []string{"node", "/x/bin/codex.js"}},
+			{PID: 13, PPID: 12, Name: "codex", Args: []string{"/x/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/codex/codex"}}}, deliver.CLICodex},
+		{[]deliver.Process{{PID: 10, PPID: 1}, {PID: 12, PPID: 10, Name: "node", Args: []string{"node", "/p/@qwen-code/qwen-code/cli.js"}}}, deliver.CLIQwenCode},
+		// A shell only; and one terminal process serving two CLIs' windows.
+		{[]deliver.Process{{PID: 10, PPID: 1}, {PID: 12, PPID: 10, Name: "bash", Args: []string{"-bash"}}}, ""},
+		{[]deliver.Process{{PID: 10, PPID: 1}, {PID: 12, PPID: 10, Args: []string{"claude"}}, {PID: 13, PPID: 10, Args: []string{"gemini"}}}, ""},
+		// Not under the window's process.
+		{[]deliver.Process{{PID: 10, PPID: 1}, {PID: 12, PPID: 1, Args: []string{"claude"}}}, ""},
+	} {
+		if got, _ := deliver.FindCLIForTest(tc.procs, 10); got != tc.cli {
+			t.Errorf("findCLI(%v) = %q, want %q", tc.procs, got, tc.cli)
+		}
+	}
+	if p := deliver.Inspect(deliver.Window{Instance: "Editor", Class: "Code"}); p.IsTerminal() {
+		t.Errorf("an editor's window taken for a terminal: %v", p)
+	}
+	if p := deliver.Inspect(deliver.Window{Instance: "agent-3", Class: "XTerm"}); p.Terminal != "xterm" {
+		t.Errorf("an xterm named agent-3 not known: %v", p)
+	}
+	if p := deliver.Inspect(deliver.Window{Class: "CASCADIA_HOSTING_WINDOW_CLASS"}); p.Terminal != "windows-terminal" {
+		t.Errorf("Windows Terminal not known: %v", p)
+	}
+}
+
+// terminalDesk: Agent-1 is an xterm running Gemini CLI, Agent-2 a chat
+// window; the config names no kind.
+func terminalDesk(t *testing.T, cli string) (*fakedesktop.Desk, *deliver.Deliverer) {
+	t.Helper()
+	d := desk(t)
+	w := d.WindowPtrForTest("Agent-1")
+	w.Instance, w.Class, w.PasteKey = "xterm", "XTerm", "shift+insert"
+	dl := deliverer(d)
+	dl.Inspect = func(w deliver.Window) deliver.Program {
+		p := deliver.Inspect(w) // the class: no process table for a fake window
+		if p.IsTerminal() {
+			p.CLI = cli
+		}
+		return p
+	}
+	return d, dl
+}
+
+// chatTarget is a target as a config without kind: gives it: the chat
+// defaults, a draft check and a verifying look with ctrl+a/ctrl+c, the
+// undo ctrl+z.
+func chatTarget(name string, x int) deliver.Target {
+	tg := target(name, x)
+	keys := &deliver.DraftKeys{SelectAll: []string{"ctrl", "a"}, Copy: []string{"ctrl", "c"}, Caret: []string{"end"}}
+	tg.Read, tg.Draft, tg.Verify = keys, keys, true
+	return tg
+}
+
+func TestTerminalGetsNoHarmfulKeyNoClickAndItsOwnPasteKey(t *testing.T) {
+	d, dl := terminalDesk(t, deliver.CLIGemini)
+	rep, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), "hello terminal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; len(got) != 1 || got[0] != "hello terminal" {
+		t.Fatalf("submits %q", got)
+	}
+	for _, k := range d.Keys() {
+		if deliver.Harmful(k) || slices.Equal(k, []string{"ctrl", "a"}) {
+			t.Errorf("tapped %v into a terminal", k)
+		}
+	}
+	if !slices.ContainsFunc(d.Keys(), func(k []string) bool { return slices.Equal(k, []string{"shift", "insert"}) }) {
+		t.Errorf("keys %v: want xterm's shift+insert as the paste", d.Keys())
+	}
+	if c := d.Window("Agent-1").ClickCounts; len(c) != 0 {
+		t.Errorf("clicked into the terminal %d times: a click moves a TUI's caret", len(c))
+	}
+	if rep.Program.Terminal != "xterm" || rep.Program.CLI != deliver.CLIGemini {
+		t.Errorf("report's program %v", rep.Program)
+	}
+	// Gemini turns an Enter within 40 ms of a paste into a newline.
+	if rep.Settle < 200*time.Millisecond {
+		t.Errorf("waited %v between Gemini's paste and the submit", rep.Settle)
+	}
+	// The chat window beside it still gets its look and its click.
+	if _, err := dl.Deliver(context.Background(), chatTarget("Agent-2", 150), "hello chat"); err != nil {
+		t.Fatal(err)
+	}
+	if c := d.Window("Agent-2").ClickCounts; len(c) == 0 {
+		t.Errorf("the chat window was not clicked")
+	}
+}
+
+func TestUndoInATerminalIsTheCLIsOwnOrNone(t *testing.T) {
+	// Claude Code's undo is ctrl+_ (sent for ctrl+/): that, not ctrl+z,
+	// which suspends it.
+	d, dl := terminalDesk(t, deliver.CLIClaudeCode)
+	if err := dl.Undo(context.Background(), chatTarget("Agent-1", 50)); err != nil {
+		t.Fatal(err)
+	}
+	if k := d.Keys(); len(k) != 1 || !slices.Equal(k[0], []string{"ctrl", "slash"}) {
+		t.Fatalf("keys %v, want only ctrl+slash", k)
+	}
+	// Gemini's undo is ctrl+z: never tapped into a terminal. No undo, and
+	// the error says why.
+	d, dl = terminalDesk(t, deliver.CLIGemini)
+	err := dl.Undo(context.Background(), chatTarget("Agent-1", 50))
+	if err == nil || !strings.Contains(err.Error(), "no undo that is safe") {
+		t.Fatalf("err = %v", err)
+	}
+	if k := d.Keys(); len(k) != 0 {
+		t.Fatalf("keys %v tapped", k)
+	}
+}
+
+func TestAHarmfulKeyIsRefusedWhateverTheConfigSays(t *testing.T) {
+	// kind: chat written, the window an xterm (found at the key, by its
+	// class), and a submit key of ctrl+d: refused, and said.
+	d, dl := terminalDesk(t, "")
+	dl.Inspect = func(deliver.Window) deliver.Program { return deliver.Program{} } // not found before the lock
+	tg := chatTarget("Agent-1", 50)
+	tg.Kind = deliver.KindChat
+	tg.Read, tg.Draft, tg.Verify = nil, nil, false
+	tg.Submit = []string{"ctrl", "d"}
+	tg.PasteKey = []string{"shift", "insert"}
+	rep, err := dl.Deliver(context.Background(), tg, "x")
+	if !deliver.IsUnsafeKey(err) {
+		t.Fatalf("err = %v, want an unsafe key refused", err)
+	}
+	for _, k := range d.Keys() {
+		if deliver.Harmful(k) {
+			t.Errorf("tapped %v", k)
+		}
+	}
+	if len(d.Window("Agent-1").Submits) != 0 {
+		t.Errorf("submitted")
+	}
+	_ = rep
+}
+
+func TestATerminalWithoutUndoSubmitsThroughAPersonsTouch(t *testing.T) {
+	// Codex has no undo: a person who moves the mouse after the paste
+	// does not leave the paste in its input for the next message.
+	d, dl := terminalDesk(t, deliver.CLICodex)
+	dl.QuietFor, dl.QuietMaxWait = 50*time.Millisecond, time.Second
+	d.AfterKey = func(d *fakedesktop.Desk, combo []string) {
+		if slices.Equal(combo, []string{"shift", "insert"}) {
+			d.PersonMovesMouse()
+		}
+	}
+	rep, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.KeptOn || len(d.Window("Agent-1").Submits) != 1 {
+		t.Fatalf("kept on %v, submits %q", rep.KeptOn, d.Window("Agent-1").Submits)
+	}
+}
