@@ -494,6 +494,22 @@ func (a *Agent) MatchTitle(title string) bool {
 	return strings.Contains(title, a.Window)
 }
 
+// MatchWindow reports whether a window of this title, WM_CLASS (instance,
+// class) and pid is the agent's: each binding the agent has (window:,
+// class:, pid:) must hold; an agent without window: takes any title.
+func (a *Agent) MatchWindow(title, instance, class string, pid int) bool {
+	if a.PID != 0 && pid != a.PID {
+		return false
+	}
+	if a.Class != "" && !strings.EqualFold(a.Class, instance) && !strings.EqualFold(a.Class, class) {
+		return false
+	}
+	if a.Window == "" {
+		return a.Class != "" || a.PID != 0
+	}
+	return a.MatchTitle(title)
+}
+
 // Matcher is the focus check for agent a (issue 11 item 14): the title must
 // match a's Window and no other agent's. A title that several agents'
 // matchers accept (window: Agent-1 and a window titled Agent-10) is

@@ -19,7 +19,31 @@ type AgentEdit struct {
 	Name   string
 	X, Y   int
 	Window string
+	// Class, when not "", is written as the agent's class:; PID, when not
+	// 0, as its pid:. DropWindow removes the agent's window: (a title an
+	// agent CLI rewrites is no way to find its window).
+	Class      string
+	PID        int
+	DropWindow bool
 }
+
+// values are the keys e writes, in order, as YAML text.
+func (e AgentEdit) values() []struct{ key, text string } {
+	vals := []struct{ key, text string }{{"x", strconv.Itoa(e.X)}, {"y", strconv.Itoa(e.Y)}}
+	if e.Window != "" {
+		vals = append(vals, struct{ key, text string }{"window", quoteWindow(e.Window)})
+	}
+	if e.Class != "" {
+		vals = append(vals, struct{ key, text string }{"class", quoteWindow(e.Class)})
+	}
+	if e.PID != 0 {
+		vals = append(vals, struct{ key, text string }{"pid", strconv.Itoa(e.PID)})
+	}
+	return vals
+}
+
+// names reports whether e names a window (what a new agent needs).
+func (e AgentEdit) names() bool { return e.Window != "" || e.Class != "" || e.PID != 0 }
 
 // EditAgents returns the coords.yaml text data with edits applied, keeping
 // everything else as it was: comments, blank lines, key order, quoting.
@@ -106,13 +130,25 @@ func agentIs(doc *yaml.Node, e AgentEdit) bool {
 	if a == nil {
 		return false
 	}
-	_, x := lookup(a, "x")
-	_, y := lookup(a, "y")
-	_, w := lookup(a, "window")
-	if x == nil || y == nil || w == nil || x.Value != strconv.Itoa(e.X) || y.Value != strconv.Itoa(e.Y) {
-		return false
+	for _, kv := range e.values() {
+		_, v := lookup(a, kv.key)
+		want := kv.text
+		if kv.key == "window" {
+			want = e.Window
+		} else if kv.key == "class" {
+			want = e.Class
+		}
+		if v == nil || v.Value != want {
+			return false
+		}
 	}
-	return e.Window == "" || w.Value == e.Window
+	_, w := lookup(a, "window")
+	if e.DropWindow {
+		return w == nil
+	}
+	_, cls := lookup(a, "class")
+	_, pid := lookup(a, "pid")
+	return w != nil || cls != nil || pid != nil
 }
 
 // quoteWindow writes a title as a YAML double-quoted scalar. Go's escapes
@@ -129,14 +165,17 @@ type splice struct {
 func spliceAgent(data []byte, doc *yaml.Node, e AgentEdit) ([]byte, bool) {
 	newBlock := func() ([]byte, bool) {
 		// No agents: yet: append the section, agent and all.
-		if e.Window == "" {
+		if !e.names() {
 			return nil, false
 		}
 		out := append([]byte(nil), data...)
 		if len(out) > 0 && out[len(out)-1] != '\n' {
 			out = append(out, '\n')
 		}
-		out = fmt.Appendf(out, "agents:\n  %s:\n    x: %d\n    y: %d\n    window: %s\n", e.Name, e.X, e.Y, quoteWindow(e.Window))
+		out = fmt.Appendf(out, "agents:\n  %s:\n", e.Name)
+		for _, kv := range e.values() {
+			out = fmt.Appendf(out, "    %s: %s\n", kv.key, kv.text)
+		}
 		return out, true
 	}
 	if len(doc.Content) == 0 {
@@ -166,7 +205,7 @@ func spliceAgent(data []byte, doc *yaml.Node, e AgentEdit) ([]byte, bool) {
 		if fv := agents.Content[1]; fv.Kind == yaml.MappingNode && fv.Style&yaml.FlowStyle == 0 && len(fv.Content) > 0 {
 			child = fv.Content[0].Column - 1
 		}
-		if e.Window == "" {
+		if !e.names() {
 			return nil, false
 		}
 		last, ok := lastLine(agents)
@@ -174,19 +213,21 @@ func spliceAgent(data []byte, doc *yaml.Node, e AgentEdit) ([]byte, bool) {
 			return nil, false
 		}
 		pad, cpad := strings.Repeat(" ", indent), strings.Repeat(" ", child)
-		text := fmt.Sprintf("%s%s:\n%sx: %d\n%sy: %d\n%swindow: %s\n", pad, e.Name, cpad, e.X, cpad, e.Y, cpad, quoteWindow(e.Window))
+		text := fmt.Sprintf("%s%s:\n", pad, e.Name)
+		for _, kv := range e.values() {
+			text += fmt.Sprintf("%s%s: %s\n", cpad, kv.key, kv.text)
+		}
 		at := lineEnd(data, lines, last)
 		if at == len(data) && (len(data) == 0 || data[len(data)-1] != '\n') {
 			text = "\n" + text
 		}
 		edits = append(edits, splice{at: at, end: at, text: text})
 	case a.Kind == yaml.MappingNode && a.Style&yaml.FlowStyle == 0 && len(a.Content) > 0:
-		child := a.Content[0].Column - 1
-		vals := []struct{ key, text string }{{"x", strconv.Itoa(e.X)}, {"y", strconv.Itoa(e.Y)}}
-		if e.Window != "" {
-			vals = append(vals, struct{ key, text string }{"window", quoteWindow(e.Window)})
+		if _, w := lookup(a, "window"); e.DropWindow && w != nil {
+			return nil, false // a key to remove: the tree's way
 		}
-		for _, kv := range vals {
+		child := a.Content[0].Column - 1
+		for _, kv := range e.values() {
 			_, v := lookup(a, kv.key)
 			if v == nil {
 				// A missing key goes right under the agent's name.
@@ -323,8 +364,8 @@ func reencodeAgent(doc *yaml.Node, e AgentEdit) ([]byte, error) {
 	}
 	_, a := lookup(agents, e.Name)
 	if a == nil {
-		if e.Window == "" {
-			return nil, fmt.Errorf("config: agent %s is new: its window title is needed", e.Name)
+		if !e.names() {
+			return nil, fmt.Errorf("config: agent %s is new: its window title (or class, or pid) is needed", e.Name)
 		}
 		a = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		agents.Content = append(agents.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: e.Name}, a)
@@ -349,6 +390,20 @@ func reencodeAgent(doc *yaml.Node, e AgentEdit) ([]byte, error) {
 	set("y", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(e.Y)})
 	if e.Window != "" {
 		set("window", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: e.Window, Style: yaml.DoubleQuotedStyle})
+	}
+	if e.Class != "" {
+		set("class", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: e.Class, Style: yaml.DoubleQuotedStyle})
+	}
+	if e.PID != 0 {
+		set("pid", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(e.PID)})
+	}
+	if e.DropWindow {
+		for i := 0; i+1 < len(a.Content); i += 2 {
+			if a.Content[i].Value == "window" {
+				a.Content = append(a.Content[:i], a.Content[i+2:]...)
+				break
+			}
+		}
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)

@@ -131,3 +131,33 @@ func TestParseCursorCoords(t *testing.T) {
 		}
 	}
 }
+
+func TestEditAgentsBindsByClassAndDropsATitle(t *testing.T) {
+	in := "# agents\nagents:\n  Agent-1:\n    x: 1\n    y: 2\n    window: \"✳ Claude Code\" # rewritten by the CLI\n    submit: enter\n  Agent-2:\n    x: 3\n    y: 4\n    window: b\n"
+	out, err := EditAgents([]byte(in), []AgentEdit{
+		{Name: "Agent-1", X: 10, Y: 20, Class: "agent-1", DropWindow: true},
+		{Name: "Agent-3", X: 30, Y: 40, Class: "xterm", PID: 4242},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(out, "")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	a1, _ := c.Agent("Agent-1")
+	a3, _ := c.Agent("Agent-3")
+	if a1 == nil || a1.Window != "" || a1.Class != "agent-1" || a1.X != 10 || a1.Submit != "enter" {
+		t.Errorf("Agent-1 = %+v\n%s", a1, out)
+	}
+	if a3 == nil || a3.Class != "xterm" || a3.PID != 4242 || a3.Window != "" {
+		t.Errorf("Agent-3 = %+v\n%s", a3, out)
+	}
+	if !strings.Contains(string(out), "# agents") {
+		t.Errorf("comment lost:\n%s", out)
+	}
+	// Two agents bound by one class alone: one window would be both's.
+	if _, err := Parse([]byte("agents:\n  A:\n    x: 1\n    y: 1\n    class: xterm\n  B:\n    x: 2\n    y: 2\n    class: XTerm\n"), ""); err == nil || !strings.Contains(err.Error(), "both bound to class") {
+		t.Errorf("err = %v", err)
+	}
+}

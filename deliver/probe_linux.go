@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"strings"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xinerama"
@@ -26,7 +27,7 @@ type Probe struct {
 
 var probeAtoms = []string{
 	"_NET_SUPPORTING_WM_CHECK", "_NET_WM_NAME", "WM_NAME", "_NET_WM_PID",
-	"_NET_CLIENT_LIST", "UTF8_STRING",
+	"_NET_CLIENT_LIST", "UTF8_STRING", "WM_CLASS",
 }
 
 // OpenProbe connects to the display named by $DISPLAY. The errors are
@@ -156,6 +157,11 @@ func (p *Probe) Windows() ([]ProbedWindow, error) {
 			continue
 		}
 		pw := ProbedWindow{Window: Window{ID: uint32(w), Title: title}}
+		if r, err := xproto.GetProperty(p.c, false, w, p.atoms["WM_CLASS"], xproto.GetPropertyTypeAny, 0, 1024).Reply(); err == nil && r.Format == 8 {
+			if parts := strings.Split(strings.TrimRight(string(r.Value), "\x00"), "\x00"); len(parts) == 2 {
+				pw.Instance, pw.Class = parts[0], parts[1]
+			}
+		}
 		if pid, err := p.cardinal(w, "_NET_WM_PID"); err == nil {
 			pw.PID = int(pid)
 		}

@@ -108,7 +108,7 @@ func (p *Probe) Windows() ([]ProbedWindow, error) {
 			continue
 		}
 		pid := windowPID(h)
-		w := ProbedWindow{Window: Window{ID: uint32(h), Title: title, PID: int(pid), Client: pid}}
+		w := ProbedWindow{Window: Window{ID: uint32(h), Title: title, PID: int(pid), Client: pid, Class: windowClass(h), Instance: processName(pid)}}
 		var cr rect
 		var origin point
 		if ok, _, _ := procGetClientRect.Call(uintptr(h), uintptr(unsafe.Pointer(&cr))); ok != 0 {

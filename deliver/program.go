@@ -7,6 +7,7 @@
 package deliver
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -277,4 +278,55 @@ func Inspect(w Window) Program {
 	}
 	p.CLI, p.CLIPID = findCLI(procs, w.PID)
 	return p
+}
+
+// Binding is how an agent's window is best recognised: by what lasts.
+type Binding struct {
+	Window string // a title matcher; "" when the title is no way to find it
+	Class  string // a WM_CLASS instance (or class) of its own
+	PID    int    // the window's process, where nothing else tells it apart
+	// Why says what was chosen and why, for the person.
+	Why string
+}
+
+// BindingFor chooses how to recognise w among all the desktop's windows:
+// a terminal by its WM_CLASS instance when no other window has it (xterm
+// -name agent-3, a terminal profile's class), else by its class and
+// process (lasting as long as the terminal runs), and only where neither
+// tells it apart by its title, which an agent CLI rewrites. A window that
+// is no terminal keeps its title, as a chat app's title says which agent
+// it is.
+func BindingFor(w Window, p Program, all []ProbedWindow) Binding {
+	if !p.IsTerminal() {
+		return Binding{Window: w.Title, Why: "the window's title"}
+	}
+	same := func(match func(o ProbedWindow) bool) int {
+		n := 0
+		for _, o := range all {
+			if o.ID != w.ID && match(o) {
+				n++
+			}
+		}
+		return n
+	}
+	inst := w.Instance
+	if inst == "" {
+		inst = w.Class
+	}
+	if inst != "" && same(func(o ProbedWindow) bool {
+		return strings.EqualFold(o.Instance, inst) || strings.EqualFold(o.Class, inst)
+	}) == 0 {
+		return Binding{Class: inst, Why: fmt.Sprintf("its class %q, which no other window has (the title is the program's to rewrite)", inst)}
+	}
+	if w.PID > 0 && same(func(o ProbedWindow) bool { return o.PID == w.PID }) == 0 {
+		return Binding{Class: inst, PID: w.PID, Why: fmt.Sprintf("its class %q and its process %d, which lasts as long as this terminal window (for a binding that outlives it, start each agent's terminal with a class of its own, e.g. xterm -name AGENT, and capture again)", inst, w.PID)}
+	}
+	return Binding{Window: w.Title, Why: fmt.Sprintf("its title %q: its class %q and process %d are shared with other windows (one terminal process serving several windows); %s rewrites titles, so pin the terminal's title in its settings, or give each agent a terminal with a class of its own", w.Title, inst, w.PID, orProgram(p))}
+}
+
+func orProgram(p Program) string {
+	if p.CLI != "" {
+		return p.CLI
+	}
+	return "an agent CLI"
 }

@@ -185,3 +185,29 @@ func TestATerminalWithoutUndoSubmitsThroughAPersonsTouch(t *testing.T) {
 		t.Fatalf("kept on %v, submits %q", rep.KeptOn, d.Window("Agent-1").Submits)
 	}
 }
+
+func TestBindingForPrefersWhatLasts(t *testing.T) {
+	term := deliver.Program{Terminal: "xterm", CLI: deliver.CLIClaudeCode}
+	own := deliver.Window{ID: 1, Title: "✳ Claude Code", Instance: "agent-3", Class: "XTerm", PID: 30}
+	others := []deliver.ProbedWindow{
+		{Window: deliver.Window{ID: 2, Title: "✳ Claude Code", Instance: "xterm", Class: "XTerm", PID: 31}},
+		{Window: deliver.Window{ID: 3, Title: "Qwen - work", Instance: "xterm", Class: "XTerm", PID: 32}},
+	}
+	if b := deliver.BindingFor(own, term, others); b.Class != "agent-3" || b.Window != "" || b.PID != 0 {
+		t.Errorf("own class: %+v", b)
+	}
+	// Two plain xterms: the class and the process, never the title.
+	if b := deliver.BindingFor(others[0].Window, term, append(others, deliver.ProbedWindow{Window: own})); b.Class != "xterm" || b.PID != 31 || b.Window != "" {
+		t.Errorf("shared class: %+v", b)
+	}
+	// One terminal process serving every window: only the title is left.
+	shared := []deliver.ProbedWindow{{Window: deliver.Window{ID: 5, Title: "Codex", Instance: "gnome-terminal-server", PID: 7}}}
+	w := deliver.Window{ID: 4, Title: "work", Instance: "gnome-terminal-server", PID: 7}
+	if b := deliver.BindingFor(w, deliver.Program{Terminal: "gnome-terminal"}, shared); b.Window != "work" || b.Class != "" {
+		t.Errorf("shared process: %+v", b)
+	}
+	// A chat window keeps its title.
+	if b := deliver.BindingFor(deliver.Window{Title: "Agent-1 — Cursor"}, deliver.Program{}, nil); b.Window != "Agent-1 — Cursor" {
+		t.Errorf("chat: %+v", b)
+	}
+}

@@ -76,13 +76,13 @@ func checkAgents(c *checklist, cfg *config.Config, screens []deliver.Screen, win
 		}
 		var match []deliver.ProbedWindow
 		for _, w := range windows {
-			if a.MatchTitle(w.Title) && (a.PID == 0 || a.PID == w.PID) {
+			if a.MatchWindow(w.Title, w.Instance, w.Class, w.PID) {
 				match = append(match, w)
 			}
 		}
 		found[a.Name] = match
 		if len(match) == 0 {
-			c.fail(what, fmt.Sprintf("no window matches window: %q%s (open windows: %s)", a.Window, pidNote(a.PID), titles(windows)),
+			c.fail(what, fmt.Sprintf("no window matches %s (open windows: %s)", binding(a), titles(windows)),
 				fmt.Sprintf("open the agent's app, or set window: to part of its title (agentspool coords capture %s records it)", a.Name))
 			continue
 		}
@@ -103,8 +103,54 @@ func checkAgents(c *checklist, cfg *config.Config, screens []deliver.Screen, win
 			more = fmt.Sprintf(" (%d windows match; the click decides which gets the text)", len(match))
 		}
 		c.ok(what, "(%d, %d) on screen %s, in window %q (0x%x, pid %d)%s", a.X, a.Y, on, inside.Title, inside.ID, inside.PID, more)
+		checkProgram(c, a, inside.Window)
 	}
 	return found
+}
+
+// checkProgram says what runs behind the agent's window (a terminal, the
+// agent CLI in it) and what that means for its delivery.
+func checkProgram(c *checklist, a *config.Agent, w deliver.Window) {
+	p := deliver.Inspect(w)
+	what := a.Name + " program"
+	if !p.IsTerminal() {
+		if a.Kind == config.KindTerminal {
+			c.ok(what, "kind: terminal (its window, class %q, is no terminal known here): no click, no look, no interrupting key", w.Class)
+		} else {
+			c.ok(what, "a chat window (class %q): clicked, looked into, pasted with ctrl+v", w.Class)
+		}
+		return
+	}
+	prof, _ := p.Profile()
+	undo := "none that is safe in a terminal (a paste to take back holds the agent)"
+	if len(prof.Undo) > 0 {
+		undo = strings.Join(prof.Undo, "+")
+	}
+	c.ok(what, "%s: focused without a click, pasted with %s, never looked into, no ctrl+c/z/d/\\ ever; undo %s; %v between paste and submit",
+		p, strings.Join(p.PasteKey(), "+"), undo, prof.SubmitGap)
+	if p.CLI != "" && a.Window != "" && a.Class == "" && a.PID == 0 {
+		c.fail(a.Name+" binding", fmt.Sprintf("bound by its title %q alone, which %s rewrites", a.Window, p.CLI),
+			fmt.Sprintf("bind it by what lasts: agentspool coords capture %s --at %d,%d", a.Name, a.X, a.Y))
+	}
+	if a.Kind == config.KindChat {
+		c.fail(a.Name+" kind", "kind: chat is written, but the window is a terminal ("+p.Terminal+"): the terminal's rules apply anyway",
+			"leave kind: out (auto) or write kind: terminal")
+	}
+}
+
+// binding says how an agent's window is recognised, for messages.
+func binding(a *config.Agent) string {
+	var parts []string
+	if a.Window != "" {
+		parts = append(parts, fmt.Sprintf("window: %q", a.Window))
+	}
+	if a.Class != "" {
+		parts = append(parts, fmt.Sprintf("class: %q", a.Class))
+	}
+	if a.PID != 0 {
+		parts = append(parts, fmt.Sprintf("pid: %d", a.PID))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func pidNote(pid int) string {

@@ -17,7 +17,7 @@ import (
 var coordsCommand = &command{
 	name: "coords", order: 51,
 	summary: "find an agent's chat input coordinates; import cursor_agent_coords.json",
-	usage:   "coords capture AGENT [--countdown 3s] [--window TITLE] | coords import FILE [--write] | coords check [--click]",
+	usage:   "coords capture AGENT [--at X,Y | --countdown 3s] [--window TITLE] | coords import FILE [--write] | coords check [--click]",
 	help: `Calibrates the agents' points in coords.yaml. Edits keep the file's
 comments, blank lines and order; an agent not in the file is added at the
 end of agents:.
@@ -28,17 +28,25 @@ end of agents:.
                   and leave the pointer there. --window TITLE records TITLE
                   (a substring or /regex/) instead of the whole title, for
                   apps whose title changes with the open file.
+                  --at X,Y records the window under that point at once (no
+                  countdown, no click: scriptable), bound by what lasts: a
+                  terminal by its WM_CLASS instance when no other window
+                  has it, else by its class and process; an agent CLI
+                  rewrites the title, so no window: is written for it.
   import FILE     converts the older cursor_agent_coords.json
                   ({"agents": {"Agent-1": {"chat_input_coordinates": [x, y]}}}).
                   Prints the agents as coords.yaml entries; --write puts them
                   into the config (agents there keep their window:, new ones
                   get their name as the window until you capture them).
   check           each agent's point is on a screen and inside a window whose
-                  title matches; --click also clicks each point (under the
-                  desktop lock) and checks which window got the focus.
+                  title matches, and what runs there (a terminal, the agent
+                  CLI in it); --click also clicks each point (a terminal's
+                  window is activated instead) under the desktop lock and
+                  checks which window got the focus.
 
 Example:
   agentspool coords capture Agent-3 --countdown 5s
+  agentspool coords capture Agent-4 --at 1500,900
   agentspool coords import ~/old/cursor_agent_coords.json --write
   agentspool coords check --click`,
 	run: runCoords,
@@ -54,6 +62,7 @@ func runCoords(e *env, args []string) error {
 	case "capture":
 		countdown := fs.Duration("countdown", 3*time.Second, "time to put the pointer on the chat input and click it")
 		window := fs.String("window", "", "record this `TITLE` matcher instead of the focused window's whole title")
+		at := fs.String("at", "", "record the window under the point `X,Y` now: no countdown, no click")
 		ops, err := e.parse(fs, args[1:], 1, 1)
 		if err != nil {
 			return err
@@ -63,6 +72,13 @@ func runCoords(e *env, args []string) error {
 		}
 		if *countdown < 0 {
 			return usageErr(e.cmd, errors.New("--countdown must not be negative"))
+		}
+		if *at != "" {
+			var x, y int
+			if n, err := fmt.Sscanf(*at, "%d,%d", &x, &y); n != 2 || err != nil || fmt.Sprintf("%d,%d", x, y) != strings.ReplaceAll(*at, " ", "") {
+				return usageErr(e.cmd, fmt.Errorf("bad --at %q: want X,Y in screen pixels, e.g. --at 640,700", *at))
+			}
+			return coordsCaptureAt(e, ops[0], x, y, *window)
 		}
 		return coordsCapture(e, ops[0], *countdown, *window)
 	case "import":
@@ -150,6 +166,53 @@ func coordsCapture(e *env, agent string, countdown time.Duration, window string)
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s: x %d, y %d, window %q (focused: %q, pid %d) -> %s\n", agent, x, y, window, w.Title, w.PID, e.configPath)
+	return nil
+}
+
+// coordsCaptureAt records the window under (x, y) as agent's, bound by
+// what lasts (deliver.BindingFor): no countdown, no click, no key, so a
+// script can calibrate a desktop of running agents.
+func coordsCaptureAt(e *env, agent string, x, y int, window string) error {
+	data, mode, err := readConfigText(e.configPath)
+	if err != nil {
+		return err
+	}
+	desk, err := deliver.NewDesktop()
+	if err != nil {
+		return err
+	}
+	defer desk.Close()
+	w, err := desk.WindowAt(x, y)
+	if err != nil {
+		return err
+	}
+	if w.ID == 0 {
+		return fmt.Errorf("coords: no window at (%d, %d): put the agent's window there, or give the point of its input", x, y)
+	}
+	p, err := deliver.OpenProbe()
+	if err != nil {
+		return err
+	}
+	all, err := p.Windows()
+	p.Close()
+	if err != nil {
+		return err
+	}
+	prog := deliver.Inspect(w)
+	b := deliver.BindingFor(w, prog, all)
+	if window != "" {
+		b = deliver.Binding{Window: window, Why: "--window"}
+	}
+	edit := config.AgentEdit{Name: agent, X: x, Y: y, Window: b.Window, Class: b.Class, PID: b.PID, DropWindow: b.Window == ""}
+	out, err := config.EditAgents(data, []config.AgentEdit{edit})
+	if err != nil {
+		return err
+	}
+	if err := writeConfigText(e.configPath, out, mode); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: x %d, y %d, bound by %s -> %s\n  window there: %q (0x%x, class %s/%s, pid %d): %s\n",
+		agent, x, y, b.Why, e.configPath, w.Title, w.ID, w.Instance, w.Class, w.PID, prog)
 	return nil
 }
 
@@ -280,7 +343,15 @@ func clickCheck(e *env, c *checklist, cfg *config.Config, found map[string][]del
 			c.skip(a.Name+" click", "no window to click into")
 			continue
 		}
-		if err := desk.Click(a.X, a.Y); err != nil {
+		// A terminal is activated, never clicked: a click moves a TUI's
+		// caret into the text of its input.
+		if under, err := desk.WindowAt(a.X, a.Y); err == nil && under.ID != 0 && (a.Kind == config.KindTerminal || deliver.Inspect(under).IsTerminal()) {
+			err = desk.Activate(under)
+			if err != nil {
+				c.fail(a.Name+" click", err.Error(), "")
+				continue
+			}
+		} else if err := desk.Click(a.X, a.Y); err != nil {
 			c.fail(a.Name+" click", err.Error(), "")
 			continue
 		}
@@ -291,7 +362,7 @@ func clickCheck(e *env, c *checklist, cfg *config.Config, found map[string][]del
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			w, err = desk.Focused()
-			if err == nil && a.MatchTitle(w.Title) && (a.PID == 0 || a.PID == w.PID) || time.Now().After(deadline) {
+			if err == nil && a.MatchWindow(w.Title, w.Instance, w.Class, w.PID) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -299,7 +370,7 @@ func clickCheck(e *env, c *checklist, cfg *config.Config, found map[string][]del
 		switch {
 		case err != nil:
 			c.fail(a.Name+" click", err.Error(), "")
-		case a.MatchTitle(w.Title) && (a.PID == 0 || a.PID == w.PID):
+		case a.MatchWindow(w.Title, w.Instance, w.Class, w.PID):
 			c.ok(a.Name+" click", "focused %q (0x%x, pid %d)", w.Title, w.ID, w.PID)
 		default:
 			c.fail(a.Name+" click", fmt.Sprintf("after the click the focus is on %q (0x%x, pid %d), which does not match window: %q%s", w.Title, w.ID, w.PID, a.Window, pidNote(a.PID)),
