@@ -281,17 +281,9 @@ func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prom
 			errs = append(errs, fmt.Errorf("%s is not a message of %s's in cur/ or done/", m.ID, a.Name))
 			continue
 		}
-		submit, why := confirm.SubmitAlone, ""
-		switch {
-		case len(envs) > 1:
-			submit, why = confirm.SubmitMerged, fmt.Sprintf("%d messages in one prompt", len(envs))
-		case strings.TrimFunc(prompt[:m.Start], unicode.IsSpace) != "":
-			submit, why = confirm.SubmitMerged, "other text before the envelope"
-		default:
-			if !onlyTheMessage(sp, en, prompt[m.End:]) {
-				submit, why = confirm.SubmitMerged, "other text than the message after the envelope"
-			}
-		}
+		submit, why := confirm.MatchPrompt(prompt, m.Start, m.End, len(envs), func(rest string) bool {
+			return onlyTheMessage(sp, en, rest)
+		})
 		p, err := confirm.WriteHookAck(a.Inbox, en.ID, event, submit, why)
 		if err != nil {
 			errs = append(errs, err)
