@@ -213,7 +213,7 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 	}
 	acks, err := ackPrompt(cfg, sp, a, name, p.Prompt)
 	for _, k := range acks {
-		lg.Info("hook: acked", "id", k.id, "submit", k.submit, "why", k.why, "ack", k.path)
+		lg.Info("hook: acked", "id", k.id, "in", k.state, "submit", k.submit, "why", k.why, "ack", k.path)
 	}
 	if err != nil {
 		lg.Error("hook: ack", "err", err)
@@ -258,7 +258,7 @@ func readBounded(r io.Reader, max int64, timeout time.Duration) ([]byte, error) 
 	}
 }
 
-type hookAck struct{ id, submit, why, path string }
+type hookAck struct{ id, state, submit, why, path string }
 
 // ackPrompt acks every message of a's that prompt holds.
 func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prompt string) ([]hookAck, error) {
@@ -273,12 +273,8 @@ func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prom
 			continue // someone else's message, pasted here: not ours to ack
 		}
 		en, ok, err := messageOf(sp, a.Name, m.ID)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s is not a message of %s's in cur/ or done/", m.ID, a.Name))
+			errs = append(errs, err)
 			continue
 		}
 		submit, why := confirm.MatchPrompt(prompt, m.Start, m.End, len(envs), func(rest string) bool {
@@ -289,29 +285,56 @@ func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prom
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, hookAck{id: en.ID, submit: submit, why: why, path: p})
+		out = append(out, hookAck{id: en.ID, state: string(en.State), submit: submit, why: why, path: p})
 	}
 	return out, errors.Join(errs...)
 }
 
-// messageOf finds id among agent's messages that were claimed for delivery
-// (cur/) or are done: a message still in new/ cannot have been pasted.
+// messageOf finds id among agent's messages that the daemon pasted at
+// least once, wherever the message is now: in cur/ (delivering, or waiting
+// for its ack), in done/, and also back in new/ (or hold/, failed/) after
+// an ack timeout — a tool may submit a paste late (Codex queues a prompt
+// typed while a turn runs), and that late submit is still its delivery.
+// The daemon looks for the ack before any retry, so such a message goes to
+// done/ and is never pasted again. A message the daemon never pasted (in
+// new/ with no attempt yet, or claimed but not yet marked pasting) is not
+// found: an envelope a sender typed by hand is no delivery.
 func messageOf(sp *spool.Spool, agent, id string) (spool.Entry, bool, error) {
 	if !spool.ValidID(id) {
-		return spool.Entry{}, false, nil
+		return spool.Entry{}, false, fmt.Errorf("%q is no message id", id)
 	}
-	for _, st := range []spool.State{spool.StateCur, spool.StateDone} {
-		es, err := sp.Scan(st, agent)
-		if err != nil {
-			return spool.Entry{}, false, err
-		}
-		for _, en := range es {
-			if en.ID == id {
-				return en, true, nil
+	var never spool.Entry
+	// Twice: a scan that ran while the daemon renamed the message (from
+	// pasting to submitted, or back to new/) may have missed it.
+	for pass := 0; pass < 2; pass++ {
+		for _, st := range []spool.State{spool.StateCur, spool.StateNew, spool.StateDone, spool.StateHold, spool.StateFailed} {
+			es, err := sp.Scan(st, agent)
+			if err != nil {
+				return spool.Entry{}, false, err
+			}
+			for _, en := range es {
+				if en.ID != id {
+					continue
+				}
+				if pastedOnce(en) {
+					return en, true, nil
+				}
+				never = en
 			}
 		}
 	}
-	return spool.Entry{}, false, nil
+	if never.ID != "" {
+		return spool.Entry{}, false, fmt.Errorf("%s is in %s/ and was never pasted by the daemon: an envelope typed by hand is no ack", id, never.State)
+	}
+	return spool.Entry{}, false, fmt.Errorf("%s is not a message of %s's", id, agent)
+}
+
+// pastedOnce reports whether the daemon pasted e at least once, from the
+// retry state in its name: done (submitted), an attempt counted (only a
+// submit that got no ack counts one), or marked pasting or submitted in
+// cur/ (the hook can run between the submit key and the submitted mark).
+func pastedOnce(e spool.Entry) bool {
+	return e.State == spool.StateDone || e.Attempt > 0 || e.Pasting || !e.Submitted.IsZero()
 }
 
 // onlyTheMessage reports whether rest, the prompt after the envelope line,

@@ -42,12 +42,28 @@ func withPrompt(t *testing.T, prompt string) []byte {
 	return b
 }
 
-// claimed sends body to agent and moves it to cur/, as the daemon does
-// before it pastes; it returns the id.
+// claimed sends body to agent, moves it to cur/ and marks it submitted, as
+// the daemon does when it pastes; it returns the id.
 func (f *fixture) claimed(agent, body string) string {
 	f.t.Helper()
 	id := f.send(agent, body)
-	if _, err := f.open().Claim(f.entry(id)); err != nil {
+	sp := f.open()
+	c, err := sp.Claim(f.entry(id))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := sp.Mark(c, false, time.Now()); err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+// timedOut is claimed, then back in new/ as after an ack timeout (attempt
+// 1, a not-before time), where a late submit finds it.
+func (f *fixture) timedOut(agent, body string) string {
+	f.t.Helper()
+	id := f.claimed(agent, body)
+	if _, err := f.open().Retry(f.entry(id), time.Now().Add(time.Hour)); err != nil {
 		f.t.Fatal(err)
 	}
 	return id
@@ -233,6 +249,44 @@ func TestHookAcksOnlyThisAgentsMessages(t *testing.T) {
 	}
 	if !strings.Contains(f.hookLog(), "not a message of Agent-3's") {
 		t.Errorf("the refused ids are not logged:\n%s", f.hookLog())
+	}
+}
+
+// A late submit acks the message wherever it is now: back in new/ after
+// an ack timeout (the daemon pasted it once: attempt 1), so the daemon
+// finds the ack before its retry and never pastes it again. A message the
+// daemon never pasted is not acked by an envelope typed by hand: one still
+// in new/ (attempt 0), or claimed but not yet marked pasting in cur/.
+func TestHookAcksALateSubmitOfARetriedMessage(t *testing.T) {
+	f := newFixture(t)
+	late := f.timedOut("Agent-3", hookBody)
+	if en := f.entry(late); en.State != "new" || en.Attempt != 1 {
+		t.Fatalf("the timed-out message: %+v", en)
+	}
+	never := f.send("Agent-3", hookBody)
+	claimedOnly := f.send("Agent-3", hookBody)
+	if _, err := f.open().Claim(f.entry(claimedOnly)); err != nil {
+		t.Fatal(err)
+	}
+	env := func(id string) string { return "[agentspool id=" + id + " from=Agent-6 to=Agent-3]\n" }
+	f.run(withPrompt(t, env(late)+hookBody), "hook", "--agent", "Agent-3", "beforeSubmitPrompt").want(t, 0)
+	if !f.acked("Agent-3", late) {
+		t.Fatalf("a late submit of a message back in new/ is not acked; log:\n%s", f.hookLog())
+	}
+	if s, _ := confirm.AckNote(f.inboxOf("Agent-3"), late); s != confirm.SubmitAlone {
+		t.Errorf("late submit noted %q", s)
+	}
+	if !strings.Contains(f.hookLog(), "in=new") {
+		t.Errorf("the log does not say where the message was:\n%s", f.hookLog())
+	}
+	for _, id := range []string{never, claimedOnly} {
+		f.run(withPrompt(t, env(id)+hookBody), "hook", "--agent", "Agent-3", "beforeSubmitPrompt").want(t, 0)
+		if f.acked("Agent-3", id) {
+			t.Errorf("%s, never pasted, acked by a typed envelope", id)
+		}
+	}
+	if n := strings.Count(f.hookLog(), "was never pasted by the daemon"); n != 2 {
+		t.Errorf("%d refusals logged, want 2:\n%s", n, f.hookLog())
 	}
 }
 
