@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/internal/safeio"
 )
@@ -636,11 +637,11 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 		if err != nil {
 			return err
 		}
-		cmd := ""
-		for _, en := range es {
+		cmd, group := "", -1
+		for i, en := range es {
 			for _, c := range tool.commands(en) {
 				if ours(c) {
-					cmd = c
+					cmd, group = c, i
 				}
 			}
 		}
@@ -651,6 +652,8 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 		case st != nil && !st.Events[ev].IsZero():
 			at := st.Events[ev]
 			fired = "last fired " + at.Local().Format("2006-01-02 15:04:05") + " (" + fmtAge(e.now().Sub(at)) + " ago)"
+		case cmd != "":
+			fired = "never fired: " + tool.neverFired
 		}
 		if cmd == "" {
 			missing++
@@ -658,6 +661,9 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 			continue
 		}
 		fmt.Fprintf(e.stdout, "%s: installed (%s); %s\n", ev, cmd, fired)
+		if tool.name == "codex" {
+			fmt.Fprintf(e.stdout, "%s: %s\n", ev, codexTrust(path, ev, group))
+		}
 	}
 	if st != nil {
 		fmt.Fprintf(e.stdout, "agent %s is %s since %s\n", agent, st.State, st.Since.Local().Format("2006-01-02 15:04:05"))
@@ -666,4 +672,90 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 		return fmt.Errorf("hooks for %s not installed in %s (%d of 2 events missing)", agent, path, missing)
 	}
 	return nil
+}
+
+// codexTrust says whether Codex recorded the person's trust in the hook of
+// event, entry group of the hooks.json at path: Codex keeps it in the
+// user's config.toml as [hooks.state."<path>:<event label>:<group>:<hook>"]
+// with the trusted_hash of the entry (codex-rs hooks config_rules.rs,
+// discovery.rs). Whether the hash still matches the entry only Codex can
+// tell (it hashes its own normalised form): /hooks shows "Modified since
+// last trusted" then.
+func codexTrust(path, event string, group int) string {
+	label := map[string]string{"UserPromptSubmit": "user_prompt_submit", "Stop": "stop"}[event]
+	key := fmt.Sprintf("%s:%s:%d:0", path, label, group)
+	home, err := codexHome()
+	if err != nil {
+		return "trust unknown: " + err.Error()
+	}
+	cfgPath := filepath.Join(home, "config.toml")
+	b, err := safeio.ReadFile(cfgPath, safeio.OpenOptions{MaxBytes: 4 << 20})
+	untrusted := "not trusted in Codex yet (no trust recorded in " + cfgPath + "): run codex, open /hooks and trust it; until then Codex skips it without a word"
+	if err != nil {
+		return untrusted
+	}
+	header := `[hooks.state.` + string(rawJSON(key)) + `]`
+	in, trusted, disabled := false, false, false
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "["):
+			in = line == header
+		case !in:
+		case strings.HasPrefix(line, "trusted_hash") && strings.Contains(line, "="):
+			trusted = true
+		case strings.HasPrefix(line, "enabled") && strings.HasSuffix(line, "false"):
+			disabled = true
+		}
+	}
+	switch {
+	case disabled:
+		return "disabled in Codex's /hooks (" + cfgPath + "): enable it there"
+	case trusted:
+		return "trusted in Codex's /hooks (" + cfgPath + "); if it never fires, /hooks may show it modified since: trust it again"
+	}
+	return untrusted
+}
+
+// doctorHookFiles is doctor's word on the hooks installed in the user's
+// files of each tool (a project's file doctor cannot know of): one whose
+// event never fired is reported, with the tool's reason why it may not
+// run (Codex: not trusted yet).
+func doctorHookFiles(c *checklist, cfg *config.Config) {
+	for _, a := range cfg.Agents {
+		st, _ := confirm.ReadState(cfg.Spool, a.Name)
+		for _, name := range []string{"cursor", "claude-code", "codex", "gemini", "qwen-code"} {
+			tool := hookTools[name]
+			path, err := hooksFile(tool, "", true)
+			if err != nil {
+				continue
+			}
+			d, err := readHooksDoc(path)
+			if err != nil || !d.exists {
+				continue
+			}
+			var never []string
+			installed := false
+			for _, ev := range []string{tool.submit, tool.stop} {
+				es, _ := d.entries(ev)
+				for _, en := range es {
+					for _, cmd := range tool.commands(en) {
+						if isOurHook(cmd, a.Name) {
+							installed = true
+							if st == nil || st.Events[ev].IsZero() {
+								never = append(never, ev)
+							}
+						}
+					}
+				}
+			}
+			switch {
+			case !installed:
+			case len(never) > 0:
+				c.fail("hooks", fmt.Sprintf("%s: %s hook %s in %s has never fired", a.Name, name, strings.Join(never, " and "), path), tool.neverFired)
+			default:
+				c.ok("hooks", "%s: %s hooks in %s have fired", a.Name, name, path)
+			}
+		}
+	}
 }
