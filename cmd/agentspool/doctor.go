@@ -90,6 +90,7 @@ func runDoctor(e *env, args []string) error {
 		}
 	}
 	doctorHooks(c, cfg, e.now())
+	doctorHookFiles(c, cfg)
 	return c.result("doctor")
 }
 

@@ -32,29 +32,71 @@ const hookLogMax = 4 << 20
 
 // hookEvent is one event a tool's hook runner calls `hook` with.
 type hookEvent struct {
-	tool   string // "cursor" or "claude-code"
+	tool   string // as --for names it: "cursor", "claude-code", ...
 	submit bool   // a prompt was submitted (else: the agent's turn ended)
 	// answer is printed on stdout whatever happens, so the tool carries on.
 	answer string
 }
 
-// hookEvents are the events, named as each tool names them.
-var hookEvents = map[string]hookEvent{
+// toolEvents are each tool's two events, named as the tool names them,
+// with what the tool must read on stdout so that the prompt goes on
+// unchanged. None is ever answered with exit code 2, which blocks the
+// prompt in every one of them.
+var toolEvents = map[string]map[string]hookEvent{
 	// Cursor reads the hook's stdout as JSON; beforeSubmitPrompt must say
 	// continue, or the prompt is not sent.
-	"beforeSubmitPrompt": {tool: "cursor", submit: true, answer: `{"continue": true}` + "\n"},
-	"stop":               {tool: "cursor", answer: "{}\n"},
+	"cursor": {
+		"beforeSubmitPrompt": {submit: true, answer: `{"continue": true}` + "\n"},
+		"stop":               {answer: "{}\n"},
+	},
 	// Claude Code goes by the exit code (0: carry on); stdout of
 	// UserPromptSubmit is added to the model's context, so print nothing.
-	"UserPromptSubmit": {tool: "claude-code", submit: true},
-	"Stop":             {tool: "claude-code"},
+	"claude-code": {"UserPromptSubmit": {submit: true}, "Stop": {}},
+	// Codex likewise: on exit 0 an empty stdout does nothing, plain text
+	// on UserPromptSubmit's is added to the context, and Stop's must be
+	// JSON if anything (codex-rs hooks events/user_prompt_submit.rs,
+	// stop.rs). Print nothing.
+	"codex": {"UserPromptSubmit": {submit: true}, "Stop": {}},
+	// Gemini CLI parses stdout as JSON, and with an empty stdout it takes
+	// stderr, as plain text shown to the person (hookRunner.ts): answer
+	// an empty object always.
+	"gemini": {"BeforeAgent": {submit: true, answer: "{}\n"}, "AfterAgent": {answer: "{}\n"}},
+	// Qwen Code, Gemini CLI's fork, also falls back to stderr: the same.
+	"qwen-code": {"UserPromptSubmit": {submit: true, answer: "{}\n"}, "Stop": {answer: "{}\n"}},
+}
+
+// hookEvents are the events a command line without --for names: Cursor's,
+// Claude Code's (installed before --for existed) and Gemini CLI's.
+var hookEvents = map[string]hookEvent{}
+
+func init() {
+	for tool, evs := range toolEvents {
+		for name, ev := range evs {
+			ev.tool = tool
+			evs[name] = ev
+			if tool == "cursor" || tool == "claude-code" || tool == "gemini" {
+				hookEvents[name] = ev
+			}
+		}
+	}
+}
+
+// lookupHookEvent is the event name of tool (or, without one, the event
+// a command line without --for means).
+func lookupHookEvent(tool, name string) (hookEvent, bool) {
+	if tool == "" {
+		ev, ok := hookEvents[name]
+		return ev, ok
+	}
+	ev, ok := toolEvents[tool][name]
+	return ev, ok
 }
 
 var hookCommand = &command{
 	name:    "hook",
 	order:   45,
 	summary: "called by an agent tool's hooks: ack what the agent was given, and mark it busy or ready",
-	usage:   "hook --agent AGENT EVENT",
+	usage:   "hook --agent AGENT [--for TOOL] EVENT",
 	help: `Not for people: the agent's tool runs it from its hooks (installed by
 "agentspool hooks install"). EVENT is the tool's event name:
 
@@ -62,13 +104,20 @@ var hookCommand = &command{
                                {"continue": true} and {} as Cursor expects
   UserPromptSubmit, Stop       Claude Code (settings.json); prints nothing,
                                exit code 0
+  --for codex UserPromptSubmit, Stop
+                               Codex (hooks.json); prints nothing, exit 0
+  BeforeAgent, AfterAgent      Gemini CLI (settings.json); answers {}
+  --for qwen-code UserPromptSubmit, Stop
+                               Qwen Code (settings.json); answers {}
 
 It reads the hook's JSON from stdin (at most 1 MiB, for at most --timeout).
 On a submitted prompt it finds every agentspool envelope line in the prompt
-and, for each message of AGENT's (to=AGENT, and the id is one of AGENT's in
-cur/ or done/), writes the ack <inbox>/<id>.ack, noting "submit: alone" when
-the prompt held the message and nothing else, or "submit: merged" when it
-held other text too (a person's draft, another message). It then marks the
+and, for each message of AGENT's (to=AGENT, and the daemon pasted it at
+least once: wherever it is now, back in new/ after an ack timeout too),
+writes the ack <inbox>/<id>.ack, noting "submit: alone" when the prompt
+held the message and nothing else (in Claude Code's <pasted_content> block
+too), or "submit: merged" when it held other text too (a person's draft,
+another message). It then marks the
 agent busy; on the end of a turn, ready. The state is the file
 <spool>/agents/AGENT.state, which the daemon reads for deliver_when: ready.
 
@@ -86,21 +135,26 @@ Example:
 // sends prompt, conversation_id, generation_id, workspace_roots,
 // hook_event_name (and status on stop); Claude Code sends session_id,
 // transcript_path, cwd, hook_event_name, prompt (and stop_hook_active on
-// Stop). See testdata/hooks.
+// Stop); Codex adds turn_id and model; Gemini CLI and Qwen Code send
+// session_id, transcript_path, cwd, hook_event_name, timestamp and prompt,
+// and Qwen Code submitted_prompt when the prompt it processed (its
+// @-includes) differs from what was submitted. See testdata/hooks.
 type hookPayload struct {
-	Prompt         string   `json:"prompt"`
-	HookEventName  string   `json:"hook_event_name"`
-	ConversationID string   `json:"conversation_id"`
-	GenerationID   string   `json:"generation_id"`
-	WorkspaceRoots []string `json:"workspace_roots"`
-	SessionID      string   `json:"session_id"`
-	Cwd            string   `json:"cwd"`
-	Status         string   `json:"status"`
+	Prompt          string   `json:"prompt"`
+	SubmittedPrompt string   `json:"submitted_prompt"`
+	HookEventName   string   `json:"hook_event_name"`
+	ConversationID  string   `json:"conversation_id"`
+	GenerationID    string   `json:"generation_id"`
+	WorkspaceRoots  []string `json:"workspace_roots"`
+	SessionID       string   `json:"session_id"`
+	Cwd             string   `json:"cwd"`
+	Status          string   `json:"status"`
 }
 
 func runHook(e *env, args []string) error {
 	fs := e.flagSet()
 	agent := fs.String("agent", "", "the `AGENT` whose tool runs the hook (required)")
+	forTool := fs.String("for", "", "the `TOOL` whose event this is, where the event's name does not say: codex, qwen-code")
 	timeout := fs.Duration("timeout", 2*time.Second, "at most this long for the whole hook, reading stdin included")
 	rest, perr := e.parse(fs, args, 1, 1)
 	if errors.Is(perr, errHelpShown) {
@@ -112,10 +166,18 @@ func runHook(e *env, args []string) error {
 	var name string
 	if perr == nil {
 		name = rest[0]
-		ev = hookEvents[name]
+		ev, _ = lookupHookEvent(*forTool, name)
 	} else {
+		tool := ""
+		for i, a := range args {
+			if (a == "--for" || a == "-for") && i+1 < len(args) {
+				tool = args[i+1]
+			} else if t, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "for="); ok && strings.HasPrefix(a, "-") {
+				tool = t
+			}
+		}
 		for _, a := range args {
-			if x, ok := hookEvents[a]; ok {
+			if x, ok := lookupHookEvent(tool, a); ok {
 				name, ev = a, x
 			}
 		}
@@ -171,7 +233,7 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 		lg.Error("hook: bad command line", "err", perr)
 		return
 	case ev.tool == "":
-		lg.Error("hook: unknown event (want beforeSubmitPrompt, stop, UserPromptSubmit or Stop)")
+		lg.Error("hook: unknown event (want beforeSubmitPrompt, stop, UserPromptSubmit, Stop, BeforeAgent or AfterAgent; --for codex or qwen-code with UserPromptSubmit or Stop)")
 		return
 	case agent == "":
 		lg.Error("hook: --agent is required")
@@ -211,9 +273,13 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 	if p.HookEventName != "" && p.HookEventName != name {
 		lg.Warn("hook: the payload names another event", "payload_event", p.HookEventName)
 	}
-	acks, err := ackPrompt(cfg, sp, a, name, p.Prompt)
+	prompt := p.Prompt
+	if p.SubmittedPrompt != "" {
+		prompt = p.SubmittedPrompt // what was typed and pasted
+	}
+	acks, err := ackPrompt(cfg, sp, a, name, prompt)
 	for _, k := range acks {
-		lg.Info("hook: acked", "id", k.id, "submit", k.submit, "why", k.why, "ack", k.path)
+		lg.Info("hook: acked", "id", k.id, "in", k.state, "submit", k.submit, "why", k.why, "ack", k.path)
 	}
 	if err != nil {
 		lg.Error("hook: ack", "err", err)
@@ -258,7 +324,7 @@ func readBounded(r io.Reader, max int64, timeout time.Duration) ([]byte, error) 
 	}
 }
 
-type hookAck struct{ id, submit, why, path string }
+type hookAck struct{ id, state, submit, why, path string }
 
 // ackPrompt acks every message of a's that prompt holds.
 func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prompt string) ([]hookAck, error) {
@@ -273,53 +339,68 @@ func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prom
 			continue // someone else's message, pasted here: not ours to ack
 		}
 		en, ok, err := messageOf(sp, a.Name, m.ID)
-		if err != nil {
+		if !ok {
 			errs = append(errs, err)
 			continue
 		}
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s is not a message of %s's in cur/ or done/", m.ID, a.Name))
-			continue
-		}
-		submit, why := confirm.SubmitAlone, ""
-		switch {
-		case len(envs) > 1:
-			submit, why = confirm.SubmitMerged, fmt.Sprintf("%d messages in one prompt", len(envs))
-		case strings.TrimFunc(prompt[:m.Start], unicode.IsSpace) != "":
-			submit, why = confirm.SubmitMerged, "other text before the envelope"
-		default:
-			if !onlyTheMessage(sp, en, prompt[m.End:]) {
-				submit, why = confirm.SubmitMerged, "other text than the message after the envelope"
-			}
-		}
+		submit, why := confirm.MatchPrompt(prompt, m.Start, m.End, len(envs), func(rest string) bool {
+			return onlyTheMessage(sp, en, rest)
+		})
 		p, err := confirm.WriteHookAck(a.Inbox, en.ID, event, submit, why)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, hookAck{id: en.ID, submit: submit, why: why, path: p})
+		out = append(out, hookAck{id: en.ID, state: string(en.State), submit: submit, why: why, path: p})
 	}
 	return out, errors.Join(errs...)
 }
 
-// messageOf finds id among agent's messages that were claimed for delivery
-// (cur/) or are done: a message still in new/ cannot have been pasted.
+// messageOf finds id among agent's messages that the daemon pasted at
+// least once, wherever the message is now: in cur/ (delivering, or waiting
+// for its ack), in done/, and also back in new/ (or hold/, failed/) after
+// an ack timeout — a tool may submit a paste late (Codex queues a prompt
+// typed while a turn runs), and that late submit is still its delivery.
+// The daemon looks for the ack before any retry, so such a message goes to
+// done/ and is never pasted again. A message the daemon never pasted (in
+// new/ with no attempt yet, or claimed but not yet marked pasting) is not
+// found: an envelope a sender typed by hand is no delivery.
 func messageOf(sp *spool.Spool, agent, id string) (spool.Entry, bool, error) {
 	if !spool.ValidID(id) {
-		return spool.Entry{}, false, nil
+		return spool.Entry{}, false, fmt.Errorf("%q is no message id", id)
 	}
-	for _, st := range []spool.State{spool.StateCur, spool.StateDone} {
-		es, err := sp.Scan(st, agent)
-		if err != nil {
-			return spool.Entry{}, false, err
-		}
-		for _, en := range es {
-			if en.ID == id {
-				return en, true, nil
+	var never spool.Entry
+	// Twice: a scan that ran while the daemon renamed the message (from
+	// pasting to submitted, or back to new/) may have missed it.
+	for pass := 0; pass < 2; pass++ {
+		for _, st := range []spool.State{spool.StateCur, spool.StateNew, spool.StateDone, spool.StateHold, spool.StateFailed} {
+			es, err := sp.Scan(st, agent)
+			if err != nil {
+				return spool.Entry{}, false, err
+			}
+			for _, en := range es {
+				if en.ID != id {
+					continue
+				}
+				if pastedOnce(en) {
+					return en, true, nil
+				}
+				never = en
 			}
 		}
 	}
-	return spool.Entry{}, false, nil
+	if never.ID != "" {
+		return spool.Entry{}, false, fmt.Errorf("%s is in %s/ and was never pasted by the daemon: an envelope typed by hand is no ack", id, never.State)
+	}
+	return spool.Entry{}, false, fmt.Errorf("%s is not a message of %s's", id, agent)
+}
+
+// pastedOnce reports whether the daemon pasted e at least once, from the
+// retry state in its name: done (submitted), an attempt counted (only a
+// submit that got no ack counts one), or marked pasting or submitted in
+// cur/ (the hook can run between the submit key and the submitted mark).
+func pastedOnce(e spool.Entry) bool {
+	return e.State == spool.StateDone || e.Attempt > 0 || e.Pasting || !e.Submitted.IsZero()
 }
 
 // onlyTheMessage reports whether rest, the prompt after the envelope line,

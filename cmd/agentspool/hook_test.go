@@ -42,12 +42,28 @@ func withPrompt(t *testing.T, prompt string) []byte {
 	return b
 }
 
-// claimed sends body to agent and moves it to cur/, as the daemon does
-// before it pastes; it returns the id.
+// claimed sends body to agent, moves it to cur/ and marks it submitted, as
+// the daemon does when it pastes; it returns the id.
 func (f *fixture) claimed(agent, body string) string {
 	f.t.Helper()
 	id := f.send(agent, body)
-	if _, err := f.open().Claim(f.entry(id)); err != nil {
+	sp := f.open()
+	c, err := sp.Claim(f.entry(id))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := sp.Mark(c, false, time.Now()); err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+// timedOut is claimed, then back in new/ as after an ack timeout (attempt
+// 1, a not-before time), where a late submit finds it.
+func (f *fixture) timedOut(agent, body string) string {
+	f.t.Helper()
+	id := f.claimed(agent, body)
+	if _, err := f.open().Retry(f.entry(id), time.Now().Add(time.Hour)); err != nil {
 		f.t.Fatal(err)
 	}
 	return id
@@ -92,14 +108,14 @@ func payloadFiles(t *testing.T) []payloadFile {
 	for _, n := range names {
 		base := filepath.Base(n)
 		var f payloadFile
-		for _, tool := range []string{"cursor", "claude-code"} {
+		for tool := range toolEvents {
 			if rest, ok := strings.CutPrefix(base, tool+"-"); ok {
 				ev, _, _ := strings.Cut(strings.TrimSuffix(rest, ".json"), "-")
 				f = payloadFile{base, tool, ev}
 			}
 		}
-		if ev, ok := hookEvents[f.event]; !ok || ev.tool != f.tool {
-			t.Fatalf("%s: not TOOL-EVENT[-VARIANT].json for one of the events %v", base, hookEvents)
+		if _, ok := toolEvents[f.tool][f.event]; !ok {
+			t.Fatalf("%s: not TOOL-EVENT[-VARIANT].json for one of the events %v", base, toolEvents)
 		}
 		out = append(out, f)
 	}
@@ -124,15 +140,27 @@ func TestHookPayloadsAreSourced(t *testing.T) {
 		if err := json.Unmarshal(payload(t, f.name, "x"), &p); err != nil || p.HookEventName != f.event {
 			t.Errorf("%s: hook_event_name %q, %v", f.name, p.HookEventName, err)
 		}
-		if hookEvents[f.event].submit && !strings.Contains(string(payload(t, f.name, "@ID@")), "[agentspool id=@ID@ ") {
+		if toolEvents[f.tool][f.event].submit && !strings.Contains(string(payload(t, f.name, "@ID@")), "[agentspool id=@ID@ ") {
 			t.Errorf("%s: no envelope for @ID@ in the prompt", f.name)
 		}
 	}
-	for name := range hookEvents {
-		if !seen[hookEvents[name].tool+" "+name] {
-			t.Errorf("no payload file for %s's %s", hookEvents[name].tool, name)
+	for tool, evs := range toolEvents {
+		for name := range evs {
+			if !seen[tool+" "+name] {
+				t.Errorf("no payload file for %s's %s", tool, name)
+			}
 		}
 	}
+}
+
+// hookArgs is the hook's command line for tool's event, as hooks install
+// writes it: --for where the event's name does not say the tool.
+func hookArgs(agent, tool, event string) []string {
+	args := []string{"hook", "--agent", agent}
+	if hookTools[tool].forFlag {
+		args = append(args, "--for", tool)
+	}
+	return append(args, event)
 }
 
 // Each tool's documented payloads: the agent's message is acked as
@@ -144,18 +172,18 @@ func TestHookPerToolPayloads(t *testing.T) {
 	files := payloadFiles(t)
 	stopOf := map[string]string{}
 	for _, f := range files {
-		if !hookEvents[f.event].submit {
+		if !toolEvents[f.tool][f.event].submit {
 			stopOf[f.tool] = f.name
 		}
 	}
 	for _, pf := range files {
-		if !hookEvents[pf.event].submit {
+		if !toolEvents[pf.tool][pf.event].submit {
 			continue
 		}
 		t.Run(pf.name, func(t *testing.T) {
 			f := newFixture(t)
 			id := f.claimed("Agent-3", hookBody)
-			r := f.run(payload(t, pf.name, id), "hook", "--agent", "Agent-3", pf.event).want(t, 0)
+			r := f.run(payload(t, pf.name, id), hookArgs("Agent-3", pf.tool, pf.event)...).want(t, 0)
 			checkAnswer(t, pf.tool, true, r)
 			if !f.acked("Agent-3", id) {
 				t.Fatalf("no ack; hooks.log:\n%s", f.hookLog())
@@ -168,7 +196,7 @@ func TestHookPerToolPayloads(t *testing.T) {
 			}
 			stop := stopOf[pf.tool]
 			stopEv := strings.TrimSuffix(strings.TrimPrefix(stop, pf.tool+"-"), ".json")
-			r = f.run(payload(t, stop, id), "hook", "--agent", "Agent-3", stopEv).want(t, 0)
+			r = f.run(payload(t, stop, id), hookArgs("Agent-3", pf.tool, stopEv)...).want(t, 0)
 			checkAnswer(t, pf.tool, false, r)
 			if s := f.hookState(t, "Agent-3"); s.State != confirm.StateReady || s.Event != stopEv || s.Events[pf.event].IsZero() {
 				t.Fatalf("state after stop: %+v", s)
@@ -182,31 +210,36 @@ func TestHookPerToolPayloads(t *testing.T) {
 
 // checkAnswer checks the hook's answer as the tool reads it: Cursor parses
 // stdout as one JSON object ({"continue": true} lets the prompt go; after
-// stop, an object without followup_message); Claude Code goes by the exit
-// code and adds the stdout of UserPromptSubmit to the model's context, so
-// there must be none. The hook logs to hooks.log, never stderr, once the
-// config is read.
+// stop, an object without followup_message); Claude Code and Codex go by
+// the exit code and add the stdout of UserPromptSubmit to the model's
+// context, so there must be none; Gemini CLI and Qwen Code parse stdout as
+// JSON and fall back to stderr when it is empty, so they get {}. The hook
+// logs to hooks.log, never stderr, once the config is read.
 func checkAnswer(t *testing.T, tool string, submit bool, r result) {
 	t.Helper()
 	if r.code != 0 || r.stderr != "" {
 		t.Errorf("%s: exit %d, stderr %q", tool, r.code, r.stderr)
 	}
-	if tool == "claude-code" {
-		if r.stdout != "" {
-			t.Errorf("claude-code: stdout %q, want none", r.stdout)
-		}
-		return
-	}
-	want := "{}\n"
-	if submit {
+	want := ""
+	switch {
+	case tool == "cursor" && submit:
 		want = `{"continue": true}` + "\n"
+	case tool == "cursor", tool == "gemini", tool == "qwen-code":
+		want = "{}\n"
 	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil || r.stdout != want {
-		t.Errorf("cursor: stdout %q (%v), want %q", r.stdout, err, want)
+	if r.stdout != want {
+		t.Errorf("%s: stdout %q, want %q", tool, r.stdout, want)
 	}
-	if _, ok := m["followup_message"]; ok {
-		t.Errorf("cursor: a followup_message: %q", r.stdout)
+	if want != "" {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
+			t.Errorf("%s: stdout %q is no JSON object: %v", tool, r.stdout, err)
+		}
+		for _, k := range []string{"followup_message", "decision", "continue"} {
+			if _, ok := m[k]; ok && !(k == "continue" && m[k] == true) {
+				t.Errorf("%s: %s in %q", tool, k, r.stdout)
+			}
+		}
 	}
 }
 
@@ -233,6 +266,44 @@ func TestHookAcksOnlyThisAgentsMessages(t *testing.T) {
 	}
 	if !strings.Contains(f.hookLog(), "not a message of Agent-3's") {
 		t.Errorf("the refused ids are not logged:\n%s", f.hookLog())
+	}
+}
+
+// A late submit acks the message wherever it is now: back in new/ after
+// an ack timeout (the daemon pasted it once: attempt 1), so the daemon
+// finds the ack before its retry and never pastes it again. A message the
+// daemon never pasted is not acked by an envelope typed by hand: one still
+// in new/ (attempt 0), or claimed but not yet marked pasting in cur/.
+func TestHookAcksALateSubmitOfARetriedMessage(t *testing.T) {
+	f := newFixture(t)
+	late := f.timedOut("Agent-3", hookBody)
+	if en := f.entry(late); en.State != "new" || en.Attempt != 1 {
+		t.Fatalf("the timed-out message: %+v", en)
+	}
+	never := f.send("Agent-3", hookBody)
+	claimedOnly := f.send("Agent-3", hookBody)
+	if _, err := f.open().Claim(f.entry(claimedOnly)); err != nil {
+		t.Fatal(err)
+	}
+	env := func(id string) string { return "[agentspool id=" + id + " from=Agent-6 to=Agent-3]\n" }
+	f.run(withPrompt(t, env(late)+hookBody), "hook", "--agent", "Agent-3", "beforeSubmitPrompt").want(t, 0)
+	if !f.acked("Agent-3", late) {
+		t.Fatalf("a late submit of a message back in new/ is not acked; log:\n%s", f.hookLog())
+	}
+	if s, _ := confirm.AckNote(f.inboxOf("Agent-3"), late); s != confirm.SubmitAlone {
+		t.Errorf("late submit noted %q", s)
+	}
+	if !strings.Contains(f.hookLog(), "in=new") {
+		t.Errorf("the log does not say where the message was:\n%s", f.hookLog())
+	}
+	for _, id := range []string{never, claimedOnly} {
+		f.run(withPrompt(t, env(id)+hookBody), "hook", "--agent", "Agent-3", "beforeSubmitPrompt").want(t, 0)
+		if f.acked("Agent-3", id) {
+			t.Errorf("%s, never pasted, acked by a typed envelope", id)
+		}
+	}
+	if n := strings.Count(f.hookLog(), "was never pasted by the daemon"); n != 2 {
+		t.Errorf("%d refusals logged, want 2:\n%s", n, f.hookLog())
 	}
 }
 
@@ -294,13 +365,15 @@ func TestHookHostileStdin(t *testing.T) {
 		{"cut in a utf-8 sequence", []byte(`{"prompt": "[agentspool id=` + id + ` from=a to=Agent-3]\n` + "\xe2\x9c")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			for ev, e := range hookEvents {
-				start := time.Now()
-				r := f.run(c.in, "hook", "--agent", "Agent-3", ev)
-				if d := time.Since(start); d > 3*time.Second {
-					t.Errorf("%s: answered after %v", ev, d)
+			for tool, evs := range toolEvents {
+				for ev, e := range evs {
+					start := time.Now()
+					r := f.run(c.in, hookArgs("Agent-3", tool, ev)...)
+					if d := time.Since(start); d > 3*time.Second {
+						t.Errorf("%s %s: answered after %v", tool, ev, d)
+					}
+					checkAnswer(t, tool, e.submit, r)
 				}
-				checkAnswer(t, e.tool, e.submit, r)
 			}
 			if f.acked("Agent-3", id) {
 				t.Fatal("acked from a broken payload")

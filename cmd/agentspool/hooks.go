@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/internal/safeio"
 )
@@ -22,8 +23,8 @@ const backupSuffix = ".agentspool-backup"
 var hooksCommand = &command{
 	name:    "hooks",
 	order:   46,
-	summary: "install, remove or check agentspool's hooks in an agent's tool (Cursor, Claude Code)",
-	usage:   "hooks install|uninstall|check --agent AGENT --for cursor|claude-code [--project DIR | --user]",
+	summary: "install, remove or check agentspool's hooks in an agent's tool (Cursor, Claude Code, Codex, Gemini CLI, Qwen Code)",
+	usage:   "hooks install|uninstall|check --agent AGENT --for cursor|claude-code|codex|gemini|qwen-code [--project DIR | --user]",
 	help: `Installs the hooks that make the agent's own tool confirm what it was
 given ("agentspool hook"): on each submitted prompt the tool acks the
 agent's messages in it and marks the agent busy; at the end of its turn, it
@@ -33,6 +34,16 @@ marks the agent ready (see deliver_when in coords.yaml).
                      ~/.cursor/hooks.json), events beforeSubmitPrompt, stop
   --for claude-code  .claude/settings.json in the project (--user:
                      ~/.claude/settings.json), events UserPromptSubmit, Stop
+  --for codex        .codex/hooks.json in the project (--user:
+                     $CODEX_HOME/hooks.json, default ~/.codex/hooks.json),
+                     events UserPromptSubmit, Stop. Codex runs a new or
+                     changed hook only once you trust it in its /hooks
+                     screen; until then it skips it without a word.
+  --for gemini       .gemini/settings.json in the project (--user:
+                     ~/.gemini/settings.json), events BeforeAgent,
+                     AfterAgent (timeouts in milliseconds)
+  --for qwen-code    .qwen/settings.json in the project (--user:
+                     ~/.qwen/settings.json), events UserPromptSubmit, Stop
 
 install merges agentspool's entries into the file and keeps every other
 hook as it is (and every other key, in its order); running it again changes
@@ -42,8 +53,9 @@ agentspool's "hook --agent AGENT"; one for another binary path or config is
 replaced. uninstall removes only agentspool's entries for AGENT; when they
 were the only change, the file is put back byte for byte as it was (or
 removed, if install created it). check says whether both events are
-installed and when each last fired (from <spool>/agents/AGENT.state), and
-fails when they are not installed.
+installed and when each last fired (from <spool>/agents/AGENT.state), says
+so when one never fired (for Codex: whether you trusted it), and fails
+when they are not installed.
 
 The command written is this binary's absolute path and the absolute path
 of the config, so the tool finds both whatever its working directory.
@@ -58,16 +70,62 @@ Example:
 
 // hookTool is what differs between the tools' hooks files.
 type hookTool struct {
+	name         string   // as --for names it
 	dir, file    string   // .cursor, hooks.json
 	submit, stop string   // the events' names
 	skeleton     []member // the top level of a file agentspool creates
 	entry        func(cmd string) json.RawMessage
 	commands     func(entry json.RawMessage) []string // the commands an entry runs
+	// userDir, when set, is the directory of the user's file (default:
+	// dir in the home directory).
+	userDir func() (string, error)
+	// forFlag: the command line says --for TOOL, as the event names do
+	// not tell this tool from another one (Codex and Qwen Code use
+	// Claude Code's).
+	forFlag bool
+	// neverFired is check's and doctor's hint when an event never fired.
+	neverFired string
+}
+
+// claudeShape is the entry of Claude Code's settings.json, which Codex's
+// hooks.json and Qwen Code's and Gemini CLI's settings.json share: a
+// matcher group of command hooks. The timeout is in the tool's unit.
+func claudeShape(timeout int) func(cmd string) json.RawMessage {
+	return func(cmd string) json.RawMessage {
+		type hook struct {
+			Type    string `json:"type"`
+			Command string `json:"command"`
+			Timeout int    `json:"timeout"`
+		}
+		return rawJSON(map[string][]hook{"hooks": {{Type: "command", Command: cmd, Timeout: timeout}}})
+	}
+}
+
+func claudeCommands(e json.RawMessage) []string {
+	var x struct{ Hooks []struct{ Command string } }
+	if json.Unmarshal(e, &x) != nil {
+		return nil
+	}
+	var out []string
+	for _, h := range x.Hooks {
+		out = append(out, h.Command)
+	}
+	return out
+}
+
+// codexHome is Codex's home: $CODEX_HOME, else ~/.codex (codex-rs
+// find_codex_home).
+func codexHome() (string, error) {
+	if h := os.Getenv("CODEX_HOME"); h != "" {
+		return h, nil
+	}
+	home, err := os.UserHomeDir()
+	return filepath.Join(home, ".codex"), err
 }
 
 var hookTools = map[string]*hookTool{
 	"cursor": {
-		dir: ".cursor", file: "hooks.json", submit: "beforeSubmitPrompt", stop: "stop",
+		name: "cursor", dir: ".cursor", file: "hooks.json", submit: "beforeSubmitPrompt", stop: "stop",
 		skeleton: []member{{"version", json.RawMessage("1")}},
 		entry: func(cmd string) json.RawMessage {
 			return rawJSON(map[string]string{"command": cmd})
@@ -79,30 +137,41 @@ var hookTools = map[string]*hookTool{
 			}
 			return []string{x.Command}
 		},
+		neverFired: "submit a prompt in Cursor's agent chat; Cursor shows hook errors in its Hooks output panel",
 	},
+	// Seconds (Claude Code's hooks reference).
 	"claude-code": {
-		dir: ".claude", file: "settings.json", submit: "UserPromptSubmit", stop: "Stop",
-		entry: func(cmd string) json.RawMessage {
-			type hook struct {
-				Type    string `json:"type"`
-				Command string `json:"command"`
-				Timeout int    `json:"timeout"`
-			}
-			return rawJSON(map[string][]hook{"hooks": {{Type: "command", Command: cmd, Timeout: 10}}})
-		},
-		commands: func(e json.RawMessage) []string {
-			var x struct{ Hooks []struct{ Command string } }
-			if json.Unmarshal(e, &x) != nil {
-				return nil
-			}
-			var out []string
-			for _, h := range x.Hooks {
-				out = append(out, h.Command)
-			}
-			return out
-		},
+		name: "claude-code", dir: ".claude", file: "settings.json", submit: "UserPromptSubmit", stop: "Stop",
+		entry: claudeShape(10), commands: claudeCommands,
+		neverFired: "submit a prompt in Claude Code; /hooks lists the hooks it loaded",
+	},
+	// hooks.json in Claude Code's shape, timeout in seconds (codex-rs
+	// hooks engine/discovery.rs; hooks are on by default, feature
+	// "hooks"). Codex records trust per hook in config.toml.
+	"codex": {
+		name: "codex", dir: ".codex", file: "hooks.json", submit: "UserPromptSubmit", stop: "Stop",
+		entry: claudeShape(10), commands: claudeCommands, userDir: codexHome, forFlag: true,
+		neverFired: "trust it in Codex: run codex, open /hooks and trust agentspool's hooks (an untrusted hook is skipped without a word)",
+	},
+	// settings.json, timeout in milliseconds (docs/hooks/reference.md;
+	// hooksConfig.enabled defaults to true in 0.61.0).
+	"gemini": {
+		name: "gemini", dir: ".gemini", file: "settings.json", submit: "BeforeAgent", stop: "AfterAgent",
+		entry: claudeShape(10000), commands: claudeCommands, forFlag: true,
+		neverFired: "submit a prompt in Gemini CLI; hooksConfig.enabled must not be false, and a project's hooks run only in a trusted folder",
+	},
+	// settings.json with Claude Code's events, timeout in seconds (values
+	// of 1000 and more are read as milliseconds: hook-timeout.ts); on
+	// unless "disableAllHooks": true.
+	"qwen-code": {
+		name: "qwen-code", dir: ".qwen", file: "settings.json", submit: "UserPromptSubmit", stop: "Stop",
+		entry: claudeShape(10), commands: claudeCommands, forFlag: true,
+		neverFired: "submit a prompt in Qwen Code; \"disableAllHooks\": true in its settings.json turns every hook off",
 	},
 }
+
+// hookToolNames are the --for values, for messages.
+const hookToolNames = "cursor, claude-code, codex, gemini or qwen-code"
 
 func rawJSON(v any) json.RawMessage {
 	var b bytes.Buffer
@@ -115,7 +184,7 @@ func rawJSON(v any) json.RawMessage {
 func runHooks(e *env, args []string) error {
 	fs := e.flagSet()
 	agent := fs.String("agent", "", "the `AGENT` whose tool this is (required)")
-	forTool := fs.String("for", "", "the `TOOL`: cursor or claude-code (required)")
+	forTool := fs.String("for", "", "the `TOOL`: "+hookToolNames+" (required)")
 	project := fs.String("project", "", "the project `DIR` whose hooks file to edit (default: the current directory)")
 	user := fs.Bool("user", false, "edit the user's hooks file in the home directory instead")
 	rest, err := e.parse(fs, args, 1, 1)
@@ -132,7 +201,7 @@ func runHooks(e *env, args []string) error {
 	case *agent == "":
 		return bad("--agent is required")
 	case hookTools[*forTool] == nil:
-		return bad("--for %q: want cursor or claude-code", *forTool)
+		return bad("--for %q: want %s", *forTool, hookToolNames)
 	case *user && *project != "":
 		return bad("give --project or --user, not both")
 	}
@@ -144,15 +213,7 @@ func runHooks(e *env, args []string) error {
 	if _, ok := cfg.Agent(*agent); !ok {
 		return unknownAgentErr(cfg, *agent)
 	}
-	base := *project
-	if *user {
-		if base, err = os.UserHomeDir(); err != nil {
-			return err
-		}
-	} else if base == "" {
-		base = "."
-	}
-	path, err := filepath.Abs(filepath.Join(base, tool.dir, tool.file))
+	path, err := hooksFile(tool, *project, *user)
 	if err != nil {
 		return err
 	}
@@ -163,7 +224,7 @@ func runHooks(e *env, args []string) error {
 			return fmt.Errorf("hooks: %w", err)
 		}
 	}
-	cmdFor, err := e.hookCommandLine(*agent)
+	cmdFor, err := e.hookCommandLine(*agent, tool)
 	if err != nil {
 		return err
 	}
@@ -193,9 +254,32 @@ func runHooks(e *env, args []string) error {
 	return nil
 }
 
+// hooksFile is the absolute path of tool's hooks file: in the project
+// dir (default: the current directory), or the user's.
+func hooksFile(tool *hookTool, project string, user bool) (string, error) {
+	dir := filepath.Join(project, tool.dir)
+	switch {
+	case user && tool.userDir != nil:
+		d, err := tool.userDir()
+		if err != nil {
+			return "", err
+		}
+		dir = d
+	case user:
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(home, tool.dir)
+	case project == "":
+		dir = tool.dir
+	}
+	return filepath.Abs(filepath.Join(dir, tool.file))
+}
+
 // hookCommandLine is the command agentspool writes into the tool's file
 // for agent and an event: this binary and the config, by absolute paths.
-func (e *env) hookCommandLine(agent string) (func(event string) string, error) {
+func (e *env) hookCommandLine(agent string, tool *hookTool) (func(event string) string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("hooks: this binary's path: %w", err)
@@ -205,7 +289,11 @@ func (e *env) hookCommandLine(agent string) (func(event string) string, error) {
 		return nil, err
 	}
 	return func(event string) string {
-		return shellQuote(exe) + " --config " + shellQuote(cfgPath) + " hook --agent " + agent + " " + event
+		cmd := shellQuote(exe) + " --config " + shellQuote(cfgPath) + " hook --agent " + agent + " "
+		if tool.forFlag {
+			cmd += "--for " + tool.name + " "
+		}
+		return cmd + event
 	}, nil
 }
 
@@ -549,11 +637,11 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 		if err != nil {
 			return err
 		}
-		cmd := ""
-		for _, en := range es {
+		cmd, group := "", -1
+		for i, en := range es {
 			for _, c := range tool.commands(en) {
 				if ours(c) {
-					cmd = c
+					cmd, group = c, i
 				}
 			}
 		}
@@ -564,6 +652,8 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 		case st != nil && !st.Events[ev].IsZero():
 			at := st.Events[ev]
 			fired = "last fired " + at.Local().Format("2006-01-02 15:04:05") + " (" + fmtAge(e.now().Sub(at)) + " ago)"
+		case cmd != "":
+			fired = "never fired: " + tool.neverFired
 		}
 		if cmd == "" {
 			missing++
@@ -571,6 +661,9 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 			continue
 		}
 		fmt.Fprintf(e.stdout, "%s: installed (%s); %s\n", ev, cmd, fired)
+		if tool.name == "codex" {
+			fmt.Fprintf(e.stdout, "%s: %s\n", ev, codexTrust(path, ev, group))
+		}
 	}
 	if st != nil {
 		fmt.Fprintf(e.stdout, "agent %s is %s since %s\n", agent, st.State, st.Since.Local().Format("2006-01-02 15:04:05"))
@@ -579,4 +672,90 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 		return fmt.Errorf("hooks for %s not installed in %s (%d of 2 events missing)", agent, path, missing)
 	}
 	return nil
+}
+
+// codexTrust says whether Codex recorded the person's trust in the hook of
+// event, entry group of the hooks.json at path: Codex keeps it in the
+// user's config.toml as [hooks.state."<path>:<event label>:<group>:<hook>"]
+// with the trusted_hash of the entry (codex-rs hooks config_rules.rs,
+// discovery.rs). Whether the hash still matches the entry only Codex can
+// tell (it hashes its own normalised form): /hooks shows "Modified since
+// last trusted" then.
+func codexTrust(path, event string, group int) string {
+	label := map[string]string{"UserPromptSubmit": "user_prompt_submit", "Stop": "stop"}[event]
+	key := fmt.Sprintf("%s:%s:%d:0", path, label, group)
+	home, err := codexHome()
+	if err != nil {
+		return "trust unknown: " + err.Error()
+	}
+	cfgPath := filepath.Join(home, "config.toml")
+	b, err := safeio.ReadFile(cfgPath, safeio.OpenOptions{MaxBytes: 4 << 20})
+	untrusted := "not trusted in Codex yet (no trust recorded in " + cfgPath + "): run codex, open /hooks and trust it; until then Codex skips it without a word"
+	if err != nil {
+		return untrusted
+	}
+	header := `[hooks.state.` + string(rawJSON(key)) + `]`
+	in, trusted, disabled := false, false, false
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "["):
+			in = line == header
+		case !in:
+		case strings.HasPrefix(line, "trusted_hash") && strings.Contains(line, "="):
+			trusted = true
+		case strings.HasPrefix(line, "enabled") && strings.HasSuffix(line, "false"):
+			disabled = true
+		}
+	}
+	switch {
+	case disabled:
+		return "disabled in Codex's /hooks (" + cfgPath + "): enable it there"
+	case trusted:
+		return "trusted in Codex's /hooks (" + cfgPath + "); if it never fires, /hooks may show it modified since: trust it again"
+	}
+	return untrusted
+}
+
+// doctorHookFiles is doctor's word on the hooks installed in the user's
+// files of each tool (a project's file doctor cannot know of): one whose
+// event never fired is reported, with the tool's reason why it may not
+// run (Codex: not trusted yet).
+func doctorHookFiles(c *checklist, cfg *config.Config) {
+	for _, a := range cfg.Agents {
+		st, _ := confirm.ReadState(cfg.Spool, a.Name)
+		for _, name := range []string{"cursor", "claude-code", "codex", "gemini", "qwen-code"} {
+			tool := hookTools[name]
+			path, err := hooksFile(tool, "", true)
+			if err != nil {
+				continue
+			}
+			d, err := readHooksDoc(path)
+			if err != nil || !d.exists {
+				continue
+			}
+			var never []string
+			installed := false
+			for _, ev := range []string{tool.submit, tool.stop} {
+				es, _ := d.entries(ev)
+				for _, en := range es {
+					for _, cmd := range tool.commands(en) {
+						if isOurHook(cmd, a.Name) {
+							installed = true
+							if st == nil || st.Events[ev].IsZero() {
+								never = append(never, ev)
+							}
+						}
+					}
+				}
+			}
+			switch {
+			case !installed:
+			case len(never) > 0:
+				c.fail("hooks", fmt.Sprintf("%s: %s hook %s in %s has never fired", a.Name, name, strings.Join(never, " and "), path), tool.neverFired)
+			default:
+				c.ok("hooks", "%s: %s hooks in %s have fired", a.Name, name, path)
+			}
+		}
+	}
 }
