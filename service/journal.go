@@ -93,6 +93,13 @@ type journalLine struct {
 	Erased bool `json:"erased,omitempty"`
 	ClickX int  `json:"click_x,omitempty"`
 	ClickY int  `json:"click_y,omitempty"`
+	// Terminal and CLI: what was found behind the agent's window (a
+	// terminal emulator, the agent CLI in it). KeptOn: a person used the
+	// desk after the paste into a terminal whose program has no safe
+	// undo; the submit went on.
+	Terminal string `json:"terminal,omitempty"`
+	CLI      string `json:"cli,omitempty"`
+	KeptOn   bool   `json:"kept_on,omitempty"`
 }
 
 func openJournal(path string) (*journal, error) {
@@ -130,7 +137,7 @@ func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
 		Quiet: ms(r.QuietWait), Forced: r.Forced, Kept: r.KeptKeys, GaveBack: r.GaveBack,
 		Reads: r.PasteReads, Requests: r.PasteRequests, Landing: r.Landing, LateRead: r.LateRead, ClickX: r.ClickX, ClickY: r.ClickY,
 		SubmitUncertain: r.SubmitUncertain, FocusLeft: r.FocusMovedByOthers, PasteMerged: r.Merged, QuickLooks: r.QuickLooks,
-		Undone: r.Undone, Erased: r.Erased}
+		Undone: r.Undone, Erased: r.Erased, Terminal: r.Program.Terminal, CLI: r.Program.CLI, KeptOn: r.KeptOn}
 	if !r.CheckFrom.IsZero() {
 		from, to := r.CheckFrom.UTC(), r.CheckTo.UTC()
 		l.CheckFrom, l.CheckTo = &from, &to

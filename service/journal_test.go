@@ -23,7 +23,8 @@ func TestJournalAttemptSaysWhatTheDeliveryFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := spool.Entry{ID: "m1", Agent: "Agent-1", Name: "m1.md"}
-	j.Attempt(e, deliver.Report{SubmitUncertain: true, FocusMovedByOthers: true, Merged: true, QuickLooks: 2, Undone: true, Erased: true, Landing: "left"}, nil)
+	j.Attempt(e, deliver.Report{SubmitUncertain: true, FocusMovedByOthers: true, Merged: true, QuickLooks: 2, Undone: true, Erased: true, Landing: "left",
+		Program: deliver.Program{Terminal: "xterm", CLI: deliver.CLIGemini}, KeptOn: true}, nil)
 	j.Attempt(e, deliver.Report{}, nil)
 	j.f.Close()
 	data, err := os.ReadFile(path)
@@ -41,7 +42,8 @@ func TestJournalAttemptSaysWhatTheDeliveryFound(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("%d lines, want 2", len(lines))
 	}
-	want := map[string]any{"submit_uncertain": true, "focus_left": true, "paste_merged": true, "quick_looks": 2.0, "undone": true, "erased": true, "landing": "left"}
+	want := map[string]any{"submit_uncertain": true, "focus_left": true, "paste_merged": true, "quick_looks": 2.0, "undone": true, "erased": true, "landing": "left",
+		"terminal": "xterm", "cli": "gemini", "kept_on": true}
 	for k, v := range want {
 		if lines[0][k] != v {
 			t.Errorf("%s = %v, want %v", k, lines[0][k], v)
