@@ -684,7 +684,7 @@ agents:
 		}
 	}
 	for in, want := range map[string]string{
-		"agents:\n  T: {x: 1, y: 2, window: t, kind: terminal, verify_paste: true}\n": "c.yaml:2: agents.T.copy: kind terminal with draft_check or verify_paste on needs the terminal's own copy key",
+		"agents:\n  T: {x: 1, y: 2, window: t, kind: terminal, verify_paste: true}\n": "c.yaml:2: agents.T.copy: kind terminal with draft_check or verify_paste on needs the terminal's own select_all and copy keys",
 		"agents:\n  T: {x: 1, y: 2, window: t, kind: xterm}\n":                        `c.yaml:2: agents.T.kind: bad kind "xterm"`,
 	} {
 		if _, err := Parse([]byte(in), "c.yaml"); err == nil || !strings.Contains(err.Error(), want) {

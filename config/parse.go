@@ -688,7 +688,7 @@ func (p *parser) agent(e entry, def settings, c *Config) *Agent {
 	a.AgentSettings = s.resolved()
 	if a.Kind == KindTerminal && (a.DraftCheck || a.VerifyPaste) && a.Copy == DefaultAgentSettings.Copy {
 		// In a terminal ctrl+c interrupts the program the agent runs.
-		p.errf(e.k, join(base, "copy"), "kind terminal with draft_check or verify_paste on needs the terminal's own copy key (e.g. copy: ctrl+shift+c, select_all: the terminal's select-all): ctrl+c would interrupt the agent")
+		p.errf(e.k, join(base, "copy"), "kind terminal with draft_check or verify_paste on needs the terminal's own select_all and copy keys: ctrl+c would interrupt the agent (and no ctrl+c/z/d/\\ with any modifier is ever tapped into a terminal: a look in a terminal needs keys without them)")
 		return nil
 	}
 	if a.Inbox == "" {
