@@ -137,6 +137,9 @@ type Agent struct {
 	logf    func(format string, args ...any)
 	prog    *program
 	cliSID  int
+	vtMu    sync.Mutex
+	vt      *screen // the window's screen, fed from Typescript
+	vtFed   int     // bytes of Typescript fed to vt
 	tmuxPID int
 	procs   []*proc // what Stop ends, in order
 	mu      sync.Mutex

@@ -64,15 +64,12 @@ func TestWindow(t *testing.T) {
 	if missing := desktoptest.MissingTools(); len(missing) > 0 {
 		t.Skipf("desktop tools missing: %v (scripts/deps.sh desktop installs them)", missing)
 	}
-	var desk *desktoptest.Desktop
+	desk := desktoptest.StartT(t, desktoptest.Options{Dir: t.TempDir(), NoAgents: true, Log: t.Logf})
 	for _, terminal := range Terminals {
 		for _, program := range Programs {
 			t.Run(terminal+"/"+program, func(t *testing.T) {
 				if err := Missing(program, terminal, ""); err != nil {
 					t.Skip(err)
-				}
-				if desk == nil {
-					desk = desktoptest.StartT(t, desktoptest.Options{Dir: t.TempDir(), NoAgents: true, Log: t.Logf})
 				}
 				a, err := StartWindow(Options{
 					Program: program, Dir: t.TempDir(), Model: startModel(t, program), Hooks: true, Log: t.Logf,

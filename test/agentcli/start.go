@@ -150,7 +150,7 @@ func (a *Agent) awaitCLI() error {
 
 // Screen returns what the CLI shows, with escape sequences taken out and
 // each run of white space made one space: in a pane, the visible screen;
-// in a window, everything the CLI wrote so far (so text seen once stays).
+// in a window, the screen the terminal shows, from its typescript.
 func (a *Agent) Screen() (string, error) {
 	if a.Pane != "" {
 		out, err := a.tmux("capture-pane", "-p", "-t", a.Pane)
@@ -159,12 +159,44 @@ func (a *Agent) Screen() (string, error) {
 		}
 		return normalize(out), nil
 	}
+	return a.windowScreen()
+}
+
+// windowScreen feeds what the terminal got since the last look into the
+// window's screen model and returns its text. script(1) starts the
+// typescript with a line naming the terminal's size.
+func (a *Agent) windowScreen() (string, error) {
+	a.vtMu.Lock()
+	defer a.vtMu.Unlock()
 	data, err := os.ReadFile(a.Typescript)
-	if err != nil && !os.IsNotExist(err) {
+	if os.IsNotExist(err) {
+		return "", nil
+	}
+	if err != nil {
 		return "", err
 	}
-	return normalize(stripEscapes(string(data))), nil
+	if a.vt == nil {
+		header, _, ok := strings.Cut(string(data), "\n")
+		if !ok {
+			return "", nil
+		}
+		m := sizeRE.FindStringSubmatch(header)
+		if m == nil {
+			return "", fmt.Errorf("agentcli: no terminal size in the typescript's header %q", header)
+		}
+		cols, _ := strconv.Atoi(m[1])
+		rows, _ := strconv.Atoi(m[2])
+		a.vt = newScreen(cols, rows)
+		a.vtFed = len(header) + 1
+	}
+	if len(data) > a.vtFed {
+		a.vt.Write(data[a.vtFed:])
+		a.vtFed = len(data)
+	}
+	return normalize(a.vt.String()), nil
 }
+
+var sizeRE = regexp.MustCompile(`COLUMNS="(\d+)" LINES="(\d+)"`)
 
 // WaitScreen waits until the screen contains text (its white space
 // normalized as in Screen).
@@ -181,19 +213,7 @@ func (a *Agent) WaitScreen(timeout time.Duration, text string) error {
 	return nil
 }
 
-var (
-	// A cursor move is taken for a space: ratatui (Codex) skips cells
-	// that stay blank, so "for shortcuts" can reach the terminal as "for",
-	// a move, "shortcuts".
-	cursorMoveRE = regexp.MustCompile(`\x1b\[[0-9;?]*[HfCGd]`)
-	escapeRE     = regexp.MustCompile(`\x1b\[[0-9;?<>=!]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_][^\x1b]*\x1b\\|\x1b[()][0-9A-Za-z]|\x1b[=>78MDEc]`)
-	spaceRE      = regexp.MustCompile(`\s+`)
-)
-
-func stripEscapes(s string) string {
-	s = cursorMoveRE.ReplaceAllString(s, " ")
-	return escapeRE.ReplaceAllString(s, "")
-}
+var spaceRE = regexp.MustCompile(`\s+`)
 
 func normalize(s string) string { return strings.TrimSpace(spaceRE.ReplaceAllString(s, " ")) }
 
