@@ -4,8 +4,10 @@
 #   build    what `go build` needs: Go only (the robotgo backend we use is pure Go).
 #   desktop  what the virtual-desktop tests, the demo and the benchmarks need
 #            (internal/desktoptest): Xvfb, openbox, wish, x11-utils, xdotool,
-#            xclip, imagemagick, chromium; and node and npm, with which
-#            scripts/web.sh then fetches the Chromium windows' editors;
+#            xclip, imagemagick, chromium; xterm and lxterminal, the two
+#            terminal emulators test/agentcli runs the agent CLIs in; and
+#            node and npm, with which scripts/web.sh then fetches the
+#            Chromium windows' editors and scripts/agents.sh the agent CLIs;
 #            and for the Windows tests under Wine (internal/winetest,
 #            scripts/winetest.sh): wine, wine64 and the mingw-w64 C
 #            compiler that builds the Win32 fixture and the stand-in
@@ -76,7 +78,14 @@ if [ "$mode" = desktop ] || [ "$mode" = all ]; then
 	need import imagemagick
 	need convert imagemagick
 	need chromium chromium
-	# Only for scripts/web.sh, at set-up time; the tests need neither.
+	# Keep in step with Terminals in test/agentcli/agentcli.go. lxterminal
+	# is the VTE one: LXDE's and Raspberry Pi OS's terminal, it needs no
+	# session bus (its single-instance socket is its own, and --no-remote
+	# turns it off), where gnome-terminal needs a D-Bus server and
+	# xfce4-terminal its xfconf daemon on the bus.
+	need xterm xterm
+	need lxterminal lxterminal
+	# Only for scripts/web.sh and scripts/agents.sh, at set-up time; the tests need neither.
 	need node nodejs
 	need npm npm
 	# Keep in step with Tools in internal/winetest/winetest.go. Debian's
@@ -100,10 +109,12 @@ if [ "$mode" = all ]; then
 fi
 
 # web_sh: once the tools are here, fetch and build the Chromium windows'
-# editors (quiet and quick when done already).
+# editors, then fetch the agent CLIs (each quiet and quick when done
+# already).
 web_sh() {
 	if [ "$mode" = desktop ] || [ "$mode" = all ]; then
 		sh "$(dirname "$0")/web.sh"
+		sh "$(dirname "$0")/agents.sh"
 	fi
 }
 

@@ -1,0 +1,195 @@
+package agentcli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// proc is a process the agent started: the terminal, or an xclip holding
+// the clipboard. It leads its own process group.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func (a *Agent) spawn(name string, env []string, argv ...string) (*proc, error) {
+	logPath := filepath.Join(a.Dir, "logs", fmt.Sprintf("%s.%d.log", name, len(a.procs)))
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("agentcli: %w", err)
+	}
+	defer f.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Dir = a.WorkDir
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("agentcli: start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	a.procs = append(a.procs, p)
+	a.logf("agentcli: started %s pid %d: %s", name, cmd.Process.Pid, strings.Join(argv, " "))
+	return p, nil
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stopGrace is how long Stop waits after SIGTERM before SIGKILL.
+const stopGrace = 3 * time.Second
+
+// Stop ends the agent: the tmux server (a pane), the CLI's whole session
+// (the CLI and everything it started, by session id: the CLI leads a
+// session of its own under its pty), the terminal's process group, and
+// any process left running a program from the agent's folder (none is
+// expected: Codex's background server would be one, and --no-daemon keeps
+// it from starting). SIGTERM first, SIGKILL after stopGrace. Idempotent.
+func (a *Agent) Stop() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return a.stopErr
+	}
+	a.stopped = true
+	if a.TmuxSocket != "" {
+		_, _ = a.tmux("kill-server") // an error means it is gone already
+	}
+	members := func() []int {
+		var pids []int
+		if a.cliSID > 0 {
+			pids = append(pids, sessionMembers(a.cliSID)...)
+		}
+		pids = append(pids, procsUnder(a.Dir+"/")...)
+		for _, p := range a.procs {
+			if !p.exited() {
+				pids = append(pids, p.pid())
+			}
+			pids = append(pids, groupMembers(p.pid())...)
+		}
+		if a.tmuxPID > 0 && alive(a.tmuxPID) {
+			pids = append(pids, a.tmuxPID)
+		}
+		return pids
+	}
+	signalAll := func(sig syscall.Signal) {
+		for _, pid := range members() {
+			_ = syscall.Kill(pid, sig) // an error means it ended meanwhile
+		}
+	}
+	gone := func(deadline time.Time) bool {
+		for time.Now().Before(deadline) {
+			if len(members()) == 0 {
+				return true
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return len(members()) == 0
+	}
+	signalAll(syscall.SIGTERM)
+	if !gone(time.Now().Add(stopGrace)) {
+		a.logf("agentcli: %s: killing what ignored SIGTERM: %v", a.Program, members())
+		signalAll(syscall.SIGKILL)
+		if !gone(time.Now().Add(stopGrace)) {
+			a.stopErr = fmt.Errorf("agentcli: %s: processes survived SIGKILL: %v", a.Program, members())
+		}
+	}
+	return a.stopErr
+}
+
+// stat returns the fields of /proc/pid/stat after the command name: state
+// is [0], ppid [1], pgrp [2], session [3].
+func stat(pid int) ([]string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("agentcli: bad /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 4 {
+		return nil, fmt.Errorf("agentcli: bad /proc/%d/stat", pid)
+	}
+	return f, nil
+}
+
+func sessionOf(pid int) (int, error) {
+	f, err := stat(pid)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(f[3])
+}
+
+// alive reports whether pid runs (a zombie has ended).
+func alive(pid int) bool {
+	f, err := stat(pid)
+	return err == nil && f[0] != "Z" && f[0] != "X"
+}
+
+// scan returns the live pids whose stat fields satisfy match.
+func scan(match func(pid int, f []string) bool) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		f, err := stat(pid)
+		if err != nil || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if match(pid, f) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// sessionMembers are the live processes of session sid. A session id is a
+// pid the kernel does not reuse while the session has a member, so this
+// never finds another program's process.
+func sessionMembers(sid int) []int {
+	s := strconv.Itoa(sid)
+	return scan(func(_ int, f []string) bool { return f[3] == s })
+}
+
+// groupMembers are the live processes of process group pgid.
+func groupMembers(pgid int) []int {
+	g := strconv.Itoa(pgid)
+	return scan(func(_ int, f []string) bool { return f[2] == g })
+}
+
+// procsUnder are the live processes with an argument (their program, most
+// often) under prefix, the agent's own folder, which no other test's
+// process names.
+func procsUnder(prefix string) []int {
+	return scan(func(pid int, _ []string) bool {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		return err == nil && bytes.Contains(append([]byte{0}, cmdline...), []byte("\x00"+prefix))
+	})
+}
