@@ -97,6 +97,12 @@ type Options struct {
 	// of this source tree.
 	NPMDir string
 
+	// BeforeStart, if set, runs once the agent's HOME and the CLI's
+	// configuration are written and before the CLI starts: where a test
+	// installs hooks as a person would (`agentspool hooks install` with
+	// Agent.Env), since the CLIs read their hooks at start.
+	BeforeStart func(a *Agent) error
+
 	// For StartPane: the pane's size, default 120x40.
 	Cols, Rows int
 
@@ -183,6 +189,17 @@ func Missing(program, terminal, npmDir string) error {
 func DefaultNPMDir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "npm")
+}
+
+// Env is the environment under which the agent's CLI finds its
+// configuration (HOME, and Codex's CODEX_HOME): for running a command,
+// such as `agentspool hooks install --user`, as the agent's user.
+func (a *Agent) Env() []string {
+	env := []string{"HOME=" + a.Home}
+	if a.Program == Codex {
+		env = append(env, "CODEX_HOME="+filepath.Join(a.Home, ".codex"))
+	}
+	return env
 }
 
 // Prompts returns the prompts the agent's model received, one per main

@@ -17,6 +17,11 @@ func StartPane(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.BeforeStart != nil {
+		if err := o.BeforeStart(a); err != nil {
+			return nil, err
+		}
+	}
 	if o.Cols == 0 {
 		o.Cols = 120
 	}

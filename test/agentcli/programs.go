@@ -111,7 +111,7 @@ func setupCodex(a *Agent, hook string) ([]string, error) {
 			return nil, err
 		}
 		for _, ev := range []string{"user_prompt_submit", "stop"} {
-			key, hash := codexHookTrust(hooksJSON, ev, hook)
+			key, hash := codexHookTrust(hooksJSON, ev, 0, 0, hook, 600)
 			fmt.Fprintf(&b, "\n[hooks.state.%s]\ntrusted_hash = %q\n", strconv.Quote(key), hash)
 		}
 	}
@@ -132,19 +132,75 @@ func setupCodex(a *Agent, hook string) ([]string, error) {
 // (command_hook_hash) and codex-rs/config/src/fingerprint.rs
 // (version_for_toml); checked against what Codex 0.171.0 wrote itself.
 // A changed hook is "modified" and does not run until trusted again.
-func codexHookTrust(hooksJSON, event, command string) (key, hash string) {
+func codexHookTrust(hooksJSON, event string, group, handler int, command string, timeout float64) (key, hash string) {
 	// encoding/json writes map keys sorted and compact, as the canonical
 	// form wants; only its HTML escaping must go.
 	identity := map[string]any{
 		"event_name": event,
-		"hooks":      []any{map[string]any{"type": "command", "command": command, "timeout": 600, "async": false}},
+		"hooks":      []any{map[string]any{"type": "command", "command": command, "timeout": timeout, "async": false}},
 	}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(identity)
 	sum := sha256.Sum256([]byte(strings.TrimSuffix(b.String(), "\n")))
-	return hooksJSON + ":" + event + ":0:0", "sha256:" + hex.EncodeToString(sum[:])
+	return fmt.Sprintf("%s:%s:%d:%d", hooksJSON, event, group, handler), "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// TrustCodexHooks trusts every command hook in the agent's
+// $CODEX_HOME/hooks.json, as a person does with "Trust all" in Codex's
+// /hooks (hooks written by `agentspool hooks install --for codex` run
+// only then). Call it before the CLI starts (Options.BeforeStart).
+func TrustCodexHooks(a *Agent) error {
+	codexHome := filepath.Join(a.Home, ".codex")
+	hooksJSON := filepath.Join(codexHome, "hooks.json")
+	raw, err := os.ReadFile(hooksJSON)
+	if err != nil {
+		return fmt.Errorf("agentcli: %w", err)
+	}
+	var file struct {
+		Hooks map[string][]struct {
+			Matcher *string `json:"matcher"`
+			Hooks   []struct {
+				Type    string   `json:"type"`
+				Command string   `json:"command"`
+				Timeout *float64 `json:"timeout"`
+			} `json:"hooks"`
+		} `json:"hooks"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		return fmt.Errorf("agentcli: %s: %w", hooksJSON, err)
+	}
+	events := map[string]string{"UserPromptSubmit": "user_prompt_submit", "Stop": "stop"}
+	var b strings.Builder
+	for name, groups := range file.Hooks {
+		ev, ok := events[name]
+		if !ok {
+			continue
+		}
+		for g, group := range groups {
+			if group.Matcher != nil {
+				return fmt.Errorf("agentcli: %s: a matcher in %s's group %d: not what codexHookTrust hashes", hooksJSON, name, g)
+			}
+			for h, hk := range group.Hooks {
+				timeout := 600.0
+				if hk.Timeout != nil {
+					timeout = *hk.Timeout
+				}
+				key, hash := codexHookTrust(hooksJSON, ev, g, h, hk.Command, timeout)
+				fmt.Fprintf(&b, "\n[hooks.state.%s]\ntrusted_hash = %q\n", strconv.Quote(key), hash)
+			}
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(codexHome, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("agentcli: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(b.String()); err != nil {
+		return fmt.Errorf("agentcli: %w", err)
+	}
+	return nil
 }
 
 // geminiLikeSettings are the settings Gemini CLI and its fork Qwen Code

@@ -32,6 +32,11 @@ func StartWindow(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.BeforeStart != nil {
+		if err := o.BeforeStart(a); err != nil {
+			return nil, err
+		}
+	}
 	a.Terminal, a.Display, a.PasteKey = o.Terminal, o.Display, PasteKeys[o.Terminal]
 	a.Typescript = filepath.Join(a.Dir, "typescript")
 	if o.Title == "" {

@@ -1,0 +1,479 @@
+// Package terminal_test runs agentspool against the real agent CLIs —
+// Claude Code, Codex CLI, Gemini CLI and Qwen Code from npm, each a TUI in
+// a terminal window (xterm and lxterminal) on Xvfb, each talking to its
+// own mock model on 127.0.0.1 — configured the way the README tells a new
+// user: no kind:, no pinned titles, each agent bound by `coords capture
+// --at`, hooks installed by `agentspool hooks install`. What each model
+// received (the mock's record) is the proof of what the agent got.
+package terminal_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/agentcli"
+	"github.com/agentspool/agentspool/test/mockmodel"
+)
+
+var bin string // the agentspool binary TestMain builds
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "agentspool-terminal-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "agentspool")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	build := exec.Command(goTool, "build", "-o", bin, "github.com/agentspool/agentspool/cmd/agentspool")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "terminal: go build agentspool:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli is one agent of the rig: its name in coords.yaml, its program, the
+// terminal it runs in, and where its window goes.
+type cli struct {
+	name, program, terminal string
+	x, y                    int // the window's top-left corner
+}
+
+// theFour: each CLI once, two in xterm and two in lxterminal (a VTE
+// terminal), in the four quarters of the screen.
+var theFour = []cli{
+	{"Claude", agentcli.ClaudeCode, agentcli.XTerm, 0, 0},
+	{"Codex", agentcli.Codex, agentcli.LXTerminal, 1300, 0},
+	{"Gemini", agentcli.Gemini, agentcli.XTerm, 0, 800},
+	{"Qwen", agentcli.QwenCode, agentcli.LXTerminal, 1300, 800},
+}
+
+// rig is a desktop with the CLIs running and the daemon configured.
+type rig struct {
+	t      *testing.T
+	dir    string
+	cfg    string
+	desk   *desktoptest.Desktop
+	agents map[string]*agentcli.Agent
+	models map[string]*mockmodel.Server
+	points map[string][2]int
+	daemon *exec.Cmd
+	done   chan error
+}
+
+func skipUnlessReady(t *testing.T, clis []cli) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("the real CLIs run in X11 terminal windows here")
+	}
+	if missing := desktoptest.MissingTools(); len(missing) > 0 {
+		t.Skipf("desktop tools missing: %v (scripts/deps.sh desktop)", missing)
+	}
+	for _, c := range clis {
+		if err := agentcli.Missing(c.program, c.terminal, ""); err != nil {
+			t.Skip(err)
+		}
+	}
+}
+
+// startRig starts the desktop, the models (busy this long per turn), and
+// the CLIs with agentspool's hooks installed as a person would (before
+// the CLI starts: they read their hooks at start), binds each agent with
+// `coords capture --at` and returns with the daemon not yet running.
+func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
+	t.Helper()
+	skipUnlessReady(t, clis)
+	dir := t.TempDir()
+	r := &rig{t: t, dir: dir, cfg: filepath.Join(dir, "coords.yaml"), agents: map[string]*agentcli.Agent{},
+		models: map[string]*mockmodel.Server{}, points: map[string][2]int{}}
+	// Every agent named, not yet bound: what a person writes before
+	// calibrating. The bindings come from coords capture --at below.
+	var b strings.Builder
+	fmt.Fprintf(&b, "spool: ./spool\ninbox_root: ./inboxes\n%sagents:\n", extra)
+	for _, c := range clis {
+		fmt.Fprintf(&b, "  %s:\n    x: 1\n    y: 1\n    window: \"not captured yet\"\n", c.name)
+	}
+	if err := os.WriteFile(r.cfg, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.desk = desktoptest.StartT(t, desktoptest.Options{Dir: filepath.Join(dir, "desk"), NoAgents: true, Width: 2600, Height: 1600, Log: t.Logf})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	errs := map[string]error{}
+	for _, c := range clis {
+		model, err := mockmodel.Start(mockmodel.Options{Name: c.name, Delay: busy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { model.Close() })
+		r.models[c.name] = model
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := agentcli.StartWindow(agentcli.Options{
+				Program: c.program, Dir: filepath.Join(dir, "agents", c.name), Model: model, Log: t.Logf,
+				Display: r.desk.Display, XAuthority: r.desk.XAuthority, Terminal: c.terminal,
+				BeforeStart: func(a *agentcli.Agent) error {
+					out, err := r.agentspoolEnv(a.Env(), "hooks", "install", "--agent", c.name, "--for", c.program, "--user")
+					if err != nil {
+						return fmt.Errorf("hooks install: %v: %s", err, out)
+					}
+					if c.program == agentcli.Codex {
+						// What a person does in Codex's /hooks: trust them.
+						return agentcli.TrustCodexHooks(a)
+					}
+					return nil
+				},
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs[c.name] = err
+				return
+			}
+			r.agents[c.name] = a
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, a := range r.agents {
+			if err := a.Stop(); err != nil {
+				t.Errorf("stop %s: %v", a.Program, err)
+			}
+		}
+	})
+	for name, err := range errs {
+		t.Fatalf("%s: %v", name, err)
+	}
+	for _, c := range clis {
+		a := r.agents[c.name]
+		if out, err := r.x("xdotool", "windowmove", "--sync", strconv.FormatUint(uint64(a.WindowID), 10), strconv.Itoa(c.x), strconv.Itoa(c.y)); err != nil {
+			t.Fatalf("move %s's window: %v %s", c.name, err, out)
+		}
+	}
+	for _, c := range clis {
+		a := r.agents[c.name]
+		x, y := r.center(a.WindowID)
+		r.points[c.name] = [2]int{x, y}
+		out, err := r.agentspool("coords", "capture", c.name, "--at", fmt.Sprintf("%d,%d", x, y))
+		if err != nil {
+			t.Fatalf("coords capture %s: %v\n%s", c.name, err, out)
+		}
+		t.Logf("%s", out)
+	}
+	raw, _ := os.ReadFile(r.cfg)
+	if strings.Contains(string(raw), "not captured yet") || strings.Contains(string(raw), "kind:") {
+		t.Fatalf("coords.yaml after capture:\n%s", raw)
+	}
+	return r
+}
+
+// center is the middle of a window on the screen.
+func (r *rig) center(wid uint32) (int, int) {
+	out, err := r.x("xdotool", "getwindowgeometry", "--shell", strconv.FormatUint(uint64(wid), 10))
+	if err != nil {
+		r.t.Fatalf("geometry of 0x%x: %v %s", wid, err, out)
+	}
+	v := map[string]int{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, val, ok := strings.Cut(l, "="); ok {
+			v[k], _ = strconv.Atoi(val)
+		}
+	}
+	return v["X"] + v["WIDTH"]/2, v["Y"] + v["HEIGHT"]/2
+}
+
+func (r *rig) x(argv ...string) (string, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = r.desk.Env()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (r *rig) agentspool(args ...string) (string, error) { return r.agentspoolEnv(nil, args...) }
+
+func (r *rig) agentspoolEnv(env []string, args ...string) (string, error) {
+	cmd := exec.Command(bin, append([]string{"--config", r.cfg}, args...)...)
+	cmd.Env = append(r.desk.Env(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// run starts the daemon.
+func (r *rig) run() {
+	r.t.Helper()
+	log, err := os.Create(filepath.Join(r.dir, "daemon.log"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.daemon = exec.Command(bin, "--config", r.cfg, "run")
+	r.daemon.Env = r.desk.Env()
+	r.daemon.Stdout, r.daemon.Stderr = log, log
+	if err := r.daemon.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.done = make(chan error, 1)
+	go func() { r.done <- r.daemon.Wait(); log.Close() }()
+	r.t.Cleanup(r.stopDaemon)
+}
+
+// stopDaemon stops the daemon by its pid: SIGINT, then SIGKILL after 10 s.
+func (r *rig) stopDaemon() {
+	if r.daemon == nil {
+		return
+	}
+	_ = r.daemon.Process.Signal(os.Interrupt)
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		_ = r.daemon.Process.Kill()
+		<-r.done
+	}
+	r.daemon = nil
+}
+
+// message is one message of the test: its id and the text the agent's
+// model must receive, alone.
+type message struct {
+	agent, id, body string
+}
+
+func (m message) pasted() string {
+	return fmt.Sprintf("[agentspool id=%s from=tester to=%s]\n%s", m.id, m.agent, strings.TrimRight(m.body, "\n"))
+}
+
+// bodies: one-line, multi-line and 2000-character messages, in turn.
+func body(agent string, i int) string {
+	token := fmt.Sprintf("%s-%02d", strings.ToLower(agent), i)
+	switch i % 3 {
+	case 0:
+		return "one line for " + token + ": please review PR 41 and reply briefly."
+	case 1:
+		return "multi-line " + token + "\n- first: run the tests\n- second: read the diff\n\nthanks, " + token
+	}
+	var b strings.Builder
+	b.WriteString("long " + token + ":")
+	for b.Len() < 1990 {
+		b.WriteString(" the quick brown fox jumps over the lazy dog")
+	}
+	return b.String()[:1990] + " end " + token
+}
+
+// send queues a message with agentspool send and returns it.
+func (r *rig) send(agent string, i int) message {
+	r.t.Helper()
+	m := message{agent: agent, id: fmt.Sprintf("%s-%02d", strings.ToLower(agent), i), body: body(agent, i)}
+	out, err := r.agentspool("send", "--to", agent, "--id", m.id, "--from", "tester", "-m", m.body)
+	if err != nil {
+		r.t.Fatalf("send %s: %v\n%s", m.id, err, out)
+	}
+	return m
+}
+
+// waitSettled waits until every message is in done/, failed/ or hold/.
+func (r *rig) waitSettled(msgs []message, timeout time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		left := 0
+		for _, m := range msgs {
+			if r.state(m) == "" {
+				left++
+			}
+		}
+		if left == 0 {
+			return
+		}
+		select {
+		case err := <-r.done:
+			r.t.Fatalf("the daemon exited: %v\n%s", err, r.tail("daemon.log", 40))
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%d of %d messages not settled after %v\n%s", left, len(msgs), timeout, r.tail("daemon.log", 60))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// state is where m ended: done, failed, hold, or "" (still under way).
+func (r *rig) state(m message) string {
+	for _, st := range []string{"done", "failed", "hold"} {
+		ents, _ := os.ReadDir(filepath.Join(r.dir, "spool", st, m.agent))
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), m.id) && !strings.HasSuffix(e.Name(), ".reason") {
+				return st
+			}
+		}
+	}
+	return ""
+}
+
+func (r *rig) tail(name string, n int) string {
+	raw, _ := os.ReadFile(filepath.Join(r.dir, name))
+	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// pastedBlock is Claude Code's wrapper of a long paste, in what its
+// model and its hook receive.
+var pastedBlock = regexp.MustCompile(`(?s)<pasted_content id="[^"]*">\n?(.*?)\n?</pasted_content id="[^"]*">`)
+
+var spaces = regexp.MustCompile(`\s+`)
+
+// plain is a prompt as the message it carries: the CLI's paste wrapper
+// taken off, white space folded.
+func plain(s string) string {
+	s = pastedBlock.ReplaceAllString(s, "$1")
+	return strings.TrimSpace(spaces.ReplaceAllString(s, " "))
+}
+
+// checkReceived asserts that the agent's model received every message
+// exactly once and alone, and nothing else.
+func (r *rig) checkReceived(agent string, msgs []message) {
+	r.t.Helper()
+	prompts := r.models[agent].Prompts()
+	want := map[string]message{}
+	for _, m := range msgs {
+		if m.agent == agent {
+			want[plain(m.pasted())] = m
+		}
+	}
+	seen := map[string]int{}
+	for i, p := range prompts {
+		m, ok := want[plain(p)]
+		switch {
+		case strings.TrimSpace(p) == "":
+			r.t.Errorf("%s: prompt %d is empty", agent, i)
+		case !ok:
+			r.t.Errorf("%s: prompt %d is not one message alone (merged, cut or foreign): %.300q", agent, i, p)
+		default:
+			seen[m.id]++
+		}
+	}
+	for _, m := range want {
+		if seen[m.id] != 1 {
+			r.t.Errorf("%s: message %s reached the model %d times, want exactly once", agent, m.id, seen[m.id])
+		}
+	}
+}
+
+// checkAckedByHook asserts that each message is done, acked by the CLI's
+// own hook, as a submit of the message alone.
+func (r *rig) checkAckedByHook(msgs []message) {
+	r.t.Helper()
+	for _, m := range msgs {
+		if st := r.state(m); st != "done" {
+			reason, _ := os.ReadFile(filepath.Join(r.dir, "spool", st, m.agent, m.id+".reason"))
+			r.t.Errorf("%s is in %q, want done (%s)", m.id, st, reason)
+			continue
+		}
+		ack, err := os.ReadFile(filepath.Join(r.dir, "inboxes", m.agent, "inbox", m.id+".ack"))
+		if err != nil {
+			r.t.Errorf("%s: %v", m.id, err)
+			continue
+		}
+		if !strings.Contains(string(ack), "by: hook") || !strings.Contains(string(ack), "submit: alone") {
+			r.t.Errorf("%s: ack %q: want one by the hook, of the message alone", m.id, ack)
+		}
+	}
+}
+
+// checkUnharmed asserts that the agent's CLI still runs and is not
+// stopped (ctrl+z suspends Claude Code; ctrl+c ends most of them).
+func (r *rig) checkUnharmed(agent string) {
+	r.t.Helper()
+	a := r.agents[agent]
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.CLIPID))
+	if err != nil {
+		r.t.Errorf("%s: its CLI (pid %d) is gone: %v", agent, a.CLIPID, err)
+		return
+	}
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(f) > 0 && (f[0] == "T" || f[0] == "t" || f[0] == "Z") {
+		r.t.Errorf("%s: its CLI (pid %d) is in state %s (stopped or dead)", agent, a.CLIPID, f[0])
+	}
+}
+
+// journal reads the daemon's journal lines of one event.
+func (r *rig) journal(event string) []map[string]any {
+	f, err := os.Open(filepath.Join(r.dir, "spool", "journal.jsonl"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l map[string]any
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l["event"] == event {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestFourCLIsTwentyFiveMessagesEach is the issue's bar: a config that
+// names no kind:, pins no titles, binds agents with coords capture --at
+// and installs hooks with hooks install; 4 CLIs × 25 messages (one-line,
+// multi-line, 2000 characters) queued at once, each CLI busy 2 s per turn.
+// Every message must reach its model exactly once and alone, be done by
+// its hook, and no agent be killed or suspended.
+func TestFourCLIsTwentyFiveMessagesEach(t *testing.T) {
+	n := 25
+	if v, err := strconv.Atoi(os.Getenv("AGENTSPOOL_TERMINAL_MESSAGES")); err == nil && v > 0 {
+		n = v
+	}
+	r := startRig(t, theFour, 2*time.Second, "")
+	r.run()
+	var msgs []message
+	for i := range n {
+		for _, c := range theFour {
+			msgs = append(msgs, r.send(c.name, i))
+		}
+	}
+	r.waitSettled(msgs, time.Duration(n)*8*time.Second+2*time.Minute)
+	for _, c := range theFour {
+		r.checkReceived(c.name, msgs)
+		r.checkUnharmed(c.name)
+	}
+	r.checkAckedByHook(msgs)
+	// Each attempt knew the terminal and the CLI in it.
+	clis := map[string]string{"Claude": "claude-code", "Codex": "codex", "Gemini": "gemini", "Qwen": "qwen-code"}
+	for _, l := range r.journal("attempt") {
+		agent, _ := l["agent"].(string)
+		if l["cli"] != clis[agent] || l["terminal"] == nil {
+			t.Errorf("attempt for %s: terminal %v, cli %v", agent, l["terminal"], l["cli"])
+		}
+	}
+	if t.Failed() {
+		t.Logf("daemon log:\n%s", r.tail("daemon.log", 80))
+		for _, c := range theFour {
+			t.Logf("%s prompts: %q", c.name, r.models[c.name].Prompts())
+		}
+	}
+}
