@@ -349,9 +349,11 @@ func (d *Daemon) schedule() {
 			}
 			continue
 		}
-		if c.OrigName != "" {
+		if c.OrigName != "" && e.OrigName == "" {
+			// The claim named it: the journal keeps the sender's name
+			// beside the daemon's, as names/ does.
 			d.journal.Renamed(c)
-			d.log.Info("renamed a long file name at claim", "agent", name, "name", c.Name, "original", c.OrigName)
+			d.log.Debug("named at claim", "agent", name, "name", c.Name, "original", c.OrigName)
 		}
 		d.logMove(c, spool.StateNew, spool.StateCur, nil)
 		d.mu.Lock()
@@ -460,7 +462,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			d.mu.Lock()
 			delete(st.readFails, e.ID)
 			d.mu.Unlock()
-			if e.OrigName != "" {
+			if e.OrigName != "" && !strings.Contains(s.Reason, e.OrigName) {
 				s.Reason += " (original file name: " + e.OrigName + ")"
 			}
 		}

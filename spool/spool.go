@@ -54,15 +54,18 @@ func (st State) hasReason() bool { return st == StateFailed || st == StateHold }
 
 const (
 	tmpDir = "tmp"
-	// namesDir holds, for each message Claim renamed because its name
-	// was too long, the file names/<new base> with the sender's name in
-	// it (Entry.OrigName). It is not a state and holds no messages; it is
-	// kept, as done/ is, so the name survives restarts and `show` finds
-	// it in any state. (DESIGN §2 lists the states; this is beside them.)
+	// namesDir holds, for each message the daemon named (every message,
+	// when it first leaves new/: Claim, Fail or Hold), the file
+	// names/<its base> with the sender's name in it (Entry.OrigName). It
+	// is not a state and holds no messages; it is kept, as done/ is, so
+	// the name (and the id of a message without one in its front matter)
+	// survives restarts and `show` finds it in any state, and it is what
+	// makes a name in new/ the daemon's own (Spool.own). (DESIGN §2 lists
+	// the states; this is beside them.)
 	namesDir = "names"
-	// renamedSuffix ends a base Claim made for a long name: only such a
-	// base is looked up in names/, so a scan costs no extra lstat for
-	// the others.
+	// renamedSuffix ends every base the daemon makes: only such a base
+	// is looked up in names/, so a scan costs no extra lstat for the
+	// others.
 	renamedSuffix = ".renamed"
 	reasonSuffix  = ".reason"
 	dirPerm       = 0o700 // messages may hold anything an agent is told
@@ -129,7 +132,7 @@ type Entry struct {
 	State     State
 	Attempt   int       // from the info suffix
 	Entered   time.Time // from the info suffix: when it first entered new/ (zero in new/ before its first claim)
-	OrigName  string    // the sender's name, when Claim renamed a long one (kept in names/: survives restarts)
+	OrigName  string    // the sender's name, once the daemon named the message (kept in names/: survives restarts); "" in new/ before that
 	NotBefore time.Time // from the info suffix; zero = deliver any time
 	Queued    time.Time // when it entered its current directory
 	Priority  Priority  // from the front matter, best effort
@@ -393,13 +396,15 @@ func writeSyncedFile(path string, data []byte) error {
 	return err
 }
 
-// rename moves src to dst (safeio.Rename: on Windows a sharing violation,
-// another process reading the file, is retried for a bounded time). If the
+// rename moves src to dst, never replacing a file at dst (an error
+// satisfying errors.Is(err, fs.ErrExist) then), with safeio.RenameNoReplace:
+// on Windows a sharing violation, another process reading the file, is
+// retried for a bounded time. If the
 // rename fails because a directory is missing, it tells the two cases apart: src gone (someone else moved it:
 // a goneError) or dst's directory missing (an agent directory made by hand
 // in new/ only: create it and try once more).
 func (s *Spool) rename(src, dst string) error {
-	err := safeio.Rename(src, dst)
+	err := safeio.RenameNoReplace(src, dst)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -409,7 +414,7 @@ func (s *Spool) rename(src, dst string) error {
 	if merr := os.MkdirAll(filepath.Dir(dst), dirPerm); merr != nil {
 		return merr
 	}
-	err = safeio.Rename(src, dst)
+	err = safeio.RenameNoReplace(src, dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &goneError{op: "move", path: src, err: err}
 	}
