@@ -332,14 +332,40 @@ func (s *Spool) EnqueueAll(agents []string, data [][]byte) ([]Entry, error) {
 	return out, nil
 }
 
-// Settled reports whether e's file has stopped changing: its mtime is at
-// least window old. A writer that appends in place in new/ (not tmp/ + mv)
-// keeps moving the mtime; the daemon waits until it rests, and wake says
-// when to look again (issue 11 item 9).
+// Settled reports whether e's file is complete, so that it may be
+// claimed, and when it is not, when to look again (wake).
+//
+// A file renamed into new/ (the Maildir way: tmp/ then mv) is complete by
+// definition and settled at once. A file written in place in new/ is
+// settled once its writer has closed it, however long the writer pauses
+// between its writes; before, a rest of its mtime for window (150 ms)
+// passed for the end, so a writer that paused longer had its file claimed
+// half written, or failed as empty, and its later writes landed in
+// failed/ (issue "Nothing silent, nothing false" item 6). Whether a
+// writer still has the file open is asked of the system (openForWriting:
+// a read lease on Linux, a share mode on Windows), which needs no event
+// and so also holds for a file found by the scan at start-up. Where it
+// cannot be told (macOS, the BSDs, a file system without leases), the
+// file is settled once its mtime has rested for window, as before.
+//
+// A writer that closes the file and opens it again later (": > x", then
+// "echo hi >> x") is between two files as far as any check can see: the
+// first, empty one may be claimed.
 func (s *Spool) Settled(e Entry, window time.Duration, now time.Time) (ok bool, wake time.Time) {
-	fi, err := os.Lstat(s.Path(e))
+	p := s.Path(e)
+	fi, err := os.Lstat(p)
 	if err != nil || !fi.Mode().IsRegular() {
 		return true, time.Time{} // the read decides what is wrong with it
+	}
+	if open, known := openForWriting(p); known {
+		if !open {
+			return true, time.Time{}
+		}
+		// No event says "closed" (fsnotify has no close-write), so look
+		// again: soon while the writer writes, less often the longer it
+		// has been quiet, at most once a second.
+		idle := now.Sub(fi.ModTime())
+		return false, now.Add(min(max(idle/4, 10*time.Millisecond), time.Second))
 	}
 	if at := fi.ModTime().Add(window); now.Before(at) {
 		return false, at
