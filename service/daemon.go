@@ -35,9 +35,12 @@ const (
 	// clipboard taken, the paste not fetched); they do not count as
 	// delivery attempts, but they must not loop forever.
 	guiFailuresToFail = 20
-	// SettleWindow: a file in new/ whose mtime is younger than this may
-	// still be written in place; it is claimed once it rests this long
-	// (issue 11 item 9; tmp/ + mv is the way to send).
+	// SettleWindow: where the system cannot tell whether a file in new/
+	// is still open for writing (macOS, the BSDs, a file system without
+	// leases), a file whose mtime is younger than this may still be
+	// written in place, and is claimed once it rests this long. On Linux
+	// and Windows a file is claimed as soon as no writer has it open,
+	// and a renamed-in one at once (spool.Spool.Settled).
 	SettleWindow = 150 * time.Millisecond
 	// MaxPasteBytes: longer texts are delivered as a pointer to a copy of
 	// the message (one X request carries at most 256 KiB, and chat inputs
@@ -349,9 +352,11 @@ func (d *Daemon) schedule() {
 			}
 			continue
 		}
-		if c.OrigName != "" {
+		if c.OrigName != "" && e.OrigName == "" {
+			// The claim named it: the journal keeps the sender's name
+			// beside the daemon's, as names/ does.
 			d.journal.Renamed(c)
-			d.log.Info("renamed a long file name at claim", "agent", name, "name", c.Name, "original", c.OrigName)
+			d.log.Debug("named at claim", "agent", name, "name", c.Name, "original", c.OrigName)
 		}
 		d.logMove(c, spool.StateNew, spool.StateCur, nil)
 		d.mu.Lock()
@@ -460,7 +465,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			d.mu.Lock()
 			delete(st.readFails, e.ID)
 			d.mu.Unlock()
-			if e.OrigName != "" {
+			if e.OrigName != "" && !strings.Contains(s.Reason, e.OrigName) {
 				s.Reason += " (original file name: " + e.OrigName + ")"
 			}
 		}

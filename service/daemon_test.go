@@ -267,8 +267,7 @@ func TestUnknownAgentAndBadFilesFailWithReason(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		base, _ := spool.ParseName(e.Name) // claimed ones carry their entry time
-		reasons[base] = reason
+		reasons[e.OrigName] = reason // the daemon names what it claims
 	}
 	for name, want := range map[string]string{"to-ghost.md": "unknown agent", "bad-utf8.md": "UTF-8", "empty.md": "empty", "broken.md": "front matter"} {
 		if !strings.Contains(reasons[name], want) {

@@ -34,8 +34,8 @@ type journalLine struct {
 	Agent   string    `json:"agent"`
 	Attempt int       `json:"attempt"`
 	Name    string    `json:"name"`
-	// OrigName: the sender's name of a message renamed at claim because
-	// it was too long (spool.Entry.OrigName), on every line about it.
+	// OrigName: the sender's name of a message the claim named
+	// (spool.Entry.OrigName), on every line about it.
 	OrigName string `json:"orig_name,omitempty"`
 	OK       bool   `json:"ok,omitempty"`
 	// Result is an attempt's class, the result label of
@@ -168,7 +168,8 @@ func sinceDrop(e spool.Entry) time.Duration {
 	return max(time.Since(t), 0)
 }
 
-// Renamed records that a message's long name was replaced at claim time.
+// Renamed records the name the claim gave a message, beside the sender's
+// name for it (every message is named at its first claim).
 func (j *journal) Renamed(e spool.Entry) {
 	j.write(journalLine{Event: "renamed", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, OrigName: e.OrigName, Why: "original name: " + e.OrigName})
 }

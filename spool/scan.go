@@ -199,15 +199,28 @@ func (s *Spool) listDir(state State, agent string, d *scanDir) error {
 		if strings.HasPrefix(n, ".") {
 			continue
 		}
-		// A sidecar is written just before its message is renamed in, so
-		// a scan may see it alone for a moment: never list it as a message.
-		if present != nil && strings.HasSuffix(n, reasonSuffix) {
+		if present != nil && isSidecar(n, present) {
 			continue
 		}
 		out = append(out, n)
 	}
 	d.names, d.count = out, len(out)
 	return nil
+}
+
+// isSidecar reports whether n, in failed/ or hold/, is the .reason sidecar
+// of a message: of a name of the daemon's own (a sidecar is written just
+// before its message is renamed in, so a scan may see it alone for a
+// moment), or of a message beside it (a spool older than the daemon's own
+// names). A sender's "x.reason" that reached failed/ that way is a
+// message, and is listed.
+func isSidecar(n string, present map[string]bool) bool {
+	msg, ok := strings.CutSuffix(n, reasonSuffix)
+	if !ok || msg == "" {
+		return false
+	}
+	base, _ := ParseName(msg)
+	return strings.HasSuffix(base, renamedSuffix) || present[msg]
 }
 
 // parallel runs fn(0..n-1) on up to workers goroutines and returns the
@@ -287,6 +300,10 @@ func (s *Spool) scanOne(state State, d *scanDir, name string, old map[string]cac
 		meta = m
 		// Recorded before the claim's rename, so it is there by now.
 		orig = s.origName(base)
+	}
+	if state == StateNew && orig == "" {
+		// A sender's name: all data, never retry state (Spool.own).
+		info = Info{}
 	}
 	// A directory is listed like any entry (it used to be skipped for
 	// ever, silently): the daemon's read refuses it and fails it with the

@@ -54,15 +54,18 @@ func (st State) hasReason() bool { return st == StateFailed || st == StateHold }
 
 const (
 	tmpDir = "tmp"
-	// namesDir holds, for each message Claim renamed because its name
-	// was too long, the file names/<new base> with the sender's name in
-	// it (Entry.OrigName). It is not a state and holds no messages; it is
-	// kept, as done/ is, so the name survives restarts and `show` finds
-	// it in any state. (DESIGN §2 lists the states; this is beside them.)
+	// namesDir holds, for each message the daemon named (every message,
+	// when it first leaves new/: Claim, Fail or Hold), the file
+	// names/<its base> with the sender's name in it (Entry.OrigName). It
+	// is not a state and holds no messages; it is kept, as done/ is, so
+	// the name (and the id of a message without one in its front matter)
+	// survives restarts and `show` finds it in any state, and it is what
+	// makes a name in new/ the daemon's own (Spool.own). (DESIGN §2 lists
+	// the states; this is beside them.)
 	namesDir = "names"
-	// renamedSuffix ends a base Claim made for a long name: only such a
-	// base is looked up in names/, so a scan costs no extra lstat for
-	// the others.
+	// renamedSuffix ends every base the daemon makes: only such a base
+	// is looked up in names/, so a scan costs no extra lstat for the
+	// others.
 	renamedSuffix = ".renamed"
 	reasonSuffix  = ".reason"
 	dirPerm       = 0o700 // messages may hold anything an agent is told
@@ -129,7 +132,7 @@ type Entry struct {
 	State     State
 	Attempt   int       // from the info suffix
 	Entered   time.Time // from the info suffix: when it first entered new/ (zero in new/ before its first claim)
-	OrigName  string    // the sender's name, when Claim renamed a long one (kept in names/: survives restarts)
+	OrigName  string    // the sender's name, once the daemon named the message (kept in names/: survives restarts); "" in new/ before that
 	NotBefore time.Time // from the info suffix; zero = deliver any time
 	Queued    time.Time // when it entered its current directory
 	Priority  Priority  // from the front matter, best effort
@@ -329,14 +332,40 @@ func (s *Spool) EnqueueAll(agents []string, data [][]byte) ([]Entry, error) {
 	return out, nil
 }
 
-// Settled reports whether e's file has stopped changing: its mtime is at
-// least window old. A writer that appends in place in new/ (not tmp/ + mv)
-// keeps moving the mtime; the daemon waits until it rests, and wake says
-// when to look again (issue 11 item 9).
+// Settled reports whether e's file is complete, so that it may be
+// claimed, and when it is not, when to look again (wake).
+//
+// A file renamed into new/ (the Maildir way: tmp/ then mv) is complete by
+// definition and settled at once. A file written in place in new/ is
+// settled once its writer has closed it, however long the writer pauses
+// between its writes; before, a rest of its mtime for window (150 ms)
+// passed for the end, so a writer that paused longer had its file claimed
+// half written, or failed as empty, and its later writes landed in
+// failed/ (issue "Nothing silent, nothing false" item 6). Whether a
+// writer still has the file open is asked of the system (openForWriting:
+// a read lease on Linux, a share mode on Windows), which needs no event
+// and so also holds for a file found by the scan at start-up. Where it
+// cannot be told (macOS, the BSDs, a file system without leases), the
+// file is settled once its mtime has rested for window, as before.
+//
+// A writer that closes the file and opens it again later (": > x", then
+// "echo hi >> x") is between two files as far as any check can see: the
+// first, empty one may be claimed.
 func (s *Spool) Settled(e Entry, window time.Duration, now time.Time) (ok bool, wake time.Time) {
-	fi, err := os.Lstat(s.Path(e))
+	p := s.Path(e)
+	fi, err := os.Lstat(p)
 	if err != nil || !fi.Mode().IsRegular() {
 		return true, time.Time{} // the read decides what is wrong with it
+	}
+	if open, known := openForWriting(p); known {
+		if !open {
+			return true, time.Time{}
+		}
+		// No event says "closed" (fsnotify has no close-write), so look
+		// again: soon while the writer writes, less often the longer it
+		// has been quiet, at most once a second.
+		idle := now.Sub(fi.ModTime())
+		return false, now.Add(min(max(idle/4, 10*time.Millisecond), time.Second))
 	}
 	if at := fi.ModTime().Add(window); now.Before(at) {
 		return false, at
@@ -393,13 +422,15 @@ func writeSyncedFile(path string, data []byte) error {
 	return err
 }
 
-// rename moves src to dst (safeio.Rename: on Windows a sharing violation,
-// another process reading the file, is retried for a bounded time). If the
+// rename moves src to dst, never replacing a file at dst (an error
+// satisfying errors.Is(err, fs.ErrExist) then), with safeio.RenameNoReplace:
+// on Windows a sharing violation, another process reading the file, is
+// retried for a bounded time. If the
 // rename fails because a directory is missing, it tells the two cases apart: src gone (someone else moved it:
 // a goneError) or dst's directory missing (an agent directory made by hand
 // in new/ only: create it and try once more).
 func (s *Spool) rename(src, dst string) error {
-	err := safeio.Rename(src, dst)
+	err := safeio.RenameNoReplace(src, dst)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -409,7 +440,7 @@ func (s *Spool) rename(src, dst string) error {
 	if merr := os.MkdirAll(filepath.Dir(dst), dirPerm); merr != nil {
 		return merr
 	}
-	err = safeio.Rename(src, dst)
+	err = safeio.RenameNoReplace(src, dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &goneError{op: "move", path: src, err: err}
 	}

@@ -221,11 +221,16 @@ func TestTransitions(t *testing.T) {
 	base := e.Name
 
 	c, err := s.Claim(e)
-	if err != nil || c.State != StateCur {
+	if err != nil || c.State != StateCur || c.OrigName != e.Name || c.ID != e.ID {
 		t.Fatalf("Claim = %+v, %v", c, err)
 	}
 	if _, err := os.Stat(s.Path(e)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("new/ file still there: %v", err)
+	}
+	// The claim named it: a base of the daemon's own from here on.
+	base, _ = ParseName(c.Name)
+	if base == e.Name || !strings.HasSuffix(base, renamedSuffix) {
+		t.Errorf("claimed as %s; want a base of the daemon's own", c.Name)
 	}
 	nb := time.UnixMilli(time.Now().Add(time.Hour).UnixMilli())
 	r, err := s.Retry(c, nb)
@@ -441,14 +446,18 @@ func TestScanSkips(t *testing.T) {
 	if want := []string{e.Name, "note.reason", "subdir"}; !slices.Equal(got, slices.Sorted(slices.Values(want))) {
 		t.Errorf("new/ = %v, want %v", got, want)
 	}
-	// In failed/, X.reason is always a sidecar (it is written just
-	// before X is renamed in).
+	// In failed/, X.reason is a sidecar when X is a name of the
+	// daemon's own (it is written just before X is renamed in, so it may
+	// be alone for a moment) or when X is beside it (an older spool);
+	// anything else ending in .reason is a message, and is listed.
 	fdir := filepath.Join(s.Root, "failed", "A")
 	os.MkdirAll(fdir, 0o700)
 	os.WriteFile(filepath.Join(fdir, "m1"), []byte("x"), 0o600)
 	os.WriteFile(filepath.Join(fdir, "m1.reason"), []byte("why"), 0o600)
-	os.WriteFile(filepath.Join(fdir, "orphan.reason"), []byte("x"), 0o600)
-	if got := names(scan(t, s, StateFailed, "A")); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"m1"}) {
+	own := UniqueName() + renamedSuffix + sep + "A1"
+	os.WriteFile(filepath.Join(fdir, own+".reason"), []byte("why"), 0o600)
+	os.WriteFile(filepath.Join(fdir, "lone.reason"), []byte("x"), 0o600)
+	if got := names(scan(t, s, StateFailed, "A")); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"lone.reason", "m1"}) {
 		t.Errorf("failed/ = %v", got)
 	}
 }

@@ -14,19 +14,23 @@ import (
 	"time"
 )
 
-// MaxBaseLen is the longest base name a message keeps in cur/ and after:
-// with the longest info suffix and the ".reason" sidecar it stays far below
-// NAME_MAX (255). A longer name is renamed at claim time to a short name of
-// the daemon's own (Entry.OrigName keeps the original), so no later
-// transition can fail with ENAMETOOLONG (issue 11 item 8).
+// MaxBaseLen bounds a base name the daemon makes (UniqueName plus
+// ".renamed" is far shorter): with the longest info suffix and the
+// ".reason" sidecar it stays far below NAME_MAX (255), so no transition
+// after the claim can fail with ENAMETOOLONG (issue 11 item 8).
 const MaxBaseLen = 160
 
-// Claim moves a queued message to cur/, recording in its name's info suffix
-// when it entered new/ (the rename into new/ set its ctime: Entry.Queued),
-// which is what makes an ack fresh (Entry.Entered). If another claimer took
-// it first, the error satisfies IsGone.
+// Claim moves a queued message to cur/ under a name of the daemon's own,
+// recording in its info suffix when it entered new/ (the rename into new/
+// set its ctime: Entry.Queued), which is what makes an ack fresh
+// (Entry.Entered). A message still under its sender's name is given a
+// new base (adopt), and the sender's name is kept in names/ (OrigName).
+// If another claimer took it first, the error satisfies IsGone.
 func (s *Spool) Claim(e Entry) (Entry, error) {
-	base, info := ParseName(e.Name)
+	base, info, orig, made, err := s.adopt("claim", e)
+	if err != nil {
+		return Entry{}, err
+	}
 	if info.Entered.IsZero() {
 		info.Entered = e.Queued
 		if info.Entered.IsZero() {
@@ -36,40 +40,95 @@ func (s *Spool) Claim(e Entry) (Entry, error) {
 		// a message claimed within the same millisecond is still fresh.
 		info.Entered = info.Entered.Truncate(time.Millisecond)
 	}
-	orig := ""
-	if len(base) > MaxBaseLen {
-		orig, base = e.Name, UniqueName()+renamedSuffix
-		s.recordOrigName(base, orig)
+	// Nothing in new/ is in flight: marks a name there carries (a file
+	// copied back from cur/ or done/ by hand) are not taken over.
+	info.Pasting, info.Submitted = false, time.Time{}
+	return s.moveAdopted("claim", e, []State{StateNew}, StateCur, base, info, orig, made, nil)
+}
+
+// own splits e's name into its base, retry state and sender's name.
+// Outside new/ every name is the daemon's (or, in a spool older than
+// names/ records for every message, a sender's name it parsed the same
+// way). In new/, where senders write, a name is the daemon's own only
+// when its base ends in ".renamed" and names/ holds its record, written
+// before the rename that gave the name: any other name there is all
+// data, so "note:A7,N99999999999999" is no attempt 7 and no not-before
+// in the year 5138 (issue "Nothing silent, nothing false" item 5).
+func (s *Spool) own(e Entry) (base string, info Info, orig string, ok bool) {
+	base, info = ParseName(e.Name)
+	orig = s.origName(base)
+	if e.State == StateNew && orig == "" {
+		return e.Name, Info{}, "", false
 	}
-	c, err := s.move("claim", e, []State{StateNew}, StateCur, FormatName(base, info), nil)
-	if err != nil && orig != "" {
-		os.Remove(s.namePath(base))
+	return base, info, orig, true
+}
+
+// adopt gives a message that leaves new/ under its sender's name a base
+// of the daemon's own (UniqueName()+".renamed"), after recording the
+// sender's name in names/<base>. made reports that it did, so a failed
+// move can take the record back. A record that cannot be written fails
+// the move and leaves the message where it was: without it, the name
+// would read as a sender's after a restart, and a retried message would
+// lose its attempt count (and so be retried for ever).
+func (s *Spool) adopt(op string, e Entry) (base string, info Info, orig string, made bool, err error) {
+	base, info, orig, ok := s.own(e)
+	if ok || e.State != StateNew {
+		return base, info, orig, false, nil
 	}
-	if err == nil && orig != "" {
-		c.OrigName, c.ID = orig, e.ID
+	if err := s.checkEntry(op, e, []State{StateNew}); err != nil {
+		return "", Info{}, "", false, err
 	}
-	return c, err
+	if _, err := os.Lstat(s.Path(e)); errors.Is(err, fs.ErrNotExist) {
+		return "", Info{}, "", false, &goneError{op: op, path: s.Path(e), err: err}
+	}
+	orig, base = e.Name, UniqueName()+renamedSuffix
+	if err := s.recordOrigName(base, orig); err != nil {
+		return "", Info{}, "", false, fmt.Errorf("spool: %s: the sender's name could not be recorded (the message stays in new/): %w", op, err)
+	}
+	// The id of a message without one in its front matter keeps coming
+	// from the sender's name, as Scan and Read take it.
+	return base, Info{}, orig, true, nil
+}
+
+// moveAdopted is move for a transition that may have adopted the name:
+// it takes the record back if the move fails, and carries the sender's
+// name and the id in the entry it returns.
+func (s *Spool) moveAdopted(op string, e Entry, from []State, to State, base string, info Info, orig string, made bool, reason *string) (Entry, error) {
+	c, err := s.move(op, e, from, to, FormatName(base, info), reason)
+	if err != nil {
+		if made {
+			os.Remove(s.namePath(base))
+		}
+		return c, err
+	}
+	c.OrigName = orig
+	if e.ID != "" {
+		c.ID = e.ID
+	} else if orig != "" {
+		c.ID = IDFromName(orig)
+	}
+	return c, nil
 }
 
 func (s *Spool) namePath(base string) string { return s.path(namesDir, "", base) }
 
-// recordOrigName keeps a long name's original in names/<base>, before the
-// rename that drops it: a restart at any point after the claim still
-// knows it (the id of a message without one in its front matter comes
-// from it; show and the journal give it). A record that cannot be written
-// does not block the claim, as a reason does not block its move: the name
-// is then known to this process only, and the log says so.
-func (s *Spool) recordOrigName(base, orig string) {
+// recordOrigName keeps a sender's name in names/<base>, before the rename
+// that drops it: a restart at any point after the move still knows it
+// (the id of a message without one in its front matter comes from it;
+// show and the journal give it), and its presence is what makes <base> a
+// name of the daemon's own in new/. A directory fsync that fails after
+// the record is written is reported, not an error: the record is there.
+func (s *Spool) recordOrigName(base, orig string) error {
 	err := safeio.WriteFile(s.namePath(base), []byte(orig), filePerm)
 	if safeio.IsSyncDirError(err) {
 		s.reportSync("the original name was recorded", s.path(namesDir, "", ""), err)
-	} else if err != nil {
-		s.warn("the original name of a renamed message is not recorded; it will be lost at a restart", "name", base, "original", orig, "err", err)
+		return nil
 	}
+	return err
 }
 
-// origName is the sender's name of a message whose base Claim made, from
-// names/; "" for any other base, or when none was recorded.
+// origName is the sender's name of a message whose base the daemon made,
+// from names/; "" for any other base, or when none was recorded.
 func (s *Spool) origName(base string) string {
 	if !strings.HasSuffix(base, renamedSuffix) || !safeComponent(base) {
 		return ""
@@ -89,7 +148,30 @@ func (s *Spool) Done(e Entry) (Entry, error) {
 // Fail moves a message from new/, cur/ or hold/ to failed/, after writing
 // reason (with the time and attempt) to failed/<agent>/<name>.reason.
 func (s *Spool) Fail(e Entry, reason string) (Entry, error) {
-	return s.move("fail", e, []State{StateNew, StateCur, StateHold}, StateFailed, e.Name, &reason)
+	return s.park("fail", e, []State{StateNew, StateCur, StateHold}, StateFailed, reason)
+}
+
+// park moves e to failed/ or hold/ with its reason. From new/, a sender's
+// name is adopted first, so no sender's name reaches the states with
+// .reason sidecars: a message named "x.reason" is never taken for the
+// sidecar of "x", nor overwritten by it.
+func (s *Spool) park(op string, e Entry, from []State, to State, reason string) (Entry, error) {
+	if !slices.Contains(from, e.State) {
+		return s.move(op, e, from, to, e.Name, &reason) // the error
+	}
+	base, info, orig, made, err := s.adopt(op, e)
+	if err != nil {
+		return Entry{}, err
+	}
+	if !made && e.State != StateNew {
+		// Keep the name as it is (info and all); only new/ names change.
+		c, err := s.move(op, e, from, to, e.Name, &reason)
+		if err == nil {
+			c.OrigName = orig
+		}
+		return c, err
+	}
+	return s.moveAdopted(op, e, from, to, base, info, orig, made, &reason)
 }
 
 // Retry moves a message from cur/ back to new/ with its attempt count raised
@@ -119,7 +201,7 @@ func (s *Spool) Mark(e Entry, pasting bool, submitted time.Time) (Entry, error) 
 
 // Hold parks a message from new/ or cur/ in hold/, with a .reason sidecar.
 func (s *Spool) Hold(e Entry, reason string) (Entry, error) {
-	return s.move("hold", e, []State{StateNew, StateCur}, StateHold, e.Name, &reason)
+	return s.park("hold", e, []State{StateNew, StateCur}, StateHold, reason)
 }
 
 // Release moves a held message back to new/, keeping its attempt count and
@@ -149,11 +231,12 @@ func (s *Spool) checkEntry(op string, e Entry, from []State) error {
 	return nil
 }
 
-// move is every transition: one rename from e's file to <to>/<agent>/<name>,
-// then an fsync of the destination directory. A reason, when given, is
-// written to the destination's sidecar before the rename, so a message in
-// failed/ or hold/ always has its reason beside it; a sidecar left behind in
-// the source directory is removed after the rename.
+// move is every transition: one rename from e's file to <to>/<agent>/<name>
+// that never replaces a file already there (safeio.RenameNoReplace), then
+// an fsync of the destination directory. A reason, when given, is written
+// to the destination's sidecar before the rename, so a message in failed/
+// or hold/ always has its reason beside it; a sidecar left behind in the
+// source directory is removed after the rename.
 func (s *Spool) move(op string, e Entry, from []State, to State, name string, reason *string) (Entry, error) {
 	if err := s.checkEntry(op, e, from); err != nil {
 		return Entry{}, err
@@ -161,56 +244,61 @@ func (s *Spool) move(op string, e Entry, from []State, to State, name string, re
 	src := s.Path(e)
 	dst := e
 	dst.State, dst.Name = to, name
-	// rename(2) replaces an existing target. Names are unique when the spool
-	// made them, but a writer may drop the same name twice (hello.md, once
-	// now and once tomorrow); the second must not erase the first in done/
-	// or failed/. Claimers racing for one file stay safe: the loser's source
-	// is gone whatever target name it picked.
 	if dst.Name == e.Name && dst.State == e.State {
 		return e, nil // nothing to move: a mark that is already there
 	}
-	if _, err := os.Lstat(s.Path(dst)); err == nil {
-		base, _ := ParseName(name)
-		var r [3]byte
-		rand.Read(r[:])
-		dst.Name = base + "." + hex.EncodeToString(r[:]) + name[len(base):]
-		if e.ID == IDFromName(e.Name) {
-			dst.ID = IDFromName(dst.Name)
-		}
-	}
 	_, info := ParseName(dst.Name)
 	dst.Attempt, dst.Entered, dst.NotBefore, dst.Pasting, dst.Submitted = info.Attempt, info.Entered, info.NotBefore, info.Pasting, info.Submitted
-	dstPath := s.Path(dst)
 
-	// A reason that cannot be written (a full disk, a name too long) must
-	// not block the move it explains: the move goes on, the reason goes
-	// to the log, and Reason says it is missing (issue 11 item 12).
-	var sidecar string
-	if reason != nil {
-		sidecar = s.reasonPath(dst)
-		os.MkdirAll(filepath.Dir(sidecar), dirPerm) // an agent dir made by hand in new/ only
-		text := formatReason(*reason, e, time.Now())
-		if err := safeio.WriteFile(sidecar, []byte(text), filePerm); err != nil && !safeio.IsSyncDirError(err) {
-			s.warn("reason not written; moving the message anyway", "name", e.Name, "to", string(to), "reason", *reason, "err", err)
-			sidecar = ""
+	// A name taken in the destination (a sender who dropped hello.md once
+	// now and once tomorrow, in a spool older than the daemon's own names)
+	// is never replaced: the rename refuses it, and the message goes
+	// under the base with a few random hex digits added. Checking first
+	// and renaming after would leave a window for another process's file.
+	for try := 0; ; try++ {
+		dstPath := s.Path(dst)
+		// A reason that cannot be written (a full disk, a name too long)
+		// must not block the move it explains: the move goes on, the
+		// reason goes to the log, and Reason says it is missing (issue 11
+		// item 12).
+		var sidecar string
+		if reason != nil {
+			sidecar = s.reasonPath(dst)
+			os.MkdirAll(filepath.Dir(sidecar), dirPerm) // an agent dir made by hand in new/ only
+			text := formatReason(*reason, e, time.Now())
+			if err := safeio.WriteFile(sidecar, []byte(text), filePerm); err != nil && !safeio.IsSyncDirError(err) {
+				s.warn("reason not written; moving the message anyway", "name", e.Name, "to", string(to), "reason", *reason, "err", err)
+				sidecar = ""
+			}
 		}
-	}
-	if err := s.rename(src, dstPath); err != nil {
-		if sidecar != "" {
+		err := s.rename(src, dstPath)
+		if err != nil && sidecar != "" {
 			os.Remove(sidecar)
 		}
-		return Entry{}, fmt.Errorf("spool: %s: %w", op, err)
-	}
-	// The rename is the transition: a directory fsync failing after it
-	// makes its durability doubtful, not the move undone.
-	s.syncAfterRename("a completed "+op, filepath.Dir(dstPath))
-	if e.State.hasReason() {
-		if err := os.Remove(s.reasonPath(e)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.warn("old reason not removed", "path", s.reasonPath(e), "err", err)
+		if errors.Is(err, fs.ErrExist) && try < 8 {
+			base, _ := ParseName(name)
+			var r [3]byte
+			rand.Read(r[:])
+			dst.Name = base + "." + hex.EncodeToString(r[:]) + name[len(base):]
+			if e.OrigName == "" && e.ID == IDFromName(e.Name) {
+				dst.ID = IDFromName(dst.Name)
+			}
+			continue
 		}
+		if err != nil {
+			return Entry{}, fmt.Errorf("spool: %s: %w", op, err)
+		}
+		// The rename is the transition: a directory fsync failing after it
+		// makes its durability doubtful, not the move undone.
+		s.syncAfterRename("a completed "+op, filepath.Dir(dstPath))
+		if e.State.hasReason() {
+			if err := os.Remove(s.reasonPath(e)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				s.warn("old reason not removed", "path", s.reasonPath(e), "err", err)
+			}
+		}
+		dst.Queued = s.queuedAt(dstPath)
+		return dst, nil
 	}
-	dst.Queued = s.queuedAt(dstPath)
-	return dst, nil
 }
 
 func formatReason(reason string, e Entry, now time.Time) string {
@@ -264,7 +352,8 @@ func (s *Spool) Find(id string) ([]Entry, error) {
 		}
 		for _, e := range es {
 			base, _ := ParseName(e.Name)
-			if e.ID == id || IDFromName(e.Name) == id || base == id {
+			orig, _ := ParseName(e.OrigName)
+			if e.ID == id || IDFromName(e.Name) == id || base == id || e.OrigName != "" && (orig == id || e.OrigName == id) {
 				out = append(out, e)
 			}
 		}

@@ -42,6 +42,7 @@ type listEntry struct {
 	NotBefore *time.Time `json:"not_before,omitempty"`
 	Size      int64      `json:"size"`
 	Name      string     `json:"name"`
+	OrigName  string     `json:"orig_name,omitempty"` // the sender's name, once the daemon named the message
 	Path      string     `json:"path"`
 }
 
@@ -100,7 +101,7 @@ func runList(e *env, args []string) error {
 				State: string(en.State), Agent: en.Agent, ID: en.ID, Attempt: en.Attempt,
 				Priority: en.Priority.String(), Queued: en.Queued,
 				AgeSecs: now.Sub(en.Queued).Round(time.Millisecond).Seconds(),
-				Size:    en.Size, Name: en.Name, Path: sp.Path(en),
+				Size:    en.Size, Name: en.Name, OrigName: en.OrigName, Path: sp.Path(en),
 			}
 			if !en.NotBefore.IsZero() {
 				nb := en.NotBefore

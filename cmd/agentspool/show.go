@@ -167,10 +167,10 @@ func indent(s string) string {
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
 }
 
-// originalName is the name a sender gave a message that the daemon renamed
-// at claim time because it was too long (issue 11 item 8): recorded by the
-// spool at the claim, else (a spool older than that record) the journal's
-// "renamed" line for it.
+// originalName is the name a sender gave a message that the daemon named
+// at its claim (every message; before, only a name too long, issue 11
+// item 8): recorded by the spool at the claim, else (a spool older than
+// that record) the journal's "renamed" line for it.
 func originalName(sp *spool.Spool, en spool.Entry) string {
 	if en.OrigName != "" {
 		return en.OrigName

@@ -144,12 +144,18 @@ func dropHostile(t *testing.T, spoolDir, inboxRoot string, agents []string) *hos
 
 // find returns the entries in state whose base name (info suffix removed)
 // is name.
+// find lists the files in state/agent/ of the message sent as name: the
+// daemon names what it claims, and keeps the sender's name (OrigName).
 func (h *hostile) find(state spool.State, agent, name string) []string {
-	des, _ := os.ReadDir(filepath.Join(h.spoolDir, string(state), agent))
+	sp, err := spool.Open(h.spoolDir)
+	if err != nil {
+		return nil
+	}
+	es, _ := sp.Scan(state, agent)
 	var out []string
-	for _, de := range des {
-		if base, _ := spool.ParseName(de.Name()); base == name {
-			out = append(out, de.Name())
+	for _, e := range es {
+		if e.OrigName == name || e.OrigName == "" && e.Name == name {
+			out = append(out, e.Name)
 		}
 	}
 	return out

@@ -803,13 +803,15 @@ defaults:
 	// Built to fail: in failed/, with a reason a person can read.
 	for _, b := range bads {
 		f := Failed{What: b.what, State: "missing"}
-		// A claim adds agentspool's info suffix to the name (":A0,E…").
+		// The daemon names what it claims; the sender's name is OrigName.
 		found := ""
-		for _, st := range []string{"new", "cur", "done", "failed", "hold"} {
-			es, _ := os.ReadDir(filepath.Join(sp, st, b.agent))
-			for _, e := range es {
-				if n := e.Name(); !strings.HasSuffix(n, ".reason") && (n == b.name || strings.HasPrefix(n, b.name+":")) {
-					f.State, found = st, n
+		if s, err := spool.Open(sp); err == nil {
+			for _, st := range spool.States {
+				es, _ := s.Scan(st, b.agent)
+				for _, e := range es {
+					if e.OrigName == b.name || e.OrigName == "" && e.Name == b.name {
+						f.State, found = string(st), e.Name
+					}
 				}
 			}
 		}

@@ -70,11 +70,20 @@ const (
 // person's editor) is, for as long as it keeps it open; a rename still
 // refused after the bound returns the error, for the caller to treat as
 // any failed transition.
-func Rename(src, dst string) error {
+func Rename(src, dst string) error { return renameRetrying(src, dst, true) }
+
+// RenameNoReplace is Rename that never replaces dst: when dst exists it
+// fails with an error satisfying errors.Is(err, fs.ErrExist)
+// (FILE_RENAME_INFORMATION with ReplaceIfExists false: the check and the
+// rename are one step in the file system, as renameat2's RENAME_NOREPLACE
+// is on Linux).
+func RenameNoReplace(src, dst string) error { return renameRetrying(src, dst, false) }
+
+func renameRetrying(src, dst string, replace bool) error {
 	deadline := time.Now().Add(renameRetry)
 	delay := time.Millisecond
 	for {
-		err := renameOnce(src, dst)
+		err := renameOnce(src, dst, replace)
 		if err == nil {
 			return nil
 		}
@@ -95,7 +104,7 @@ type fileRenameInformation struct {
 	FileName        [1]uint16
 }
 
-func renameOnce(src, dst string) error {
+func renameOnce(src, dst string, replace bool) error {
 	sp, err := windows.UTF16PtrFromString(src)
 	if err != nil {
 		return err
@@ -118,7 +127,9 @@ func renameOnce(src, dst string) error {
 	off := int(unsafe.Offsetof(info.FileName))
 	buf := make([]uint64, (off+2*len(name)+7)/8)
 	ri := (*fileRenameInformation)(unsafe.Pointer(&buf[0]))
-	ri.ReplaceIfExists = 1
+	if replace {
+		ri.ReplaceIfExists = 1
+	}
 	ri.FileNameLength = uint32(2 * len(name))
 	copy(unsafe.Slice(&ri.FileName[0], len(name)), name)
 	var iosb windows.IO_STATUS_BLOCK
