@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package agentcli runs the real agent CLIs (Claude Code, Codex, Gemini
 // CLI, Qwen Code) for tests: each in a tmux pane, or in a terminal window
 // (xterm or lxterminal) on an X display the caller supplies, with a

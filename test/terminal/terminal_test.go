@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package terminal_test runs agentspool against the real agent CLIs —
 // Claude Code, Codex CLI, Gemini CLI and Qwen Code from npm, each a TUI in
 // a terminal window (xterm and lxterminal) on Xvfb, each talking to its
