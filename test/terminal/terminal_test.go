@@ -129,6 +129,9 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 		}
 		t.Cleanup(func() { model.Close() })
 		r.models[c.name] = model
+		if err := os.MkdirAll(filepath.Join(dir, "agents", c.name), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
