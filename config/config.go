@@ -239,28 +239,6 @@ const (
 	KindTerminal = "terminal"
 )
 
-// DefaultAgentSettings are the settings used where neither `defaults:` nor
-// the agent says otherwise.
-var DefaultAgentSettings = AgentSettings{
-	Submit:       "enter",
-	UrgentSubmit: "enter",
-	Undo:         "ctrl+z",
-	Ack:          true,
-	AckTimeout:   30 * time.Second,
-	MaxAttempts:  3,
-	Paste:        PasteFull,
-	Backoff:      5 * time.Second,
-	Kind:         KindAuto,
-	DraftCheck:   true,
-	SelectAll:    "ctrl+a",
-	Copy:         "ctrl+c",
-	Caret:        "end",
-	VerifyPaste:  true,
-	UrgentAfter:  time.Minute,
-	BusyMax:      30 * time.Minute,
-	Bounce:       true,
-}
-
 // ValidName reports whether name is a valid agent name: the one rule the
 // spool uses too (safeio.ValidAgentName: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
 // and no ".."). Before issue 11, config accepted Agent..1, which the spool
@@ -275,20 +253,6 @@ func Default() *Config {
 		dir = "."
 	}
 	return defaults(dir)
-}
-
-func defaults(dir string) *Config {
-	return &Config{
-		Spool:           filepath.Join(dir, DefaultSpool),
-		InboxRoot:       filepath.Join(dir, DefaultInboxRoot),
-		MaxMessageBytes: DefaultMaxMessageBytes,
-		Envelope:        DefaultEnvelope,
-		Timing:          Timing{Min: DefaultTimingMin, Max: DefaultTimingMax},
-		ScanInterval:    DefaultScanInterval,
-		QuietFor:        DefaultQuietFor,
-		QuietMaxWait:    DefaultQuietMaxWait,
-		Defaults:        DefaultAgentSettings,
-	}
 }
 
 // Load reads and parses the file at path. A missing file is an error that

@@ -2,167 +2,22 @@ package config
 
 import (
 	"fmt"
-	"math"
 	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 )
 
-// The keys of the file. The walk below is by hand over a yaml.Node rather
-// than yaml.Unmarshal into structs so that every error can name its key and
-// line, duplicate agents are caught (a Go map would keep the last), and all
-// errors are reported, not the first.
-var (
-	settingKeys = []string{"submit", "urgent_submit", "undo", "ack", "ack_timeout", "max_attempts", "paste", "backoff",
-		"kind", "draft_check", "select_all", "copy", "caret", "paste_settle", "verify_paste", "deliver_when", "urgent_after", "busy_max", "bounce", "paste_key"}
-	agentKeys = append([]string{"x", "y", "window", "class", "pid", "inbox", "ack_pattern"}, settingKeys...)
-	topKeys   = []string{"spool", "inbox_root", "lock_file", "max_message_bytes", "envelope", "timing", "scan_interval",
-		"quiet_for", "quiet_max_wait", "metrics", "alert_command", "defaults", "agents"}
-	timingKeys = []string{"min", "max"}
-)
-
-
-// settings holds one AgentSettings being built, and whether urgent_submit
-// was written (else it follows submit).
-type settings struct {
-	AgentSettings
-	urgentSet bool
-	// draftSet, verifySet: draft_check, verify_paste were written (else
-	// they follow kind).
-	draftSet, verifySet bool
-}
-
-func (s *settings) resolved() AgentSettings {
-	out := s.AgentSettings
-	if !s.urgentSet {
-		out.UrgentSubmit = out.Submit
-	}
-	if out.Kind == KindTerminal {
-		if !s.draftSet {
-			out.DraftCheck = false
-		}
-		if !s.verifySet {
-			out.VerifyPaste = false
-		}
-	}
-	return out
-}
-
-// setting applies one key of settingKeys to s.
-func (p *parser) setting(s *settings, e entry, key string) {
-	switch e.name {
-	case "submit":
-		if v, ok := p.keyCombo(e.v, key); ok {
-			s.Submit = v
-		}
-	case "urgent_submit":
-		if v, ok := p.keyCombo(e.v, key); ok {
-			s.UrgentSubmit, s.urgentSet = v, true
-		}
-	case "undo":
-		if v, ok := p.keyCombo(e.v, key); ok {
-			s.Undo = v
-		}
-	case "ack":
-		if v, ok := p.boolean(e.v, key); ok {
-			s.Ack = v
-		}
-	case "ack_timeout":
-		if v, ok := p.duration(e.v, key, false); ok {
-			s.AckTimeout = v
-		}
-	case "max_attempts":
-		if v, ok := p.integer(e.v, key, 1, 100); ok {
-			s.MaxAttempts = int(v)
-		}
-	case "paste":
-		if v, ok := p.str(e.v, key); ok {
-			switch v {
-			case PasteFull, PastePointer:
-				s.Paste = v
-			default:
-				p.errf(e.v, key, "bad paste mode %q: want full or pointer", v)
-			}
-		}
-	case "backoff":
-		if v, ok := p.duration(e.v, key, true); ok {
-			s.Backoff = v
-		}
-	case "kind":
-		if v, ok := p.str(e.v, key); ok {
-			switch v {
-			case KindChat, KindTerminal:
-				s.Kind = v
-			case "auto":
-				s.Kind = KindAuto
-			default:
-				p.errf(e.v, key, "bad kind %q: want auto (the default: a terminal is known by its window), chat (a chat or editor input) or terminal (no draft check and no verifying look: ctrl+a and ctrl+c mean something else there)", v)
-			}
-		}
-	case "draft_check":
-		if v, ok := p.boolean(e.v, key); ok {
-			s.DraftCheck, s.draftSet = v, true
-		}
-	case "verify_paste":
-		if v, ok := p.boolean(e.v, key); ok {
-			s.VerifyPaste, s.verifySet = v, true
-		}
-	case "bounce":
-		if v, ok := p.boolean(e.v, key); ok {
-			s.Bounce = v
-		}
-	case "paste_settle":
-		if v, ok := p.duration(e.v, key, true); ok {
-			if v > time.Second {
-				p.errf(e.v, key, "paste_settle %v is more than 1s: the keyboard is held that long per message", v)
-			} else {
-				s.PasteSettle = v
-			}
-		}
-	case "deliver_when":
-		if v, ok := p.str(e.v, key); ok {
-			switch v {
-			case DeliverReady, DeliverAlways:
-				s.DeliverWhen = v
-			default:
-				p.errf(e.v, key, "bad value %q: want ready or always (leave it out for: ready once the agent's hooks are installed)", v)
-			}
-		}
-	case "urgent_after":
-		if v, ok := p.duration(e.v, key, true); ok {
-			s.UrgentAfter = v
-		}
-	case "busy_max":
-		if v, ok := p.duration(e.v, key, false); ok {
-			s.BusyMax = v
-		}
-	case "paste_key":
-		if v, ok := p.keyCombo(e.v, key); ok {
-			s.PasteKey = v
-		}
-	case "select_all":
-		if v, ok := p.keyCombo(e.v, key); ok {
-			s.SelectAll = v
-		}
-	case "copy":
-		if v, ok := p.keyCombo(e.v, key); ok {
-			s.Copy = v
-		}
-	case "caret":
-		if v, ok := p.keyCombo(e.v, key); ok {
-			s.Caret = v
-		}
-	}
-}
+// Parse's walk over the file: the top level in file order, then the
+// agents, each key read through the schema (schema.go); then the rules
+// that join keys, each a small function below.
 
 func (p *parser) parse(data []byte, c *Config) {
 	root := p.decode(data)
 	if root == nil {
 		return
 	}
-	top := p.entries(root, "", topKeys)
+	top := p.entries(root, "", keysIn(atTop))
 	if top == nil && len(p.errs) == 0 {
 		p.errf(root, "", "empty file: want at least an agents: section")
 		return
@@ -172,64 +27,16 @@ func (p *parser) parse(data []byte, c *Config) {
 	var agents *entry
 	def := settings{AgentSettings: DefaultAgentSettings}
 	for i, e := range top {
-		key := e.name
 		switch e.name {
-		case "spool":
-			if v, ok := p.path(e.v, key, false); ok {
-				c.Spool = v
-			}
-		case "inbox_root":
-			if v, ok := p.path(e.v, key, false); ok {
-				c.InboxRoot = v
-			}
-		case "lock_file":
-			if v, ok := p.path(e.v, key, true); ok {
-				c.LockFile = v
-			}
-		case "max_message_bytes":
-			if v, ok := p.integer(e.v, key, 1, MaxMaxMessageBytes); ok {
-				c.MaxMessageBytes = v
-			}
-		case "envelope":
-			if v, ok := p.str(e.v, key); ok {
-				if _, err := renderEnvelope(v, EnvelopeFields{ID: "id", From: "from", To: "to", Priority: "normal", Attempt: 1}); err != nil {
-					p.errf(e.v, key, "bad template %q: %v (fields: .ID .From .To .Priority .Attempt)", v, err)
-				} else {
-					c.Envelope = v
-				}
-			}
-		case "scan_interval":
-			if v, ok := p.duration(e.v, key, false); ok {
-				c.ScanInterval = v
-			}
-		case "quiet_for":
-			if v, ok := p.duration(e.v, key, true); ok {
-				c.QuietFor = v
-			}
-		case "quiet_max_wait":
-			if v, ok := p.duration(e.v, key, true); ok {
-				c.QuietMaxWait = v
-			}
-		case "metrics":
-			if v, ok := p.str(e.v, key); ok {
-				if addr, err := metricsAddr(v); err != nil {
-					p.errf(e.v, key, "%v", err)
-				} else {
-					c.Metrics = addr
-				}
-			}
-		case "alert_command":
-			if v, ok := p.str(e.v, key); ok {
-				c.AlertCommand = strings.TrimSpace(v)
-			}
 		case "timing":
 			p.timing(e, c)
 		case "defaults":
-			for _, d := range p.entries(e.v, key, settingKeys) {
-				p.setting(&def, d, join(key, d.name))
-			}
+			p.walk(e.v, e.name, inDefaults, dest{s: &def})
 		case "agents":
 			agents = &top[i]
+		default:
+			_, d := directiveFor(atTop, e.name)
+			d.read(p, e.v, e.name, dest{dir: p.dir, c: c})
 		}
 	}
 	c.Defaults = def.resolved()
@@ -248,6 +55,91 @@ func (p *parser) parse(data []byte, c *Config) {
 	p.sameWindow(c.Agents)
 }
 
+// timing reads timing: and checks that its bounds are in order.
+func (p *parser) timing(e entry, c *Config) {
+	t := c.Timing
+	p.walk(e.v, "timing", inTiming, dest{t: &t})
+	if t.Min > t.Max {
+		p.errf(e.v, "timing", "min %s is more than max %s", t.Min, t.Max)
+		return
+	}
+	c.Timing = t
+}
+
+// agent reads one agent, its settings over def; nil when it has errors.
+func (p *parser) agent(e entry, def settings, c *Config) *Agent {
+	base := "agents." + e.name
+	ok := true
+	if !ValidName(e.name) {
+		p.errf(e.k, base, "bad agent name %q: want ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ without \"..\"", e.name)
+		ok = false
+	}
+	a := &Agent{Name: e.name, Line: e.k.Line}
+	s := def
+	present, good := p.walk(e.v, base, inAgent, dest{dir: p.dir, s: &s, a: a})
+	ok = ok && good
+	// A key present though bad is not also missing: its error is said.
+	for _, d := range directives {
+		if d.required && d.in&inAgent != 0 && !present[d.name] {
+			p.errf(e.k, join(base, d.name), "required key missing")
+			ok = false
+		}
+	}
+	if !p.agentWindow(e, a, present["window"]) {
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	a.AgentSettings = s.resolved()
+	if !p.terminalCopy(e, a) {
+		return nil
+	}
+	if a.Inbox == "" {
+		a.Inbox = filepath.Join(c.InboxRoot, a.Name, "inbox")
+	}
+	return a
+}
+
+// resolved are the settings with the keys not written following others:
+// urgent_submit is submit's; for kind terminal, draft_check and
+// verify_paste are off.
+func (s *settings) resolved() AgentSettings {
+	out := s.AgentSettings
+	if !s.wrote("urgent_submit") {
+		out.UrgentSubmit = out.Submit
+	}
+	if out.Kind == KindTerminal {
+		if !s.wrote("draft_check") {
+			out.DraftCheck = false
+		}
+		if !s.wrote("verify_paste") {
+			out.VerifyPaste = false
+		}
+	}
+	return out
+}
+
+// agentWindow: an agent names its window by title, class or pid, at least
+// one (a window: written but bad has its own error).
+func (p *parser) agentWindow(e entry, a *Agent, hasWindow bool) bool {
+	if hasWindow || a.Class != "" || a.PID != 0 {
+		return true
+	}
+	p.errf(e.k, join("agents."+e.name, "window"), "required key missing: name the agent's window by its title (window:), or by what lasts (class:, pid:; agentspool coords capture %s --at X,Y writes it)", e.name)
+	return false
+}
+
+// terminalCopy: kind terminal with a look into the input needs a copy key
+// of its own. In a terminal ctrl+c interrupts the program the agent runs.
+func (p *parser) terminalCopy(e entry, a *Agent) bool {
+	if a.Kind == KindTerminal && (a.DraftCheck || a.VerifyPaste) && a.Copy == DefaultAgentSettings.Copy {
+		p.errf(e.k, join("agents."+e.name, "copy"), "kind terminal with draft_check or verify_paste on needs the terminal's own copy key (e.g. copy: ctrl+shift+c, select_all: the terminal's select-all): ctrl+c would interrupt the agent")
+		return false
+	}
+	return true
+}
+
 // sameWindow refuses two agents bound to windows only by one class (and
 // the same pid, if any): one window would satisfy both, and a message
 // for one could be pasted into the other's.
@@ -261,119 +153,6 @@ func (p *parser) sameWindow(agents []*Agent) {
 		}
 	}
 }
-
-func (p *parser) timing(e entry, c *Config) {
-	t := c.Timing
-	for _, d := range p.entries(e.v, "timing", timingKeys) {
-		if v, ok := p.duration(d.v, "timing."+d.name, false); ok {
-			if d.name == "min" {
-				t.Min = v
-			} else {
-				t.Max = v
-			}
-		}
-	}
-	if t.Min > t.Max {
-		p.errf(e.v, "timing", "min %s is more than max %s", t.Min, t.Max)
-		return
-	}
-	c.Timing = t
-}
-
-func (p *parser) agent(e entry, def settings, c *Config) *Agent {
-	base := "agents." + e.name
-	ok := true
-	if !ValidName(e.name) {
-		p.errf(e.k, base, "bad agent name %q: want ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ without \"..\"", e.name)
-		ok = false
-	}
-	a := &Agent{Name: e.name, Line: e.k.Line}
-	s := def
-	var hasX, hasY, hasWindow, hasClass bool
-	for _, f := range p.entries(e.v, base, agentKeys) {
-		key := join(base, f.name)
-		switch f.name {
-		case "x", "y":
-			v, good := p.integer(f.v, key, math.MinInt32, math.MaxInt32)
-			if !good {
-				ok = false
-			} else if f.name == "x" {
-				a.X = int(v)
-			} else {
-				a.Y = int(v)
-			}
-			// Present though bad: the error is already said; not "missing".
-			hasX = hasX || f.name == "x"
-			hasY = hasY || f.name == "y"
-		case "window":
-			hasWindow = true
-			if !p.window(f.v, key, a) {
-				ok = false
-			}
-		case "class":
-			if v, good := p.str(f.v, key); !good {
-				ok = false
-			} else if strings.TrimSpace(v) == "" {
-				p.errf(f.v, key, "must not be empty: leave it out, or name the window's WM_CLASS instance or class (agentspool coords capture shows it)")
-				ok = false
-			} else {
-				a.Class, hasClass = v, true
-			}
-		case "pid":
-			if v, good := p.integer(f.v, key, 0, math.MaxInt32); good {
-				a.PID = int(v)
-			} else {
-				ok = false
-			}
-		case "inbox":
-			if v, good := p.path(f.v, key, false); good {
-				a.Inbox = v
-			} else {
-				ok = false
-			}
-		case "ack_pattern":
-			if v, good := p.str(f.v, key); !good {
-				ok = false
-			} else if re, err := AckPattern(v); err != nil {
-				p.errf(f.v, key, "%v", err)
-				ok = false
-			} else {
-				a.AckPattern = re
-			}
-		default:
-			n := len(p.errs)
-			p.setting(&s, f, key)
-			ok = ok && len(p.errs) == n
-		}
-	}
-	for _, m := range []struct {
-		has  bool
-		name string
-	}{{hasX, "x"}, {hasY, "y"}, {hasWindow || hasClass || a.PID != 0, "window"}} {
-		if !m.has {
-			if m.name == "window" {
-				p.errf(e.k, join(base, m.name), "required key missing: name the agent's window by its title (window:), or by what lasts (class:, pid:; agentspool coords capture %s --at X,Y writes it)", e.name)
-			} else {
-				p.errf(e.k, join(base, m.name), "required key missing")
-			}
-			ok = false
-		}
-	}
-	if !ok {
-		return nil
-	}
-	a.AgentSettings = s.resolved()
-	if a.Kind == KindTerminal && (a.DraftCheck || a.VerifyPaste) && a.Copy == DefaultAgentSettings.Copy {
-		// In a terminal ctrl+c interrupts the program the agent runs.
-		p.errf(e.k, join(base, "copy"), "kind terminal with draft_check or verify_paste on needs the terminal's own copy key (e.g. copy: ctrl+shift+c, select_all: the terminal's select-all): ctrl+c would interrupt the agent")
-		return nil
-	}
-	if a.Inbox == "" {
-		a.Inbox = filepath.Join(c.InboxRoot, a.Name, "inbox")
-	}
-	return a
-}
-
 
 // metricsAddr checks the `metrics:` listen address. Empty is off. A bare
 // port ("9464") or ":9464" listens on loopback only: Go would take ":9464"
