@@ -218,20 +218,6 @@ type EnvelopeFields struct {
 	Attempt  int
 }
 
-// Defaults of the file's keys.
-const (
-	DefaultSpool           = "./spool"
-	DefaultInboxRoot       = "./agent_workspaces"
-	DefaultMaxMessageBytes = 256 << 10
-	MaxMaxMessageBytes     = 16 << 20
-	DefaultEnvelope        = "[agentspool id={{.ID}} from={{.From}} to={{.To}}]"
-	DefaultScanInterval    = 2 * time.Second
-	DefaultQuietFor        = 2 * time.Second
-	DefaultQuietMaxWait    = 2 * time.Minute
-	DefaultTimingMin       = 5 * time.Millisecond
-	DefaultTimingMax       = 5 * time.Second
-)
-
 // The kinds of agent input (AgentSettings.Kind).
 const (
 	KindAuto     = ""

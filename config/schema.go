@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentspool/agentspool/internal/safeio"
 	"gopkg.in/yaml.v3"
 )
 
@@ -179,6 +180,21 @@ func convert[T, U any](read value[T], conv func(T) (U, error)) value[U] {
 		return u, true
 	}
 }
+
+// Defaults of the top-level keys, exported for the CLI; the table below
+// cites them. The agent settings' defaults are in the table itself.
+const (
+	DefaultSpool           = "./spool"
+	DefaultInboxRoot       = "./agent_workspaces"
+	DefaultMaxMessageBytes = safeio.DefaultMaxMessageBytes // the spool's too
+	MaxMaxMessageBytes     = 16 << 20
+	DefaultEnvelope        = "[agentspool id={{.ID}} from={{.From}} to={{.To}}]"
+	DefaultScanInterval    = 2 * time.Second
+	DefaultQuietFor        = 2 * time.Second
+	DefaultQuietMaxWait    = 2 * time.Minute
+	DefaultTimingMin       = 5 * time.Millisecond
+	DefaultTimingMax       = 5 * time.Second
+)
 
 // directives is the schema. Its order is that of the known keys in the
 // unknown-key errors: an agent's own keys come before the settings.
