@@ -10,7 +10,8 @@ import (
 
 // Parse's walk over the file: the top level in file order, then the
 // agents, each key read through the schema (schema.go); then the rules
-// that join keys, each a small function below.
+// that join keys, each a small function: below, and for an agent's window
+// (agentWindow, sameWindow) in window.go.
 
 func (p *parser) parse(data []byte, c *Config) {
 	root := p.decode(data)
@@ -120,16 +121,6 @@ func (s *settings) resolved() AgentSettings {
 	return out
 }
 
-// agentWindow: an agent names its window by title, class or pid, at least
-// one (a window: written but bad has its own error).
-func (p *parser) agentWindow(e entry, a *Agent, hasWindow bool) bool {
-	if hasWindow || a.Class != "" || a.PID != 0 {
-		return true
-	}
-	p.errf(e.k, join("agents."+e.name, "window"), "required key missing: name the agent's window by its title (window:), or by what lasts (class:, pid:; agentspool coords capture %s --at X,Y writes it)", e.name)
-	return false
-}
-
 // terminalCopy: kind terminal with a look into the input needs a copy key
 // of its own. In a terminal ctrl+c interrupts the program the agent runs.
 func (p *parser) terminalCopy(e entry, a *Agent) bool {
@@ -138,20 +129,6 @@ func (p *parser) terminalCopy(e entry, a *Agent) bool {
 		return false
 	}
 	return true
-}
-
-// sameWindow refuses two agents bound to windows only by one class (and
-// the same pid, if any): one window would satisfy both, and a message
-// for one could be pasted into the other's.
-func (p *parser) sameWindow(agents []*Agent) {
-	for i, a := range agents {
-		for _, b := range agents[:i] {
-			if a.Window == "" && b.Window == "" && a.Class != "" && strings.EqualFold(a.Class, b.Class) && a.PID == b.PID {
-				p.errs = append(p.errs, &keyError{file: p.file, line: a.Line, key: join("agents."+a.Name, "class"),
-					msg: fmt.Sprintf("agents %s and %s are both bound to class %q alone: one window would be taken for both; give each terminal its own class (xterm -name, --class) or add window:/pid:", b.Name, a.Name, a.Class)})
-			}
-		}
-	}
 }
 
 // metricsAddr checks the `metrics:` listen address. Empty is off. A bare

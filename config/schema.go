@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -56,8 +55,8 @@ type directive struct {
 	// read reads the value at n, checks it and stores it in d; false when
 	// it recorded an error (and stored nothing).
 	read func(p *parser, n *yaml.Node, key string, d dest) bool
-	// reset stores the key's default in d; nil when the default is the
-	// zero value.
+	// reset stores the key's default in d (nil for a section and for
+	// window:, whose default is the zero value).
 	reset func(d dest)
 }
 
@@ -67,23 +66,21 @@ type value[T any] func(p *parser, n *yaml.Node, key string) (T, bool)
 // field is where a directive stores its value, found from the dest.
 type field[T any] func(d dest) *T
 
-func directiveOf[T comparable](name string, in scope, read value[T], def T, at field[T]) directive {
-	var zero T
-	d := directive{name: name, in: in, read: func(p *parser, n *yaml.Node, key string, d dest) bool {
-		v, ok := read(p, n, key)
-		if ok {
-			*at(d) = v
-		}
-		return ok
-	}}
-	if any(def) != any(zero) {
-		d.reset = func(d dest) { *at(d) = def }
+func directiveOf[T any](name string, in scope, read value[T], def T, at field[T]) directive {
+	return directive{name: name, in: in,
+		read: func(p *parser, n *yaml.Node, key string, d dest) bool {
+			v, ok := read(p, n, key)
+			if ok {
+				*at(d) = v
+			}
+			return ok
+		},
+		reset: func(d dest) { *at(d) = def },
 	}
-	return d
 }
 
 // top is a key at the file's top level, stored in the Config.
-func top[T comparable](name string, read value[T], def T, at func(c *Config) *T) directive {
+func top[T any](name string, read value[T], def T, at func(c *Config) *T) directive {
 	return directiveOf(name, atTop, read, def, func(d dest) *T { return at(d.c) })
 }
 
@@ -103,12 +100,12 @@ func timingKey(name string, def time.Duration, at func(t *Timing) *time.Duration
 }
 
 // setting is an agent setting, written under defaults: or per agent.
-func setting[T comparable](name string, read value[T], def T, at func(s *AgentSettings) *T) directive {
+func setting[T any](name string, read value[T], def T, at func(s *AgentSettings) *T) directive {
 	return directiveOf(name, inSettings, read, def, func(d dest) *T { return at(&d.s.AgentSettings) })
 }
 
 // agentKey is a key only an agent has; its default is the zero value.
-func agentKey[T comparable](name string, read value[T], at func(a *Agent) *T) directive {
+func agentKey[T any](name string, read value[T], at func(a *Agent) *T) directive {
 	var zero T
 	return directiveOf(name, inAgent, read, zero, func(d dest) *T { return at(d.a) })
 }
@@ -275,7 +272,8 @@ func keysIn(in scope) []string {
 	return names
 }
 
-// resetAll stores the default of every key of in into d.
+// resetAll stores the default of every key that may be written in in
+// into d.
 func resetAll(in scope, d dest) {
 	for _, dir := range directives {
 		if dir.in&in != 0 && dir.reset != nil {
@@ -288,7 +286,7 @@ func resetAll(in scope, d dest) {
 // the agent says otherwise.
 var DefaultAgentSettings = func() AgentSettings {
 	var s settings
-	resetAll(inSettings, dest{s: &s})
+	resetAll(inDefaults, dest{s: &s})
 	return s.resolved()
 }()
 
@@ -322,7 +320,7 @@ func (p *parser) walk(n *yaml.Node, path string, in scope, d dest) (present map[
 			ok = false
 			continue
 		}
-		if dir.in&inSettings != 0 {
+		if dir.in == inSettings {
 			d.s.written |= 1 << uint(i)
 		}
 	}
@@ -343,13 +341,6 @@ func trimSpace(v string) (string, error) { return strings.TrimSpace(v), nil }
 func checkPasteSettle(v time.Duration) (time.Duration, error) {
 	if v > time.Second {
 		return 0, fmt.Errorf("paste_settle %v is more than 1s: the keyboard is held that long per message", v)
-	}
-	return v, nil
-}
-
-func checkClass(v string) (string, error) {
-	if strings.TrimSpace(v) == "" {
-		return "", errors.New("must not be empty: leave it out, or name the window's WM_CLASS instance or class (agentspool coords capture shows it)")
 	}
 	return v, nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -133,6 +134,8 @@ func regexBody(w string) (string, bool) {
 	return "", false
 }
 
+// window reads an agent's window: (see MatchTitle), refusing what would
+// match no title or every title.
 func (p *parser) window(n *yaml.Node, key string, a *Agent) bool {
 	w, ok := p.str(n, key)
 	if !ok {
@@ -164,6 +167,38 @@ func (p *parser) window(n *yaml.Node, key string, a *Agent) bool {
 	}
 	a.Window = w
 	return true
+}
+
+// checkClass is the check of class: beyond being a string.
+func checkClass(v string) (string, error) {
+	if strings.TrimSpace(v) == "" {
+		return "", errors.New("must not be empty: leave it out, or name the window's WM_CLASS instance or class (agentspool coords capture shows it)")
+	}
+	return v, nil
+}
+
+// agentWindow: an agent names its window by title, class or pid, at least
+// one (a window: written but bad has its own error).
+func (p *parser) agentWindow(e entry, a *Agent, hasWindow bool) bool {
+	if hasWindow || a.Class != "" || a.PID != 0 {
+		return true
+	}
+	p.errf(e.k, join("agents."+e.name, "window"), "required key missing: name the agent's window by its title (window:), or by what lasts (class:, pid:; agentspool coords capture %s --at X,Y writes it)", e.name)
+	return false
+}
+
+// sameWindow refuses two agents bound to windows only by one class (and
+// the same pid, if any): one window would satisfy both, and a message
+// for one could be pasted into the other's.
+func (p *parser) sameWindow(agents []*Agent) {
+	for i, a := range agents {
+		for _, b := range agents[:i] {
+			if a.Window == "" && b.Window == "" && a.Class != "" && strings.EqualFold(a.Class, b.Class) && a.PID == b.PID {
+				p.errs = append(p.errs, &keyError{file: p.file, line: a.Line, key: join("agents."+a.Name, "class"),
+					msg: fmt.Sprintf("agents %s and %s are both bound to class %q alone: one window would be taken for both; give each terminal its own class (xterm -name, --class) or add window:/pid:", b.Name, a.Name, a.Class)})
+			}
+		}
+	}
 }
 
 // AckPattern compiles an agent's ack_pattern: a regular expression (RE2)
