@@ -17,13 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"github.com/agentspool/agentspool/internal/safeio"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"text/template"
-	"text/template/parse"
 	"time"
 )
 
@@ -221,48 +218,12 @@ type EnvelopeFields struct {
 	Attempt  int
 }
 
-// Defaults of the file's keys.
-const (
-	DefaultSpool           = "./spool"
-	DefaultInboxRoot       = "./agent_workspaces"
-	DefaultMaxMessageBytes = 256 << 10
-	MaxMaxMessageBytes     = 16 << 20
-	DefaultEnvelope        = "[agentspool id={{.ID}} from={{.From}} to={{.To}}]"
-	DefaultScanInterval    = 2 * time.Second
-	DefaultQuietFor        = 2 * time.Second
-	DefaultQuietMaxWait    = 2 * time.Minute
-	DefaultTimingMin       = 5 * time.Millisecond
-	DefaultTimingMax       = 5 * time.Second
-)
-
 // The kinds of agent input (AgentSettings.Kind).
 const (
 	KindAuto     = ""
 	KindChat     = "chat"
 	KindTerminal = "terminal"
 )
-
-// DefaultAgentSettings are the settings used where neither `defaults:` nor
-// the agent says otherwise.
-var DefaultAgentSettings = AgentSettings{
-	Submit:       "enter",
-	UrgentSubmit: "enter",
-	Undo:         "ctrl+z",
-	Ack:          true,
-	AckTimeout:   30 * time.Second,
-	MaxAttempts:  3,
-	Paste:        PasteFull,
-	Backoff:      5 * time.Second,
-	Kind:         KindAuto,
-	DraftCheck:   true,
-	SelectAll:    "ctrl+a",
-	Copy:         "ctrl+c",
-	Caret:        "end",
-	VerifyPaste:  true,
-	UrgentAfter:  time.Minute,
-	BusyMax:      30 * time.Minute,
-	Bounce:       true,
-}
 
 // ValidName reports whether name is a valid agent name: the one rule the
 // spool uses too (safeio.ValidAgentName: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
@@ -278,20 +239,6 @@ func Default() *Config {
 		dir = "."
 	}
 	return defaults(dir)
-}
-
-func defaults(dir string) *Config {
-	return &Config{
-		Spool:           filepath.Join(dir, DefaultSpool),
-		InboxRoot:       filepath.Join(dir, DefaultInboxRoot),
-		MaxMessageBytes: DefaultMaxMessageBytes,
-		Envelope:        DefaultEnvelope,
-		Timing:          Timing{Min: DefaultTimingMin, Max: DefaultTimingMax},
-		ScanInterval:    DefaultScanInterval,
-		QuietFor:        DefaultQuietFor,
-		QuietMaxWait:    DefaultQuietMaxWait,
-		Defaults:        DefaultAgentSettings,
-	}
 }
 
 // Load reads and parses the file at path. A missing file is an error that
@@ -383,203 +330,6 @@ func (c *Config) Summary() string {
 		c.ScanInterval, c.Timing.Min, c.Timing.Max, c.MaxMessageBytes, metrics)
 }
 
-// RenderEnvelope renders the envelope line for one message.
-func (c *Config) RenderEnvelope(f EnvelopeFields) (string, error) {
-	s, err := renderEnvelope(c.Envelope, f)
-	if err != nil {
-		return "", fmt.Errorf("config: envelope: %w", err)
-	}
-	return s, nil
-}
-
-// maxEnvelope bounds the rendered envelope, which also stops a template
-// that would print without end.
-const maxEnvelope = 1024
-
-func renderEnvelope(tmpl string, f EnvelopeFields) (string, error) {
-	t, err := template.New("envelope").Parse(tmpl)
-	if err != nil {
-		return "", err
-	}
-	if err := checkEnvelopeTree(t); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := t.Execute(&limitWriter{w: &b, n: maxEnvelope}, f); err != nil {
-		return "", err
-	}
-	s := b.String()
-	if strings.ContainsAny(s, "\r\n") {
-		return "", errors.New("must render to one line")
-	}
-	if strings.TrimSpace(s) == "" {
-		return "", errors.New("renders empty")
-	}
-	return s, nil
-}
-
-// checkEnvelopeTree rejects what a one-line envelope never needs and what
-// could make rendering it run for ever: {{range}} (over an integer it is a
-// loop of any length) and {{define}}/{{template}} (recursion).
-func checkEnvelopeTree(t *template.Template) error {
-	if len(t.Templates()) > 1 {
-		return errors.New("{{define}} and {{block}} are not allowed")
-	}
-	var walk func(n parse.Node) error
-	walk = func(n parse.Node) error {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n == nil {
-				return nil
-			}
-			for _, c := range n.Nodes {
-				if err := walk(c); err != nil {
-					return err
-				}
-			}
-		case *parse.IfNode:
-			return errors.Join(walk(n.List), walk(n.ElseList))
-		case *parse.WithNode:
-			return errors.Join(walk(n.List), walk(n.ElseList))
-		case *parse.RangeNode:
-			return errors.New("{{range}} is not allowed")
-		case *parse.TemplateNode:
-			return errors.New("{{template}} is not allowed")
-		}
-		return nil
-	}
-	if t.Tree == nil {
-		return nil
-	}
-	return walk(t.Tree.Root)
-}
-
-type limitWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if len(p) > l.n {
-		return 0, fmt.Errorf("renders longer than %d bytes", maxEnvelope)
-	}
-	l.n -= len(p)
-	return l.w.Write(p)
-}
-
-// MatchTitle reports whether title matches the agent's Window: a
-// substring, the exact title when Window is =title, or a regular expression
-// when Window is /regex/. An empty Window matches nothing: pasting into an
-// unknown window is never right. It does not look at other agents; the
-// daemon uses Config.Matcher, which also refuses ambiguous titles.
-func (a *Agent) MatchTitle(title string) bool {
-	if a.Window == "" {
-		return false
-	}
-	if expr, ok := regexBody(a.Window); ok {
-		re := a.re
-		if re == nil {
-			// An Agent built by hand, not by Parse: compile per call rather
-			// than cache, so MatchTitle never writes to a shared Agent.
-			var err error
-			if re, err = regexp.Compile(expr); err != nil {
-				return false
-			}
-		}
-		return re.MatchString(title)
-	}
-	if exact, ok := strings.CutPrefix(a.Window, "="); ok {
-		return title == exact
-	}
-	return strings.Contains(title, a.Window)
-}
-
-// MatchWindow reports whether a window of this title, WM_CLASS (instance,
-// class) and pid is the agent's: each binding the agent has (window:,
-// class:, pid:) must hold; an agent without window: takes any title.
-func (a *Agent) MatchWindow(title, instance, class string, pid int) bool {
-	if a.PID != 0 && pid != a.PID {
-		return false
-	}
-	if a.Class != "" && !strings.EqualFold(a.Class, instance) && !strings.EqualFold(a.Class, class) {
-		return false
-	}
-	if a.Window == "" {
-		return a.Class != "" || a.PID != 0
-	}
-	return a.MatchTitle(title)
-}
-
-// Matcher is the focus check for agent a (issue 11 item 14): the title must
-// match a's Window and no other agent's. A title that several agents'
-// matchers accept (window: Agent-1 and a window titled Agent-10) is
-// ambiguous: nothing is pasted, and ambiguous hears the other agents'
-// names so the caller can log an ERROR naming them.
-func (c *Config) Matcher(a *Agent, ambiguous func(title string, others []string)) func(string) bool {
-	return func(title string) bool {
-		if !a.MatchTitle(title) {
-			return false
-		}
-		var others []string
-		for _, b := range c.Agents {
-			if b != a && b.MatchTitle(title) {
-				others = append(others, b.Name)
-			}
-		}
-		if len(others) > 0 {
-			if ambiguous != nil {
-				ambiguous(title, others)
-			}
-			return false
-		}
-		return true
-	}
-}
-
-// matchesEverything reports whether a /regex/ accepts any title: it matches
-// the empty title, or every one of a few unrelated ones.
-func matchesEverything(re *regexp.Regexp) bool {
-	if re.MatchString("") {
-		return true
-	}
-	for _, t := range []string{"x", "Terminal", "9", "— Mozilla Firefox", "Untitled"} {
-		if !re.MatchString(t) {
-			return false
-		}
-	}
-	return true
-}
-
-// overlaps lists, for the load-time warning, pairs of agents where a title
-// that is literally one agent's window (substring or exact) is also
-// accepted by another's matcher.
-func (c *Config) overlaps() []string {
-	var out []string
-	for _, a := range c.Agents {
-		for _, b := range c.Agents {
-			if a == b {
-				continue
-			}
-			lit, ok := literalTitle(b.Window)
-			if ok && a.MatchTitle(lit) {
-				out = append(out, fmt.Sprintf("%s: agents %s (window %q) and %s (window %q) overlap: a window titled %q matches both; such a title is refused as ambiguous (nothing is pasted) — use =exact titles or anchored /^...$/ regexes", c.name, a.Name, a.Window, b.Name, b.Window, lit))
-			}
-		}
-	}
-	return out
-}
-
-// literalTitle is a title that a non-regex Window certainly matches.
-func literalTitle(w string) (string, bool) {
-	if _, ok := regexBody(w); ok || w == "" {
-		return "", false
-	}
-	if exact, ok := strings.CutPrefix(w, "="); ok {
-		return exact, exact != ""
-	}
-	return w, true
-}
-
 // SubmitFor returns the key combo that submits a message: UrgentSubmit for
 // urgent ones (when set), else Submit.
 func (a *Agent) SubmitFor(urgent bool) string {
@@ -587,12 +337,4 @@ func (a *Agent) SubmitFor(urgent bool) string {
 		return a.UrgentSubmit
 	}
 	return a.Submit
-}
-
-// regexBody returns the expression of a /regex/ window matcher.
-func regexBody(w string) (string, bool) {
-	if len(w) >= 2 && w[0] == '/' && w[len(w)-1] == '/' {
-		return w[1 : len(w)-1], true
-	}
-	return "", false
 }

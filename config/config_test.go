@@ -44,10 +44,6 @@ func TestExampleLoads(t *testing.T) {
 	if !filepath.IsAbs(c.Path) || !filepath.IsAbs(c.Spool) {
 		t.Errorf("Path %q, Spool %q: want absolute", c.Path, c.Spool)
 	}
-	screens := []Rect{{X: -1920, Y: 0, W: 1920, H: 1080}, {X: 0, Y: 0, W: 3840, H: 2160}}
-	if err := c.CheckOnScreens(screens); err != nil {
-		t.Error(err)
-	}
 	t.Log(c.Summary())
 }
 
@@ -477,53 +473,6 @@ func TestParseKeyCombo(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "config: ") {
 			t.Errorf("ParseKeyCombo(%q) error = %v; want one containing %q", tt.in, err, tt.want)
 		}
-	}
-}
-
-func TestCheckOnScreens(t *testing.T) {
-	data := `agents:
-  Left:
-    x: -1269
-    y: 496
-    window: L
-  Main:
-    x: 0
-    y: 0
-    window: M
-  Edge:
-    x: 1920
-    y: 10
-    window: E
-  Below:
-    x: 100
-    y: -1
-    window: B
-`
-	c := mustParse(t, data, "coords.yaml")
-	screens := []Rect{{X: -1920, Y: 0, W: 1920, H: 1080}, {X: 0, Y: 0, W: 1920, H: 1080}}
-	err := c.CheckOnScreens(screens)
-	if err == nil {
-		t.Fatal("no error")
-	}
-	msg := err.Error()
-	for _, w := range []string{
-		"config: coords.yaml:10: agents.Edge: point (1920, 10) is on no screen (screens: 1920x1080-1920+0, 1920x1080+0+0)",
-		"config: coords.yaml:14: agents.Below: point (100, -1) is on no screen",
-	} {
-		if !strings.Contains(msg, w) {
-			t.Errorf("error:\n%s\nwant it to contain %q", msg, w)
-		}
-	}
-	if strings.Contains(msg, "Left") || strings.Contains(msg, "Main") {
-		t.Errorf("error:\n%s\nnames an agent that is on a screen", msg)
-	}
-	// A third screen to the right brings Edge on; Below stays off.
-	err = c.CheckOnScreens(append(screens, Rect{X: 1920, Y: 0, W: 1920, H: 1080}))
-	if err == nil || strings.Contains(err.Error(), "Edge") || !strings.Contains(err.Error(), "Below") {
-		t.Errorf("with three screens: %v", err)
-	}
-	if err := c.CheckOnScreens(nil); err == nil {
-		t.Error("no screens: no error")
 	}
 }
 

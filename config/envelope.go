@@ -2,8 +2,12 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"regexp"
 	"strings"
+	"text/template"
+	"text/template/parse"
 )
 
 // Envelope is one envelope line found in a text: the fields the template
@@ -81,4 +85,88 @@ func (c *Config) FindEnvelopes(text string) ([]Envelope, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// RenderEnvelope renders the envelope line for one message.
+func (c *Config) RenderEnvelope(f EnvelopeFields) (string, error) {
+	s, err := renderEnvelope(c.Envelope, f)
+	if err != nil {
+		return "", fmt.Errorf("config: envelope: %w", err)
+	}
+	return s, nil
+}
+
+// maxEnvelope bounds the rendered envelope, which also stops a template
+// that would print without end.
+const maxEnvelope = 1024
+
+func renderEnvelope(tmpl string, f EnvelopeFields) (string, error) {
+	t, err := template.New("envelope").Parse(tmpl)
+	if err != nil {
+		return "", err
+	}
+	if err := checkEnvelopeTree(t); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&limitWriter{w: &b, n: maxEnvelope}, f); err != nil {
+		return "", err
+	}
+	s := b.String()
+	if strings.ContainsAny(s, "\r\n") {
+		return "", errors.New("must render to one line")
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", errors.New("renders empty")
+	}
+	return s, nil
+}
+
+// checkEnvelopeTree rejects what a one-line envelope never needs and what
+// could make rendering it run for ever: {{range}} (over an integer it is a
+// loop of any length) and {{define}}/{{template}} (recursion).
+func checkEnvelopeTree(t *template.Template) error {
+	if len(t.Templates()) > 1 {
+		return errors.New("{{define}} and {{block}} are not allowed")
+	}
+	var walk func(n parse.Node) error
+	walk = func(n parse.Node) error {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return nil
+			}
+			for _, c := range n.Nodes {
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+		case *parse.IfNode:
+			return errors.Join(walk(n.List), walk(n.ElseList))
+		case *parse.WithNode:
+			return errors.Join(walk(n.List), walk(n.ElseList))
+		case *parse.RangeNode:
+			return errors.New("{{range}} is not allowed")
+		case *parse.TemplateNode:
+			return errors.New("{{template}} is not allowed")
+		}
+		return nil
+	}
+	if t.Tree == nil {
+		return nil
+	}
+	return walk(t.Tree.Root)
+}
+
+type limitWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if len(p) > l.n {
+		return 0, fmt.Errorf("renders longer than %d bytes", maxEnvelope)
+	}
+	l.n -= len(p)
+	return l.w.Write(p)
 }

@@ -13,8 +13,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// DefaultMaxMessageBytes is the size limit when none is configured.
-const DefaultMaxMessageBytes = 256 << 10
+// DefaultMaxMessageBytes is the size limit when none is configured; it is
+// config's default of max_message_bytes too (one value, in the leaf both
+// import).
+const DefaultMaxMessageBytes = safeio.DefaultMaxMessageBytes
 
 // Priority orders an agent's queue: urgent before high before normal.
 type Priority int
