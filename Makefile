@@ -1,4 +1,4 @@
-# agentspool: make build | test | demo | bench | lint
+# agentspool: make build | test | demo | bench | lint | dist
 #
 # Run as root on Debian/Ubuntu, `make test` and `make demo` install the
 # desktop tools they need (scripts/deps.sh); elsewhere they say what to
@@ -14,7 +14,7 @@ BIN     := bin/agentspool
 FUZZ_SPOOL  ?= 200000x
 FUZZ_CONFIG ?= 40000x
 
-.PHONY: build test unit wine-unit rules fuzz crossbuild build-windows demo bench lint deps deps-build clean
+.PHONY: build test unit wine-unit rules fuzz crossbuild build-windows demo bench lint deps deps-build dist clean
 
 build: deps-build
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentspool
@@ -91,5 +91,16 @@ bench: deps
 	$(GO) test -run '^$$' -bench OldFixedSleeps -benchtime 10x ./deliver/
 	$(GO) test -run '^$$' -bench SendProcess ./cmd/agentspool/
 
+# The release artefacts in dist/: for linux/amd64, linux/arm64 and
+# windows/amd64 an archive (binary, README, example coords.yaml, Prometheus
+# rules; tar.gz, zip for Windows), a .deb per Linux architecture, and
+# SHA256SUMS. scripts/dist is a module of its own, which pins nfpm (the
+# .deb's packager) without putting it in the daemon's module graph. The
+# same commit gives the same bytes (the commit's time, -trimpath).
+DEB_MAINTAINER ?= agentspool maintainers <maintainers@agentspool.invalid>
+dist: deps-build
+	rm -rf dist
+	$(GO) -C scripts/dist run . -root "$(CURDIR)" -version "$(VERSION)" -maintainer "$(DEB_MAINTAINER)"
+
 clean:
-	rm -rf bin demo-out
+	rm -rf bin demo-out dist
