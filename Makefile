@@ -14,7 +14,7 @@ BIN     := bin/agentspool
 FUZZ_SPOOL  ?= 200000x
 FUZZ_CONFIG ?= 40000x
 
-.PHONY: build test unit wine-unit rules fuzz crossbuild build-windows demo bench lint deps deps-build dist clean
+.PHONY: build test unit wine-unit rules fuzz crossbuild build-windows demo bench lint deps deps-build dist dist-test clean
 
 build: deps-build
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentspool
@@ -36,7 +36,7 @@ deps:
 # then a few seconds of each fuzzer, then `make demo` itself (it once
 # failed for a day without a test noticing: Tk copied an emoji back as
 # CESU-8, and the verifying look took it for a paste that did not land).
-test: deps lint crossbuild rules unit wine-unit fuzz demo
+test: deps lint crossbuild rules dist-test unit wine-unit fuzz demo
 
 # The Prometheus rules: syntax, then their unit tests (also run by
 # service/rules_test.go within unit).
@@ -101,6 +101,14 @@ DEB_MAINTAINER ?= agentspool maintainers <maintainers@agentspool.invalid>
 dist: deps-build
 	rm -rf dist
 	$(GO) -C scripts/dist run . -root "$(CURDIR)" -version "$(VERSION)" -maintainer "$(DEB_MAINTAINER)"
+
+# What make dist runs, vetted, and its tests: the archives' and the .deb's
+# contents from a stand-in binary (no cross builds), and the Debian version
+# order checked with dpkg. Compiling nfpm takes about a minute the first
+# time, seconds after.
+dist-test:
+	$(GO) -C scripts/dist vet .
+	$(GO) -C scripts/dist test -count=1 .
 
 clean:
 	rm -rf bin demo-out dist

@@ -91,11 +91,8 @@ func run(root, out, version string) error {
 	if err != nil {
 		return err
 	}
-	for i := range docs {
-		docs[i].path = filepath.Join(root, docs[i].src)
-		if docs[i].data, err = os.ReadFile(docs[i].path); err != nil {
-			return err
-		}
+	if err := loadDocs(root); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -142,6 +139,19 @@ func run(root, out, version string) error {
 			return err
 		}
 		fmt.Printf("%10d  %s\n", st.Size(), filepath.Join(out, name))
+	}
+	return nil
+}
+
+// loadDocs reads the docs from the source tree at root.
+func loadDocs(root string) error {
+	for i := range docs {
+		docs[i].path = filepath.Join(root, docs[i].src)
+		data, err := os.ReadFile(docs[i].path)
+		if err != nil {
+			return err
+		}
+		docs[i].data = data
 	}
 	return nil
 }
