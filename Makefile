@@ -1,4 +1,4 @@
-# agentspool: make build | test | demo | bench | lint | dist
+# agentspool: make build | test | demo | bench | lint | dist | dist-check
 #
 # Run as root on Debian/Ubuntu, `make test` and `make demo` install the
 # desktop tools they need (scripts/deps.sh); elsewhere they say what to
@@ -14,7 +14,7 @@ BIN     := bin/agentspool
 FUZZ_SPOOL  ?= 200000x
 FUZZ_CONFIG ?= 40000x
 
-.PHONY: build test unit wine-unit rules fuzz crossbuild build-windows demo bench lint deps deps-build dist dist-test clean
+.PHONY: build test unit wine-unit rules fuzz crossbuild build-windows demo bench lint deps deps-build dist dist-test dist-check clean
 
 build: deps-build
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/agentspool
@@ -109,6 +109,13 @@ dist: deps-build
 dist-test:
 	$(GO) -C scripts/dist vet .
 	$(GO) -C scripts/dist test -count=1 .
+
+# What make dist made, used as a person would: SHA256SUMS, the archives'
+# contents, dpkg -i of the amd64 .deb and `agentspool version` (as root;
+# dpkg -r after), the Windows zip's agentspool.exe running `version` and
+# `doctor` under Wine. Not part of make test: it installs a package.
+dist-check:
+	sh scripts/distcheck.sh dist
 
 clean:
 	rm -rf bin demo-out dist
