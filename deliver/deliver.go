@@ -348,7 +348,14 @@ func (d *Deliverer) unlock() {
 
 // gui runs the GUI steps. q is what the quiet check saw: any new input of a
 // person's stops the delivery, unless it is forced.
-func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep *Report) (err error) {
+func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep *Report) error {
+	return d.atDesk(ctx, t, q, rep, func() error { return d.pasteAndSubmit(ctx, t, text, q, rep) })
+}
+
+// atDesk runs body with a person's keys held back (replayed to their window
+// after) and the agent's window focused, and gives the focus and the
+// pointer back at the end, whatever happens.
+func (d *Deliverer) atDesk(ctx context.Context, t Target, q quiet, rep *Report, body func() error) error {
 	// Where the person was: given back at the end, whatever happens.
 	prev, _ := d.Desktop.Focused()
 	px, py, perr := d.Desktop.Pointer()
@@ -388,6 +395,11 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 		return err
 	}
 	rep.step("focused")
+	return body()
+}
+
+// pasteAndSubmit is the body of a delivery, the agent's window focused.
+func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q quiet, rep *Report) (err error) {
 	// The message itself, whole and alone in the input (an earlier
 	// attempt's paste, left there): submit it.
 	submitLeft := func() error {
@@ -516,6 +528,40 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	}
 	rep.step("restored")
 	return nil
+}
+
+// SubmitAgain taps the submit key once more into a terminal agent's input,
+// without a paste, under the desktop lock, on a quiet desk: for an agent
+// CLI whose hook did not see the first submit. Gemini CLI and Qwen Code
+// take an Enter that comes soon after a paste for a newline (its React
+// state clears only when it renders again, later the more loaded the
+// machine: 250 ms was seen not to be enough), and the message then waits
+// in the input. Only into a CLI known to ignore an Enter into an empty
+// input (CLIProfile.EmptySubmitIgnored), so a first submit that did go
+// through, its hook only slow, makes no second prompt.
+func (d *Deliverer) SubmitAgain(ctx context.Context, t Target) (rep Report, err error) {
+	d.ready()
+	t = d.resolve(t, &rep)
+	if prof, ok := rep.Program.Profile(); !ok || !prof.EmptySubmitIgnored {
+		return rep, fmt.Errorf("deliver: not submitting again into %s: not a CLI known to ignore an empty submit", rep.Program)
+	}
+	q, err := d.lockQuiet(ctx, t, &rep)
+	if err != nil {
+		return rep, err
+	}
+	defer d.unlock()
+	rep.started = time.Now()
+	err = d.atDesk(ctx, t, q, &rep, func() error {
+		if d.personActive(q) {
+			return errPerson("before the submit")
+		}
+		if err := d.guardedKey(ctx, t, t.Submit, &rep); err != nil {
+			return err
+		}
+		rep.Submitted = true
+		return nil
+	})
+	return rep, err
 }
 
 // submittedAfterAll: the submit key went while the focus moved (no server

@@ -19,6 +19,11 @@
 //	look.go       looking into the input: draft check, take-back
 //	timing.go     learned deadlines; lock.go the cross-process desktop lock
 //	errors.go     the errors a caller tells apart
+//	program.go    what runs behind a window: a terminal, the agent CLI in
+//	              it, what each needs (keys never tapped, paste key, undo,
+//	              the gap before the submit); bindings that last
+//
+// and the process table each platform reads (proctable_*.go),
 //
 // and each backend's concerns in files named for them, X11 on Linux:
 //
@@ -29,4 +34,7 @@
 //	x11_window_linux.go     window queries, the pointer, the click
 //	x11_clipboard_linux.go  serving the CLIPBOARD, restricted by client
 //	x11_keys_linux.go       keys, the guarded key under a server grab
+//
+// and Win32 on Windows (win_*_windows.go, win32_windows.go: the same
+// concerns through golang.org/x/sys/windows, no cgo).
 package deliver

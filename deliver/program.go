@@ -62,18 +62,24 @@ type CLIProfile struct {
 	// turns an Enter that comes within 40 ms of it into a newline
 	// (recentUnsafePasteTime); measured here, an Enter 0–10 ms after the
 	// terminal read the paste failed 6/6, 20 ms 1/3, and under load 60 ms
-	// was not always enough. The margin is generous: it costs a quarter of
-	// a second per message, a merged prompt costs a message.
+	// was not always enough, nor was 250 ms on a desk loaded by four CLIs
+	// (the flag clears only when its React state renders again). The
+	// margin is generous, and what it misses SubmitAgain mends: a submit
+	// no hook saw is tapped again.
 	SubmitGap time.Duration
+	// EmptySubmitIgnored: an Enter into the CLI's empty input does
+	// nothing (no empty prompt), so a submit whose hook did not come can
+	// be tapped again (Deliverer.SubmitAgain).
+	EmptySubmitIgnored bool
 }
 
 // cliProfiles: what each CLI needs. Claude Code's undo is ctrl+_, the
 // byte 0x1f, which terminals send for ctrl+/ as well; Codex has no undo.
 var cliProfiles = map[string]CLIProfile{
-	CLIClaudeCode: {Undo: []string{"ctrl", "slash"}, SubmitGap: 50 * time.Millisecond},
-	CLICodex:      {SubmitGap: 50 * time.Millisecond},
-	CLIGemini:     {SubmitGap: 250 * time.Millisecond},
-	CLIQwenCode:   {SubmitGap: 250 * time.Millisecond},
+	CLIClaudeCode: {Undo: []string{"ctrl", "slash"}, SubmitGap: 50 * time.Millisecond, EmptySubmitIgnored: true},
+	CLICodex:      {SubmitGap: 50 * time.Millisecond, EmptySubmitIgnored: true},
+	CLIGemini:     {SubmitGap: 400 * time.Millisecond, EmptySubmitIgnored: true},
+	CLIQwenCode:   {SubmitGap: 400 * time.Millisecond, EmptySubmitIgnored: true},
 }
 
 // unknownTerminalProgram: a terminal whose program is not recognised gets

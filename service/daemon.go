@@ -92,8 +92,12 @@ type agentState struct {
 	needsUndo  bool   // a delivery may have left a paste in the input (crash)
 	hookNote   string // the last deliver_when decision logged (ready.go)
 	merged     int    // submits the agent's hook saw merged with other text
-	state      string
-	detail     string
+	// again is the target of the agent's last submit, when it went into an
+	// agent CLI whose submit may be tapped again (deliver.SubmitAgain):
+	// its ack wait taps it once more when no ack comes soon.
+	again  *deliver.Target
+	state  string
+	detail string
 }
 
 func newAgentState(a *config.Agent, state string) *agentState {
@@ -526,6 +530,10 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	d.journal.Attempt(e, rep, err)
 
 	d.mu.Lock()
+	st.again = nil
+	if prof, ok := rep.Program.Profile(); ok && prof.EmptySubmitIgnored && err == nil {
+		st.again = &t
+	}
 	c := counters{Mismatches: st.mismatches, GUIFails: st.guiFails[e.ID], Drafts: st.drafts[e.ID], QuietNoted: st.quietNoted[e.ID]}
 	d.mu.Unlock()
 	s := outcome(err, rep, msg, e, a, c)
@@ -587,7 +595,27 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		ok, err := d.waiter.Wait(d.ctx, d.ackOf(e, a, nil), timeout)
+		ack := d.ackOf(e, a, nil)
+		d.mu.Lock()
+		again := d.agent(e.Agent).again
+		d.mu.Unlock()
+		first := timeout
+		if again != nil {
+			first = min(timeout, SubmitAgainAfter)
+		}
+		ok, err := d.waiter.Wait(d.ctx, ack, first)
+		if again != nil && !ok && err == nil && timeout > first {
+			// No hook saw the submit: the CLI may have taken the Enter
+			// for a newline, the message waiting in its input.
+			_, serr := d.dl.SubmitAgain(d.ctx, *again)
+			why := "no ack " + first.String() + " after the submit: tapped it again"
+			if serr != nil {
+				why = "no ack " + first.String() + " after the submit; tapping it again failed: " + serr.Error()
+			}
+			d.log.Warn("submit again", "id", e.ID, "agent", e.Agent, "why", why)
+			d.journal.Event(e, "submit_again", why)
+			ok, err = d.waiter.Wait(d.ctx, ack, timeout-first)
+		}
 		if err != nil && d.ctx.Err() != nil {
 			return // stopping: it stays in cur/, marked submitted
 		}
@@ -620,6 +648,12 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 		d.release(e.Agent)
 	}()
 }
+
+// SubmitAgainAfter is how long an agent CLI's hook has to see a submit
+// before the submit key is tapped again (deliver.SubmitAgain). The hooks
+// answer within a second on a loaded desk; the second tap into an input the
+// first submit emptied does nothing.
+const SubmitAgainAfter = 3 * time.Second
 
 func (d *Daemon) target(a *config.Agent, urgent bool) deliver.Target {
 	combo := func(s string) []string {

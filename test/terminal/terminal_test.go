@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,6 +107,15 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 	t.Helper()
 	skipUnlessReady(t, clis)
 	dir := t.TempDir()
+	if os.Getenv("AGENTSPOOL_TERMINAL_KEEP") != "" {
+		// Kept for a look after the test: the CLIs' typescripts, the
+		// spool, the daemon's log.
+		var err error
+		if dir, err = os.MkdirTemp("", "agentspool-terminal-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("work dir kept: %s", dir)
+	}
 	r := &rig{t: t, dir: dir, cfg: filepath.Join(dir, "coords.yaml"), agents: map[string]*agentcli.Agent{},
 		models: map[string]*mockmodel.Server{}, points: map[string][2]int{}}
 	// Every agent named, not yet bound: what a person writes before
@@ -300,9 +310,10 @@ func (r *rig) waitSettled(msgs []message, timeout time.Duration) {
 	r.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
+		states := r.states()
 		left := 0
 		for _, m := range msgs {
-			if r.state(m) == "" {
+			if st := states[m.id]; st.State != "done" && st.State != "failed" && st.State != "hold" {
 				left++
 			}
 		}
@@ -317,21 +328,31 @@ func (r *rig) waitSettled(msgs []message, timeout time.Duration) {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("%d of %d messages not settled after %v\n%s", left, len(msgs), timeout, r.tail("daemon.log", 60))
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
-// state is where m ended: done, failed, hold, or "" (still under way).
-func (r *rig) state(m message) string {
-	for _, st := range []string{"done", "failed", "hold"} {
-		ents, _ := os.ReadDir(filepath.Join(r.dir, "spool", st, m.agent))
-		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), m.id) && !strings.HasSuffix(e.Name(), ".reason") {
-				return st
-			}
-		}
+// listed is a message as agentspool list --json shows it.
+type listed struct {
+	State, Agent, ID, Path string
+}
+
+// states is where each message is now, by id (agentspool list: the
+// daemon names every message it claims, so the id is not the name).
+func (r *rig) states() map[string]listed {
+	out, err := r.agentspool("list", "--json")
+	if err != nil {
+		r.t.Fatalf("list: %v\n%s", err, out)
 	}
-	return ""
+	var all []listed
+	if err := json.Unmarshal([]byte(out), &all); err != nil {
+		r.t.Fatalf("list --json: %v\n%s", err, out)
+	}
+	m := map[string]listed{}
+	for _, l := range all {
+		m[l.ID] = l
+	}
+	return m
 }
 
 func (r *rig) tail(name string, n int) string {
@@ -390,10 +411,11 @@ func (r *rig) checkReceived(agent string, msgs []message) {
 // own hook, as a submit of the message alone.
 func (r *rig) checkAckedByHook(msgs []message) {
 	r.t.Helper()
+	states := r.states()
 	for _, m := range msgs {
-		if st := r.state(m); st != "done" {
-			reason, _ := os.ReadFile(filepath.Join(r.dir, "spool", st, m.agent, m.id+".reason"))
-			r.t.Errorf("%s is in %q, want done (%s)", m.id, st, reason)
+		if st := states[m.id]; st.State != "done" {
+			reason, _ := os.ReadFile(st.Path + ".reason")
+			r.t.Errorf("%s is in %q, want done (%s)", m.id, st.State, reason)
 			continue
 		}
 		ack, err := os.ReadFile(filepath.Join(r.dir, "inboxes", m.agent, "inbox", m.id+".ack"))
@@ -442,6 +464,16 @@ func (r *rig) journal(event string) []map[string]any {
 	return out
 }
 
+// logScreens logs what each agent's model received and its screen now.
+func (r *rig) logScreens() {
+	for name, a := range r.agents {
+		r.t.Logf("%s prompts: %q", name, r.models[name].Prompts())
+		if screen, err := a.Screen(); err == nil {
+			r.t.Logf("%s screen:\n%s", name, screen)
+		}
+	}
+}
+
 // TestFourCLIsTwentyFiveMessagesEach is the bar: a config that
 // names no kind:, pins no titles, binds agents with coords capture --at
 // and installs hooks with hooks install; 4 CLIs × 25 messages (one-line,
@@ -453,16 +485,20 @@ func TestFourCLIsTwentyFiveMessagesEach(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("AGENTSPOOL_TERMINAL_MESSAGES")); err == nil && v > 0 {
 		n = v
 	}
-	r := startRig(t, theFour, 2*time.Second, "")
+	clis := theFour
+	if only := os.Getenv("AGENTSPOOL_TERMINAL_ONLY"); only != "" {
+		clis = slices.DeleteFunc(slices.Clone(theFour), func(c cli) bool { return !strings.Contains(","+only+",", ","+c.name+",") })
+	}
+	r := startRig(t, clis, 2*time.Second, "")
 	r.run()
 	var msgs []message
 	for i := range n {
-		for _, c := range theFour {
+		for _, c := range clis {
 			msgs = append(msgs, r.send(c.name, i))
 		}
 	}
 	r.waitSettled(msgs, time.Duration(n)*8*time.Second+2*time.Minute)
-	for _, c := range theFour {
+	for _, c := range clis {
 		r.checkReceived(c.name, msgs)
 		r.checkUnharmed(c.name)
 	}
@@ -477,8 +513,6 @@ func TestFourCLIsTwentyFiveMessagesEach(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("daemon log:\n%s", r.tail("daemon.log", 80))
-		for _, c := range theFour {
-			t.Logf("%s prompts: %q", c.name, r.models[c.name].Prompts())
-		}
+		r.logScreens()
 	}
 }
