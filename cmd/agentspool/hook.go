@@ -273,9 +273,13 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 	if p.HookEventName != "" && p.HookEventName != name {
 		lg.Warn("hook: the payload names another event", "payload_event", p.HookEventName)
 	}
+	// Qwen Code's submitted_prompt is what was typed and pasted, before
+	// its @-includes; but a long paste stays in it as its placeholder
+	// ("[Pasted Content 2037 chars]", seen with 0.24.4), expanded only in
+	// prompt.
 	prompt := p.Prompt
-	if p.SubmittedPrompt != "" {
-		prompt = p.SubmittedPrompt // what was typed and pasted
+	if p.SubmittedPrompt != "" && len(confirm.PastePlaceholders(p.SubmittedPrompt)) == 0 {
+		prompt = p.SubmittedPrompt
 	}
 	acks, err := ackPrompt(cfg, sp, a, name, prompt)
 	for _, k := range acks {

@@ -94,6 +94,11 @@ func classify(r *request) (why string, msg userMessage, ok bool) {
 	if msg.prompt == "" {
 		return "last user message is only injected context", msg, false
 	}
+	if strings.HasPrefix(msg.prompt, "[SUGGESTION MODE:") {
+		// Qwen Code's follow-up suggestion (on by default): after a turn
+		// it asks what the person might type next, with the tools.
+		return "follow-up suggestion", msg, false
+	}
 	return "", msg, true
 }
 

@@ -504,10 +504,10 @@ func TestFourCLIsTwentyFiveMessagesEach(t *testing.T) {
 	}
 	r.checkAckedByHook(msgs)
 	// Each attempt knew the terminal and the CLI in it.
-	clis := map[string]string{"Claude": "claude-code", "Codex": "codex", "Gemini": "gemini", "Qwen": "qwen-code"}
+	cliOf := map[string]string{"Claude": "claude-code", "Codex": "codex", "Gemini": "gemini", "Qwen": "qwen-code"}
 	for _, l := range r.journal("attempt") {
 		agent, _ := l["agent"].(string)
-		if l["cli"] != clis[agent] || l["terminal"] == nil {
+		if l["cli"] != cliOf[agent] || l["terminal"] == nil {
 			t.Errorf("attempt for %s: terminal %v, cli %v", agent, l["terminal"], l["cli"])
 		}
 	}
