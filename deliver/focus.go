@@ -131,6 +131,14 @@ func (d *Deliverer) activate(ctx context.Context, t Target, rep *Report) error {
 	return &focusError{step: "after activating the terminal", want: t.Window, got: last}
 }
 
+// ProgramOf is what runs behind t's window now (the window under its
+// point, if it is the agent's): a terminal, the agent CLI in it.
+func (d *Deliverer) ProgramOf(t Target) Program {
+	var rep Report
+	d.resolve(t, &rep)
+	return rep.Program
+}
+
 // resolve finds out what runs behind the agent's window (the window under
 // its point, when it is the agent's) and fits t to it (Target.fitTo).
 func (d *Deliverer) resolve(t Target, rep *Report) Target {

@@ -498,7 +498,31 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	// The GUI sequence is never cut in the middle: a stop waits for it.
 	gctx := context.WithoutCancel(d.ctx)
 	if needsUndo {
-		if t.Read != nil {
+		prog := d.dl.ProgramOf(t)
+		if prof, ok := prog.Profile(); ok && prof.EmptySubmitIgnored {
+			// An agent CLI in a terminal: the crashed delivery's paste, if
+			// it landed, waits whole in the input (a terminal pastes in one
+			// piece). An Enter submits it, and the CLI's hook acks it; an
+			// Enter into an empty input does nothing. No undo, no look:
+			// neither is safe in a terminal.
+			if _, err := d.dl.SubmitAgain(gctx, t); err != nil {
+				d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input of " + prog.String() + " after a crash, and its submit could not be tapped: " + err.Error()}, a)
+				return
+			}
+			if ok, _ := d.waiter.Wait(d.ctx, d.ackOf(e, a, nil), SubmitAgainAfter); ok {
+				d.mu.Lock()
+				st.needsUndo = false
+				d.mu.Unlock()
+				d.journal.Event(e, "submit_again", "after a restart: the crashed delivery's paste was in the input")
+				d.apply(e, step{Kind: stepDone, Reason: "acked: the crashed delivery's paste, submitted after the restart"}, a)
+				return
+			}
+		} else if prog.IsTerminal() {
+			if err := d.dl.Undo(gctx, t); err != nil {
+				d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input after a crash and could not be taken back: " + err.Error()}, a)
+				return
+			}
+		} else if t.Read != nil {
 			// Look, do not undo: the crashed delivery may not have pasted
 			// at all (a message is marked pasting before it waits for the
 			// desk), and an undo in an input without our paste takes back
