@@ -43,6 +43,9 @@ test: deps lint crossbuild rules dist-test unit wine-unit fuzz demo
 rules:
 	cd contrib/prometheus && promtool check rules agentspool-rules.yml && promtool test rules agentspool-rules.test.yml
 
+# The real agent CLIs (test/agentcli, test/terminal: four node TUIs and
+# their terminals) run on their own, after the rest, as do the Wine tests:
+# beside the X11 proof's CPU burners they would measure the burners.
 # The Wine tests run on their own, after the rest: under Wine, an X-side
 # focus change (or a click's) reaches Wine's foreground later the more
 # loaded the machine is, and beside the X11 proof's CPU burners that lag,
@@ -50,7 +53,8 @@ rules:
 # --click` wait 5 s in vain for a Wine window's focus, with its prefix
 # booting in 13.6 s instead of 3). The Windows proof runs alone last.
 unit:
-	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/internal/winetest$$')
+	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/internal/winetest$$' -e '/test/agentcli$$' -e '/test/terminal$$')
+	$(GO) test -race -count=1 -timeout 20m ./test/agentcli/ ./test/terminal/
 	$(GO) test -race -count=1 -timeout 20m -skip '^TestWindowsProof$$' ./internal/winetest/
 	$(GO) test -race -count=1 -timeout 20m -run '^TestWindowsProof$$' ./internal/winetest/
 

@@ -281,6 +281,11 @@ type Deliverer struct {
 	// without a look, a crashed delivery's); their next delivery looks
 	// first (see lookFirst).
 	left map[string]leftover
+	// gaps: the gap between paste and submit learned per agent (see
+	// learnGap), over its CLI's own; tappedAgain: the agent's submit was
+	// tapped again since its last delivery.
+	gaps        map[string]time.Duration
+	tappedAgain map[string]bool
 	// slowLooks: never take an input for empty by its PRIMARY (the
 	// draft check as it was before, for the benchmark's comparison).
 	slowLooks bool
@@ -292,6 +297,7 @@ type Deliverer struct {
 func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Report, err error) {
 	d.ready()
 	t = d.resolve(t, &rep)
+	t.PasteSettle = max(t.PasteSettle, d.learnedGap(t.Agent))
 	q, err := d.lockQuiet(ctx, t, &rep)
 	if err != nil {
 		return rep, err
@@ -539,11 +545,19 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 // in the input. Only into a CLI known to ignore an Enter into an empty
 // input (CLIProfile.EmptySubmitIgnored), so a first submit that did go
 // through, its hook only slow, makes no second prompt.
-func (d *Deliverer) SubmitAgain(ctx context.Context, t Target) (rep Report, err error) {
+//
+// afterEnter: a submit key went after the paste already (the ack wait);
+// without it (a restart after a crash before the submit) the input holds
+// the paste as it landed, with no newline to take out.
+func (d *Deliverer) SubmitAgain(ctx context.Context, t Target, afterEnter bool) (rep Report, err error) {
 	d.ready()
 	t = d.resolve(t, &rep)
-	if prof, ok := rep.Program.Profile(); !ok || !prof.EmptySubmitIgnored {
+	prof, ok := rep.Program.Profile()
+	if !ok || !prof.EmptySubmitIgnored {
 		return rep, fmt.Errorf("deliver: not submitting again into %s: not a CLI known to ignore an empty submit", rep.Program)
+	}
+	if afterEnter {
+		d.tapAgain(t.Agent, prof)
 	}
 	q, err := d.lockQuiet(ctx, t, &rep)
 	if err != nil {
@@ -555,6 +569,16 @@ func (d *Deliverer) SubmitAgain(ctx context.Context, t Target) (rep Report, err 
 		if d.personActive(q) {
 			return errPerson("before the submit")
 		}
+		if afterEnter && prof.NewlineAfterPaste {
+			// The first Enter became a newline at the end of the input:
+			// take it out, or Qwen Code sends a long paste's placeholder
+			// ("[Pasted Content 2046 chars]") instead of its text, as
+			// seen. In an empty input (the first submit went through)
+			// a backspace does nothing.
+			if err := d.guardedKey(ctx, t, []string{"backspace"}, &rep); err != nil {
+				return err
+			}
+		}
 		if err := d.guardedKey(ctx, t, t.Submit, &rep); err != nil {
 			return err
 		}
@@ -562,6 +586,39 @@ func (d *Deliverer) SubmitAgain(ctx context.Context, t Target) (rep Report, err 
 		return nil
 	})
 	return rep, err
+}
+
+// maxGap bounds the learned gap between a paste and the submit.
+const maxGap = 2 * time.Second
+
+// learnedGap is the gap the agent's submit needs after a paste, as
+// learned from the submits that had to be tapped again: doubled (from its
+// CLI's own) each time, and a tenth less after each delivery that needed
+// no second tap. Gemini CLI's and Qwen Code's newline window lasts until
+// they render again, which takes longer the more loaded the machine.
+func (d *Deliverer) learnedGap(agent string) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g := d.gaps[agent]
+	if !d.tappedAgain[agent] {
+		g = g * 9 / 10
+	}
+	if d.gaps == nil {
+		d.gaps, d.tappedAgain = map[string]time.Duration{}, map[string]bool{}
+	}
+	d.gaps[agent], d.tappedAgain[agent] = g, false
+	return g
+}
+
+// tapAgain notes that agent's last submit had to be tapped again.
+func (d *Deliverer) tapAgain(agent string, prof CLIProfile) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gaps == nil {
+		d.gaps, d.tappedAgain = map[string]time.Duration{}, map[string]bool{}
+	}
+	d.gaps[agent] = min(2*max(d.gaps[agent], prof.SubmitGap), maxGap)
+	d.tappedAgain[agent] = true
 }
 
 // submittedAfterAll: the submit key went while the focus moved (no server

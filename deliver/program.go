@@ -71,6 +71,10 @@ type CLIProfile struct {
 	// nothing (no empty prompt), so a submit whose hook did not come can
 	// be tapped again (Deliverer.SubmitAgain).
 	EmptySubmitIgnored bool
+	// NewlineAfterPaste: the CLI may take an Enter soon after a paste for
+	// a newline (Gemini CLI, Qwen Code): a submit tapped again takes that
+	// newline out first.
+	NewlineAfterPaste bool
 }
 
 // cliProfiles: what each CLI needs. Claude Code's undo is ctrl+_, the
@@ -78,8 +82,8 @@ type CLIProfile struct {
 var cliProfiles = map[string]CLIProfile{
 	CLIClaudeCode: {Undo: []string{"ctrl", "slash"}, SubmitGap: 50 * time.Millisecond, EmptySubmitIgnored: true},
 	CLICodex:      {SubmitGap: 50 * time.Millisecond, EmptySubmitIgnored: true},
-	CLIGemini:     {SubmitGap: 400 * time.Millisecond, EmptySubmitIgnored: true},
-	CLIQwenCode:   {SubmitGap: 400 * time.Millisecond, EmptySubmitIgnored: true},
+	CLIGemini:     {SubmitGap: 400 * time.Millisecond, EmptySubmitIgnored: true, NewlineAfterPaste: true},
+	CLIQwenCode:   {SubmitGap: 400 * time.Millisecond, EmptySubmitIgnored: true, NewlineAfterPaste: true},
 }
 
 // unknownTerminalProgram: a terminal whose program is not recognised gets

@@ -211,3 +211,35 @@ func TestBindingForPrefersWhatLasts(t *testing.T) {
 		t.Errorf("chat: %+v", b)
 	}
 }
+
+func TestSubmitAgainTakesGeminisNewlineOutAndLearnsTheGap(t *testing.T) {
+	d, dl := terminalDesk(t, deliver.CLIGemini)
+	tg := chatTarget("Agent-1", 50)
+	if _, err := dl.SubmitAgain(context.Background(), tg, true); err != nil {
+		t.Fatal(err)
+	}
+	if k := d.Keys(); len(k) != 2 || !slices.Equal(k[0], []string{"backspace"}) || !slices.Equal(k[1], []string{"enter"}) {
+		t.Fatalf("keys %v, want backspace, enter", k)
+	}
+	// The next paste waits twice Gemini's gap before its submit.
+	rep, err := dl.Deliver(context.Background(), tg, "next")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Settle < 800*time.Millisecond {
+		t.Errorf("settle %v after a submit that had to be tapped again, want the gap doubled", rep.Settle)
+	}
+	// After a restart (no Enter yet), no backspace: the paste is whole.
+	d, dl = terminalDesk(t, deliver.CLIGemini)
+	if _, err := dl.SubmitAgain(context.Background(), tg, false); err != nil {
+		t.Fatal(err)
+	}
+	if k := d.Keys(); len(k) != 1 || !slices.Equal(k[0], []string{"enter"}) {
+		t.Fatalf("keys %v, want only enter", k)
+	}
+	// Never into a program not known to ignore an empty Enter.
+	d, dl = terminalDesk(t, "")
+	if _, err := dl.SubmitAgain(context.Background(), tg, true); err == nil || len(d.Keys()) != 0 {
+		t.Fatalf("err %v, keys %v", err, d.Keys())
+	}
+}

@@ -505,7 +505,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			// piece). An Enter submits it, and the CLI's hook acks it; an
 			// Enter into an empty input does nothing. No undo, no look:
 			// neither is safe in a terminal.
-			if _, err := d.dl.SubmitAgain(gctx, t); err != nil {
+			if _, err := d.dl.SubmitAgain(gctx, t, false); err != nil {
 				d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input of " + prog.String() + " after a crash, and its submit could not be tapped: " + err.Error()}, a)
 				return
 			}
@@ -631,7 +631,7 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 		if again != nil && !ok && err == nil && timeout > first {
 			// No hook saw the submit: the CLI may have taken the Enter
 			// for a newline, the message waiting in its input.
-			_, serr := d.dl.SubmitAgain(d.ctx, *again)
+			_, serr := d.dl.SubmitAgain(d.ctx, *again, true)
 			why := "no ack " + first.String() + " after the submit: tapped it again"
 			if serr != nil {
 				why = "no ack " + first.String() + " after the submit; tapping it again failed: " + serr.Error()

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/spool"
 	"github.com/agentspool/agentspool/test/agentcli"
 	"github.com/agentspool/agentspool/test/mockmodel"
 )
@@ -513,6 +514,119 @@ func TestFourCLIsTwentyFiveMessagesEach(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("daemon log:\n%s", r.tail("daemon.log", 80))
+		r.logScreens()
+	}
+}
+
+// crash leaves m as a daemon killed mid-delivery leaves it: claimed into
+// cur/ and marked pasting, and, with landed, its paste in the CLI's input,
+// not submitted.
+func (r *rig) crash(m message, landed bool) {
+	r.t.Helper()
+	out, err := r.agentspool("send", "--to", m.agent, "--id", m.id, "--from", "tester", "-m", m.body)
+	if err != nil {
+		r.t.Fatalf("send %s: %v\n%s", m.id, err, out)
+	}
+	sp, err := spool.Open(filepath.Join(r.dir, "spool"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	queued, err := sp.Scan(spool.StateNew, m.agent)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	i := slices.IndexFunc(queued, func(e spool.Entry) bool { return e.ID == m.id })
+	if i < 0 {
+		r.t.Fatalf("%s not queued: %v", m.id, queued)
+	}
+	e, err := sp.Claim(queued[i])
+	if err == nil {
+		_, err = sp.Mark(e, true, time.Time{})
+	}
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if landed {
+		a := r.agents[m.agent]
+		if err := a.Paste(m.pasted()); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := a.WaitScreen(20*time.Second, m.id); err != nil && !strings.Contains(m.pasted(), "\n") {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+// TestRestartAfterACrashMidPaste: the daemon died in the middle of a
+// delivery into Claude Code (its paste in the input) and of one into
+// Gemini CLI (before its paste). On main at 9525a7b the restart tapped the
+// undo, ctrl+z, blindly into both terminals: Claude Code was suspended.
+// Now an agent CLI gets an Enter: the paste left in Claude Code's input is
+// submitted (once), Gemini's empty input ignores it, and its message is
+// then pasted; a message queued behind each comes after, alone.
+func TestRestartAfterACrashMidPaste(t *testing.T) {
+	clis := []cli{theFour[0], theFour[2]}
+	r := startRig(t, clis, 500*time.Millisecond, "")
+	crashed := []message{
+		{agent: "Claude", id: "claude-crashed", body: "a paste the crashed daemon left in the input"},
+		{agent: "Gemini", id: "gemini-crashed", body: "a message the crashed daemon had not pasted yet"},
+	}
+	r.crash(crashed[0], true)
+	r.crash(crashed[1], false)
+	r.run()
+	msgs := append(crashed, r.send("Claude", 1), r.send("Gemini", 1))
+	r.waitSettled(msgs, 3*time.Minute)
+	for _, c := range clis {
+		r.checkReceived(c.name, msgs)
+		r.checkUnharmed(c.name)
+	}
+	r.checkAckedByHook(msgs)
+	if t.Failed() {
+		t.Logf("daemon log:\n%s", r.tail("daemon.log", 60))
+		r.logScreens()
+	}
+}
+
+// TestALateSubmitIsAckedAndNeverPastedAgain: Claude Code is busy with a
+// person's prompt for 15 s; a message pasted meanwhile waits in its queue
+// beyond the ack timeout (4 s), so the message goes back to new/ for a
+// retry. When Claude Code submits it at last, its hook acks it there, and
+// the daemon never pastes it again. On main at 9525a7b the hook refused
+// an id not in cur/ or done/, and the retry pasted it a second time.
+func TestALateSubmitIsAckedAndNeverPastedAgain(t *testing.T) {
+	clis := []cli{theFour[0]}
+	r := startRig(t, clis, 15*time.Second, "defaults:\n  ack_timeout: 4s\n  backoff: 25s\n  deliver_when: always\n")
+	a := r.agents["Claude"]
+	if err := a.Focus(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Type("a person's question first"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Key("Return"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.models["Claude"].Wait(30*time.Second, func(ts []mockmodel.Turn) bool { return len(ts) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	r.run()
+	m := r.send("Claude", 1)
+	r.waitSettled([]message{m}, 2*time.Minute)
+	prompts := r.models["Claude"].Prompts()
+	got := 0
+	for _, p := range prompts[1:] {
+		if plain(p) == plain(m.pasted()) {
+			got++
+		} else {
+			t.Errorf("prompt %.200q is not the message alone", p)
+		}
+	}
+	if got != 1 {
+		t.Errorf("the message reached the model %d times, want once (prompts %q)", got, prompts)
+	}
+	r.checkAckedByHook([]message{m})
+	if t.Failed() {
+		t.Logf("daemon log:\n%s", r.tail("daemon.log", 60))
 		r.logScreens()
 	}
 }
