@@ -298,6 +298,9 @@ func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Rep
 	d.ready()
 	t = d.resolve(t, &rep)
 	t.PasteSettle = max(t.PasteSettle, d.learnedGap(t.Agent))
+	if prof, ok := rep.Program.Profile(); ok && longPaste([]byte(text)) {
+		t.PasteSettle = max(t.PasteSettle, prof.LongPasteGap)
+	}
 	q, err := d.lockQuiet(ctx, t, &rep)
 	if err != nil {
 		return rep, err

@@ -7,10 +7,12 @@
 package deliver
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Program is what runs behind an agent's window, as found from the window
@@ -72,18 +74,35 @@ type CLIProfile struct {
 	// be tapped again (Deliverer.SubmitAgain).
 	EmptySubmitIgnored bool
 	// NewlineAfterPaste: the CLI may take an Enter soon after a paste for
-	// a newline (Gemini CLI, Qwen Code): a submit tapped again takes that
-	// newline out first.
+	// a newline (Gemini CLI): a submit tapped again takes that newline out
+	// first.
 	NewlineAfterPaste bool
+	// LongPasteGap is the gap after a long paste (over 1000 characters or
+	// 10 lines): Qwen Code shows one as "[Pasted Content N chars]" and
+	// keeps its text in React state, which its submit reads as of its last
+	// render; an Enter before the next render sends the placeholder itself
+	// to the model (seen on a loaded desk 400 ms after the paste).
+	LongPasteGap time.Duration
+}
+
+// longPaste is Qwen Code's rule for a paste it shows as a placeholder.
+func longPaste(text []byte) bool {
+	return utf8.RuneCount(text) > 1000 || bytes.Count(text, []byte("\n")) >= 10
 }
 
 // cliProfiles: what each CLI needs. Claude Code's undo is ctrl+_, the
 // byte 0x1f, which terminals send for ctrl+/ as well; Codex has no undo.
+//
+// An Enter into an empty input: Gemini CLI's submit does nothing without
+// text (read in its bundle), and Codex's made no prompt when tapped again
+// in the tests; Qwen Code's submits its follow-up suggestion (on by
+// default: "followup.accept('enter')"), and Claude Code has prompt
+// suggestions too, so neither gets a second tap.
 var cliProfiles = map[string]CLIProfile{
-	CLIClaudeCode: {Undo: []string{"ctrl", "slash"}, SubmitGap: 50 * time.Millisecond, EmptySubmitIgnored: true},
+	CLIClaudeCode: {Undo: []string{"ctrl", "slash"}, SubmitGap: 50 * time.Millisecond},
 	CLICodex:      {SubmitGap: 50 * time.Millisecond, EmptySubmitIgnored: true},
 	CLIGemini:     {SubmitGap: 400 * time.Millisecond, EmptySubmitIgnored: true, NewlineAfterPaste: true},
-	CLIQwenCode:   {SubmitGap: 400 * time.Millisecond, EmptySubmitIgnored: true, NewlineAfterPaste: true},
+	CLIQwenCode:   {SubmitGap: 400 * time.Millisecond, LongPasteGap: 1500 * time.Millisecond},
 }
 
 // unknownTerminalProgram: a terminal whose program is not recognised gets
