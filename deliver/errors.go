@@ -120,3 +120,23 @@ func IsUnsafeKey(err error) bool {
 	var ue *unsafeKeyError
 	return errors.As(err, &ue)
 }
+
+// ErrSeenEmpty: the window read the whole paste, yet a look at its input
+// (select-all, copy) saw it empty. Once, the window may have dropped the
+// paste; every time, the look cannot work in that input (a Win32 EDIT
+// control: ctrl+a is not a built-in there, and a copy of nothing copies
+// nothing). It comes with ErrNotLanded. Test with errors.Is.
+var ErrSeenEmpty = errors.New("a look saw the input empty")
+
+// AgentAbsent tells, after a focus mismatch, whether the agent's window is
+// missing from its point: the window under (t.X, t.Y) is none, or not the
+// agent's (it closed, moved, or another window covers the point), rather
+// than the focus taken by another window while the agent's is there. at
+// is the window found at the point.
+func (d *Deliverer) AgentAbsent(t Target) (at Window, absent bool, err error) {
+	w, err := d.Desktop.WindowAt(t.X, t.Y)
+	if err != nil {
+		return Window{}, false, err
+	}
+	return w, w.ID == 0 || !t.matches(w), nil
+}

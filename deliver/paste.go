@@ -212,6 +212,12 @@ func (d *Deliverer) verify(ctx context.Context, t Target, text, saved []byte, re
 	}
 	if cause == nil {
 		cause = temporary("paste", fmt.Errorf("the window's paste is not in the input as sent (its reads ended after %d requests; %w)", rep.PasteRequests, ErrNotLanded))
+		if err == nil && rep.PasteReads > 0 && strings.TrimSpace(string(got)) == "" {
+			// Read whole, and seen nowhere: a dropped paste, or a look
+			// that cannot work in this input (the caller tells them apart
+			// by how often it happens).
+			cause = temporary("paste", fmt.Errorf("the window read the paste (%d requests), yet a look saw its input empty (%w; %w)", rep.PasteRequests, ErrSeenEmpty, ErrNotLanded))
+		}
 		if err != nil {
 			cause = temporary("paste", fmt.Errorf("the window's paste could not be seen in the input (%w): %w", ErrNotLanded, err))
 		}

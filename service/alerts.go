@@ -223,6 +223,10 @@ func (d *Daemon) evaluateAlerts(force bool) {
 		var q queueFacts
 		if es, err := d.sp.Scan(spool.StateFailed, a.Name); err == nil {
 			q.failed = len(es)
+			d.pruneCounts(es)
+		}
+		if es, err := d.sp.Scan(spool.StateHold, a.Name); err == nil {
+			d.pruneCounts(es)
 		}
 		if es, err := d.sp.Scan(spool.StateNew, a.Name); err == nil {
 			for _, e := range es {

@@ -75,20 +75,22 @@ type Daemon struct {
 	alertsAt    time.Time // last evaluation
 	notifier    Notifier  // nil: no desktop notifications
 	notes       chan alertNote
+	// counts are the per-message counters of each message in its attempt
+	// series, by msgKey: one home, dropped when the message leaves cur/
+	// for done/, failed/ or hold/ (so a retry or a release starts afresh).
+	counts map[string]msgCounts
 }
 
 type agentState struct {
-	cfg        *config.Agent // nil: a spool dir for an agent not in the config
-	busy       bool          // one message is claimed (in cur/)
-	mismatches int           // focus mismatches in a row
-	guiFails   map[string]int
-	readFails  map[string]int // temporary read errors, by message id
-	drafts     map[string]int // deliveries refused because the input held a draft
+	cfg  *config.Agent // nil: a spool dir for an agent not in the config
+	busy bool          // one message is claimed (in cur/)
+	// fails: the agent's failed attempts since its last submit, by class
+	// (counters.Fails).
+	fails [numFailClasses]int
 	// draftUntil: the agent's input held a draft; none of its messages is
 	// looked at again before then (each look clicks into the input the
 	// person is writing in), whichever message is next.
 	draftUntil time.Time
-	quietNoted map[string]bool
 	needsUndo  bool   // a delivery may have left a paste in the input (crash)
 	hookNote   string // the last deliver_when decision logged (ready.go)
 	merged     int    // submits the agent's hook saw merged with other text
@@ -101,7 +103,7 @@ type agentState struct {
 }
 
 func newAgentState(a *config.Agent, state string) *agentState {
-	return &agentState{cfg: a, state: state, guiFails: map[string]int{}, readFails: map[string]int{}, drafts: map[string]int{}, quietNoted: map[string]bool{}}
+	return &agentState{cfg: a, state: state}
 }
 
 // Options are the parts a Daemon is built from.
@@ -349,6 +351,10 @@ func (d *Daemon) schedule() {
 			d.setState(name, "waiting for the agent to be ready", why)
 			continue
 		}
+		if d.refuseSameID(e) {
+			d.poke()
+			continue
+		}
 		c, err := d.sp.Claim(e)
 		if err != nil {
 			if !spool.IsGone(err) {
@@ -372,6 +378,69 @@ func (d *Daemon) schedule() {
 	if !soonest.IsZero() {
 		time.AfterFunc(time.Until(soonest)+time.Millisecond, d.poke)
 	}
+}
+
+// refuseSameID keeps one message per id live for an agent. An ack names
+// only the id, so of two live messages with one id (two drops of
+// status.md, two files with the same id:, two concurrent send --id X)
+// either one's ack would confirm the other. Of the messages of e's agent
+// in new/ and cur/ with e's id, the one in cur/ (in flight), else the one
+// that entered first (then by name), is delivered; every other is failed
+// at the claim, with a reason that says to send it again with another
+// id. It reports whether e itself was refused. (A message whose id was
+// used by one already done or failed is no duplicate: its acks count
+// only from its own submit.)
+func (d *Daemon) refuseSameID(e spool.Entry) bool {
+	var same []spool.Entry
+	for _, st := range []spool.State{spool.StateCur, spool.StateNew} {
+		es, err := d.sp.Scan(st, e.Agent)
+		if err != nil {
+			d.log.Warn("scan for messages with the same id", "agent", e.Agent, "err", err)
+			return false
+		}
+		for _, o := range es {
+			if o.ID == e.ID && !(o.State == e.State && o.Name == e.Name) {
+				same = append(same, o)
+			}
+		}
+	}
+	if len(same) == 0 {
+		return false
+	}
+	before := func(a, b spool.Entry) bool {
+		if a.State != b.State {
+			return a.State == spool.StateCur
+		}
+		if ta, tb := a.EnteredAt(), b.EnteredAt(); !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return a.Name < b.Name
+	}
+	keep := e
+	for _, o := range same {
+		if before(o, keep) {
+			keep = o
+		}
+	}
+	name := func(x spool.Entry) string {
+		if x.OrigName != "" {
+			return x.OrigName
+		}
+		return x.Name
+	}
+	refused := false
+	for _, o := range append(same, e) {
+		if o.State != spool.StateNew || (o.State == keep.State && o.Name == keep.Name) {
+			continue
+		}
+		reason := fmt.Sprintf("another message with id %s for %s is queued or in flight (%s, in %s/): an ack names only the id, so one could confirm the other; send this one again with another id",
+			e.ID, e.Agent, name(keep), keep.State)
+		d.fail(o, reason)
+		if o.Name == e.Name {
+			refused = true
+		}
+	}
+	return refused
 }
 
 // recover handles what a previous run left in cur/: acked → done; submitted
@@ -401,7 +470,7 @@ func (d *Daemon) recover() error {
 		d.mu.Lock()
 		st.busy = true
 		d.mu.Unlock()
-		if acked, _ := confirm.Find(d.ackOf(e, st.cfg, nil)); acked {
+		if d.acked(e, st.cfg, nil) {
 			const why = "recovered: acked before the restart"
 			if d.done(e, why) {
 				d.mu.Lock()
@@ -460,15 +529,11 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	}
 	msg, err := d.sp.Read(e)
 	if err != nil {
-		d.mu.Lock()
-		st.readFails[e.ID]++
-		n := st.readFails[e.ID]
-		d.mu.Unlock()
-		s := readOutcome(err, n)
+		mc := d.countsOf(e)
+		mc.ReadFails++
+		d.setCounts(e, mc)
+		s := readOutcome(err, mc.ReadFails)
 		if s.Kind == stepFail {
-			d.mu.Lock()
-			delete(st.readFails, e.ID)
-			d.mu.Unlock()
 			if e.OrigName != "" && !strings.Contains(s.Reason, e.OrigName) {
 				s.Reason += " (original file name: " + e.OrigName + ")"
 			}
@@ -476,11 +541,14 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 		d.apply(e, s, a)
 		return
 	}
-	d.mu.Lock()
-	delete(st.readFails, e.ID)
-	d.mu.Unlock()
-	if e.Attempt > 0 {
-		if acked, _ := confirm.Find(d.ackOf(e, a, msg)); acked {
+	if mc := d.countsOf(e); mc.ReadFails > 0 {
+		mc.ReadFails = 0
+		d.setCounts(e, mc)
+	}
+	if _, submitted := e.AckSince(); submitted {
+		// Submitted before (a retry, a release): its ack may have come
+		// meanwhile. Never submitted: no ack can be about it.
+		if d.acked(e, a, msg) {
 			d.apply(e, step{Kind: stepDone, Reason: "acked before the retry"}, a)
 			return
 		}
@@ -537,17 +605,40 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 		st.needsUndo = false
 		d.mu.Unlock()
 	}
-	if m, err := d.sp.Mark(e, true, time.Time{}); err == nil {
-		e = m
+	// No paste without its mark on disk (issue "Nothing silent, nothing
+	// false" item 7): a crash after a paste the spool does not know of
+	// would paste again without a look. The message waits, counted, and
+	// the daemon shows itself degraded meanwhile.
+	m, err := d.sp.Mark(e, true, time.Time{})
+	if err != nil {
+		d.degrade("pasting mark", fmt.Errorf("%s: %w", e.Name, err))
+		mc := d.countsOf(e)
+		mc.GUIFails++
+		d.setCounts(e, mc)
+		s := step{Kind: stepPostpone, Delay: time.Second, Cause: fmt.Errorf("the pasting mark could not be written, so nothing is pasted: %w", err)}
+		if mc.GUIFails >= guiFailuresToFail {
+			s = step{Kind: stepFail, Reason: fmt.Sprintf("the pasting mark could not be written %d times: %v", mc.GUIFails, err)}
+		}
+		d.log.Error("the pasting mark could not be written; not pasting", "id", e.ID, "agent", e.Agent, "err", err)
+		d.apply(e, s, a)
+		return
 	}
+	d.clearDegraded("pasting mark")
+	e = m
 	d.setState(e.Agent, "delivering", e.ID)
 	t.Submitted = func() {
 		// Recorded before the lock is released: a crash from here on
 		// finds the message marked and waits for its ack.
-		if m, err := d.sp.Mark(e, false, d.now()); err == nil {
+		at := d.now()
+		if m, err := d.sp.Mark(e, false, at); err == nil {
 			e = m
 		} else {
+			// Its ack still counts from this submit (AckSince).
 			d.log.Error("mark submitted", "id", e.ID, "err", err)
+			e.Submitted = at
+			if e.FirstSubmit.IsZero() {
+				e.FirstSubmit = at
+			}
 		}
 	}
 	rep, err := d.dl.Deliver(gctx, t, text)
@@ -558,23 +649,27 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	if prof, ok := rep.Program.Profile(); ok && prof.EmptySubmitIgnored && err == nil {
 		st.again = &t
 	}
-	c := counters{Mismatches: st.mismatches, GUIFails: st.guiFails[e.ID], Drafts: st.drafts[e.ID], QuietNoted: st.quietNoted[e.ID]}
+	mc := d.counts[msgKey(e)]
+	c := counters{Fails: st.fails, GUIFails: mc.GUIFails, Drafts: mc.Drafts, QuietNoted: mc.QuietNoted}
 	d.mu.Unlock()
+	if _, ok := deliver.IsFocusMismatch(err); ok {
+		// Is the agent's window still where it was? A closed terminal is
+		// "gone", not a coords.yaml to fix (asked after the delivery, as
+		// resolve asks before it).
+		if at, absent, aerr := d.dl.AgentAbsent(t); aerr == nil && absent {
+			err = &absentError{at: at, err: err}
+		}
+	}
 	s := outcome(err, rep, msg, e, a, c)
 	d.mu.Lock()
-	st.mismatches = s.Counters.Mismatches
+	st.fails = s.Counters.Fails
 	st.draftUntil = time.Time{}
 	if deliver.IsDraft(err) && s.Kind == stepPostpone {
 		st.draftUntil = d.now().Add(s.Delay)
 	}
-	if err == nil {
-		delete(st.guiFails, e.ID)
-		delete(st.drafts, e.ID)
-		delete(st.quietNoted, e.ID)
-	} else {
-		st.guiFails[e.ID], st.drafts[e.ID], st.quietNoted[e.ID] = s.Counters.GUIFails, s.Counters.Drafts, s.Counters.QuietNoted
-	}
+	mc.GUIFails, mc.Drafts, mc.QuietNoted = s.Counters.GUIFails, s.Counters.Drafts, s.Counters.QuietNoted
 	d.mu.Unlock()
+	d.setCounts(e, mc)
 	switch {
 	case s.Kind == stepAwaitAck:
 		d.log.Info("submitted", "id", e.ID, "agent", e.Agent, "attempt", e.Attempt+1,
@@ -583,8 +678,12 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 		d.log.Info("a person is using the desktop; the message waits for a quiet desk", "id", e.ID, "agent", e.Agent, "waited", rep.QuietWait)
 	case s.LogMismatchHold:
 		w, _ := deliver.IsFocusMismatch(err)
+		var ae *absentError
+		gone := errors.As(err, &ae)
 		d.log.Error("focus mismatch: parking the agent's queue", "agent", e.Agent, "id", e.ID,
-			"mismatches", MismatchesToHold, "focused_title", w.Title, "focused_pid", w.PID, "want", a.Window)
+			"mismatches", MismatchesToHold, "focused_title", w.Title, "focused_pid", w.PID, "want", a.Window, "window_gone", gone)
+	case s.Kind == stepHold && s.HoldAgent:
+		d.log.Error("parking the agent's queue", "agent", e.Agent, "id", e.ID, "reason", s.Reason)
 	}
 	if deliver.IsNotQuiet(err) {
 		d.setState(e.Agent, "waiting for a quiet desk", e.ID)
@@ -592,24 +691,42 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	d.apply(e, s, a)
 }
 
-// ackOf is how e's ack is found: in a's inbox, fresh since e entered the
-// spool, and by a's ack pattern if it has one. With a pattern, a file that
+// acked reports whether e's ack is in a's inbox (ackOf). A message never
+// submitted is never acked.
+func (d *Daemon) acked(e spool.Entry, a *config.Agent, msg *spool.Message) bool {
+	ack, ok := d.ackOf(e, a, msg)
+	if !ok {
+		return false
+	}
+	found, _ := confirm.Find(ack)
+	return found
+}
+
+// ackOf is how e's ack is found: in a's inbox, written since e was first
+// submitted (spool.Entry.AckSince: never from its entry, or the ack of an
+// earlier message with the same id, written after this one entered, would
+// count), and by a's ack pattern if it has one. ok is false for a message
+// never submitted: no file makes it done. With a pattern, a file that
 // holds the message's body is a copy of it, not its ack: the body is msg's,
 // or read here (unreadable: only <id>.ack counts).
-func (d *Daemon) ackOf(e spool.Entry, a *config.Agent, msg *spool.Message) confirm.Ack {
-	ack := confirm.Ack{Inbox: a.Inbox, ID: e.ID, Since: e.EnteredAt(), Pattern: a.AckPattern}
+func (d *Daemon) ackOf(e spool.Entry, a *config.Agent, msg *spool.Message) (confirm.Ack, bool) {
+	since, ok := e.AckSince()
+	if !ok {
+		return confirm.Ack{}, false
+	}
+	ack := confirm.Ack{Inbox: a.Inbox, ID: e.ID, Since: since, Pattern: a.AckPattern}
 	if a.AckPattern == nil {
-		return ack
+		return ack, true
 	}
 	if msg == nil {
 		m, err := d.sp.Read(e)
 		if err != nil {
-			return ack
+			return ack, true
 		}
 		msg = m
 	}
 	ack.Body = msg.Body
-	return ack
+	return ack, true
 }
 
 // awaitAck waits for e's ack outside the desktop lock, so other agents get
@@ -619,7 +736,13 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		ack := d.ackOf(e, a, nil)
+		ack, submitted := d.ackOf(e, a, nil)
+		if !submitted {
+			// Only a submitted message waits for its ack; nothing
+			// submitted it, so none can come: count it as none.
+			d.log.Error("waiting for the ack of a message never submitted", "id", e.ID, "agent", e.Agent)
+			ack.Inbox, ack.ID, ack.Since = a.Inbox, e.ID, d.now()
+		}
 		d.mu.Lock()
 		again := d.agent(e.Agent).again
 		d.mu.Unlock()

@@ -22,13 +22,116 @@ const (
 )
 
 // counters are the per-message and per-agent counts an outcome reads and
-// updates. They live in agentState; outcome gets a copy and returns the
-// new values, so it stays a pure function.
+// updates. The daemon keeps them (agentState.fails, and msgCounts for each
+// message in its attempt series); outcome gets a copy and returns the new
+// values, so it stays a pure function.
 type counters struct {
-	Mismatches int // focus mismatches in a row, this agent
-	GUIFails   int // attempts the desktop refused, this message
+	// Fails are this agent's failed attempts since its last submit, by
+	// class: a class that reaches its systematicAfter parks the agent.
+	Fails      [numFailClasses]int
+	GUIFails   int // attempts that failed, this message (whatever the class)
 	Drafts     int // attempts refused because the input held a draft, this message
 	QuietNoted bool
+}
+
+// failClass is what ended an attempt, as far as the daemon can tell: the
+// classes a systematic failure is recognised by.
+type failClass int
+
+const (
+	classOther     failClass = iota // an error the daemon has no class for
+	classFocus                      // another window took the focus; the agent's is at its point
+	classAbsent                     // no window of the agent's at its point (gone, moved, covered)
+	classSeenEmpty                  // the paste was read whole, yet a look saw the input empty
+	classNotLanded                  // the paste was not read, or not seen as sent
+	classClipboard                  // another client took the clipboard from the paste
+	classDesk                       // the desktop's own trouble: no display, a silent clipboard owner
+	numFailClasses
+)
+
+// systematicAfter is how many failures of class c for one agent, with no
+// submit in between (whichever messages they were), park the agent: the
+// same failure, again and again, is the window's or the config's, and a
+// person must be told rather than each message retried unseen. 0: never
+// (the desktop's trouble is every agent's, and ends by itself: it stays
+// bounded per message by guiFailuresToFail).
+func systematicAfter(c failClass) int {
+	switch c {
+	case classFocus, classAbsent, classSeenEmpty:
+		return MismatchesToHold
+	case classDesk:
+		return 0
+	}
+	return 5
+}
+
+// classify is the failClass of a delivery error that is a failure.
+func classify(err error) failClass {
+	var ae *absentError
+	switch {
+	case errors.As(err, &ae):
+		return classAbsent
+	case errors.Is(err, deliver.ErrSeenEmpty):
+		return classSeenEmpty
+	case errors.Is(err, deliver.ErrNotLanded):
+		return classNotLanded
+	case deliver.IsNoDisplay(err), errors.Is(err, deliver.ErrClipboardSilent):
+		return classDesk
+	case errors.Is(err, deliver.ErrClipboardTaken):
+		return classClipboard
+	}
+	if _, ok := deliver.IsFocusMismatch(err); ok {
+		return classFocus
+	}
+	return classOther
+}
+
+// absentError is a focus mismatch after which the agent's window was not
+// found at its point (deliver.Deliverer.AgentAbsent): the daemon wraps
+// it, so outcome stays pure.
+type absentError struct {
+	at  deliver.Window // the window at the point (ID 0: none)
+	err error
+}
+
+func (e *absentError) Error() string { return e.err.Error() }
+func (e *absentError) Unwrap() error { return e.err }
+
+// systematicReason says why an agent is parked after n failures of class
+// c, the last with err, and what to do: the cause the daemon knows, and
+// no other.
+func systematicReason(c failClass, n int, err error, e spool.Entry, a *config.Agent) string {
+	release := "agentspool release " + e.Agent
+	switch c {
+	case classFocus:
+		w, _ := deliver.IsFocusMismatch(err)
+		return fmt.Sprintf("focus mismatch %d times in a row: clicking (%d,%d) focused %q (pid %d), not the window %q, though no other window was seen at that point: another window takes the focus after the click, or the point is off the agent's input (agentspool coords capture %s); then run: %s",
+			n, a.X, a.Y, w.Title, w.PID, a.Window, e.Agent, release)
+	case classAbsent:
+		var ae *absentError
+		errors.As(err, &ae)
+		there := "no window"
+		if ae != nil && ae.at.ID != 0 {
+			there = fmt.Sprintf("the window %q (pid %d)", ae.at.Title, ae.at.PID)
+		}
+		return fmt.Sprintf("the agent's window is gone from its point: %d deliveries in a row found %s at (%d,%d), not one matching %s (it was closed, moved, or is covered); open the agent's window again (or fix coords.yaml: agentspool coords capture %s), then run: %s",
+			n, there, a.X, a.Y, describeWindow(a), e.Agent, release)
+	case classSeenEmpty:
+		return fmt.Sprintf("the input does not answer select-all/copy: %d pastes in a row were read whole by the agent's window, yet a look (select-all %s, copy %s) saw its input empty each time (a Win32 EDIT control has no select-all; or the window drops every paste): set `verify_paste: false` and `draft_check: false` for this agent, or its `select_all`/`copy` keys, then run: %s; last: %v",
+			n, keyName(a.SelectAll), keyName(a.Copy), release, err)
+	case classNotLanded:
+		return fmt.Sprintf("the agent's window did not take %d pastes in a row (check that its input takes a paste, and its paste key): %v; then run: %s", n, err, release)
+	case classClipboard:
+		return fmt.Sprintf("another program took the clipboard during %d pastes in a row (a clipboard manager that copies every change?): %v; stop it, then run: %s", n, err, release)
+	}
+	return fmt.Sprintf("%d deliveries in a row failed the same way, for a reason the daemon does not know: %v; then run: %s", n, err, release)
+}
+
+func keyName(k string) string {
+	if k == "" {
+		return "(none)"
+	}
+	return k
 }
 
 // A message whose agent's input holds a draft is looked at again at least
@@ -80,7 +183,7 @@ type step struct {
 func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a *config.Agent, c counters) step {
 	switch {
 	case err == nil:
-		c.Mismatches, c.GUIFails, c.Drafts, c.QuietNoted = 0, 0, 0, false
+		c = counters{}
 		ack := a.Ack
 		if msg != nil && msg.Ack != nil {
 			ack = *msg.Ack
@@ -111,23 +214,26 @@ func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a
 	case rep.Pasted && !rep.Submitted:
 		return step{Kind: stepHold, HoldAgent: true, Counters: c, Reason: "pasted into the input but not submitted, and the paste could not be taken back: check the agent's input; " + err.Error()}
 	}
-	if w, ok := deliver.IsFocusMismatch(err); ok {
-		c.Mismatches++
-		if c.Mismatches >= MismatchesToHold {
-			n := c.Mismatches
-			c.Mismatches = 0
-			return step{Kind: stepHold, HoldAgent: true, Counters: c, LogMismatchHold: true,
-				Reason: fmt.Sprintf("focus mismatch %d times in a row: clicking (%d,%d) focused %q (pid %d), not the window %q; fix coords.yaml (agentspool coords capture %s) and run: agentspool release %s",
-					n, a.X, a.Y, w.Title, w.PID, a.Window, e.Agent, e.Agent)}
-		}
-		return step{Kind: stepPostpone, Delay: time.Duration(c.Mismatches) * 200 * time.Millisecond, Cause: err, Counters: c}
-	}
+	// Every other failure counts, for the message and, by its class, for
+	// the agent (issue "Nothing silent, nothing false" item 1): one class
+	// again and again, with no submit in between, is systematic, and parks
+	// the agent with the cause and what to do.
+	class := classify(err)
+	c.Fails[class]++
 	c.GUIFails++
+	if n, most := c.Fails[class], systematicAfter(class); most > 0 && n >= most {
+		c.Fails = [numFailClasses]int{} // a release starts afresh
+		return step{Kind: stepHold, HoldAgent: true, Counters: c, LogMismatchHold: class == classFocus || class == classAbsent,
+			Reason: systematicReason(class, n, err, e, a)}
+	}
 	if c.GUIFails >= guiFailuresToFail {
 		return step{Kind: stepFail, Counters: c, Reason: fmt.Sprintf("the desktop refused %d times: %v", c.GUIFails, err)}
 	}
 	delay := 100 * time.Millisecond * time.Duration(c.GUIFails)
-	if deliver.IsNoDisplay(err) || errors.Is(err, deliver.ErrClipboardSilent) {
+	switch class {
+	case classFocus, classAbsent:
+		delay = time.Duration(c.Fails[class]) * 200 * time.Millisecond
+	case classDesk:
 		// Not this message's fault: give the desk time to recover.
 		delay = 5 * time.Second
 	}

@@ -123,6 +123,7 @@ func (d *Daemon) done(e spool.Entry, why string) bool {
 	if !ok {
 		return false
 	}
+	d.dropCounts(e) // its attempt series ends here
 	d.journal.Event(n, "done", why)
 	d.logMove(n, e.State, spool.StateDone, nil, "why", why)
 	d.setState(e.Agent, "idle", "")
@@ -134,6 +135,7 @@ func (d *Daemon) fail(e spool.Entry, reason string) bool {
 	if !ok {
 		return false
 	}
+	d.dropCounts(e) // its attempt series ends here
 	d.journal.Event(n, "failed", reason)
 	d.logMove(n, e.State, spool.StateFailed, errors.New(reason))
 	d.bounce(n, spool.StateFailed, reason)
@@ -153,6 +155,7 @@ func (d *Daemon) hold(e spool.Entry, reason string, agent bool) bool {
 	if !ok {
 		return false
 	}
+	d.dropCounts(e) // its attempt series ends here
 	d.journal.Event(n, "held", reason)
 	d.logMove(n, e.State, spool.StateHold, errors.New(reason))
 	d.bounce(n, spool.StateHold, reason)

@@ -15,6 +15,7 @@ func TestInfoMarksRoundTrip(t *testing.T) {
 		{"b" + sep + "A0,P", Info{Pasting: true}},
 		{"b" + sep + "A1,S1764228800123", Info{Attempt: 1, Submitted: sub}},
 		{"b" + sep + "A2,N1764228700000,P,S1764228800123", Info{Attempt: 2, NotBefore: nb, Pasting: true, Submitted: sub}},
+		{"b" + sep + "A1,E1764228600000,F1764228800123,N1764228700000", Info{Attempt: 1, Entered: time.UnixMilli(1764228600000), FirstSubmit: sub, NotBefore: nb}},
 	}
 	for _, c := range cases {
 		if got := FormatName("b", c.info); got != c.name {
@@ -22,12 +23,13 @@ func TestInfoMarksRoundTrip(t *testing.T) {
 		}
 		base, info := ParseName(c.name)
 		if base != "b" || info.Attempt != c.info.Attempt || info.Pasting != c.info.Pasting ||
-			!info.Submitted.Equal(c.info.Submitted) || !info.NotBefore.Equal(c.info.NotBefore) {
+			!info.Submitted.Equal(c.info.Submitted) || !info.NotBefore.Equal(c.info.NotBefore) ||
+			!info.FirstSubmit.Equal(c.info.FirstSubmit) || !info.Entered.Equal(c.info.Entered) {
 			t.Errorf("ParseName(%q) = %q, %+v", c.name, base, info)
 		}
 	}
 	// Out of order, repeated or malformed marks are foreign suffixes.
-	for _, foreign := range []string{"b" + sep + "A1,P,N5", "b" + sep + "A1,P,P", "b" + sep + "A1,Px", "b" + sep + "A1,S", "b" + sep + "A1,Sx"} {
+	for _, foreign := range []string{"b" + sep + "A1,P,N5", "b" + sep + "A1,P,P", "b" + sep + "A1,Px", "b" + sep + "A1,S", "b" + sep + "A1,Sx", "b" + sep + "A1,N5,F5"} {
 		if _, info := ParseName(foreign); info != (Info{}) {
 			t.Errorf("ParseName(%q) = %+v, want zero info", foreign, info)
 		}
@@ -89,5 +91,61 @@ func TestMarkPostponeAndAgentHold(t *testing.T) {
 	}
 	if err := s.HoldAgent("../x", "r"); !IsBadAgent(err) {
 		t.Fatalf("HoldAgent(../x) = %v", err)
+	}
+}
+
+// The first submit of a message's attempt series travels with it: acks
+// count from it (Entry.AckSince), so it must survive the retry, a postpone,
+// the next claim, a hold and its release, and a restart; a requeue from
+// failed/ starts a new series without it.
+func TestFirstSubmitTravelsWithTheSeries(t *testing.T) {
+	s := openTest(t)
+	c, err := s.Claim(enqueue(t, s, "Agent-1", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.AckSince(); ok {
+		t.Fatalf("a message never submitted has an ack time: %+v", c)
+	}
+	first := time.UnixMilli(time.Now().UnixMilli())
+	m, err := s.Mark(c, false, first)
+	if err != nil || !m.FirstSubmit.Equal(first) {
+		t.Fatalf("Mark submitted: %+v, %v", m, err)
+	}
+	r, err := s.Retry(m, time.Time{})
+	if err != nil || !r.FirstSubmit.Equal(first) || !r.Submitted.IsZero() {
+		t.Fatalf("Retry: %+v, %v", r, err)
+	}
+	c2, err := s.Claim(r)
+	if err != nil || !c2.FirstSubmit.Equal(first) {
+		t.Fatalf("Claim again: %+v, %v", c2, err)
+	}
+	m2, err := s.Mark(c2, false, first.Add(time.Minute))
+	if since, ok := m2.AckSince(); err != nil || !ok || !since.Equal(first) {
+		t.Fatalf("a second submit moved the ack time: %v, %v, %v", since, ok, err)
+	}
+	p, err := s.Postpone(m2, time.Time{})
+	if err != nil || !p.FirstSubmit.Equal(first) {
+		t.Fatalf("Postpone: %+v, %v", p, err)
+	}
+	h, err := s.Hold(p, "parked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := s.Release(h)
+	if err != nil || !rel.FirstSubmit.Equal(first) {
+		t.Fatalf("Release: %+v, %v", rel, err)
+	}
+	again, _ := Open(s.Root)
+	if es := scan(t, again, StateNew, "Agent-1"); len(es) != 1 || !es[0].FirstSubmit.Equal(first) {
+		t.Fatalf("after a reopen: %+v", es)
+	}
+	f, err := s.Fail(rel, "given up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.Requeue(f)
+	if err != nil || !q.FirstSubmit.IsZero() {
+		t.Fatalf("Requeue: %+v, %v", q, err)
 	}
 }

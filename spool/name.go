@@ -79,8 +79,15 @@ type Info struct {
 	// Entered is when the message entered new/ the first time (set at
 	// its first claim from the time of the rename into new/): an ack
 	// older than this is stale and never counts (issue 11 item 2).
-	Entered   time.Time
-	NotBefore time.Time // no delivery before this instant; zero = now
+	Entered time.Time
+	// FirstSubmit is when the message was first submitted in its attempt
+	// series (set with the first Submitted, kept by retries, postpones,
+	// claims and releases; a requeue of a failed message drops it). An
+	// ack counts only if written after it: a message never submitted is
+	// never acked, and the ack of an earlier message with the same id
+	// is stale for this one.
+	FirstSubmit time.Time
+	NotBefore   time.Time // no delivery before this instant; zero = now
 	// Pasting: the daemon was about to paste it (set in cur/ before the
 	// GUI steps). Found after a crash, it means a paste may be sitting in
 	// the agent's input, unsubmitted.
@@ -93,7 +100,7 @@ type Info struct {
 
 // ParseName splits a file name into its base and its retry info:
 //
-//	<base>:A<attempt>[,E<entered unix ms>][,N<not-before unix ms>][,P][,S<submitted unix ms>]
+//	<base>:A<attempt>[,E<entered unix ms>][,F<first submit unix ms>][,N<not-before unix ms>][,P][,S<submitted unix ms>]
 //
 // (';' in place of ':' on Windows: see the package doc.)
 //
@@ -134,7 +141,7 @@ func parseInfo(suffix string) (info Info, ok bool) {
 	}
 	info.Attempt = int(attempt)
 	// Each optional field at most once, in this order.
-	order := "ENPS"
+	order := "EFNPS"
 	for _, f := range fields[1:] {
 		if f == "" {
 			return Info{}, false
@@ -145,7 +152,7 @@ func parseInfo(suffix string) (info Info, ok bool) {
 		}
 		order = order[at+1:]
 		switch f[0] {
-		case 'E', 'N', 'S':
+		case 'E', 'F', 'N', 'S':
 			ms, ok := parseDigits(f[1:])
 			if !ok {
 				return Info{}, false
@@ -153,6 +160,8 @@ func parseInfo(suffix string) (info Info, ok bool) {
 			switch f[0] {
 			case 'E':
 				info.Entered = time.UnixMilli(ms)
+			case 'F':
+				info.FirstSubmit = time.UnixMilli(ms)
 			case 'N':
 				info.NotBefore = time.UnixMilli(ms)
 			default:
@@ -191,7 +200,7 @@ func FormatName(base string, info Info) string {
 	if info.Attempt < 0 {
 		info.Attempt = 0
 	}
-	if info.Attempt == 0 && info.Entered.IsZero() && info.NotBefore.IsZero() && !info.Pasting && info.Submitted.IsZero() {
+	if info.Attempt == 0 && info.Entered.IsZero() && info.FirstSubmit.IsZero() && info.NotBefore.IsZero() && !info.Pasting && info.Submitted.IsZero() {
 		return base
 	}
 	b := make([]byte, 0, len(base)+40)
@@ -201,6 +210,10 @@ func FormatName(base string, info Info) string {
 	if !info.Entered.IsZero() {
 		b = append(b, ",E"...)
 		b = strconv.AppendInt(b, max(info.Entered.UnixMilli(), 0), 10)
+	}
+	if !info.FirstSubmit.IsZero() {
+		b = append(b, ",F"...)
+		b = strconv.AppendInt(b, max(info.FirstSubmit.UnixMilli(), 0), 10)
 	}
 	if !info.NotBefore.IsZero() {
 		ms := info.NotBefore.UnixMilli()

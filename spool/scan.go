@@ -309,7 +309,7 @@ func (s *Spool) scanOne(state State, d *scanDir, name string, old map[string]cac
 	// ever, silently): the daemon's read refuses it and fails it with the
 	// reason (issue 11 item 5).
 	*e = Entry{Agent: d.agent, Name: name, State: state, Attempt: info.Attempt, Entered: info.Entered, NotBefore: info.NotBefore,
-		Pasting: info.Pasting, Submitted: info.Submitted, Size: meta.size, Queued: meta.ctime, Priority: hdr.prio, ID: hdr.id, OrigName: orig}
+		Pasting: info.Pasting, Submitted: info.Submitted, FirstSubmit: info.FirstSubmit, Size: meta.size, Queued: meta.ctime, Priority: hdr.prio, ID: hdr.id, OrigName: orig}
 	if e.ID == "" {
 		// The id comes from the name the sender gave (Read does the same).
 		e.ID = IDFromName(cmp.Or(orig, name))

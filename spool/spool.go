@@ -125,6 +125,19 @@ func (e Entry) EnteredAt() time.Time {
 	return e.Queued
 }
 
+// AckSince is the instant from which an ack of e counts: its first
+// submit, else the submit of the attempt in flight. ok is false for a
+// message never submitted: no ack can be about it, whatever its id.
+func (e Entry) AckSince() (since time.Time, ok bool) {
+	switch {
+	case !e.FirstSubmit.IsZero():
+		return e.FirstSubmit, true
+	case !e.Submitted.IsZero():
+		return e.Submitted, true
+	}
+	return time.Time{}, false
+}
+
 // Entry is one message file as a scan saw it.
 type Entry struct {
 	Agent     string
@@ -139,7 +152,10 @@ type Entry struct {
 	ID        string    // front matter id, else IDFromName(Name)
 	Pasting   bool      // from the info suffix: about to be pasted (cur/ only)
 	Submitted time.Time // from the info suffix: when it was submitted (cur/ only)
-	Size      int64
+	// FirstSubmit: from the info suffix: when it was first submitted in
+	// its attempt series (zero: never); acks count from then (AckSince).
+	FirstSubmit time.Time
+	Size        int64
 }
 
 // Open opens the spool at root, creating tmp/ and the state directories.

@@ -178,16 +178,26 @@ func (s *Spool) park(op string, e Entry, from []State, to State, reason string) 
 // and a not-before time, both recorded in the name's info suffix.
 func (s *Spool) Retry(e Entry, notBefore time.Time) (Entry, error) {
 	base, info := ParseName(e.Name)
-	name := FormatName(base, Info{Attempt: info.Attempt + 1, Entered: info.Entered, NotBefore: notBefore})
+	name := FormatName(base, Info{Attempt: info.Attempt + 1, Entered: info.Entered, FirstSubmit: firstSubmit(info), NotBefore: notBefore})
 	return s.move("retry", e, []State{StateCur}, StateNew, name, nil)
 }
 
 // Postpone moves a claimed message back to new/ with a not-before time but
 // without counting an attempt: nothing reached the agent (the focus was
-// wrong, the clipboard was taken). The pasting/submitted marks are cleared.
+// wrong, the clipboard was taken). The pasting/submitted marks are cleared
+// (a submit in flight becomes the first submit, if none is recorded).
 func (s *Spool) Postpone(e Entry, notBefore time.Time) (Entry, error) {
 	base, info := ParseName(e.Name)
-	return s.move("postpone", e, []State{StateCur}, StateNew, FormatName(base, Info{Attempt: info.Attempt, Entered: info.Entered, NotBefore: notBefore}), nil)
+	return s.move("postpone", e, []State{StateCur}, StateNew, FormatName(base, Info{Attempt: info.Attempt, Entered: info.Entered, FirstSubmit: firstSubmit(info), NotBefore: notBefore}), nil)
+}
+
+// firstSubmit is the first submit of info's attempt series: the one
+// recorded, else the submit in flight (zero: never submitted).
+func firstSubmit(info Info) time.Time {
+	if !info.FirstSubmit.IsZero() {
+		return info.FirstSubmit
+	}
+	return info.Submitted
 }
 
 // Mark records, by a rename inside cur/, that the daemon is about to paste
@@ -196,6 +206,7 @@ func (s *Spool) Postpone(e Entry, notBefore time.Time) (Entry, error) {
 func (s *Spool) Mark(e Entry, pasting bool, submitted time.Time) (Entry, error) {
 	base, info := ParseName(e.Name)
 	info.Pasting, info.Submitted = pasting, submitted
+	info.FirstSubmit = firstSubmit(info)
 	return s.move("mark", e, []State{StateCur}, StateCur, FormatName(base, info), nil)
 }
 
@@ -208,7 +219,7 @@ func (s *Spool) Hold(e Entry, reason string) (Entry, error) {
 // clearing its not-before time, then removes its sidecar.
 func (s *Spool) Release(e Entry) (Entry, error) {
 	base, info := ParseName(e.Name)
-	return s.move("release", e, []State{StateHold}, StateNew, FormatName(base, Info{Attempt: info.Attempt, Entered: info.Entered}), nil)
+	return s.move("release", e, []State{StateHold}, StateNew, FormatName(base, Info{Attempt: info.Attempt, Entered: info.Entered, FirstSubmit: firstSubmit(info)}), nil)
 }
 
 // Requeue moves a failed message back to new/ as a fresh one (attempt 0),
@@ -248,7 +259,7 @@ func (s *Spool) move(op string, e Entry, from []State, to State, name string, re
 		return e, nil // nothing to move: a mark that is already there
 	}
 	_, info := ParseName(dst.Name)
-	dst.Attempt, dst.Entered, dst.NotBefore, dst.Pasting, dst.Submitted = info.Attempt, info.Entered, info.NotBefore, info.Pasting, info.Submitted
+	dst.Attempt, dst.Entered, dst.NotBefore, dst.Pasting, dst.Submitted, dst.FirstSubmit = info.Attempt, info.Entered, info.NotBefore, info.Pasting, info.Submitted, info.FirstSubmit
 
 	// A name taken in the destination (a sender who dropped hello.md once
 	// now and once tomorrow, in a spool older than the daemon's own names)

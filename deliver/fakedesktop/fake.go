@@ -26,8 +26,12 @@ type Win struct {
 	// PasteKey, when set, is the only key that pastes in this window (a
 	// terminal: "ctrl+shift+v", "shift+insert"); ctrl+v then does nothing.
 	PasteKey string
-	pastes   []int // input lengths before each paste, for undo
-	selected bool  // select-all is on
+	// NoSelectAll: ctrl+a does nothing, so a copy after it copies
+	// nothing and a look sees the input empty whatever it holds (a Win32
+	// multi-line EDIT control, where select-all is not a built-in).
+	NoSelectAll bool
+	pastes      []int // input lengths before each paste, for undo
+	selected    bool  // select-all is on
 }
 
 // Desk is the fake desktop. Set the hooks before use; every method is safe
@@ -509,6 +513,9 @@ func (d *Desk) effectLocked(win *Win, combo []string) {
 		}
 	case "ctrl+a", "ctrl+c":
 		if combo[1] == "a" {
+			if win.NoSelectAll {
+				return
+			}
 			win.selected = true
 			if win.Input != "" && !d.NoPrimary {
 				if d.primary == nil {
