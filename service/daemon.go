@@ -573,11 +573,13 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			// piece). An Enter submits it, and the CLI's hook acks it; an
 			// Enter into an empty input does nothing. No undo, no look:
 			// neither is safe in a terminal.
+			// Acks count from this submit: the crashed one never happened.
+			tapped := d.now()
 			if _, err := d.dl.SubmitAgain(gctx, t, false); err != nil {
 				d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input of " + prog.String() + " after a crash, and its submit could not be tapped: " + err.Error()}, a)
 				return
 			}
-			if ok, _ := d.waiter.Wait(d.ctx, d.ackOf(e, a, nil), SubmitAgainAfter); ok {
+			if ok, _ := d.waiter.Wait(d.ctx, confirm.Ack{Inbox: a.Inbox, ID: e.ID, Since: tapped, Pattern: a.AckPattern, Body: msg.Body}, SubmitAgainAfter); ok {
 				d.mu.Lock()
 				st.needsUndo = false
 				d.mu.Unlock()
