@@ -92,6 +92,14 @@ func TestTwoLiveMessagesWithOneIDTheSecondIsRefused(t *testing.T) {
 	r := newRig(t, "")
 	r.ack = func(agent, id string, n int) (bool, time.Duration) { return n == 1, 0 } // only the first submit is acked
 	r.dropRaw("Agent-1", "status.md", []byte("first status"))
+	// Entered first for sure: the kernel's file times are coarse (a few
+	// ms), and a tie is broken by the name, where the second one's
+	// Maildir name sorts before status.md.
+	queued, err := r.sp.Scan(spool.StateNew, "Agent-1")
+	if err != nil || len(queued) != 1 {
+		t.Fatalf("queued %v, %v", queued, err)
+	}
+	waitOlder(queued[0].Queued, 20*time.Millisecond)
 	r.send("Agent-1", "---\nid: status\n---\nsecond status")
 	r.start()
 	failed := r.waitState(spool.StateFailed, "Agent-1", 1)
