@@ -624,6 +624,15 @@ func (d *Deliverer) tapAgain(agent string, prof CLIProfile) {
 	d.tappedAgain[agent] = true
 }
 
+// NoAck tells the Deliverer that the agent's last submit, into a
+// terminal, was never acked: the agent's gap between paste and submit
+// grows as after a second tap (a CLI that read the Enter before it had
+// taken in the paste: Qwen Code sent a long paste's placeholder to its
+// model on a loaded desk, after 1.5 s).
+func (d *Deliverer) NoAck(agent string) {
+	d.tapAgain(agent, CLIProfile{SubmitGap: 500 * time.Millisecond})
+}
+
 // submittedAfterAll: the submit key went while the focus moved (no server
 // grab), so whether the agent's window got it is unknown; look. An empty
 // input took it: the message was submitted, and its ack will say so. An

@@ -97,9 +97,11 @@ type agentState struct {
 	// again is the target of the agent's last submit, when it went into an
 	// agent CLI whose submit may be tapped again (deliver.SubmitAgain):
 	// its ack wait taps it once more when no ack comes soon.
-	again  *deliver.Target
-	state  string
-	detail string
+	again *deliver.Target
+	// terminal: the agent\'s last delivery went into a terminal.
+	terminal bool
+	state    string
+	detail   string
 }
 
 func newAgentState(a *config.Agent, state string) *agentState {
@@ -647,7 +649,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	d.journal.Attempt(e, rep, err)
 
 	d.mu.Lock()
-	st.again = nil
+	st.again, st.terminal = nil, rep.Program.IsTerminal()
 	if prof, ok := rep.Program.Profile(); ok && prof.EmptySubmitIgnored && err == nil {
 		st.again = &t
 	}
@@ -787,6 +789,13 @@ func (d *Daemon) awaitAck(e spool.Entry, a *config.Agent, timeout time.Duration)
 		// The submit may have been dropped with the paste left in the
 		// input: whatever goes to this agent next looks first.
 		d.dl.LookFirst(e.Agent)
+		// A terminal's CLI gets more time between paste and submit.
+		d.mu.Lock()
+		terminal := d.agent(e.Agent).terminal
+		d.mu.Unlock()
+		if terminal {
+			d.dl.NoAck(e.Agent)
+		}
 		backoff := doubled(a.Backoff, attempt, math.MaxInt64)
 		at := d.now().Add(backoff)
 		cause := fmt.Errorf("no ack within %v; retry in %v", timeout, backoff)
