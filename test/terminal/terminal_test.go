@@ -598,16 +598,18 @@ func TestRestartAfterACrashMidPaste(t *testing.T) {
 	}
 }
 
-// TestALateSubmitIsAckedAndNeverPastedAgain: Claude Code is busy with a
-// person's prompt for 15 s; a message pasted meanwhile waits in its queue
-// beyond the ack timeout (4 s), so the message goes back to new/ for a
-// retry. When Claude Code submits it at last, its hook acks it there, and
-// the daemon never pastes it again. On main at 9525a7b the hook refused
-// an id not in cur/ or done/, and the retry pasted it a second time.
+// TestALateSubmitIsAckedAndNeverPastedAgain: Gemini CLI is busy with a
+// person's prompt for 15 s; a message pasted meanwhile waits in its queue,
+// and its hook (BeforeAgent) fires only when Gemini takes it up, beyond
+// the ack timeout (4 s): the message is back in new/ for a retry by then.
+// The hook acks it there, and the daemon never pastes it again. On main
+// at 9525a7b the hook refused an id not in cur/ or done/, and the retry
+// pasted it a second time. (Claude Code's hook fires when a prompt is
+// queued, so it acks in time.)
 func TestALateSubmitIsAckedAndNeverPastedAgain(t *testing.T) {
-	clis := []cli{theFour[0]}
+	clis := []cli{theFour[2]}
 	r := startRig(t, clis, 15*time.Second, "defaults:\n  ack_timeout: 4s\n  backoff: 25s\n  deliver_when: always\n")
-	a := r.agents["Claude"]
+	a, model := r.agents["Gemini"], r.models["Gemini"]
 	if err := a.Focus(); err != nil {
 		t.Fatal(err)
 	}
@@ -617,13 +619,16 @@ func TestALateSubmitIsAckedAndNeverPastedAgain(t *testing.T) {
 	if err := a.Key("Return"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.models["Claude"].Wait(30*time.Second, func(ts []mockmodel.Turn) bool { return len(ts) == 1 }); err != nil {
+	if err := model.Wait(30*time.Second, func(ts []mockmodel.Turn) bool { return len(ts) == 1 }); err != nil {
 		t.Fatal(err)
 	}
 	r.run()
-	m := r.send("Claude", 1)
+	m := r.send("Gemini", 1)
 	r.waitSettled([]message{m}, 2*time.Minute)
-	prompts := r.models["Claude"].Prompts()
+	if err := model.Wait(time.Minute, func(ts []mockmodel.Turn) bool { return len(ts) >= 2 }); err != nil {
+		t.Fatal(err)
+	}
+	prompts := model.Prompts()
 	got := 0
 	for _, p := range prompts[1:] {
 		if plain(p) == plain(m.pasted()) {
@@ -636,6 +641,11 @@ func TestALateSubmitIsAckedAndNeverPastedAgain(t *testing.T) {
 		t.Errorf("the message reached the model %d times, want once (prompts %q)", got, prompts)
 	}
 	r.checkAckedByHook([]message{m})
+	// The ack came after the ack timeout: the message had gone back to
+	// new/ (the proof that the late ack was taken there).
+	if raw, _ := os.ReadFile(filepath.Join(r.dir, "daemon.log")); !strings.Contains(string(raw), "from=cur to=new") {
+		t.Errorf("the message never went back to new/ (no late ack to take): the test did not test it")
+	}
 	if t.Failed() {
 		t.Logf("daemon log:\n%s", r.tail("daemon.log", 60))
 		r.logScreens()
