@@ -828,10 +828,7 @@ func (d *Daemon) target(a *config.Agent, urgent bool) deliver.Target {
 	if a.Window != "" {
 		// The focus check refuses a title that several agents' windows
 		// match (issue 11 item 14): nothing is pasted.
-		t.Match = d.cfg.Matcher(a, func(title string, others []string) {
-			d.log.Error("ambiguous focused window: its title matches several agents; nothing pasted",
-				"agent", a.Name, "also", strings.Join(others, ","), "focused_title", title)
-		})
+		t.Match = d.cfg.Matcher(a, ambiguousOnce(d.log, a.Name))
 	}
 	keys := &deliver.DraftKeys{SelectAll: combo(a.SelectAll), Copy: combo(a.Copy), Caret: combo(a.Caret)}
 	// A terminal is never looked into unless a look was written for it

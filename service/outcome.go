@@ -106,7 +106,7 @@ func systematicReason(c failClass, n int, err error, e spool.Entry, a *config.Ag
 	case classFocus:
 		w, _ := deliver.IsFocusMismatch(err)
 		return fmt.Sprintf("focus mismatch %d times in a row: clicking (%d,%d) focused %q (pid %d), not the window %q, though no other window was seen at that point: another window takes the focus after the click, or the point is off the agent's input (agentspool coords capture %s); then run: %s",
-			n, a.X, a.Y, w.Title, w.PID, a.Window, e.Agent, release)
+			n, a.X, a.Y, w.Title, w.PID, a.Window, e.Agent, release) + deliver.WaylandHint()
 	case classAbsent:
 		var ae *absentError
 		errors.As(err, &ae)
@@ -115,7 +115,7 @@ func systematicReason(c failClass, n int, err error, e spool.Entry, a *config.Ag
 			there = fmt.Sprintf("the window %q (pid %d)", ae.at.Title, ae.at.PID)
 		}
 		return fmt.Sprintf("the agent's window is gone from its point: %d deliveries in a row found %s at (%d,%d), not one matching %s (it was closed, moved, or is covered); open the agent's window again (or fix coords.yaml: agentspool coords capture %s), then run: %s",
-			n, there, a.X, a.Y, describeWindow(a), e.Agent, release)
+			n, there, a.X, a.Y, describeWindow(a), e.Agent, release) + deliver.WaylandHint()
 	case classSeenEmpty:
 		return fmt.Sprintf("the input does not answer select-all/copy: %d pastes in a row were read whole by the agent's window, yet a look (select-all %s, copy %s) saw its input empty each time (a Win32 EDIT control has no select-all; or the window drops every paste): set `verify_paste: false` and `draft_check: false` for this agent, or its `select_all`/`copy` keys, then run: %s; last: %v",
 			n, keyName(a.SelectAll), keyName(a.Copy), release, err)

@@ -83,7 +83,7 @@ func checkAgents(c *checklist, cfg *config.Config, screens []deliver.Screen, win
 		found[a.Name] = match
 		if len(match) == 0 {
 			c.fail(what, fmt.Sprintf("no window matches %s (open windows: %s)", binding(a), titles(windows)),
-				fmt.Sprintf("open the agent's app, or set window: to part of its title (agentspool coords capture %s records it)", a.Name))
+				fmt.Sprintf("open the agent's app, or set window: to part of its title (agentspool coords capture %s records it)%s", a.Name, deliver.WaylandHint()))
 			continue
 		}
 		var inside *deliver.ProbedWindow

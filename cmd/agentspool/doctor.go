@@ -101,6 +101,7 @@ func doctorDesktop(c *checklist, cfg *config.Config) {
 		doctorWindowsDesktop(c, cfg)
 		return
 	}
+	doctorWayland(c)
 	p, err := deliver.OpenProbe()
 	if err != nil {
 		c.fail("display", err.Error(), "run agentspool in your desktop session, or set DISPLAY (e.g. :0) and XAUTHORITY (e.g. ~/.Xauthority) to it")

@@ -75,5 +75,7 @@ func daemonSetup(e *env, level string, asJSON bool) (*config.Config, *slog.Logge
 	if asJSON {
 		h = slog.NewJSONHandler(e.stderr, opts)
 	}
-	return cfg, slog.New(h), nil
+	log := slog.New(h)
+	warnWayland(log)
+	return cfg, log, nil
 }

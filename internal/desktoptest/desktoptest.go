@@ -480,7 +480,7 @@ func (d *Desktop) Size() (width, height int) { return d.width, d.height }
 func (d *Desktop) Env() []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
-		return k == "DISPLAY" || k == "XAUTHORITY" || k == "WAYLAND_DISPLAY"
+		return k == "DISPLAY" || k == "XAUTHORITY" || k == "WAYLAND_DISPLAY" || k == "XDG_SESSION_TYPE"
 	})
 	env = append(env, "DISPLAY="+d.Display)
 	if d.XAuthority != "" {

@@ -179,14 +179,10 @@ func (p *Prefix) boot(noStandIn bool) error {
 	// the first program's wineserver shuts the prefix down 3 s after the
 	// last program ends, services and all, and each later program pays
 	// for booting them again (2.5 s here instead of 0.1 s).
-	server, err := p.spawn("wineserver", nil, "wineserver", "--foreground", "--persistent")
+	server, err := p.startServer()
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	p.server = server
-	p.procs = slices.DeleteFunc(p.procs, func(pr *Process) bool { return pr == server })
-	p.mu.Unlock()
 	// wineboot returns once the prefix is written; the services it started
 	// (services.exe, winedevice.exe, explorer.exe /desktop) stay, under the
 	// persistent wineserver. Its output goes to a log, not a pipe: the
@@ -210,13 +206,9 @@ func (p *Prefix) boot(noStandIn bool) error {
 		if log, _ := os.ReadFile(boot.Log); try == 0 && strings.Contains(string(log), "try running the same command again") {
 			p.logf("winetest: wine mended its temporary directory; booting again")
 			if server.Exited() {
-				if server, err = p.spawn("wineserver", nil, "wineserver", "--foreground", "--persistent"); err != nil {
+				if server, err = p.startServer(); err != nil {
 					return err
 				}
-				p.mu.Lock()
-				p.server = server
-				p.procs = slices.DeleteFunc(p.procs, func(pr *Process) bool { return pr == server })
-				p.mu.Unlock()
 			}
 			continue
 		}
@@ -231,6 +223,32 @@ func (p *Prefix) boot(noStandIn bool) error {
 		return nil
 	}
 	return p.InstallStandIn()
+}
+
+// startServer starts the prefix's persistent wineserver and waits until it
+// listens: its socket is in its working directory, the server directory it
+// made. A client started before that makes a server directory of its own
+// (Debian's Wine names it /tmp/wine-XXXXXX, at random), starts a second
+// wineserver, which finds the prefix locked by the first and exits, and
+// dies with "chdir to /tmp/wine-XXXXXX/server-...: No such file or
+// directory": wineboot failed so once in 6 runs on a loaded machine.
+func (p *Prefix) startServer() (*Process, error) {
+	server, err := p.spawn("wineserver", nil, "wineserver", "--foreground", "--persistent")
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.server = server
+	p.procs = slices.DeleteFunc(p.procs, func(pr *Process) bool { return pr == server })
+	p.mu.Unlock()
+	socket := fmt.Sprintf("/proc/%d/cwd/socket", server.PID)
+	if err := poll(server, "its socket", func() (bool, error) {
+		_, err := os.Stat(socket)
+		return err == nil, nil
+	}); err != nil {
+		return nil, err
+	}
+	return server, nil
 }
 
 // InstallStandIn builds the stand-in bcryptprimitives.dll
