@@ -54,27 +54,12 @@ func (d *Deliverer) focus(ctx context.Context, t Target, rep *Report) error {
 			return err
 		}
 		rep.ClickX, rep.ClickY = p.x, p.y
-		deadline := d.Timings.Deadline(StepFocus)
-		ok, err := d.poll(ctx, deadline, func() (bool, error) {
-			w, err := d.Desktop.Focused()
-			if err != nil {
-				return false, nil // a window vanished mid-question: ask again
-			}
-			last = w
-			if !t.matches(w) {
-				return false, nil
-			}
-			rep.AgentWindow = w
+		ok, err := d.awaitFocus(ctx, t, start, &last, rep, func(Window) bool {
 			x, y, err := d.Desktop.Pointer()
-			return err == nil && x == p.x && y == p.y, nil
+			return err == nil && x == p.x && y == p.y
 		})
-		if err != nil {
+		if ok || err != nil {
 			return err
-		}
-		if ok {
-			d.Timings.Observe(StepFocus, time.Since(start))
-			rep.Focus = time.Since(start)
-			return nil
 		}
 	}
 	rep.Focused = last
@@ -106,29 +91,36 @@ func (d *Deliverer) activate(ctx context.Context, t Target, rep *Report) error {
 				return err
 			}
 		}
-		ok, err := d.poll(ctx, d.Timings.Deadline(StepFocus), func() (bool, error) {
-			f, err := d.Desktop.Focused()
-			if err != nil {
-				return false, nil // a window vanished mid-question: ask again
-			}
-			last = f
-			if f.ID != w.ID || !t.matches(f) {
-				return false, nil
-			}
-			rep.AgentWindow = f
-			return true, nil
-		})
-		if err != nil {
+		ok, err := d.awaitFocus(ctx, t, start, &last, rep, func(f Window) bool { return f.ID == w.ID })
+		if ok || err != nil {
 			return err
-		}
-		if ok {
-			d.Timings.Observe(StepFocus, time.Since(start))
-			rep.Focus = time.Since(start)
-			return nil
 		}
 	}
 	rep.Focused = last
 	return &focusError{step: "after activating the terminal", want: t.Window, got: last}
+}
+
+// awaitFocus polls until the focused window is the agent's and also
+// satisfies and (the pointer where we clicked, the window we activated),
+// noting the focus time learned since start; last is the window seen.
+func (d *Deliverer) awaitFocus(ctx context.Context, t Target, start time.Time, last *Window, rep *Report, and func(Window) bool) (bool, error) {
+	ok, err := d.poll(ctx, d.Timings.Deadline(StepFocus), func() (bool, error) {
+		w, err := d.Desktop.Focused()
+		if err != nil {
+			return false, nil // a window vanished mid-question: ask again
+		}
+		*last = w
+		if !t.matches(w) {
+			return false, nil
+		}
+		rep.AgentWindow = w
+		return and(w), nil
+	})
+	if ok {
+		d.Timings.Observe(StepFocus, time.Since(start))
+		rep.Focus = time.Since(start)
+	}
+	return ok, err
 }
 
 // ProgramOf is what runs behind t's window now (the window under its
