@@ -724,3 +724,33 @@ func (r *rig) newDaemonTarget(a *config.Agent) deliver.Target {
 	d := &Daemon{cfg: r.cfg}
 	return d.target(a, false)
 }
+
+func (r *rig) dropRaw(agent, name string, data []byte) string {
+	r.t.Helper()
+	tmp := filepath.Join(r.cfg.Spool, "tmp", "x"+name[:min(len(name), 20)])
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	dst := filepath.Join(r.cfg.Spool, "new", agent, name)
+	os.MkdirAll(filepath.Dir(dst), 0o700)
+	if err := os.Rename(tmp, dst); err != nil {
+		r.t.Fatal(err)
+	}
+	return dst
+}
+
+// waitStatus polls status.json until ok accepts it, or fails after 15s.
+func (r *rig) waitStatus(what string, ok func(Status) bool) Status {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := r.daemonStatus()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("after 15s, status.json never showed %s: %+v\nlogs:\n%s", what, s, r.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

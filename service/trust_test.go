@@ -26,20 +26,6 @@ import (
 
 // Issue 11 regression tests against the daemon on the fake desktop.
 
-func (r *rig) dropRaw(agent, name string, data []byte) string {
-	r.t.Helper()
-	tmp := filepath.Join(r.cfg.Spool, "tmp", "x"+name[:min(len(name), 20)])
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		r.t.Fatal(err)
-	}
-	dst := filepath.Join(r.cfg.Spool, "new", agent, name)
-	os.MkdirAll(filepath.Dir(dst), 0o700)
-	if err := os.Rename(tmp, dst); err != nil {
-		r.t.Fatal(err)
-	}
-	return dst
-}
-
 func (r *rig) reasons() map[string]string {
 	out := map[string]string{}
 	es, _ := r.sp.Scan(spool.StateFailed, "")
@@ -202,22 +188,6 @@ func TestOutcomeIsPure(t *testing.T) {
 	}
 	if s := readOutcome(errors.New("EIO"), 1); s.Kind != stepPostpone {
 		t.Errorf("first read failure → %v", s.Kind)
-	}
-}
-
-// waitStatus polls status.json until ok accepts it, or fails after 15s.
-func (r *rig) waitStatus(what string, ok func(Status) bool) Status {
-	r.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		s := r.daemonStatus()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("after 15s, status.json never showed %s: %+v\nlogs:\n%s", what, s, r.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
