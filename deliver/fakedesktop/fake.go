@@ -557,12 +557,11 @@ func (d *Desk) effectLocked(win *Win, combo []string) {
 }
 
 // readLocked is win reading the CLIPBOARD once: from our offer (reported
-// as a fetch, refused unless restricted to win's client: an offer serves
-// no other client from its first moment) or from another owner. nil:
-// refused or empty.
+// as a fetch, refused when restricted to another client) or from another
+// owner. nil: refused or empty.
 func (d *Desk) readLocked(win *Win) []byte {
 	if o := d.owner; o != nil {
-		if o.only != win.Client {
+		if o.only != 0 && o.only != win.Client {
 			return nil // refused: this window is not the one the text is for
 		}
 		o.fetched <- deliver.Fetch{Requestor: win.ID, Client: win.Client, At: time.Now(), Data: true}
@@ -705,8 +704,12 @@ func (d *Desk) PersonTypesThrough(text string) {
 func (d *Desk) ForeignRead() ([]byte, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.owner != nil {
-		return nil, false // an offer serves only our reads and the agent's window
+	if o := d.owner; o != nil {
+		if o.only != 0 {
+			return nil, false
+		}
+		o.fetched <- deliver.Fetch{Requestor: 0xdead, Client: 0xdead0000, At: time.Now(), Data: true}
+		return slices.Clone(o.text), true
 	}
 	return slices.Clone(d.clip), d.hasClip
 }
