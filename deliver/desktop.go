@@ -142,14 +142,11 @@ type Offer interface {
 	Owner() uint32
 	// Lost is closed when another client took the CLIPBOARD from us.
 	Lost() <-chan struct{}
-	// Restrict serves the text to the X client given (a Window's Client)
-	// from now on. From its first moment an offer serves only the
-	// Desktop's own reads (Clipboard, the read-back) and, once named
-	// here, that client; any other client asking gets a refusal and is
-	// not reported. A clipboard manager (it fetches on every owner
-	// change), a person pasting elsewhere or another window's late paste
-	// then can neither take the message nor pass for the agent's fetch.
-	// (On Windows the text is rendered only to the agent's process.)
+	// Restrict serves the text only to the X client given (a Window's
+	// Client) from now on; any other client asking gets a refusal and is
+	// not reported. A clipboard manager, a person pasting elsewhere or
+	// another window's late paste then can neither take the message nor
+	// pass for the agent's fetch.
 	Restrict(client uint32)
 	// Close stops serving; if we still own the selection it is released.
 	Close() error
