@@ -76,12 +76,12 @@ type Desktop interface {
 	// KeysDown reports whether any key is held down right now (outside
 	// our own taps that can only be a person, mid-keystroke).
 	KeysDown() (bool, error)
-	// HoldKeys grabs the keyboard: until ReleaseKeys, a person's keys are
+	// GrabKeys grabs the keyboard: until ReleaseKeys, a person's keys are
 	// kept back instead of landing in the agent's window. The Desktop's own
 	// key taps still pass. It fails when someone else holds a grab.
-	HoldKeys() error
-	// HeldKeys is how many key events a person made since HoldKeys.
-	HeldKeys() int
+	GrabKeys() error
+	// KeptKeys is how many key events a person made since GrabKeys.
+	KeptKeys() int
 	// ReleaseKeys ungrabs the keyboard and replays the kept keys, in
 	// order, to whatever window has the focus then.
 	ReleaseKeys() (int, error)

@@ -30,7 +30,7 @@
 //	x11_linux.go            the connection and its event loop
 //	x11_input_linux.go      the input clock (our injections vs the idle time)
 //	x11clock_linux.go       the server's clock (SYNC SERVERTIME)
-//	x11_hold_linux.go       a person's keys held back and replayed
+//	x11_grab_linux.go       the keyboard grab: a person's keys kept back, replayed
 //	x11_window_linux.go     window queries, the pointer, the click
 //	x11_clipboard_linux.go  serving the CLIPBOARD, restricted by client
 //	x11_keys_linux.go       keys, the guarded key under a server grab

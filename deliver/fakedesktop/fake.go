@@ -54,8 +54,8 @@ type Desk struct {
 	keyDown   bool             // a person holds a key
 	lastInput deliver.Input    // any input; its clock ticks once per input event
 	synthetic deliver.Input    // the deliverer's own last input (tick 0: none yet)
-	held      bool
-	kept      []string // a person's keys kept back while held
+	grabbed   bool
+	kept      []string // a person's keys kept back while grabbed
 
 	// AfterClick runs after each click (the desk unlocked): steal the
 	// focus here with Focus.
@@ -623,14 +623,14 @@ func (d *Desk) PersonHoldsKey(down bool) {
 	d.inputLocked() // a release is input too
 }
 
-func (d *Desk) HoldKeys() error {
+func (d *Desk) GrabKeys() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.held, d.kept = true, nil
+	d.grabbed, d.kept = true, nil
 	return nil
 }
 
-func (d *Desk) HeldKeys() int {
+func (d *Desk) KeptKeys() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.kept)
@@ -647,7 +647,7 @@ func (d *Desk) ReleaseKeys() (int, error) {
 			d.focus.Input += k
 		}
 	}
-	d.held, d.kept = false, nil
+	d.grabbed, d.kept = false, nil
 	return n, nil
 }
 
@@ -659,7 +659,7 @@ func (d *Desk) SetClipboardErr(err error) {
 }
 
 // PersonTypes is a person typing text at the keyboard: it goes to the
-// focused window's input, or is kept back while the deliverer holds the keys.
+// focused window's input, or is kept back while the deliverer grabs the keys.
 // ClearInput is a person emptying the input of the window titled title
 // (deleting their draft).
 func (d *Desk) ClearInput(title string) {
@@ -677,7 +677,7 @@ func (d *Desk) PersonTypes(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.inputLocked()
-	if d.held {
+	if d.grabbed {
 		d.kept = append(d.kept, text)
 		return
 	}
@@ -686,7 +686,7 @@ func (d *Desk) PersonTypes(text string) {
 	}
 }
 
-// PersonTypesThrough is a person's keys that the deliverer's hold did not
+// PersonTypesThrough is a person's keys that the deliverer's grab did not
 // keep back (under Wine, a keyboard hook that answered too late): text goes
 // to the focused window's input at once, as an edit its undo takes back
 // before any paste that came earlier.
