@@ -276,8 +276,8 @@ type Deliverer struct {
 	// clicks are our clicks of the last multiClickTime (see click.go).
 	clicks      []click
 	wroteClicks bool
-	// left: agents whose input may hold what an earlier delivery left
-	// there (a disturbed paste that could not be seen, a paste undone
+	// left: agents whose input an earlier delivery may have left text
+	// in (a disturbed paste that could not be seen, a paste undone
 	// without a look, a crashed delivery's); their next delivery looks
 	// first (see lookFirst).
 	left map[string]leftover
