@@ -69,6 +69,8 @@ type winDesktop struct {
 	noHistory, noCloud, noMonitor uint32 // clipboard formats that keep a message out of history
 }
 
+var _ Desktop = (*winDesktop)(nil)
+
 // The callbacks are made once per process (Windows callbacks are a
 // limited resource in Go).
 var (

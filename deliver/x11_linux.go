@@ -94,6 +94,8 @@ type x11Desktop struct {
 	closeOnce sync.Once
 }
 
+var _ Desktop = (*x11Desktop)(nil)
+
 // primarySet is how many times one client took PRIMARY, and when last.
 type primarySet struct {
 	n    uint64

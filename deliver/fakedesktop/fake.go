@@ -133,6 +133,8 @@ func (d *Desk) PrimarySets(client uint32) (uint64, time.Time, bool) {
 // New returns a desk with no windows.
 func New() *Desk { return &Desk{nextID: 0x400000} }
 
+var _ deliver.Desktop = (*Desk)(nil)
+
 // AddWindow adds a window and returns it.
 func (d *Desk) AddWindow(title string, pid, x, y, w, h int) *Win {
 	d.mu.Lock()
