@@ -164,7 +164,7 @@ type Report struct {
 	Settle   time.Duration // the settle after the paste (Target.PasteSettle)
 	Restore  time.Duration // the person's clipboard put back
 	GiveBack time.Duration // focus and pointer given back
-	Release  time.Duration // keyboard let go, held keys replayed
+	Release  time.Duration // keyboard let go, kept keys replayed
 	Refocus  int           // times it took the focus back because it moved
 	Focused  Window        // the window that had focus, on a mismatch
 	// AgentWindow is the agent's window as found after the click.
@@ -208,12 +208,12 @@ type Report struct {
 	// QuietWait is how long it waited for a person to stop typing.
 	QuietWait time.Duration
 	// Forced: an urgent message went after QuietMaxWait while a person
-	// was still at the desk (their keys held back and replayed).
+	// was still at the desk (their keys kept back and replayed).
 	Forced bool
 	// CheckFrom and CheckTo bracket the quiet check that let the delivery
 	// go: input a person made before CheckFrom was seen by it.
 	CheckFrom, CheckTo time.Time
-	// KeptKeys is how many of a person's key events were held back during
+	// KeptKeys is how many of a person's key events were kept back during
 	// the GUI steps and replayed to their window afterwards.
 	KeptKeys int
 	// GaveBack: the focus and pointer went back to the window and place
@@ -276,8 +276,8 @@ type Deliverer struct {
 	// clicks are our clicks of the last multiClickTime (see click.go).
 	clicks      []click
 	wroteClicks bool
-	// left: agents whose input may hold what an earlier delivery left
-	// there (a disturbed paste that could not be seen, a paste undone
+	// left: agents whose input an earlier delivery may have left text
+	// in (a disturbed paste that could not be seen, a paste undone
 	// without a look, a crashed delivery's); their next delivery looks
 	// first (see lookFirst).
 	left map[string]leftover
@@ -361,7 +361,7 @@ func (d *Deliverer) gui(ctx context.Context, t Target, text []byte, q quiet, rep
 	return d.atDesk(ctx, t, q, rep, func() error { return d.pasteAndSubmit(ctx, t, text, q, rep) })
 }
 
-// atDesk runs body with a person's keys held back (replayed to their window
+// atDesk runs body with a person's keys kept back (replayed to their window
 // after) and the agent's window focused, and gives the focus and the
 // pointer back at the end, whatever happens.
 func (d *Deliverer) atDesk(ctx context.Context, t Target, q quiet, rep *Report, body func() error) error {
@@ -369,12 +369,12 @@ func (d *Deliverer) atDesk(ctx context.Context, t Target, q quiet, rep *Report, 
 	prev, _ := d.Desktop.Focused()
 	px, py, perr := d.Desktop.Pointer()
 	rep.step("looked")
-	// A person's keys typed from here on are held back, not typed into
+	// A person's keys typed from here on are kept back, not typed into
 	// the agent's input, and replayed to their window at the end.
-	if err := d.Desktop.HoldKeys(); err != nil {
+	if err := d.Desktop.GrabKeys(); err != nil {
 		return &tempError{msg: "a person is busy with the desktop", err: err, person: true}
 	}
-	rep.step("held")
+	rep.step("grabbed")
 	defer func() {
 		at := time.Now()
 		rep.GaveBack = d.giveBack(ctx, t, prev, px, py, perr == nil, rep)
@@ -386,7 +386,7 @@ func (d *Deliverer) atDesk(ctx context.Context, t Target, q quiet, rep *Report, 
 		rep.step("released")
 		rep.KeptKeys = n
 		if n > 0 {
-			// The keys we held back and replayed were a person's.
+			// The keys we kept back and replayed were a person's.
 			d.sawPerson()
 		}
 		if kerr != nil {
@@ -501,7 +501,7 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 		}
 		// A terminal whose program has no safe undo: the paste is whole
 		// in its input (a terminal pastes in one piece, and the person's
-		// keys are held back, not typed there), so the submit goes on
+		// keys are kept back, not typed there), so the submit goes on
 		// rather than leave the paste for the next message to merge with.
 		rep.KeptOn = true
 	}
@@ -653,7 +653,7 @@ func (d *Deliverer) giveBack(ctx context.Context, t Target, prev Window, px, py 
 	ok := true
 	// Someone moved the focus during our steps, to a window that is neither
 	// the agent's nor where it was (a person clicked into their editor, an
-	// app came up): it stays where they put it, and the keys held back
+	// app came up): it stays where they put it, and the keys kept back
 	// meanwhile are replayed there. So does the pointer, unless it is still
 	// where our click left it.
 	if cur, err := d.Desktop.Focused(); err == nil && cur.ID != 0 && cur.ID != prev.ID && !t.matches(cur) {

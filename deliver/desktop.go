@@ -5,19 +5,55 @@ import (
 	"time"
 )
 
-// Desktop is everything a delivery does to the GUI. The real implementations
-// are X11 (NewX11) and Win32 (NewDesktop on Windows); tests script fakes that steal focus, clobber the clipboard or
-// lag.
+// Desktop is everything a delivery does to the GUI: each role below, and
+// Close. The real implementations are X11 (NewX11, on Linux) and Win32
+// (NewWindows); NewDesktop opens this platform's. Tests script a fake
+// (deliver/fakedesktop) that steals focus, clobbers the clipboard or lags.
+// A channel or a test that needs only some of the roles takes only those.
 type Desktop interface {
+	Mouse
+	Focus
+	Selections
+	Keyboard
+	InputClock
+	// Close releases the desktop connection.
+	Close() error
+}
+
+// Mouse is the pointer: where it is, moving it, clicking with it.
+type Mouse interface {
 	// Click moves the pointer to (x, y) in root coordinates and clicks the
 	// left button there.
 	Click(x, y int) error
 	// Pointer reports where the pointer is.
 	Pointer() (x, y int, err error)
+	// MovePointer moves the pointer without clicking.
+	MovePointer(x, y int) error
+}
+
+// Focus is the top-level windows as the window manager knows them: the one
+// that has the input focus, the one under a point, and asking that another
+// have the focus. (A tmux pane has no focus.)
+type Focus interface {
 	// Focused reports the window that has the input focus (the EWMH active
 	// window). A window that vanished while being asked about is an error,
 	// never a crash.
 	Focused() (Window, error)
+	// WindowAt is the top-level window under the root point (x, y), with
+	// its origin (Window.Left, Window.Top): where a click there lands in
+	// the window's own coordinates, which is what an app compares to tell
+	// a double click. A zero Window: none (the root).
+	WindowAt(x, y int) (Window, error)
+	// Activate asks the window manager to give w the focus (EWMH), as a
+	// pager would; the focus may follow a moment later.
+	Activate(w Window) error
+}
+
+// Selections is the CLIPBOARD shared by every window (read, given back to
+// the person, offered to the agent's window alone, its owner) and the
+// PRIMARY selection, only watched (Windows has none). (A tmux pane has no
+// shared clipboard.)
+type Selections interface {
 	// Clipboard reads the CLIPBOARD selection as UTF-8 text, through the
 	// X server like any other client would (so reading our own Offer back
 	// proves what a paste will receive). No owner reads as nil, nil; an
@@ -34,6 +70,9 @@ type Desktop interface {
 	// Offer takes the CLIPBOARD and serves text to whoever pastes, reporting
 	// each fetch and the moment another client takes the selection away.
 	Offer(text []byte) (Offer, error)
+	// OfferIf is Offer, done only if the owner is still owner (checked and
+	// taken atomically); ok is false when someone copied meanwhile.
+	OfferIf(text []byte, owner uint32) (o Offer, ok bool, err error)
 	// ClipboardOwner identifies the CLIPBOARD's owner now (0: none).
 	ClipboardOwner() (uint32, error)
 	// ClipboardClient is the client (as Window.Client) that owns the
@@ -47,23 +86,33 @@ type Desktop interface {
 	// on a desktop that cannot see PRIMARY (Windows has none; an X server
 	// without XFixes): it counts nothing.
 	PrimarySets(client uint32) (n uint64, last time.Time, watched bool)
-	// OfferIf is Offer, done only if the owner is still owner (checked and
-	// taken atomically); ok is false when someone copied meanwhile.
-	OfferIf(text []byte, owner uint32) (o Offer, ok bool, err error)
+}
+
+// Keyboard is our keys and the person's: a key tapped only into the right
+// window, whether a key is down, and the grab that keeps a person's keys
+// back while a delivery's GUI steps run.
+type Keyboard interface {
 	// GuardedKey taps combo only if the focused window satisfies ok, with
 	// no other client able to move the focus between the check and the key.
 	// It returns the window it saw and whether it tapped.
 	GuardedKey(combo []string, ok func(Window) bool) (Window, bool, error)
-	// Activate asks the window manager to give w the focus (EWMH), as a
-	// pager would; the focus may follow a moment later.
-	Activate(w Window) error
-	// MovePointer moves the pointer without clicking.
-	MovePointer(x, y int) error
-	// WindowAt is the top-level window under the root point (x, y), with
-	// its origin (Window.Left, Window.Top): where a click there lands in
-	// the window's own coordinates, which is what an app compares to tell
-	// a double click. A zero Window: none (the root).
-	WindowAt(x, y int) (Window, error)
+	// KeysDown reports whether any key is held down right now (outside
+	// our own taps that can only be a person, mid-keystroke).
+	KeysDown() (bool, error)
+	// GrabKeys grabs the keyboard: until ReleaseKeys, a person's keys are
+	// kept back instead of landing in the agent's window. The Desktop's own
+	// key taps still pass. It fails when another client has a grab.
+	GrabKeys() error
+	// KeptKeys is how many key events a person made since GrabKeys.
+	KeptKeys() int
+	// ReleaseKeys ungrabs the keyboard and replays the kept keys, in
+	// order, to whatever window has the focus then.
+	ReleaseKeys() (int, error)
+}
+
+// InputClock tells a person's input from ours, on the desktop's own clock:
+// the latest input from anyone, and the latest of our own.
+type InputClock interface {
 	// LastInput is the latest keyboard or pointer input the desktop saw,
 	// from anyone, synthetic or real: exact on the desktop's own clock.
 	LastInput() (Input, error)
@@ -73,20 +122,6 @@ type Desktop interface {
 	// Desktop's own input, so that another client's input can never share
 	// its tick.)
 	OwnInput() (in Input, ok bool)
-	// KeysDown reports whether any key is held down right now (outside
-	// our own taps that can only be a person, mid-keystroke).
-	KeysDown() (bool, error)
-	// HoldKeys grabs the keyboard: until ReleaseKeys, a person's keys are
-	// kept back instead of landing in the agent's window. The Desktop's own
-	// key taps still pass. It fails when someone else holds a grab.
-	HoldKeys() error
-	// HeldKeys is how many key events a person made since HoldKeys.
-	HeldKeys() int
-	// ReleaseKeys ungrabs the keyboard and replays the kept keys, in
-	// order, to whatever window has the focus then.
-	ReleaseKeys() (int, error)
-	// Close releases the desktop connection.
-	Close() error
 }
 
 // ClipboardReadLimit bounds one read of the CLIPBOARD: an owner that has not

@@ -5,36 +5,57 @@
 // desktop's own recent latencies.
 //
 // The package knows nothing of spools or config files: it takes a Target and
-// a text. The GUI itself sits behind the small Desktop interface
-// (desktop.go).
+// a text. The GUI itself sits behind Desktop (desktop.go), made of small
+// roles: Mouse, Focus, Selections, Keyboard and InputClock.
 //
 // The files, platform-neutral first:
 //
 //	deliver.go    the step sequence of one delivery (Deliver, its GUI phase)
+//	desktop.go    Desktop and its roles, Window, Input, Offer: what the
+//	              steps ask of a desktop
 //	quiet.go      quiet-desk policy: a person's input told from ours
 //	focus.go      focus policy: the click verified, guarded keys, refocus, undo
 //	click.go      where to click so that no click makes a multi-click
 //	clipboard.go  clipboard policy: save, offer, read back, ownership, restore
 //	paste.go      the paste: ctrl+v, the window's burst of reads, verification
-//	look.go       looking into the input: draft check, take-back
-//	timing.go     learned deadlines; lock.go the cross-process desktop lock
+//	look.go       looking into the input: draft check, take-back, leftovers
+//	timing.go     learned deadlines
+//	lock.go       the cross-process desktop lock
 //	errors.go     the errors a caller tells apart
 //	program.go    what runs behind a window: a terminal, the agent CLI in
 //	              it, what each needs (keys never tapped, paste key, undo,
 //	              the gap before the submit); bindings that last
+//	probe.go      the setup tools' view (doctor, coords): screens, windows
+//	wayland.go    what a Wayland session hides from an X11 desktop
 //
-// and the process table each platform reads (proctable_*.go),
+// and per platform (_linux: X11, _windows: Win32, _other: none yet, each
+// saying so):
 //
-// and each backend's concerns in files named for them, X11 on Linux:
+//	backend_*.go    NewDesktop: this platform's Desktop
+//	probe_*.go      Probe: the session, the monitors, the top-level windows
+//	proctable_*.go  the process table: what runs under an agent's terminal window
+//
+// and each backend's concerns in files named for them, X11 on Linux
+// (x11_other.go: NewX11 elsewhere, an error):
 //
 //	x11_linux.go            the connection and its event loop
 //	x11_input_linux.go      the input clock (our injections vs the idle time)
 //	x11clock_linux.go       the server's clock (SYNC SERVERTIME)
-//	x11_hold_linux.go       a person's keys held back and replayed
+//	x11_grab_linux.go       the keyboard grab: a person's keys kept, replayed
 //	x11_window_linux.go     window queries, the pointer, the click
 //	x11_clipboard_linux.go  serving the CLIPBOARD, restricted by client
 //	x11_keys_linux.go       keys, the guarded key under a server grab
 //
-// and Win32 on Windows (win_*_windows.go, win32_windows.go: the same
-// concerns through golang.org/x/sys/windows, no cgo).
+// and Win32 on Windows, through golang.org/x/sys/windows (no cgo):
+//
+//	win_windows.go            the message thread, our hidden windows, the hooks
+//	win32_windows.go          the user32 and kernel32 calls and their structs
+//	win_input_windows.go      the input clock, as the low-level hooks see it
+//	win_grab_windows.go       the keyboard grab: a person's keys kept, replayed
+//	win_window_windows.go     window queries, the pointer, the click, UIPI
+//	win_clipboard_windows.go  serving the clipboard by delayed rendering
+//	win_keys_windows.go       keys, the guarded key (check, tap, check again)
+//
+// The fake for tests is deliver/fakedesktop, its files named for the same
+// roles.
 package deliver

@@ -271,7 +271,7 @@ func (d *Deliverer) undo(t Target, rep *Report, cause error) error {
 func (d *Deliverer) blindUndo(t Target, text []byte, rep *Report, cause error) error {
 	err := d.undo(t, rep, cause)
 	if t.Read != nil {
-		d.mayHold(t.Agent, leftover{text: text, undone: true})
+		d.mayHaveLeft(t.Agent, leftover{text: text, undone: true})
 	}
 	return err
 }

@@ -282,20 +282,20 @@ func (d *Deliverer) takeBack(ctx context.Context, t Target, msg, person []byte, 
 	if known {
 		d.clearLeft(t.Agent)
 	} else {
-		d.mayHold(t.Agent, leftover{text: msg})
+		d.mayHaveLeft(t.Agent, leftover{text: msg})
 	}
 	return cause
 }
 
-// leftover is what an agent's input may hold of an earlier delivery's.
+// leftover is what an earlier delivery may have left in an agent's input.
 type leftover struct {
 	text   []byte // the text it pasted (nil: not known)
 	undone bool   // an undo was tapped for it since, with no look after
 }
 
-// mayHold notes that agent's input may hold what a delivery left there (a
+// mayHaveLeft notes that a delivery may have left lo in agent's input (a
 // leftover without a text keeps the one noted before).
-func (d *Deliverer) mayHold(agent string, lo leftover) {
+func (d *Deliverer) mayHaveLeft(agent string, lo leftover) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.left == nil {
@@ -307,16 +307,16 @@ func (d *Deliverer) mayHold(agent string, lo leftover) {
 	d.left[agent] = lo
 }
 
-// MayHold says that agent's input may hold text, pasted by a delivery that
-// did not end (the daemon died during it): the agent's next delivery looks
+// MayHaveLeft says that a delivery that did not end (the daemon died during
+// it) may have left text pasted in agent's input: the agent's next delivery looks
 // before anything else, instead of an undo tapped blindly. An undo in an
 // input that holds nothing of ours takes back someone else's edit, and in
 // Lexical it brings back the last message submitted there (seen in the
 // proof: the crashed delivery had not pasted yet). The look submits the
 // text if it is that delivery's message and nothing else, erases it if it
 // is alone but another's, and leaves text without it as a draft.
-func (d *Deliverer) MayHold(agent string, text []byte) {
-	d.mayHold(agent, leftover{text: text})
+func (d *Deliverer) MayHaveLeft(agent string, text []byte) {
+	d.mayHaveLeft(agent, leftover{text: text})
 }
 
 // clearLeft notes that agent's input holds nothing of an earlier delivery's.
@@ -460,7 +460,7 @@ func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *
 		return true, nil
 	}
 	if len(bytes.TrimSpace(left)) > 0 {
-		d.mayHold(t.Agent, leftover{}) // lookFirst clears it
+		d.mayHaveLeft(t.Agent, leftover{}) // lookFirst clears it
 	}
 	return false, nil
 }
@@ -470,7 +470,7 @@ func (d *Deliverer) stillThere(ctx context.Context, t Target, text []byte, rep *
 // message's ack did not come (its window may have dropped the submit
 // key, leaving the paste in the input for the next message to land on).
 func (d *Deliverer) LookFirst(agent string) {
-	d.mayHold(agent, leftover{})
+	d.mayHaveLeft(agent, leftover{})
 }
 
 // draftError: the agent's input held text, probably a person's draft.

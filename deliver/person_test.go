@@ -19,7 +19,7 @@ func quietDeliverer(d deliver.Desktop, quietFor, maxWait time.Duration) *deliver
 	return dl
 }
 
-// Keys a person types while a delivery runs are held back and replayed to
+// Keys a person types while a delivery runs are kept back and replayed to
 // their own window; the delivery stops before pasting, and the focus and
 // pointer go back where they were.
 func TestPersonTypingDuringDeliveryStopsItAndKeepsTheirKeys(t *testing.T) {
@@ -147,7 +147,7 @@ func TestBusyDeskOnlyUrgentGoesAfterMaxWait(t *testing.T) {
 }
 
 // An urgent message forced through a busy desk does not stop for the keys
-// the person types meanwhile: they are held back and replayed to their
+// the person types meanwhile: they are kept back and replayed to their
 // window, none lands in the agent's.
 func TestForcedUrgentKeepsTheTypistsKeys(t *testing.T) {
 	d := desk(t)

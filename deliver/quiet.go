@@ -109,7 +109,7 @@ func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (quiet
 		if !now.Before(quietAt) || (t.Urgent && waited >= d.QuietMaxWait) {
 			rep.CheckFrom, rep.CheckTo = from, now
 			// Urgent, after the longest wait: it goes even while the person
-			// types on (their keys are held back and replayed meanwhile).
+			// types on (their keys are kept back and replayed meanwhile).
 			rep.Forced = now.Before(quietAt)
 			return quiet{gen: gen, forced: rep.Forced}, nil
 		}
@@ -129,13 +129,13 @@ func (d *Deliverer) lockQuiet(ctx context.Context, t Target, rep *Report) (quiet
 	}
 }
 
-// personActive: a person typed (keys held back) or used the mouse since
+// personActive: a person typed (keys kept back) or used the mouse since
 // the quiet check q. A forced delivery does not ask.
 func (d *Deliverer) personActive(q quiet) bool {
 	if d.QuietFor <= 0 || q.forced {
 		return false
 	}
-	if d.Desktop.HeldKeys() > 0 {
+	if d.Desktop.KeptKeys() > 0 {
 		return true
 	}
 	_, now := d.personInput()

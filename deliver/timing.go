@@ -55,8 +55,8 @@ const (
 	settleStart = 50 * time.Millisecond
 	// focusStart is the focus deadline before any focus was measured: a
 	// window manager answers a click in tens of milliseconds, and the
-	// keyboard is held meanwhile. (With Max, a wrong point in coords.yaml
-	// on a fresh install held it 3 × 5 s per attempt.) The other steps
+	// keyboard is grabbed meanwhile. (With Max, a wrong point in coords.yaml
+	// on a fresh install grabbed it 3 × 5 s per attempt.) The other steps
 	// start at Max: a fetch given up too soon is an undo and a retry.
 	focusStart = time.Second
 	// quietFloor is the least quiet after a paste's last request that

@@ -53,13 +53,13 @@ type winDesktop struct {
 	done   chan struct{}
 	hooks  []uintptr
 
-	mu     sync.Mutex // offers, the input record, held keys
+	mu     sync.Mutex // offers, the input record, the kept keys
 	offers map[windows.HWND]*winOffer
 
 	own, last         Input
 	haveOwn, haveLast bool
 	down              map[uint32]bool // keys a person holds down now
-	held              bool
+	grabbed           bool
 	replayed          int       // replayed key events the hook has seen
 	moved             point     // where our latest pointer move went
 	movedAt           time.Time // and when
@@ -68,6 +68,8 @@ type winDesktop struct {
 
 	noHistory, noCloud, noMonitor uint32 // clipboard formats that keep a message out of history
 }
+
+var _ Desktop = (*winDesktop)(nil)
 
 // The callbacks are made once per process (Windows callbacks are a
 // limited resource in Go).
@@ -285,7 +287,7 @@ func keyboardHook(code, wp, lp uintptr) uintptr {
 	if d := current(); int32(code) == 0 && d != nil {
 		k := (*kbdLLHook)(ptr(lp))
 		if d.key(*k, wp == wmKeyDown || wp == wmSysKeyDown) {
-			return 1 // held back for replay
+			return 1 // kept back for replay
 		}
 	}
 	r, _, _ := procCallNextHookEx.Call(0, code, wp, lp)

@@ -35,7 +35,7 @@ func (d *x11Desktop) Clipboard() ([]byte, error) {
 // an offer of ours (to anyone, until someone copies), which never waits.
 // golang.design/x/clipboard's Write would wait on its package lock while
 // one of its reads waits out an owner that does not answer (up to 5 s),
-// with the desk and the keyboard held. Text our offer cannot carry (more
+// with the desk locked and the keyboard grabbed. Text our offer cannot carry (more
 // than one X request, or not UTF-8) goes to golang.design. nil releases
 // ours.
 func (d *x11Desktop) SetClipboard(text []byte) error {

@@ -63,10 +63,10 @@ func (d *x11Desktop) GuardedKey(combo []string, ok func(Window) bool) (Window, b
 // are held, the keyboard grab is lifted around our own events (XTEST input
 // obeys grabs like real input), and taken again before anyone else runs.
 func (d *x11Desktop) tap(codes []xproto.Keycode) {
-	d.holdMu.Lock()
-	held := d.held
-	d.holdMu.Unlock()
-	if held {
+	d.grabMu.Lock()
+	grabbed := d.grabbed
+	d.grabMu.Unlock()
+	if grabbed {
 		xproto.UngrabKeyboard(d.c, xproto.TimeCurrentTime)
 		defer func() {
 			xproto.GrabKeyboard(d.c, false, d.root, xproto.TimeCurrentTime, xproto.GrabModeAsync, xproto.GrabModeAsync)

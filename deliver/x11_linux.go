@@ -68,10 +68,10 @@ type x11Desktop struct {
 	own     Input // a tick at or after our latest injected input
 	haveOwn bool
 
-	// The keyboard grab of HoldKeys and the person's keys it kept back.
-	holdMu sync.Mutex
-	held   bool
-	kept   []keptKey
+	// The keyboard grab of GrabKeys and the person's keys it kept back.
+	grabMu  sync.Mutex
+	grabbed bool
+	kept    []keptKey
 	// marker receives the ClientMessages ReleaseKeys sends itself to know
 	// the event loop has taken in every key event before it.
 	marker   xproto.Window
@@ -86,6 +86,8 @@ type x11Desktop struct {
 
 	closeOnce sync.Once
 }
+
+var _ Desktop = (*x11Desktop)(nil)
 
 // primarySet is how many times one client took PRIMARY, and when last.
 type primarySet struct {

@@ -297,9 +297,9 @@ func desktoptestStartT(tb testing.TB, agents int) *desktoptest.Desktop {
 	return desktoptest.StartT(tb, desktoptest.Options{Agents: agents, Dir: tb.TempDir()})
 }
 
-// Keys a person types while a delivery holds the keyboard are kept and
+// Keys a person types while a delivery grabs the keyboard are kept and
 // replayed, in order, to the window that has the focus afterwards.
-func TestX11HeldKeysAreReplayed(t *testing.T) {
+func TestX11KeptKeysAreReplayed(t *testing.T) {
 	d := startDesktop(t, 1)
 	ed, err := d.StartEditor("Editor")
 	if err != nil {
@@ -309,7 +309,7 @@ func TestX11HeldKeysAreReplayed(t *testing.T) {
 	if err := x.Click(ed.X, ed.Y); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.HoldKeys(); err != nil {
+	if err := x.GrabKeys(); err != nil {
 		t.Fatal(err)
 	}
 	xdo := exec.Command("xdotool", "type", "--delay", "10", "Hello held World")
@@ -448,7 +448,7 @@ func TestX11TellsAPersonsKeyFromOursAtOnce(t *testing.T) {
 	missed, false_ := 0, 0
 	const rounds = 200
 	for i := 0; i < rounds; i++ {
-		if err := x.HoldKeys(); err != nil {
+		if err := x.GrabKeys(); err != nil {
 			t.Fatal(err)
 		}
 		if err := x.Click(ed.X, ed.Y); err != nil {

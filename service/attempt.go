@@ -118,7 +118,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			// desk), and an undo in an input without our paste takes back
 			// another edit; in Lexical it brought back the last message
 			// submitted.
-			d.dl.MayHold(a.Name, []byte(text))
+			d.dl.MayHaveLeft(a.Name, []byte(text))
 		} else if err := d.dl.Undo(gctx, t); err != nil {
 			d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input after a crash and could not be taken back: " + err.Error()}, a)
 			return

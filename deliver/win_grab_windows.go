@@ -1,4 +1,4 @@
-// Windows backend, key hold and replay: while a delivery's GUI steps run,
+// Windows backend, the keyboard grab: while a delivery's GUI steps run,
 // the keyboard hook swallows a person's keys and keeps them; they are
 // replayed, in order, when the steps end.
 
@@ -24,7 +24,7 @@ func (d *winDesktop) key(k kbdLLHook, press bool) bool {
 		d.replayed++
 		return false
 	}
-	if !d.held {
+	if !d.grabbed {
 		return false
 	}
 	d.kept = append(d.kept, k)
@@ -52,23 +52,23 @@ func (d *winDesktop) KeysDown() (bool, error) {
 	return false, nil
 }
 
-func (d *winDesktop) HoldKeys() error {
+func (d *winDesktop) GrabKeys() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.held = true
+	d.grabbed = true
 	d.kept, d.keptUp = nil, nil
 	return nil
 }
 
-func (d *winDesktop) HeldKeys() int {
+func (d *winDesktop) KeptKeys() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.kept)
 }
 
 // ReleaseKeys replays the kept keys, as the person's (tagReplay: not our
-// own input), to the window that has the focus now, and then stops
-// holding. The hold lasts until the hooks have seen the replay: a key the
+// own input), to the window that has the focus now, and then lets go of
+// the keyboard. The grab lasts until the hooks have seen the replay: a key the
 // person types meanwhile is kept too and replayed after the others, never
 // typed before the keys that came first.
 func (d *winDesktop) ReleaseKeys() (int, error) {
@@ -78,7 +78,7 @@ func (d *winDesktop) ReleaseKeys() (int, error) {
 		kept, up := d.kept, d.keptUp
 		d.kept, d.keptUp = nil, nil
 		if len(kept) == 0 {
-			d.held = false
+			d.grabbed = false
 			d.mu.Unlock()
 			return total, nil
 		}
@@ -96,7 +96,7 @@ func (d *winDesktop) ReleaseKeys() (int, error) {
 		}
 		if err := sendInputs(in); err != nil {
 			d.mu.Lock()
-			d.held = false
+			d.grabbed = false
 			d.mu.Unlock()
 			return total, err
 		}

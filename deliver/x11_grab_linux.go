@@ -1,4 +1,4 @@
-// X11 backend, key hold and replay: a person's keys kept back under a
+// X11 backend, the keyboard grab: a person's keys kept back under a
 // keyboard grab during the GUI steps, and replayed after.
 
 package deliver
@@ -28,17 +28,17 @@ func (d *x11Desktop) KeysDown() (bool, error) {
 	return false, nil
 }
 
-// HoldKeys grabs the keyboard on the root window.
-func (d *x11Desktop) HoldKeys() error {
-	d.holdMu.Lock()
-	defer d.holdMu.Unlock()
-	if d.held {
+// GrabKeys grabs the keyboard on the root window.
+func (d *x11Desktop) GrabKeys() error {
+	d.grabMu.Lock()
+	defer d.grabMu.Unlock()
+	if d.grabbed {
 		return nil
 	}
 	if err := d.grabKeyboard(); err != nil {
 		return err
 	}
-	d.held, d.kept = true, nil
+	d.grabbed, d.kept = true, nil
 	return nil
 }
 
@@ -53,25 +53,25 @@ func (d *x11Desktop) grabKeyboard() error {
 	return nil
 }
 
-// HeldKeys counts the person's keys kept so far, after letting the event
+// KeptKeys counts the person's keys kept so far, after letting the event
 // loop take in every event the server sent before this call.
-func (d *x11Desktop) HeldKeys() int {
-	d.holdMu.Lock()
-	held := d.held
-	d.holdMu.Unlock()
-	if held {
+func (d *x11Desktop) KeptKeys() int {
+	d.grabMu.Lock()
+	grabbed := d.grabbed
+	d.grabMu.Unlock()
+	if grabbed {
 		d.syncEvents()
 	}
-	d.holdMu.Lock()
-	defer d.holdMu.Unlock()
+	d.grabMu.Lock()
+	defer d.grabMu.Unlock()
 	return len(d.kept)
 }
 
 // ReleaseKeys ungrabs and replays what a person typed meanwhile.
 func (d *x11Desktop) ReleaseKeys() (int, error) {
-	d.holdMu.Lock()
-	defer d.holdMu.Unlock()
-	if !d.held {
+	d.grabMu.Lock()
+	defer d.grabMu.Unlock()
+	if !d.grabbed {
 		return 0, nil
 	}
 	// Under a server grab: stop the keyboard grab (no key comes to us
@@ -79,9 +79,9 @@ func (d *x11Desktop) ReleaseKeys() (int, error) {
 	// once the event loop sees the marker it has kept every key before it.
 	xproto.GrabServer(d.c)
 	xproto.UngrabKeyboard(d.c, xproto.TimeCurrentTime)
-	d.holdMu.Unlock()
+	d.grabMu.Unlock()
 	d.syncEvents()
-	d.holdMu.Lock()
+	d.grabMu.Lock()
 	// From here on no input is ours: the replay below is the person's
 	// typing, only late. Still under the server grab, wait for the
 	// server's clock to pass our last input (the pointer given back):
@@ -116,15 +116,15 @@ func (d *x11Desktop) ReleaseKeys() (int, error) {
 	xproto.UngrabServer(d.c)
 	d.c.Sync()
 	kept := len(d.kept)
-	d.held, d.kept = false, nil
+	d.grabbed, d.kept = false, nil
 	return kept, nil
 }
 
 // keep records a person's key event that the keyboard grab diverted to us.
 func (d *x11Desktop) keep(press bool, code xproto.Keycode) {
-	d.holdMu.Lock()
-	defer d.holdMu.Unlock()
-	if d.held {
+	d.grabMu.Lock()
+	defer d.grabMu.Unlock()
+	if d.grabbed {
 		d.kept = append(d.kept, keptKey{press: press, code: code})
 	}
 }
