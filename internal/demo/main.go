@@ -249,14 +249,14 @@ defaults:
 
 	// Check: every message done, acked, and in its window exactly once.
 	var problems []string
+	// The daemon names what it claims: the ids come from the spool's own
+	// scan, which keeps the sender's name (names/).
 	doneIDs := map[string]bool{}
-	for _, a := range desk.Agents {
-		es, _ := os.ReadDir(filepath.Join(spoolDir, "done", a.Name))
-		for _, e := range es {
-			if data, err := os.ReadFile(filepath.Join(spoolDir, "done", a.Name, e.Name())); err == nil {
-				if m, err := spool.ParseMessage(e.Name(), data, 0); err == nil {
-					doneIDs[m.ID] = true
-				}
+	if sp, err := spool.Open(spoolDir); err == nil {
+		for _, a := range desk.Agents {
+			es, _ := sp.Scan(spool.StateDone, a.Name)
+			for _, e := range es {
+				doneIDs[e.ID] = true
 			}
 		}
 	}

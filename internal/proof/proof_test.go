@@ -766,16 +766,15 @@ defaults:
 	}
 
 	// The spool: every message done, and acked.
+	// The daemon names what it claims: a message without an id: in its
+	// front matter takes its id from the sender's name, which the spool
+	// keeps (names/), so the ids come from the spool's own scan.
 	doneIDs := map[string]bool{}
-	for _, a := range agentNames {
-		es, _ := os.ReadDir(filepath.Join(sp, "done", a))
-		for _, e := range es {
-			data, err := os.ReadFile(filepath.Join(sp, "done", a, e.Name()))
-			if err != nil {
-				continue
-			}
-			if pm, err := spool.ParseMessage(e.Name(), data, 0); err == nil {
-				doneIDs[pm.ID] = true
+	if s, err := spool.Open(sp); err == nil {
+		for _, a := range agentNames {
+			es, _ := s.Scan(spool.StateDone, a)
+			for _, e := range es {
+				doneIDs[e.ID] = true
 			}
 		}
 	}
