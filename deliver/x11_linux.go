@@ -128,10 +128,21 @@ func NewX11() (Desktop, error) {
 		maxData: int(xproto.Setup(c).MaximumRequestLength)*4 - 32,
 		idMask:  xproto.Setup(c).ResourceIdMask,
 	}
+	// Every extension is set up first, before anything could bring an
+	// event: xgb's Init functions write the package's global table of
+	// event constructors, which each connection's reader goroutine reads
+	// when an event comes (a MappingNotify goes to every client when
+	// anyone's keys change the keymap), and the race detector caught
+	// XFixes' Init, done later, racing that read.
 	if err := xtest.Init(c); err != nil {
 		c.Close()
 		return nil, &displayError{fmt.Sprintf("X display %q has no XTEST extension, which synthetic input needs: %v", display, err)}
 	}
+	// MIT-SCREEN-SAVER gives the server's idle time, which says when a
+	// person last touched the keyboard or mouse. Without it the quiet-desk
+	// wait cannot see people; LastInput then reports that.
+	d.screensaverOK = screensaver.Init(c) == nil
+	xfixesOK := xfixes.Init(c) == nil
 	for _, name := range atomNames {
 		r, err := xproto.InternAtom(c, false, uint16(len(name)), name).Reply()
 		if err != nil {
@@ -144,10 +155,6 @@ func NewX11() (Desktop, error) {
 		c.Close()
 		return nil, &displayError{fmt.Sprintf("X display %q: keyboard map: %v", display, err)}
 	}
-	// MIT-SCREEN-SAVER gives the server's idle time, which says when a
-	// person last touched the keyboard or mouse. Without it the quiet-desk
-	// wait cannot see people; LastInput then reports that.
-	d.screensaverOK = screensaver.Init(c) == nil
 	// SYNC's SERVERTIME reads the clock that idle time is counted on, so
 	// our own input and a person's can be told apart to the millisecond.
 	d.clock, _ = newServerClock(c)
@@ -168,7 +175,7 @@ func NewX11() (Desktop, error) {
 	// PrimarySets). Without it nothing is counted, and a look waits its
 	// copy deadline as before.
 	d.primary = map[uint32]primarySet{}
-	if xfixes.Init(c) == nil {
+	if xfixesOK {
 		if _, err := xfixes.QueryVersion(c, 2, 0).Reply(); err == nil {
 			d.primaryOK = xfixes.SelectSelectionInputChecked(c, d.marker, d.atoms["PRIMARY"], xfixes.SelectionEventMaskSetSelectionOwner).Check() == nil
 		}
