@@ -148,10 +148,17 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	d.clearDegraded("pasting mark")
 	e = m
 	d.setState(e.Agent, "delivering", e.ID)
+	// The submit's time is taken as the moment the delivery began: the
+	// agent may write its ack the instant the submit key lands, before
+	// this process runs again to note it, and an ack a hair older than
+	// the noted time would be stale (the Windows proof under Wine saw a
+	// message pasted twice so). Nothing of this message's can be acked
+	// before its delivery began.
+	began := d.now()
 	t.Submitted = func() {
 		// Recorded before the lock is released: a crash from here on
 		// finds the message marked and waits for its ack.
-		at := d.now()
+		at := began
 		if m, err := d.sp.Mark(e, false, at); err == nil {
 			e = m
 		} else {
