@@ -384,15 +384,34 @@ func plain(s string) string {
 
 // checkReceived asserts that the agent's model received every message
 // exactly once and alone, and nothing else.
+//
+// A hook acks when the CLI takes the prompt up, which can be a moment
+// before the CLI's request reaches the model (Gemini CLI's BeforeAgent
+// runs first): it waits, bounded, for every message to arrive first.
 func (r *rig) checkReceived(agent string, msgs []message) {
 	r.t.Helper()
-	prompts := r.models[agent].Prompts()
 	want := map[string]message{}
 	for _, m := range msgs {
 		if m.agent == agent {
 			want[plain(m.pasted())] = m
 		}
 	}
+	allIn := func(ts []mockmodel.Turn) bool {
+		got := map[string]bool{}
+		for _, t := range ts {
+			got[plain(t.Prompt)] = true
+		}
+		for p := range want {
+			if !got[p] {
+				return false
+			}
+		}
+		return true
+	}
+	if err := r.models[agent].Wait(30*time.Second, allIn); err != nil {
+		r.t.Logf("%s: not every message reached the model: %v", agent, err)
+	}
+	prompts := r.models[agent].Prompts()
 	seen := map[string]int{}
 	for i, p := range prompts {
 		m, ok := want[plain(p)]
