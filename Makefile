@@ -53,10 +53,10 @@ rules:
 # --click` wait 5 s in vain for a Wine window's focus, with its prefix
 # booting in 13.6 s instead of 3). The Windows proof runs alone last.
 unit:
-	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/internal/winetest$$' -e '/test/agentcli$$' -e '/test/terminal$$')
+	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/test/winetest$$' -e '/test/agentcli$$' -e '/test/terminal$$')
 	$(GO) test -race -count=1 -p 1 -timeout 20m ./test/agentcli/ ./test/terminal/
-	$(GO) test -race -count=1 -timeout 20m -skip '^TestWindowsProof$$' ./internal/winetest/
-	$(GO) test -race -count=1 -timeout 20m -run '^TestWindowsProof$$' ./internal/winetest/
+	$(GO) test -race -count=1 -timeout 20m -skip '^TestWindowsProof$$' ./test/winetest/
+	$(GO) test -race -count=1 -timeout 20m -run '^TestWindowsProof$$' ./test/winetest/
 
 # The unit tests of the platform-neutral packages, built for windows/amd64
 # and run under Wine (scripts/winetest.sh says which, and why the overlay).
@@ -79,7 +79,7 @@ lint:
 
 # The daemon delivering to 8 agent windows on a virtual desktop.
 demo: deps build
-	$(GO) run ./internal/demo -bin $(BIN) -out demo-out
+	$(GO) run ./test/demo -bin $(BIN) -out demo-out
 
 # Benchmarks: spool (enqueue, claim, scan of 100k), the GUI phase (Tk; the
 # Windows backend under Wine right after it; Chromium windows of every kind
@@ -89,9 +89,9 @@ bench: deps
 	$(GO) test -run '^$$' -bench Scan100k -benchtime 3x ./spool/
 	$(GO) test -run '^$$' -bench 'Enqueue|Bare|Claim' ./spool/
 	$(GO) test -run '^$$' -bench 'GUIPhase$$' -benchtime 200x ./deliver/
-	$(GO) test -run '^$$' -bench GUIPhaseWine -benchtime 200x ./internal/winetest/
+	$(GO) test -run '^$$' -bench GUIPhaseWine -benchtime 200x ./test/winetest/
 	$(GO) test -run '^$$' -bench GUIPhaseChromium -benchtime 400x ./deliver/
-	$(GO) test -run '^$$' -bench DropToSubmit -benchtime 100x ./internal/proof/
+	$(GO) test -run '^$$' -bench DropToSubmit -benchtime 100x ./test/proof/
 	$(GO) test -run '^$$' -bench OldFixedSleeps -benchtime 10x ./deliver/
 	$(GO) test -run '^$$' -bench SendProcess ./cmd/agentspool/
 

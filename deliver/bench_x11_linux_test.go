@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // The GUI phase (desktop lock taken → submit settled) on a virtual desktop,

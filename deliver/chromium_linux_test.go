@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // Deliveries into real Chromium windows (Debian's chromium on Xvfb): a

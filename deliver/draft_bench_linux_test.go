@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // The cost of draft_check: one delivery into an agent window whose input

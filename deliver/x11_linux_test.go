@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 )

@@ -3,7 +3,7 @@
 #
 #   - builds agentspool for windows/amd64 (pure Go; CGO_ENABLED=0, so no
 #     mingw-w64 is needed), and vets it for windows, tests included
-#     (except the Linux-only internal/desktoptest);
+#     (except the Linux-only test/desktoptest);
 #   - vets every package for darwin/amd64 and darwin/arm64 (go vet
 #     type-checks the darwin files, tests included, without a macOS SDK;
 #     linking a darwin binary is not attempted).
@@ -18,11 +18,11 @@ trap 'rm -rf "$out"' EXIT
 
 echo "crossbuild: windows/amd64 build"
 CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -o "$out/agentspool.exe" ./cmd/agentspool
-# internal/desktoptest is the Linux virtual desktop (Xvfb), and
-# internal/proof the proof on it; their tests use Unix-only calls, and
+# test/desktoptest is the Linux virtual desktop (Xvfb), and
+# test/proof the proof on it; their tests use Unix-only calls, and
 # neither is part of the Windows binary.
 echo "crossbuild: windows/amd64 vet"
-CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" vet $(CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" list ./... | grep -v -e /internal/desktoptest -e /internal/proof)
+CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" vet $(CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" list ./... | grep -v -e /test/desktoptest -e /test/proof)
 for arch in amd64 arm64; do
 	echo "crossbuild: darwin/$arch vet"
 	CGO_ENABLED=0 GOOS=darwin GOARCH=$arch "$GO" vet ./...

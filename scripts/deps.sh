@@ -3,12 +3,12 @@
 #
 #   build    what `go build` needs: Go only (the robotgo backend we use is pure Go).
 #   desktop  what the virtual-desktop tests, the demo and the benchmarks need
-#            (internal/desktoptest): Xvfb, openbox, wish, x11-utils, xdotool,
+#            (test/desktoptest): Xvfb, openbox, wish, x11-utils, xdotool,
 #            xclip, imagemagick, chromium; xterm and lxterminal, the two
 #            terminal emulators test/agentcli runs the agent CLIs in; and
 #            node and npm, with which scripts/web.sh then fetches the
 #            Chromium windows' editors and scripts/agents.sh the agent CLIs;
-#            and for the Windows tests under Wine (internal/winetest,
+#            and for the Windows tests under Wine (test/winetest,
 #            scripts/winetest.sh): wine, wine64 and the mingw-w64 C
 #            compiler that builds the Win32 fixture and the stand-in
 #            bcryptprimitives.dll.
@@ -67,7 +67,7 @@ if [ "$mode" = build ] || [ "$mode" = all ]; then
 fi
 
 if [ "$mode" = desktop ] || [ "$mode" = all ]; then
-	# Keep in step with DesktopTools in internal/desktoptest/desktoptest.go.
+	# Keep in step with DesktopTools in test/desktoptest/desktoptest.go.
 	need Xvfb xvfb
 	need openbox openbox
 	need wish tk
@@ -88,7 +88,7 @@ if [ "$mode" = desktop ] || [ "$mode" = all ]; then
 	# Only for scripts/web.sh and scripts/agents.sh, at set-up time; the tests need neither.
 	need node nodejs
 	need npm npm
-	# Keep in step with Tools in internal/winetest/winetest.go. Debian's
+	# Keep in step with Tools in test/winetest/winetest.go. Debian's
 	# wine package has the wine and wineboot commands; wine64 has the 64-bit
 	# loader they run, outside PATH (no i386 multiarch needed: everything
 	# here is amd64).

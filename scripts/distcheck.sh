@@ -15,7 +15,7 @@
 #     it exits 1; what is checked is that it runs and prints its checklist.
 #     Wine 8 lacks bcryptprimitives.dll, without which no Go program starts,
 #     so the prefix gets the stand-in the Wine tests use
-#     (internal/winetest/standin, built with mingw-w64); real Windows has it.
+#     (test/winetest/standin, built with mingw-w64); real Windows has it.
 #
 # Every process it starts is stopped by its pid (and the prefix's
 # wineserver with wineserver -k). Needs sha256sum, tar, unzip, dpkg, and for
@@ -123,7 +123,7 @@ wine wineboot -i >"$tmp/wineboot.log" 2>&1 || {
 	fail "wineboot"
 }
 x86_64-w64-mingw32-gcc -shared -O2 -s -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
-	internal/winetest/standin/bcryptprimitives.c internal/winetest/standin/bcryptprimitives.def -ladvapi32
+	test/winetest/standin/bcryptprimitives.c test/winetest/standin/bcryptprimitives.def -ladvapi32
 
 unzip -q "$zip" -d "$tmp/unzipped"
 dir="$tmp/unzipped/agentspool_${version}_windows_amd64"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # web.sh: install the editors of desktoptest's Chromium agent windows.
 #
-# Fetches the exact npm packages of internal/desktoptest/web/package-lock.json
+# Fetches the exact npm packages of test/desktoptest/web/package-lock.json
 # into web/node_modules (npm ci) and bundles Lexical into web/build/lexical.js
 # (esbuild). Neither is committed. deps.sh desktop|all runs this.
 #
@@ -9,7 +9,7 @@
 # file and the bundle's entry, and a matching stamp skips everything.
 set -eu
 
-web=$(cd "$(dirname "$0")/../internal/desktoptest/web" && pwd)
+web=$(cd "$(dirname "$0")/../test/desktoptest/web" && pwd)
 cd "$web"
 
 for cmd in node npm; do

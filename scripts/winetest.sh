@@ -9,7 +9,7 @@
 # in a fresh WINEPREFIX under a temp dir, headless (no DISPLAY: the tests
 # open no window), with:
 #
-#   - a stand-in bcryptprimitives.dll (internal/winetest/standin, built with
+#   - a stand-in bcryptprimitives.dll (test/winetest/standin, built with
 #     mingw-w64): Wine 8 lacks it, and every Go >= 1.22 program dies at
 #     start-up without its ProcessPrng;
 #   - a build overlay (go build -overlay) that patches one line of Go's
@@ -84,7 +84,7 @@ if ! wine wineboot -i >"$tmp/wineboot.log" 2>&1; then
 fi
 t1=$(date +%s.%N)
 x86_64-w64-mingw32-gcc -shared -O2 -s -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
-	internal/winetest/standin/bcryptprimitives.c internal/winetest/standin/bcryptprimitives.def -ladvapi32
+	test/winetest/standin/bcryptprimitives.c test/winetest/standin/bcryptprimitives.def -ladvapi32
 t2=$(date +%s.%N)
 
 goroot=$("$GO" env GOROOT)

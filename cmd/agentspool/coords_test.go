@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/agentspool/agentspool/config"
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 func TestCoordsOnTheDesktop(t *testing.T) {

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/agentspool/agentspool/confirm"
-	"github.com/agentspool/agentspool/internal/desktoptest"
 	"github.com/agentspool/agentspool/spool"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // The daemon and agents whose tool confirms through its own hooks, on a

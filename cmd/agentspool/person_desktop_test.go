@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
 	"github.com/agentspool/agentspool/spool"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // A person types into their editor, in bursts with pauses, while 200

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
 	"github.com/agentspool/agentspool/spool"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // The real binary on a real (virtual) desktop: `agentspool run` against Tk

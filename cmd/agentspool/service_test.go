@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
 	"github.com/agentspool/agentspool/spool"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // fakeSystemctl puts a systemctl first in PATH that logs its arguments and

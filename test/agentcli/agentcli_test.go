@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 	"github.com/agentspool/agentspool/test/mockmodel"
 )
 

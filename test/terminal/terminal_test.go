@@ -25,9 +25,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
 	"github.com/agentspool/agentspool/spool"
 	"github.com/agentspool/agentspool/test/agentcli"
+	"github.com/agentspool/agentspool/test/desktoptest"
 	"github.com/agentspool/agentspool/test/mockmodel"
 )
 

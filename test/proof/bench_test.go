@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // BenchmarkDropToSubmit is the end-to-end latency on an idle desk: a file
@@ -18,7 +18,7 @@ import (
 // recorded its submit, through the real `agentspool run` (fsnotify, claim,
 // the GUI phase, the page's report). Per window kind:
 //
-//	go test -run '^$' -bench DropToSubmit -benchtime 100x ./internal/proof/
+//	go test -run '^$' -bench DropToSubmit -benchtime 100x ./test/proof/
 func BenchmarkDropToSubmit(b *testing.B) {
 	kinds := []string{desktoptest.KindTk, desktoptest.KindTextarea, desktoptest.KindContentEditable, desktoptest.KindMonaco, desktoptest.KindLexical}
 	work := b.TempDir()

@@ -17,7 +17,7 @@ import (
 // Windows process; it reports p50 and p95. `make bench` runs it beside the
 // X11 BenchmarkGUIPhase.
 func BenchmarkGUIPhaseWine(b *testing.B) {
-	dir, _, p, exe := startRig(b, "winbench-", "guiphase.exe", "./internal/winetest/testdata/guiphase")
+	dir, _, p, exe := startRig(b, "winbench-", "guiphase.exe", "./test/winetest/testdata/guiphase")
 	ws, err := p.StartAgents(dir, 2, FixtureOptions{})
 	if err != nil {
 		b.Fatal(err)

@@ -82,13 +82,13 @@ type Options struct {
 	// missing or "" is KindTk.
 	Kinds []string
 	// NoAgents starts a bare desktop, Xvfb and openbox only, for windows
-	// another harness opens (internal/winetest's Win32 ones under Wine).
+	// another harness opens (test/winetest's Win32 ones under Wine).
 	NoAgents bool
 	// ChromiumPerInstance is how many consecutive Chromium agent windows
 	// share one browser (one --user-data-dir), default 2.
 	ChromiumPerInstance int
 	// WebDir holds the npm files of the Chromium windows (scripts/web.sh);
-	// default internal/desktoptest/web of this source tree.
+	// default test/desktoptest/web of this source tree.
 	WebDir string
 }
 

@@ -2,7 +2,7 @@
  * bcryptprimitives.c: a stand-in for Windows' bcryptprimitives.dll, which
  * Wine 8 lacks. Go >= 1.22 loads it at start-up for ProcessPrng, its
  * source of randomness, and a Go .exe dies at once without it ("fatal
- * error: bcryptprimitives.dll not found"). internal/winetest builds this
+ * error: bcryptprimitives.dll not found"). test/winetest builds this
  * with mingw-w64 and puts it in a test prefix's system32; it is never
  * shipped (real Windows 10 and later have the DLL).
  *

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // startRig is the set-up the Windows proof, the tools test and the GUI

@@ -12,7 +12,7 @@
 // Windows .exe files (Go ones built with GOOS=windows GOARCH=amd64, or C
 // ones built with x86_64-w64-mingw32-gcc) run under `wine` with the
 // prefix's environment. Each is tracked by its Unix pid and stopped by it
-// (SIGTERM, then SIGKILL), as internal/desktoptest does; Wine starts the
+// (SIGTERM, then SIGKILL), as test/desktoptest does; Wine starts the
 // processes a program creates in sessions of their own, out of reach of a
 // process group, so Stop also ends the prefix's wineserver with
 // `wineserver -k` (which knows only this prefix's processes) and then kills

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/proof"
+	"github.com/agentspool/agentspool/test/proof"
 )
 
 // TestWindowsProof is the X11 proof's Windows twin: the real agentspool.exe

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/agentspool/agentspool/deliver"
-	"github.com/agentspool/agentspool/internal/desktoptest"
 	"github.com/agentspool/agentspool/spool"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // The proof of issue 4: 1000 messages to 8 agent windows on a real X

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // MaxAgents is the most fixture windows laid out without overlap.

@@ -1,4 +1,4 @@
-// Command probe is a Go program for windows/amd64 that internal/winetest's
+// Command probe is a Go program for windows/amd64 that test/winetest's
 // tests run under Wine:
 //
 //	probe.exe rand      prints pid=<os.Getpid()> rand=<32 hex digits from crypto/rand>

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 //go:embed standin/bcryptprimitives.c standin/bcryptprimitives.def fixture/agentwin.c

@@ -3,7 +3,7 @@
 // openbox + Tk chat windows), with live progress, the final `agentspool
 // status`, and a screenshot of the windows with what they received.
 //
-//	go run ./internal/demo -bin bin/agentspool -out demo-out
+//	go run ./test/demo -bin bin/agentspool -out demo-out
 //
 // It exits 0 only if every message was delivered and acked. Every process
 // it starts is stopped by its pid on the way out.
@@ -22,8 +22,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
 	"github.com/agentspool/agentspool/spool"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 func main() {

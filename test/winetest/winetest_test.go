@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentspool/agentspool/internal/desktoptest"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // TestPrefixAndFixture boots one prefix and checks, in order: a Go
