@@ -135,3 +135,13 @@ func (d *Deliverer) restore(o Offer, saved []byte, rep *Report) error {
 	_, err := d.Desktop.SetClipboardIf(saved, o.Owner())
 	return err
 }
+
+func drain(c <-chan Fetch) {
+	for {
+		select {
+		case <-c:
+		default:
+			return
+		}
+	}
+}

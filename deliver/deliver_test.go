@@ -340,7 +340,7 @@ func TestTimingsLearnAndPersist(t *testing.T) {
 }
 
 // Before anything was measured: a focus wait starts at 1 s (a wrong point
-// must not hold the keyboard for the maximum), the other waits at the
+// must not keep the keyboard grabbed for the maximum), the other waits at the
 // maximum.
 func TestTimingsBeforeTheFirstMeasurement(t *testing.T) {
 	tm := deliver.NewTimings(5*time.Millisecond, 5*time.Second)

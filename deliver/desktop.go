@@ -126,8 +126,8 @@ type InputClock interface {
 
 // ClipboardReadLimit bounds one read of the CLIPBOARD: an owner that has not
 // answered by then is taken for hung (ErrClipboardSilent), and the delivery
-// tries again later rather than hold the desk (and take the person's
-// clipboard for empty).
+// tries again later rather than keep the desk locked and the keyboard
+// grabbed (and take the person's clipboard for empty).
 const ClipboardReadLimit = time.Second
 
 // ErrClipboardSilent: the CLIPBOARD's owner did not answer a read.

@@ -10,30 +10,38 @@
 //
 // The files, platform-neutral first:
 //
-//	deliver.go    the step sequence of one delivery (Deliver, its GUI phase)
-//	desktop.go    Desktop and its roles, Window, Input, Offer: what the
-//	              steps ask of a desktop
-//	quiet.go      quiet-desk policy: a person's input told from ours
-//	focus.go      focus policy: the click verified, guarded keys, refocus, undo
-//	click.go      where to click so that no click makes a multi-click
-//	clipboard.go  clipboard policy: save, offer, read back, ownership, restore
-//	paste.go      the paste: ctrl+v, the window's burst of reads, verification
-//	look.go       looking into the input: draft check, take-back, leftovers
-//	timing.go     learned deadlines
-//	lock.go       the cross-process desktop lock
-//	errors.go     the errors a caller tells apart
-//	program.go    what runs behind a window: a terminal, the agent CLI in
-//	              it, what each needs (keys never tapped, paste key, undo,
-//	              the gap before the submit); bindings that last
-//	probe.go      the setup tools' view (doctor, coords): screens, windows
-//	wayland.go    what a Wayland session hides from an X11 desktop
+//	deliver.go      the Deliverer and the step sequence of one delivery
+//	                (Deliver, its GUI phase, the give-back); poll
+//	target.go       Target: the agent's input, how its window is known,
+//	                the delivery fitted to the program behind it
+//	report.go       Report: what one delivery measured, each GUI step timed
+//	submitagain.go  SubmitAgain (a submit a CLI took for a newline) and
+//	                the gap between paste and submit learned per agent
+//	desktop.go      Desktop and its roles, Window, Input, Offer: what the
+//	                steps ask of a desktop
+//	quiet.go        quiet-desk policy: a person's input told from ours
+//	focus.go        focus policy: the click verified, guarded keys, refocus, undo
+//	click.go        where to click so that no click makes a multi-click
+//	clipboard.go    clipboard policy: save, offer, read back, ownership, restore
+//	paste.go        the paste: ctrl+v, the window's burst of reads, verification
+//	look.go         looking into the input: draft check, take-back, leftovers
+//	timing.go       learned deadlines
+//	lock.go         the cross-process desktop lock
+//	errors.go       the errors a caller tells apart
+//	program.go      what runs behind a window: a terminal, the agent CLI in
+//	                it, what each needs (keys never tapped, paste key, undo,
+//	                the gap before the submit); bindings that last
+//	probe.go        the setup tools' view (doctor, coords): screens, windows
+//	wayland.go      what a Wayland session hides from an X11 desktop
 //
-// and per platform (_linux: X11, _windows: Win32, _other: none yet, each
-// saying so):
+// and per platform, one file each for _linux (X11), _windows (Win32) and
+// _other (none yet, saying so):
 //
-//	backend_*.go    NewDesktop: this platform's Desktop
-//	probe_*.go      Probe: the session, the monitors, the top-level windows
-//	proctable_*.go  the process table: what runs under an agent's terminal window
+//	backend_{linux,windows,other}.go    NewDesktop: this platform's Desktop
+//	probe_{linux,windows,other}.go      Probe: the session, the monitors,
+//	                                    the top-level windows
+//	proctable_{linux,windows,other}.go  the process table: what runs under
+//	                                    an agent's terminal window
 //
 // and each backend's concerns in files named for them, X11 on Linux
 // (x11_other.go: NewX11 elsewhere, an error):
@@ -57,5 +65,7 @@
 //	win_keys_windows.go       keys, the guarded key (check, tap, check again)
 //
 // The fake for tests is deliver/fakedesktop, its files named for the same
-// roles.
+// roles: fake.go the desk, its windows (Focus) and the pointer (Mouse);
+// clipboard.go the Selections; keys.go the Keyboard; person.go the
+// InputClock and a person's input.
 package deliver

@@ -325,7 +325,7 @@ func TestAnUndoSpentOnAPersonsKeyStrandsNoPaste(t *testing.T) {
 					if pastes == 1 && !leaked { // the verifying look's caret
 						leaked = true
 						d.PersonTypesThrough("p")
-						d.PersonHoldsKey(true) // and is seen: the key is still down
+						d.PersonKeyDown(true) // and is seen: the key is still down
 					}
 				}
 			}
@@ -333,7 +333,7 @@ func TestAnUndoSpentOnAPersonsKeyStrandsNoPaste(t *testing.T) {
 			if _, err := dl.Deliver(context.Background(), tg, first); !deliver.IsPersonActive(err) {
 				t.Fatalf("err %v, want a stop for the person", err)
 			}
-			d.PersonHoldsKey(false)
+			d.PersonKeyDown(false)
 			if w := d.Window("Agent-2"); w.Input != first || len(w.Submits) != 0 {
 				t.Fatalf("after the stop: input %q, submits %q; want the first message left by an undo spent on the person's key", w.Input, w.Submits)
 			}

@@ -61,8 +61,9 @@ func IsTemporary(err error) bool {
 }
 
 // IsPersonActive reports whether a delivery stopped because a person used
-// the keyboard or mouse (or held a grab): it says nothing about the
-// desktop's health, and the message should wait for a quiet desk.
+// the keyboard or mouse (or another client had the keyboard grabbed): it
+// says nothing about the desktop's health, and the message should wait for
+// a quiet desk.
 func IsPersonActive(err error) bool {
 	var te *tempError
 	return errors.As(err, &te) && te.person

@@ -273,11 +273,11 @@ func TestDraftIsLeftAloneAndNotPastedInto(t *testing.T) {
 // even when the idle time is hidden by our own later input.
 func TestKeyHeldDownMeansThePersonIsTyping(t *testing.T) {
 	d := desk(t)
-	d.PersonHoldsKey(true)
+	d.PersonKeyDown(true)
 	d.Click(250, 50) // our own input after the person's: the idle time hides it
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		d.PersonHoldsKey(false)
+		d.PersonKeyDown(false)
 	}()
 	start := time.Now()
 	rep, err := quietDeliverer(d, 150*time.Millisecond, 5*time.Second).Deliver(context.Background(), target("Agent-1", 50), "after the key")

@@ -32,7 +32,7 @@ import (
 //     reader closing the clipboard and the withdrawal.
 //   - A person's input is told from ours by the low-level hooks
 //     (WH_KEYBOARD_LL, WH_MOUSE_LL): our SendInput events carry tagOwn in
-//     dwExtraInfo. The same hooks hold a person's keys back during the GUI
+//     dwExtraInfo. The same hooks keep a person's keys back during the GUI
 //     steps (a hook that returns 1 swallows the key) for replay after.
 //   - Windows has no server grab: a guarded key checks the foreground
 //     window, taps (one SendInput call, never interleaved with other input)

@@ -19,8 +19,9 @@ import (
 func (d *x11Desktop) Clipboard() ([]byte, error) {
 	// golang.design/x/clipboard waits up to 5 s for an owner that does not
 	// answer (a hung app, a copier on its way out) and then reads as
-	// empty: a delivery would hold the desk and the keyboard that long,
-	// and take the person's clipboard for empty. Wait less, and say so.
+	// empty: a delivery would keep the desk locked and the keyboard grabbed
+	// that long, and take the person's clipboard for empty. Wait less, and
+	// say so.
 	got := make(chan []byte, 1)
 	go func() { got <- clipboard.Read(clipboard.FmtText) }()
 	select {

@@ -59,9 +59,10 @@ func (d *x11Desktop) GuardedKey(combo []string, ok func(Window) bool) (Window, b
 	return w, tapped, ferr
 }
 
-// tap sends the key events; the caller holds the server grab. While keys
-// are held, the keyboard grab is lifted around our own events (XTEST input
-// obeys grabs like real input), and taken again before anyone else runs.
+// tap sends the key events; the caller holds the server grab. While a
+// person's keys are kept back, the keyboard grab is lifted around our own
+// events (XTEST input obeys grabs like real input), and taken again before
+// anyone else runs.
 func (d *x11Desktop) tap(codes []xproto.Keycode) {
 	d.grabMu.Lock()
 	grabbed := d.grabbed

@@ -199,7 +199,7 @@ func (d *Desk) effectLocked(win *Win, combo []string) {
 	}
 }
 
-// KeysDown: the fake has no held keys unless PersonHoldsKey says so.
+// KeysDown: the fake has no key down unless PersonKeyDown says so.
 func (d *Desk) KeysDown() (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -75,8 +75,8 @@ func (d *Desk) ClearInput(title string) {
 	}
 }
 
-// PersonHoldsKey is a person pressing (true) or letting go of (false) a key.
-func (d *Desk) PersonHoldsKey(down bool) {
+// PersonKeyDown is a person pressing (true) or letting go of (false) a key.
+func (d *Desk) PersonKeyDown(down bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.keyDown = down
