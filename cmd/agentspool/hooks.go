@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
+	"github.com/agentspool/agentspool/internal/jsonedit"
 	"github.com/agentspool/agentspool/internal/safeio"
 )
 
@@ -70,10 +71,10 @@ Example:
 
 // hookTool is what differs between the tools' hooks files.
 type hookTool struct {
-	name         string   // as --for names it
-	dir, file    string   // .cursor, hooks.json
-	submit, stop string   // the events' names
-	skeleton     []member // the top level of a file agentspool creates
+	name         string          // as --for names it
+	dir, file    string          // .cursor, hooks.json
+	submit, stop string          // the events' names
+	skeleton     jsonedit.Object // the top level of a file agentspool creates
 	entry        func(cmd string) json.RawMessage
 	commands     func(entry json.RawMessage) []string // the commands an entry runs
 	// userDir, when set, is the directory of the user's file (default:
@@ -97,7 +98,7 @@ func claudeShape(timeout int) func(cmd string) json.RawMessage {
 			Command string `json:"command"`
 			Timeout int    `json:"timeout"`
 		}
-		return rawJSON(map[string][]hook{"hooks": {{Type: "command", Command: cmd, Timeout: timeout}}})
+		return jsonedit.Marshal(map[string][]hook{"hooks": {{Type: "command", Command: cmd, Timeout: timeout}}})
 	}
 }
 
@@ -126,9 +127,9 @@ func codexHome() (string, error) {
 var hookTools = map[string]*hookTool{
 	"cursor": {
 		name: "cursor", dir: ".cursor", file: "hooks.json", submit: "beforeSubmitPrompt", stop: "stop",
-		skeleton: []member{{"version", json.RawMessage("1")}},
+		skeleton: jsonedit.Object{{Key: "version", Value: json.RawMessage("1")}},
 		entry: func(cmd string) json.RawMessage {
-			return rawJSON(map[string]string{"command": cmd})
+			return jsonedit.Marshal(map[string]string{"command": cmd})
 		},
 		commands: func(e json.RawMessage) []string {
 			var x struct{ Command string }
@@ -172,14 +173,6 @@ var hookTools = map[string]*hookTool{
 
 // hookToolNames are the --for values, for messages.
 const hookToolNames = "cursor, claude-code, codex, gemini or qwen-code"
-
-func rawJSON(v any) json.RawMessage {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-	return json.RawMessage(bytes.TrimSpace(b.Bytes()))
-}
 
 func runHooks(e *env, args []string) error {
 	fs := e.flagSet()
@@ -302,110 +295,10 @@ func isOurHook(cmd, agent string) bool {
 	return strings.Contains(cmd, "agentspool") && strings.Contains(cmd+" ", " hook --agent "+agent+" ")
 }
 
-// member is one key of a JSON object, its value kept as it was written.
-type member struct {
-	key string
-	val json.RawMessage
-}
-
-// parseObject reads a JSON object keeping its keys' order and every value's
-// bytes.
-func parseObject(b []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	t, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := t.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("not a JSON object")
-	}
-	var out []member
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		k, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, member{k, v})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the JSON object")
-	}
-	return out, nil
-}
-
-func get(ms []member, key string) (json.RawMessage, int) {
-	for i, m := range ms {
-		if m.key == key {
-			return m.val, i
-		}
-	}
-	return nil, -1
-}
-
-func set(ms []member, key string, v json.RawMessage) []member {
-	if _, i := get(ms, key); i >= 0 {
-		ms[i].val = v
-		return ms
-	}
-	return append(ms, member{key, v})
-}
-
-func del(ms []member, key string) []member {
-	if _, i := get(ms, key); i >= 0 {
-		return append(ms[:i:i], ms[i+1:]...)
-	}
-	return ms
-}
-
-// encodeObject writes ms as a JSON object, indented by two spaces; a file
-// written that way (as the tools and most editors write it) comes back
-// byte for byte for every value agentspool did not touch.
-func encodeObject(ms []member) []byte {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range ms {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(rawJSON(m.key))
-		b.WriteByte(':')
-		b.Write(m.val)
-	}
-	b.WriteByte('}')
-	var c, out bytes.Buffer
-	if err := json.Compact(&c, b.Bytes()); err != nil {
-		panic(err) // every part was valid JSON
-	}
-	json.Indent(&out, c.Bytes(), "", "  ")
-	out.WriteByte('\n')
-	return out.Bytes()
-}
-
-func encodeArray(es []json.RawMessage) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i, e := range es {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(e)
-	}
-	b.WriteByte(']')
-	return b.Bytes()
-}
-
 // hooksDoc is a tools' hooks file, parsed.
 type hooksDoc struct {
-	top    []member
-	hooks  []member // the "hooks" object
+	top    jsonedit.Object
+	hooks  jsonedit.Object // the "hooks" object
 	exists bool
 	raw    []byte
 	perm   fs.FileMode // the file's, kept when it is rewritten
@@ -429,12 +322,12 @@ func readHooksDoc(path string) (*hooksDoc, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return d, nil
 	}
-	if d.top, err = parseObject(raw); err != nil {
+	if d.top, err = jsonedit.Parse(raw); err != nil {
 		return nil, fmt.Errorf("hooks: %s is not a JSON object (%v): fix it by hand, nothing changed", path, err)
 	}
-	if h, i := get(d.top, "hooks"); i >= 0 {
+	if h, ok := d.top.Get("hooks"); ok {
 		d.hadHooks = true
-		if d.hooks, err = parseObject(h); err != nil {
+		if d.hooks, err = jsonedit.Parse(h); err != nil {
 			return nil, fmt.Errorf("hooks: %s: \"hooks\" is not an object (%v): nothing changed", path, err)
 		}
 	}
@@ -443,8 +336,8 @@ func readHooksDoc(path string) (*hooksDoc, error) {
 
 // entries is the list of an event, and whether it is a list.
 func (d *hooksDoc) entries(event string) ([]json.RawMessage, error) {
-	v, i := get(d.hooks, event)
-	if i < 0 {
+	v, ok := d.hooks.Get(event)
+	if !ok {
 		return nil, nil
 	}
 	var es []json.RawMessage
@@ -456,21 +349,21 @@ func (d *hooksDoc) entries(event string) ([]json.RawMessage, error) {
 
 func (d *hooksDoc) setEntries(event string, es []json.RawMessage) {
 	if len(es) == 0 {
-		d.hooks = del(d.hooks, event)
+		d.hooks = d.hooks.Delete(event)
 		return
 	}
-	d.hooks = set(d.hooks, event, encodeArray(es))
+	d.hooks = d.hooks.Set(event, jsonedit.Array(es))
 }
 
 func (d *hooksDoc) encode(tool *hookTool) []byte {
 	top := d.top
 	if !d.exists || len(bytes.TrimSpace(d.raw)) == 0 {
-		top = append([]member(nil), tool.skeleton...)
+		top = slices.Clone(tool.skeleton)
 	}
 	if len(d.hooks) == 0 && !d.hadHooks {
-		return encodeObject(del(append([]member(nil), top...), "hooks"))
+		return top.Delete("hooks").Encode()
 	}
-	return encodeObject(set(append([]member(nil), top...), "hooks", encodeObject(d.hooks)))
+	return slices.Clone(top).Set("hooks", d.hooks.Encode()).Encode()
 }
 
 // ourEntry reports whether an entry runs only agentspool hooks of ours.
@@ -505,7 +398,7 @@ func installHooks(path string, tool *hookTool, cmdFor func(string) string, ours 
 		for _, e := range es {
 			all, any := ourEntry(tool, e, ours)
 			switch {
-			case all && !have && bytes.Equal(compact(e), compact(want)):
+			case all && !have && bytes.Equal(jsonedit.Compact(e), jsonedit.Compact(want)):
 				have = true
 				kept = append(kept, e)
 			case all:
@@ -540,14 +433,6 @@ func installHooks(path string, tool *hookTool, cmdFor func(string) string, ours 
 		return false, fmt.Errorf("hooks: %w", err)
 	}
 	return true, nil
-}
-
-func compact(b []byte) []byte {
-	var c bytes.Buffer
-	if json.Compact(&c, b) != nil {
-		return b
-	}
-	return c.Bytes()
 }
 
 // uninstallHooks removes our entries from path and says what it did.
@@ -587,12 +472,12 @@ func uninstallHooks(path string, tool *hookTool, ours func(string) bool) (string
 	backup, berr := safeio.ReadFile(path+backupSuffix, safeio.OpenOptions{MaxBytes: 4 << 20})
 	// An empty file install was given is no JSON to compare: it is as it
 	// was when nothing but what install adds is left.
-	wasEmpty := berr == nil && len(bytes.TrimSpace(backup)) == 0 && len(d.hooks) == 0 && sameJSON(bare, (&hooksDoc{}).encode(tool))
+	wasEmpty := berr == nil && len(bytes.TrimSpace(backup)) == 0 && len(d.hooks) == 0 && jsonedit.Equal(bare, (&hooksDoc{}).encode(tool))
 	switch {
-	case berr == nil && (sameJSON(backup, out) || sameJSON(backup, bare) || wasEmpty):
+	case berr == nil && (jsonedit.Equal(backup, out) || jsonedit.Equal(backup, bare) || wasEmpty):
 		// Ours were the only change: the file as it was, byte for byte.
 		out = backup
-	case berr != nil && len(d.hooks) == 0 && sameJSON(bare, (&hooksDoc{}).encode(tool)):
+	case berr != nil && len(d.hooks) == 0 && jsonedit.Equal(bare, (&hooksDoc{}).encode(tool)):
 		// install created the file and nothing else is in it.
 		if err := os.Remove(path); err != nil {
 			return "", fmt.Errorf("hooks: %w", err)
@@ -607,15 +492,6 @@ func uninstallHooks(path string, tool *hookTool, ours func(string) bool) (string
 		return fmt.Sprintf("removed %d agentspool hooks; the file is as it was before install", removed), nil
 	}
 	return fmt.Sprintf("removed %d agentspool hooks; every other hook is kept", removed), nil
-}
-
-// sameJSON reports whether a and b are the same JSON value.
-func sameJSON(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return bytes.Equal(rawJSON(x), rawJSON(y))
 }
 
 // checkHooks prints whether each event is installed and when it last
@@ -694,7 +570,7 @@ func codexTrust(path, event string, group int) string {
 	if err != nil {
 		return untrusted
 	}
-	header := `[hooks.state.` + string(rawJSON(key)) + `]`
+	header := `[hooks.state.` + string(jsonedit.Marshal(key)) + `]`
 	in, trusted, disabled := false, false, false
 	for _, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(line)
