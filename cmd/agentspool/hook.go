@@ -30,68 +30,6 @@ const hookLogName = "hooks.log"
 // hookLogMax is the size at which hooks.log is moved to hooks.log.old.
 const hookLogMax = 4 << 20
 
-// hookEvent is one event a tool's hook runner calls `hook` with.
-type hookEvent struct {
-	tool   string // as --for names it: "cursor", "claude-code", ...
-	submit bool   // a prompt was submitted (else: the agent's turn ended)
-	// answer is printed on stdout whatever happens, so the tool carries on.
-	answer string
-}
-
-// toolEvents are each tool's two events, named as the tool names them,
-// with what the tool must read on stdout so that the prompt goes on
-// unchanged. None is ever answered with exit code 2, which blocks the
-// prompt in every one of them.
-var toolEvents = map[string]map[string]hookEvent{
-	// Cursor reads the hook's stdout as JSON; beforeSubmitPrompt must say
-	// continue, or the prompt is not sent.
-	"cursor": {
-		"beforeSubmitPrompt": {submit: true, answer: `{"continue": true}` + "\n"},
-		"stop":               {answer: "{}\n"},
-	},
-	// Claude Code goes by the exit code (0: carry on); stdout of
-	// UserPromptSubmit is added to the model's context, so print nothing.
-	"claude-code": {"UserPromptSubmit": {submit: true}, "Stop": {}},
-	// Codex likewise: on exit 0 an empty stdout does nothing, plain text
-	// on UserPromptSubmit's is added to the context, and Stop's must be
-	// JSON if anything (codex-rs hooks events/user_prompt_submit.rs,
-	// stop.rs). Print nothing.
-	"codex": {"UserPromptSubmit": {submit: true}, "Stop": {}},
-	// Gemini CLI parses stdout as JSON, and with an empty stdout it takes
-	// stderr, as plain text shown to the person (hookRunner.ts): answer
-	// an empty object always.
-	"gemini": {"BeforeAgent": {submit: true, answer: "{}\n"}, "AfterAgent": {answer: "{}\n"}},
-	// Qwen Code, Gemini CLI's fork, also falls back to stderr: the same.
-	"qwen-code": {"UserPromptSubmit": {submit: true, answer: "{}\n"}, "Stop": {answer: "{}\n"}},
-}
-
-// hookEvents are the events a command line without --for names: Cursor's,
-// Claude Code's (installed before --for existed) and Gemini CLI's.
-var hookEvents = map[string]hookEvent{}
-
-func init() {
-	for tool, evs := range toolEvents {
-		for name, ev := range evs {
-			ev.tool = tool
-			evs[name] = ev
-			if tool == "cursor" || tool == "claude-code" || tool == "gemini" {
-				hookEvents[name] = ev
-			}
-		}
-	}
-}
-
-// lookupHookEvent is the event name of tool (or, without one, the event
-// a command line without --for means).
-func lookupHookEvent(tool, name string) (hookEvent, bool) {
-	if tool == "" {
-		ev, ok := hookEvents[name]
-		return ev, ok
-	}
-	ev, ok := toolEvents[tool][name]
-	return ev, ok
-}
-
 var hookCommand = &command{
 	name:    "hook",
 	order:   45,
