@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/internal/jsonedit"
 	"github.com/agentspool/agentspool/internal/safeio"
@@ -443,47 +442,4 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 		return fmt.Errorf("hooks for %s not installed in %s (%d of 2 events missing)", agent, path, missing)
 	}
 	return nil
-}
-
-// doctorHookFiles is doctor's word on the hooks installed in the user's
-// files of each tool (a project's file doctor cannot know of): one whose
-// event never fired is reported, with the tool's reason why it may not
-// run (Codex: not trusted yet).
-func doctorHookFiles(c *checklist, cfg *config.Config) {
-	for _, a := range cfg.Agents {
-		st, _ := confirm.ReadState(cfg.Spool, a.Name)
-		for _, name := range []string{"cursor", "claude-code", "codex", "gemini", "qwen-code"} {
-			tool := hookTools[name]
-			path, err := hooksFile(tool, "", true)
-			if err != nil {
-				continue
-			}
-			d, err := readHooksDoc(path)
-			if err != nil || !d.exists {
-				continue
-			}
-			var never []string
-			installed := false
-			for _, ev := range []string{tool.submit, tool.stop} {
-				es, _ := d.entries(ev)
-				for _, en := range es {
-					for _, cmd := range tool.commands(en) {
-						if isOurHook(cmd, a.Name) {
-							installed = true
-							if st == nil || st.Events[ev].IsZero() {
-								never = append(never, ev)
-							}
-						}
-					}
-				}
-			}
-			switch {
-			case !installed:
-			case len(never) > 0:
-				c.fail("hooks", fmt.Sprintf("%s: %s hook %s in %s has never fired", a.Name, name, strings.Join(never, " and "), path), tool.neverFired)
-			default:
-				c.ok("hooks", "%s: %s hooks in %s have fired", a.Name, name, path)
-			}
-		}
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/internal/safeio"
 	"github.com/agentspool/agentspool/spool"
 )
@@ -97,7 +98,7 @@ type agentStatus struct {
 	Daemon       string     `json:"daemon"` // "running" or "not running"
 	State        string     `json:"state,omitempty"`
 	Detail       string     `json:"detail,omitempty"`
-	Hook         string     `json:"hook,omitempty"` // ready or busy, from the agent's hooks (hook.go)
+	Hook         string     `json:"hook,omitempty"` // ready or busy, from the agent's hooks (setHookState)
 	HookSince    *time.Time `json:"hook_since,omitempty"`
 	// Figures: the last hour's and the last day's (figures.go).
 	Figures []windowFigures `json:"figures"`
@@ -376,4 +377,40 @@ func fmtAge(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 	}
 	return fmt.Sprintf("%dd%02dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}
+
+// setHookState fills r's hook fields from the agent's state file, if any.
+func setHookState(r *agentStatus, root string) {
+	if !spool.ValidAgentName(r.Agent) {
+		return
+	}
+	s, err := confirm.ReadState(root, r.Agent)
+	switch {
+	case err != nil:
+		r.Hook = "unreadable"
+	case s != nil:
+		since := s.Since
+		r.Hook, r.HookSince = s.State, &since
+	}
+}
+
+func anyHookState(rows []*agentStatus) bool {
+	for _, r := range rows {
+		if r.Hook != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hookColumn is `status`'s AGENT IS column: "busy 3m05s", "ready 12s", "-"
+// for an agent without hooks.
+func hookColumn(r *agentStatus, now time.Time) string {
+	switch {
+	case r.Hook == "":
+		return "-"
+	case r.HookSince == nil:
+		return r.Hook
+	}
+	return r.Hook + " " + fmtAge(now.Sub(*r.HookSince))
 }
