@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
@@ -276,18 +274,21 @@ func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prom
 	}
 	var out []hookAck
 	var errs []error
-	for _, m := range envs {
-		if m.To != "" && m.To != a.Name {
-			continue // someone else's message, pasted here: not ours to ack
+	for _, f := range envs {
+		envelope := confirm.Envelope{ID: f.ID, To: f.To, Start: f.Start, End: f.End}
+		if !envelope.For(a.Name) {
+			continue
 		}
-		en, ok, err := messageOf(sp, a.Name, m.ID)
+		en, ok, err := messageOf(sp, a.Name, envelope.ID)
 		if !ok {
 			errs = append(errs, err)
 			continue
 		}
-		submit, why := confirm.MatchPrompt(prompt, m.Start, m.End, len(envs), func(rest string) bool {
-			return onlyTheMessage(sp, en, rest)
-		})
+		pasted := confirm.Pasted{ID: en.ID, Unread: true}
+		if m, err := sp.Read(en); err == nil {
+			pasted.Body, pasted.Unread = m.Body, false
+		}
+		submit, why := confirm.MatchMessage(prompt, envelope, len(envs), pasted)
 		p, err := confirm.WriteHookAck(a.Inbox, en.ID, event, submit, why)
 		if err != nil {
 			errs = append(errs, err)
@@ -343,24 +344,4 @@ func messageOf(sp *spool.Spool, agent, id string) (spool.Entry, bool, error) {
 // cur/ (the hook can run between the submit key and the submitted mark).
 func pastedOnce(e spool.Entry) bool {
 	return e.State == spool.StateDone || e.Attempt > 0 || e.Pasting || !e.Submitted.IsZero()
-}
-
-// onlyTheMessage reports whether rest, the prompt after the envelope line,
-// is the message's body (as the daemon pastes it: trailing newlines cut)
-// or the one line of a pointer paste. Tools may change the whitespace at
-// the ends and line endings, so those are not compared.
-func onlyTheMessage(sp *spool.Spool, en spool.Entry, rest string) bool {
-	norm := func(s string) string {
-		return strings.TrimFunc(strings.ReplaceAll(s, "\r\n", "\n"), unicode.IsSpace)
-	}
-	got := norm(rest)
-	if strings.HasPrefix(got, "The message is in ") && !strings.Contains(got, "\n") &&
-		strings.HasSuffix(got, "(read it, then ack "+en.ID+")") {
-		return true
-	}
-	m, err := sp.Read(en)
-	if err != nil {
-		return false
-	}
-	return bytes.Equal([]byte(got), []byte(norm(m.Body)))
 }
