@@ -67,26 +67,6 @@ Example:
 	run: runHook,
 }
 
-// hookPayload is the part of the tools' stdin JSON that `hook` uses. Cursor
-// sends prompt, conversation_id, generation_id, workspace_roots,
-// hook_event_name (and status on stop); Claude Code sends session_id,
-// transcript_path, cwd, hook_event_name, prompt (and stop_hook_active on
-// Stop); Codex adds turn_id and model; Gemini CLI and Qwen Code send
-// session_id, transcript_path, cwd, hook_event_name, timestamp and prompt,
-// and Qwen Code submitted_prompt when the prompt it processed (its
-// @-includes) differs from what was submitted. See testdata/hooks.
-type hookPayload struct {
-	Prompt          string   `json:"prompt"`
-	SubmittedPrompt string   `json:"submitted_prompt"`
-	HookEventName   string   `json:"hook_event_name"`
-	ConversationID  string   `json:"conversation_id"`
-	GenerationID    string   `json:"generation_id"`
-	WorkspaceRoots  []string `json:"workspace_roots"`
-	SessionID       string   `json:"session_id"`
-	Cwd             string   `json:"cwd"`
-	Status          string   `json:"status"`
-}
-
 func runHook(e *env, args []string) error {
 	fs := e.flagSet()
 	agent := fs.String("agent", "", "the `AGENT` whose tool runs the hook (required)")
@@ -201,7 +181,7 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 		lg.Error("hook: stdin", "err", err, "bytes", len(data))
 		return
 	}
-	var p hookPayload
+	var p confirm.HookPayload
 	if err := json.Unmarshal(data, &p); err != nil {
 		lg.Error("hook: stdin is not the tool's JSON", "err", err, "bytes", len(data))
 		return
@@ -209,15 +189,7 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 	if p.HookEventName != "" && p.HookEventName != name {
 		lg.Warn("hook: the payload names another event", "payload_event", p.HookEventName)
 	}
-	// Qwen Code's submitted_prompt is what was typed and pasted, before
-	// its @-includes; but a long paste stays in it as its placeholder
-	// ("[Pasted Content 2037 chars]", seen with 0.24.4), expanded only in
-	// prompt.
-	prompt := p.Prompt
-	if p.SubmittedPrompt != "" && len(confirm.PastePlaceholders(p.SubmittedPrompt)) == 0 {
-		prompt = p.SubmittedPrompt
-	}
-	acks, err := ackPrompt(cfg, sp, a, name, prompt)
+	acks, err := ackPrompt(cfg, sp, a, name, p.Submitted())
 	for _, k := range acks {
 		lg.Info("hook: acked", "id", k.id, "in", k.state, "submit", k.submit, "why", k.why, "ack", k.path)
 	}
