@@ -19,6 +19,7 @@ import (
 
 	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/internal/safeio"
+	"github.com/agentspool/agentspool/service"
 	"github.com/agentspool/agentspool/spool"
 )
 
@@ -55,33 +56,6 @@ Example:
   agentspool status --watch
   agentspool status --json | jq '.[] | select(.failed > 0) | .agent'`,
 	run: runStatus,
-}
-
-// daemonStatus is <spool>/status.json as the daemon writes it
-// (service.Status). It is read here rather than imported so that the CLI's
-// quick commands do not link the desktop code.
-type daemonStatus struct {
-	PID     int                  `json:"pid"`
-	Started time.Time            `json:"started"`
-	Updated time.Time            `json:"updated"`
-	Running *bool                `json:"running"` // absent: trust the pid
-	Agents  map[string]agentView `json:"agents"`
-	// Degraded: what keeps failing in the daemon (journal, status file, a
-	// move in the spool), with the last error.
-	Degraded map[string]string `json:"degraded"`
-	// Alerts: the daemon's own alerts in force (service.AlertStatus).
-	Alerts []struct {
-		Name      string    `json:"name"`
-		Agent     string    `json:"agent"`
-		Value     float64   `json:"value"`
-		Threshold float64   `json:"threshold"`
-		Since     time.Time `json:"since"`
-	} `json:"alerts"`
-}
-
-type agentView struct {
-	State  string `json:"state"`
-	Detail string `json:"detail"`
 }
 
 // agentStatus is one line of `status`, and one object of `status --json`.
@@ -238,7 +212,7 @@ func writeStatus(e *env, w io.Writer, asJSON bool) error {
 	longest := figureWindows[len(figureWindows)-1].d
 	evs, jErr := readJournal(filepath.Join(sp.Root, "journal.jsonl"), now.Add(-longest))
 	ds, dsErr := readDaemonStatus(sp.Root)
-	running := dsErr == nil && ds != nil && (ds.Running == nil || *ds.Running) && pidAlive(ds.PID)
+	running := dsErr == nil && ds != nil && ds.Running && pidAlive(ds.PID)
 	out := make([]*agentStatus, 0, len(names))
 	for _, n := range names {
 		r := rows[n]
@@ -289,7 +263,7 @@ func writeStatus(e *env, w io.Writer, asJSON bool) error {
 		}
 	case dsErr != nil:
 		fmt.Fprintf(w, "daemon: not running (%v)\n", dsErr)
-	case ds != nil && ds.Running != nil && !*ds.Running:
+	case ds != nil && !ds.Running:
 		fmt.Fprintf(w, "daemon: not running (pid %d stopped at %s)\n", ds.PID, ds.Updated.Local().Format(time.DateTime))
 	case ds != nil:
 		fmt.Fprintf(w, "daemon: not running (status.json names pid %d, which is gone)\n", ds.PID)
@@ -348,7 +322,9 @@ func writeStatus(e *env, w io.Writer, asJSON bool) error {
 }
 
 // readDaemonStatus reads <root>/status.json: nil, nil when there is none.
-func readDaemonStatus(root string) (*daemonStatus, error) {
+// A file that does not say whether the daemon runs is taken to say it
+// does: the pid then tells.
+func readDaemonStatus(root string) (*service.Status, error) {
 	b, err := safeio.ReadFile(filepath.Join(root, "status.json"), safeio.OpenOptions{MaxBytes: 16 << 20})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -356,7 +332,7 @@ func readDaemonStatus(root string) (*daemonStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status.json: %w", err)
 	}
-	var ds daemonStatus
+	ds := service.Status{Running: true}
 	if err := json.Unmarshal(b, &ds); err != nil {
 		return nil, fmt.Errorf("status.json unreadable: %w", err)
 	}
