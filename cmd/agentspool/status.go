@@ -339,22 +339,6 @@ func readDaemonStatus(root string) (*service.Status, error) {
 	return &ds, nil
 }
 
-// fmtAge is a short duration for tables: 45s, 12m, 3h05m, 2d03h.
-func fmtAge(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	return fmt.Sprintf("%dd%02dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-}
-
 // setHookState fills r's hook fields from the agent's state file, if any.
 func setHookState(r *agentStatus, root string) {
 	if !spool.ValidAgentName(r.Agent) {
