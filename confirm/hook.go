@@ -85,6 +85,38 @@ func AckNote(inbox, id string) (submit, why string) {
 	return submit, why
 }
 
+// HookPayload is the part of the agent tools' hook payload (the JSON on
+// the hook's stdin) that `agentspool hook` uses. Cursor sends prompt,
+// conversation_id, generation_id, workspace_roots, hook_event_name (and
+// status on stop); Claude Code sends session_id, transcript_path, cwd,
+// hook_event_name, prompt (and stop_hook_active on Stop); Codex adds
+// turn_id and model; Gemini CLI and Qwen Code send session_id,
+// transcript_path, cwd, hook_event_name, timestamp and prompt, and Qwen
+// Code submitted_prompt when the prompt it processed (its @-includes)
+// differs from what was submitted. See cmd/agentspool/testdata/hooks.
+type HookPayload struct {
+	Prompt          string   `json:"prompt"`
+	SubmittedPrompt string   `json:"submitted_prompt"`
+	HookEventName   string   `json:"hook_event_name"`
+	ConversationID  string   `json:"conversation_id"`
+	GenerationID    string   `json:"generation_id"`
+	WorkspaceRoots  []string `json:"workspace_roots"`
+	SessionID       string   `json:"session_id"`
+	Cwd             string   `json:"cwd"`
+	Status          string   `json:"status"`
+}
+
+// Submitted is the prompt to match against the messages pasted: Qwen
+// Code's submitted_prompt is what was typed and pasted, before its
+// @-includes; but a long paste stays in it as its placeholder ("[Pasted
+// Content 2037 chars]", seen with 0.24.4), expanded only in prompt.
+func (p HookPayload) Submitted() string {
+	if p.SubmittedPrompt != "" && len(PastePlaceholders(p.SubmittedPrompt)) == 0 {
+		return p.SubmittedPrompt
+	}
+	return p.Prompt
+}
+
 // Agent states written by the hook.
 const (
 	StateBusy  = "busy"  // a prompt was submitted: the agent is working

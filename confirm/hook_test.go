@@ -62,3 +62,21 @@ func TestMarkStateKeepsSinceAndEvents(t *testing.T) {
 		t.Fatal("bad agent name accepted")
 	}
 }
+
+// The prompt matched is Qwen Code's submitted_prompt when it has one, unless
+// a long paste stands in it only as its placeholder: then prompt, where
+// the paste is.
+func TestHookPayloadSubmitted(t *testing.T) {
+	for _, c := range []struct {
+		p    HookPayload
+		want string
+	}{
+		{HookPayload{Prompt: "typed"}, "typed"},
+		{HookPayload{Prompt: "typed and file.md's text", SubmittedPrompt: "typed and @file.md"}, "typed and @file.md"},
+		{HookPayload{Prompt: "the paste", SubmittedPrompt: "[Pasted Content 9 chars]"}, "the paste"},
+	} {
+		if got := c.p.Submitted(); got != c.want {
+			t.Errorf("%+v.Submitted() = %q, want %q", c.p, got, c.want)
+		}
+	}
+}

@@ -86,14 +86,59 @@ func hex4(s string) bool {
 	return len(s) == 4
 }
 
-// MatchPrompt says how a submitted prompt holds one message: SubmitAlone
-// when it holds the pasted text and nothing else (whitespace and line
-// endings aside; in a tool's paste block, see above), else SubmitMerged
-// with a short why. envStart and envEnd are the byte offsets of the
-// message's envelope line in prompt, envelopes the number of envelope
-// lines in the prompt, and isMessage reports whether the text after the
-// envelope line is the message the daemon pasted after it.
-func MatchPrompt(prompt string, envStart, envEnd, envelopes int, isMessage func(rest string) bool) (submit, why string) {
+// Envelope is one envelope line in a submitted prompt, prompt[Start:End]:
+// it names the message ID, and the agent it is To ("" when the envelope
+// template names none).
+type Envelope struct {
+	ID, To     string
+	Start, End int
+}
+
+// For reports whether e may name a message of agent's: an envelope to
+// another agent is someone else's message pasted here, not agent's to ack.
+func (e Envelope) For(agent string) bool { return e.To == "" || e.To == agent }
+
+// Pasted is a message the daemon pasted, as a hook finds it in the spool:
+// its id and its body. Unread: the body could not be read (the daemon may
+// have moved the message meanwhile); then only a pointer paste is the
+// message alone.
+type Pasted struct {
+	ID     string
+	Body   string
+	Unread bool
+}
+
+// MatchMessage says how a submitted prompt holds the message m that the
+// daemon pasted after the envelope line e: SubmitAlone when it holds the
+// pasted text and nothing else (whitespace and line endings aside; in a
+// tool's paste block, see above), else SubmitMerged with a short why.
+// envelopes is the number of envelope lines in the prompt.
+func MatchMessage(prompt string, e Envelope, envelopes int, m Pasted) (submit, why string) {
+	return matchPrompt(prompt, e.Start, e.End, envelopes, func(rest string) bool {
+		return isPasted(rest, m)
+	})
+}
+
+// isPasted reports whether rest, the prompt after the envelope line, is
+// m's body (as the daemon pastes it: trailing newlines cut) or the one line
+// of a pointer paste. Tools may change the whitespace at the ends and line
+// endings, so those are not compared.
+func isPasted(rest string, m Pasted) bool {
+	norm := func(s string) string {
+		return strings.TrimFunc(strings.ReplaceAll(s, "\r\n", "\n"), unicode.IsSpace)
+	}
+	got := norm(rest)
+	if strings.HasPrefix(got, "The message is in ") && !strings.Contains(got, "\n") &&
+		strings.HasSuffix(got, "(read it, then ack "+m.ID+")") {
+		return true
+	}
+	return !m.Unread && got == norm(m.Body)
+}
+
+// matchPrompt is MatchMessage for the envelope line prompt[envStart:envEnd]
+// and isMessage, which reports whether the text after it is the message
+// the daemon pasted after it.
+func matchPrompt(prompt string, envStart, envEnd, envelopes int, isMessage func(rest string) bool) (submit, why string) {
 	if envelopes > 1 {
 		return SubmitMerged, fmt.Sprintf("%d messages in one prompt", envelopes)
 	}

@@ -38,14 +38,67 @@ func TestMatchPrompt(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			i := strings.Index(c.prompt, env)
-			submit, why := MatchPrompt(c.prompt, i, i+len(env), c.envelopes, isBody)
+			submit, why := matchPrompt(c.prompt, i, i+len(env), c.envelopes, isBody)
 			if submit != c.want || why != c.why {
-				t.Fatalf("MatchPrompt(%q) = %q, %q; want %q, %q", c.prompt, submit, why, c.want, c.why)
+				t.Fatalf("matchPrompt(%q) = %q, %q; want %q, %q", c.prompt, submit, why, c.want, c.why)
 			}
 		})
 	}
-	if s, _ := MatchPrompt("x", 5, 9, 1, isBody); s != SubmitMerged {
+	if s, _ := matchPrompt("x", 5, 9, 1, isBody); s != SubmitMerged {
 		t.Fatal("an envelope outside the prompt matched")
+	}
+}
+
+// MatchMessage compares the text after the envelope with the message the
+// daemon pasted: its body (trailing newlines cut, as pasted; CRLF and the
+// ends' whitespace aside) or the one line of a pointer paste naming it. An
+// unread body matches nothing but the pointer line. (The hook's tests in
+// cmd/agentspool run the same cases through the command.)
+func TestMatchMessage(t *testing.T) {
+	const body = "Please rebase the hooks branch.\nThen run the tests."
+	const env = "[agentspool id=m1 from=Agent-6 to=Agent-3]"
+	const pointer = "The message is in /spool/cur/Agent-3/m1.md (read it, then ack m1)"
+	msg := Pasted{ID: "m1", Body: body + "\n"}
+	unread := Pasted{ID: "m1", Unread: true}
+	for _, c := range []struct {
+		name, prompt string
+		envelopes    int
+		m            Pasted
+		want, why    string
+	}{
+		{"alone, CRLF and blank ends", "\n" + env + "\n" + strings.ReplaceAll(body, "\n", "\r\n") + "\n\n", 1, msg, SubmitAlone, ""},
+		{"a person's draft before", "half-typed draft of a person " + env + "\n" + body, 1, msg, SubmitMerged, "other text before the envelope"},
+		{"a person's draft after", env + "\n" + body + "\nand a person's draft", 1, msg, SubmitMerged, "other text than the message after the envelope"},
+		{"two messages", env + "\n" + body, 2, msg, SubmitMerged, "2 messages in one prompt"},
+		{"another body", env + "\nsomething else", 1, msg, SubmitMerged, "other text than the message after the envelope"},
+		{"pointer paste", env + "\n" + pointer + "\n", 1, msg, SubmitAlone, ""},
+		{"pointer paste, body unread", env + "\n" + pointer, 1, unread, SubmitAlone, ""},
+		{"pointer paste of another id", env + "\n" + strings.ReplaceAll(pointer, "m1", "m2"), 1, msg, SubmitMerged, "other text than the message after the envelope"},
+		{"pointer paste and more", env + "\n" + pointer + "\nthanks", 1, msg, SubmitMerged, "other text than the message after the envelope"},
+		{"body unread", env + "\n" + body, 1, unread, SubmitMerged, "other text than the message after the envelope"},
+		{"body unread, nothing after", env, 1, unread, SubmitMerged, "other text than the message after the envelope"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			i := strings.Index(c.prompt, env)
+			e := Envelope{ID: "m1", To: "Agent-3", Start: i, End: i + len(env)}
+			submit, why := MatchMessage(c.prompt, e, c.envelopes, c.m)
+			if submit != c.want || why != c.why {
+				t.Fatalf("MatchMessage(%q) = %q, %q; want %q, %q", c.prompt, submit, why, c.want, c.why)
+			}
+		})
+	}
+}
+
+// An envelope to another agent is not the agent's to ack; one that names
+// no agent may be.
+func TestEnvelopeFor(t *testing.T) {
+	for _, c := range []struct {
+		to, agent string
+		want      bool
+	}{{"Agent-3", "Agent-3", true}, {"", "Agent-3", true}, {"Agent-1", "Agent-3", false}} {
+		if got := (Envelope{ID: "m1", To: c.to}).For(c.agent); got != c.want {
+			t.Errorf("Envelope to %q .For(%q) = %v", c.to, c.agent, got)
+		}
 	}
 }
 

@@ -27,7 +27,9 @@ type journal struct {
 	m *metrics
 }
 
-type journalLine struct {
+// JournalLine is one line of the journal: an attempt or an event. `agentspool
+// status` reads them back for its figures.
+type JournalLine struct {
 	Time    time.Time `json:"time"`
 	Event   string    `json:"event"` // attempt | done | failed | held | retry | bounced | renamed
 	ID      string    `json:"id"`
@@ -112,7 +114,7 @@ func openJournal(path string) (*journal, error) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func (j *journal) write(l journalLine) {
+func (j *journal) write(l JournalLine) {
 	l.Time = time.Now().UTC()
 	b, err := json.Marshal(l)
 	if err != nil {
@@ -132,7 +134,7 @@ func (j *journal) write(l journalLine) {
 
 // Attempt records one delivery attempt.
 func (j *journal) Attempt(e spool.Entry, r deliver.Report, err error) {
-	l := journalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OrigName: e.OrigName, OK: err == nil,
+	l := JournalLine{Event: "attempt", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt + 1, Name: e.Name, OrigName: e.OrigName, OK: err == nil,
 		LockWait: ms(r.LockWait), GUI: ms(r.GUI), Focus: ms(r.Focus), Readback: ms(r.Readback), Fetch: ms(r.Fetch), Settle: ms(r.Settle), Restore: ms(r.Restore), GiveBack: ms(r.GiveBack), Release: ms(r.Release), Refocus: r.Refocus,
 		Quiet: ms(r.QuietWait), Forced: r.Forced, Kept: r.KeptKeys, GaveBack: r.GaveBack,
 		Reads: r.PasteReads, Requests: r.PasteRequests, Landing: r.Landing, LateRead: r.LateRead, ClickX: r.ClickX, ClickY: r.ClickY,
@@ -171,13 +173,13 @@ func sinceDrop(e spool.Entry) time.Duration {
 // Renamed records the name the claim gave a message, beside the sender's
 // name for it (every message is named at its first claim).
 func (j *journal) Renamed(e spool.Entry) {
-	j.write(journalLine{Event: "renamed", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, OrigName: e.OrigName, Why: "original name: " + e.OrigName})
+	j.write(JournalLine{Event: "renamed", ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, OrigName: e.OrigName, Why: "original name: " + e.OrigName})
 }
 
 // Event records a final or parking transition (done, failed, held) or a
 // retry after no ack.
 func (j *journal) Event(e spool.Entry, event, why string) {
-	l := journalLine{Event: event, ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, OrigName: e.OrigName, Why: why}
+	l := JournalLine{Event: event, ID: e.ID, Agent: e.Agent, Attempt: e.Attempt, Name: e.Name, OrigName: e.OrigName, Why: why}
 	var since time.Duration
 	// "acked", "acked before the retry", "recovered: acked before the
 	// restart"; not "submitted; agent has ack off".

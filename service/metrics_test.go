@@ -89,7 +89,7 @@ func fromJournal(t *testing.T, path string, agents []string) figures {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var l journalLine
+		var l JournalLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("journal line %q: %v", sc.Text(), err)
 		}

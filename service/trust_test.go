@@ -518,7 +518,7 @@ func TestLongNameSurvivesARestart(t *testing.T) {
 	}
 	var done, fail bool
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var l journalLine
+		var l JournalLine
 		if err := json.Unmarshal([]byte(line), &l); err != nil {
 			t.Fatal(err)
 		}

@@ -185,6 +185,20 @@ func TestStatus(t *testing.T) {
 	// A pid that is gone: not running.
 	writeStatus(1 << 30)
 	f.run(nil, "status").want(t, 0).contains(t, "stdout", "daemon: not running")
+	// A status file that does not say whether the daemon runs: the pid
+	// tells; one that says it stopped is believed.
+	for _, c := range []struct {
+		running any
+		want    string
+	}{{nil, "daemon: running (pid"}, {false, "daemon: not running (pid"}} {
+		m := map[string]any{"pid": os.Getpid(), "started": time.Now(), "updated": time.Now(), "agents": map[string]any{}}
+		if c.running != nil {
+			m["running"] = c.running
+		}
+		b, _ := json.Marshal(m)
+		os.WriteFile(filepath.Join(f.spool, "status.json"), b, 0o600)
+		f.run(nil, "status").want(t, 0).contains(t, "stdout", c.want)
+	}
 	// A garbled status file does not break status.
 	os.WriteFile(filepath.Join(f.spool, "status.json"), []byte("{garbage"), 0o600)
 	f.run(nil, "status").want(t, 0).contains(t, "stdout", "daemon: not running")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/deliver"
 	"github.com/agentspool/agentspool/spool"
 )
@@ -329,4 +330,74 @@ func doctorSpool(c *checklist, root string) {
 		return
 	}
 	c.ok("tmp -> new", "one filesystem (a test file renamed)")
+}
+
+// doctorHooks is doctor's line per agent about its tool's hooks, from the
+// state file they write (doctor cannot know which project's hooks file the
+// tool reads; `hooks check` looks at one).
+func doctorHooks(c *checklist, cfg *config.Config, now time.Time) {
+	for _, a := range cfg.Agents {
+		s, err := confirm.ReadState(cfg.Spool, a.Name)
+		switch {
+		case err != nil:
+			c.fail("hooks", fmt.Sprintf("%s: %v", a.Name, err), "remove the file; the agent's next hook event writes it again")
+		case s == nil && a.DeliverWhen == config.DeliverReady:
+			c.fail("hooks", fmt.Sprintf("%s: deliver_when: ready, but its hooks have never run (no %s): it is delivered to as if always", a.Name, confirm.StatePath(cfg.Spool, a.Name)),
+				"agentspool hooks install --agent "+a.Name+" --for cursor|claude-code --project DIR, then submit a prompt in the agent's tool")
+		case s == nil:
+			c.ok("hooks", "%s: none have run (deliver_when: always)", a.Name)
+		case s.State == confirm.StateBusy && now.Sub(s.Since) >= a.BusyMax:
+			c.fail("hooks", fmt.Sprintf("%s: busy for %s, more than busy_max %v (last event %s): the daemon no longer waits for it", a.Name, fmtAge(now.Sub(s.Since)), a.BusyMax, s.Event),
+				"check that the agent's tool still runs its stop hook: agentspool hooks check --agent "+a.Name+" --for TOOL")
+		default:
+			when := a.DeliverWhen
+			if when == config.DeliverAuto {
+				when = config.DeliverReady
+			}
+			c.ok("hooks", "%s: %s for %s, last event %s %s ago (deliver_when: %s)", a.Name, s.State, fmtAge(now.Sub(s.Since)), s.Event, fmtAge(now.Sub(s.At)), when)
+		}
+	}
+}
+
+// doctorHookFiles is doctor's word on the hooks installed in the user's
+// files of each tool (a project's file doctor cannot know of): one whose
+// event never fired is reported, with the tool's reason why it may not
+// run (Codex: not trusted yet).
+func doctorHookFiles(c *checklist, cfg *config.Config) {
+	for _, a := range cfg.Agents {
+		st, _ := confirm.ReadState(cfg.Spool, a.Name)
+		for _, name := range []string{"cursor", "claude-code", "codex", "gemini", "qwen-code"} {
+			tool := hookTools[name]
+			path, err := hooksFile(tool, "", true)
+			if err != nil {
+				continue
+			}
+			d, err := readHooksDoc(path)
+			if err != nil || !d.exists {
+				continue
+			}
+			var never []string
+			installed := false
+			for _, ev := range []string{tool.submit, tool.stop} {
+				es, _ := d.entries(ev)
+				for _, en := range es {
+					for _, cmd := range tool.commands(en) {
+						if isOurHook(cmd, a.Name) {
+							installed = true
+							if st == nil || st.Events[ev].IsZero() {
+								never = append(never, ev)
+							}
+						}
+					}
+				}
+			}
+			switch {
+			case !installed:
+			case len(never) > 0:
+				c.fail("hooks", fmt.Sprintf("%s: %s hook %s in %s has never fired", a.Name, name, strings.Join(never, " and "), path), tool.neverFired)
+			default:
+				c.ok("hooks", "%s: %s hooks in %s have fired", a.Name, name, path)
+			}
+		}
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/agentspool/agentspool/service"
 )
 
 // The old system's figures ("delivery success rate, average delivery
@@ -21,21 +23,6 @@ import (
 // the daemon's record of every attempt and outcome, which /metrics counts
 // too (service/journal.go), and which is there whether or not the daemon
 // runs.
-
-// journalEvent is what status reads of a journal line (service.journalLine;
-// read here rather than imported so that status does not link the desktop
-// code).
-type journalEvent struct {
-	Time      time.Time `json:"time"`
-	Event     string    `json:"event"` // attempt | done | failed | held | retry | bounced | renamed
-	ID        string    `json:"id"`
-	Agent     string    `json:"agent"`
-	OK        bool      `json:"ok"`
-	Why       string    `json:"why"`
-	SinceDrop float64   `json:"since_drop_ms"`
-	LockWait  float64   `json:"lock_wait_ms"`
-	GUI       float64   `json:"gui_ms"`
-}
 
 // windowFigures are one window's figures, for all agents or one. A rate
 // or a time is nil when there was nothing to measure it by.
@@ -80,7 +67,7 @@ var figureWindows = []struct {
 // readJournal returns the journal's events from since on. The journal is
 // appended in time order, so the start is found by bisecting the file:
 // a day's figures do not read a journal of a year.
-func readJournal(path string, since time.Time) ([]journalEvent, error) {
+func readJournal(path string, since time.Time) ([]service.JournalLine, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -112,11 +99,11 @@ func readJournal(path string, since time.Time) ([]journalEvent, error) {
 			return nil, nil
 		}
 	}
-	var out []journalEvent
+	var out []service.JournalLine
 	for {
 		line, err := r.ReadBytes('\n')
 		if len(line) > 0 {
-			var ev journalEvent
+			var ev service.JournalLine
 			// A line cut by a crash or a full disk is skipped, as a
 			// reader of an append-only log must.
 			if json.Unmarshal(line, &ev) == nil && !ev.Time.Before(since) {
@@ -153,7 +140,7 @@ func lineTimeAfter(f *os.File, off int64) (time.Time, bool) {
 
 // computeFigures computes the window [now-d, now] from evs (in time
 // order, starting no later than now-d), for agent ("" for all).
-func computeFigures(evs []journalEvent, name string, d time.Duration, now time.Time, agent string) windowFigures {
+func computeFigures(evs []service.JournalLine, name string, d time.Duration, now time.Time, agent string) windowFigures {
 	w := windowFigures{Window: name}
 	from := now.Add(-d)
 	var delivery, ack, lock []float64

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
@@ -29,68 +27,6 @@ const hookLogName = "hooks.log"
 
 // hookLogMax is the size at which hooks.log is moved to hooks.log.old.
 const hookLogMax = 4 << 20
-
-// hookEvent is one event a tool's hook runner calls `hook` with.
-type hookEvent struct {
-	tool   string // as --for names it: "cursor", "claude-code", ...
-	submit bool   // a prompt was submitted (else: the agent's turn ended)
-	// answer is printed on stdout whatever happens, so the tool carries on.
-	answer string
-}
-
-// toolEvents are each tool's two events, named as the tool names them,
-// with what the tool must read on stdout so that the prompt goes on
-// unchanged. None is ever answered with exit code 2, which blocks the
-// prompt in every one of them.
-var toolEvents = map[string]map[string]hookEvent{
-	// Cursor reads the hook's stdout as JSON; beforeSubmitPrompt must say
-	// continue, or the prompt is not sent.
-	"cursor": {
-		"beforeSubmitPrompt": {submit: true, answer: `{"continue": true}` + "\n"},
-		"stop":               {answer: "{}\n"},
-	},
-	// Claude Code goes by the exit code (0: carry on); stdout of
-	// UserPromptSubmit is added to the model's context, so print nothing.
-	"claude-code": {"UserPromptSubmit": {submit: true}, "Stop": {}},
-	// Codex likewise: on exit 0 an empty stdout does nothing, plain text
-	// on UserPromptSubmit's is added to the context, and Stop's must be
-	// JSON if anything (codex-rs hooks events/user_prompt_submit.rs,
-	// stop.rs). Print nothing.
-	"codex": {"UserPromptSubmit": {submit: true}, "Stop": {}},
-	// Gemini CLI parses stdout as JSON, and with an empty stdout it takes
-	// stderr, as plain text shown to the person (hookRunner.ts): answer
-	// an empty object always.
-	"gemini": {"BeforeAgent": {submit: true, answer: "{}\n"}, "AfterAgent": {answer: "{}\n"}},
-	// Qwen Code, Gemini CLI's fork, also falls back to stderr: the same.
-	"qwen-code": {"UserPromptSubmit": {submit: true, answer: "{}\n"}, "Stop": {answer: "{}\n"}},
-}
-
-// hookEvents are the events a command line without --for names: Cursor's,
-// Claude Code's (installed before --for existed) and Gemini CLI's.
-var hookEvents = map[string]hookEvent{}
-
-func init() {
-	for tool, evs := range toolEvents {
-		for name, ev := range evs {
-			ev.tool = tool
-			evs[name] = ev
-			if tool == "cursor" || tool == "claude-code" || tool == "gemini" {
-				hookEvents[name] = ev
-			}
-		}
-	}
-}
-
-// lookupHookEvent is the event name of tool (or, without one, the event
-// a command line without --for means).
-func lookupHookEvent(tool, name string) (hookEvent, bool) {
-	if tool == "" {
-		ev, ok := hookEvents[name]
-		return ev, ok
-	}
-	ev, ok := toolEvents[tool][name]
-	return ev, ok
-}
 
 var hookCommand = &command{
 	name:    "hook",
@@ -129,26 +65,6 @@ spool is not known).
 Example:
   agentspool --config ~/coords.yaml hook --agent Agent-3 beforeSubmitPrompt < payload.json`,
 	run: runHook,
-}
-
-// hookPayload is the part of the tools' stdin JSON that `hook` uses. Cursor
-// sends prompt, conversation_id, generation_id, workspace_roots,
-// hook_event_name (and status on stop); Claude Code sends session_id,
-// transcript_path, cwd, hook_event_name, prompt (and stop_hook_active on
-// Stop); Codex adds turn_id and model; Gemini CLI and Qwen Code send
-// session_id, transcript_path, cwd, hook_event_name, timestamp and prompt,
-// and Qwen Code submitted_prompt when the prompt it processed (its
-// @-includes) differs from what was submitted. See testdata/hooks.
-type hookPayload struct {
-	Prompt          string   `json:"prompt"`
-	SubmittedPrompt string   `json:"submitted_prompt"`
-	HookEventName   string   `json:"hook_event_name"`
-	ConversationID  string   `json:"conversation_id"`
-	GenerationID    string   `json:"generation_id"`
-	WorkspaceRoots  []string `json:"workspace_roots"`
-	SessionID       string   `json:"session_id"`
-	Cwd             string   `json:"cwd"`
-	Status          string   `json:"status"`
 }
 
 func runHook(e *env, args []string) error {
@@ -265,7 +181,7 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 		lg.Error("hook: stdin", "err", err, "bytes", len(data))
 		return
 	}
-	var p hookPayload
+	var p confirm.HookPayload
 	if err := json.Unmarshal(data, &p); err != nil {
 		lg.Error("hook: stdin is not the tool's JSON", "err", err, "bytes", len(data))
 		return
@@ -273,15 +189,7 @@ func (e *env) hook(agent, name string, ev hookEvent, perr error, timeout time.Du
 	if p.HookEventName != "" && p.HookEventName != name {
 		lg.Warn("hook: the payload names another event", "payload_event", p.HookEventName)
 	}
-	// Qwen Code's submitted_prompt is what was typed and pasted, before
-	// its @-includes; but a long paste stays in it as its placeholder
-	// ("[Pasted Content 2037 chars]", seen with 0.24.4), expanded only in
-	// prompt.
-	prompt := p.Prompt
-	if p.SubmittedPrompt != "" && len(confirm.PastePlaceholders(p.SubmittedPrompt)) == 0 {
-		prompt = p.SubmittedPrompt
-	}
-	acks, err := ackPrompt(cfg, sp, a, name, prompt)
+	acks, err := ackPrompt(cfg, sp, a, name, p.Submitted())
 	for _, k := range acks {
 		lg.Info("hook: acked", "id", k.id, "in", k.state, "submit", k.submit, "why", k.why, "ack", k.path)
 	}
@@ -338,18 +246,21 @@ func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prom
 	}
 	var out []hookAck
 	var errs []error
-	for _, m := range envs {
-		if m.To != "" && m.To != a.Name {
-			continue // someone else's message, pasted here: not ours to ack
+	for _, f := range envs {
+		envelope := confirm.Envelope{ID: f.ID, To: f.To, Start: f.Start, End: f.End}
+		if !envelope.For(a.Name) {
+			continue
 		}
-		en, ok, err := messageOf(sp, a.Name, m.ID)
+		en, ok, err := messageOf(sp, a.Name, envelope.ID)
 		if !ok {
 			errs = append(errs, err)
 			continue
 		}
-		submit, why := confirm.MatchPrompt(prompt, m.Start, m.End, len(envs), func(rest string) bool {
-			return onlyTheMessage(sp, en, rest)
-		})
+		pasted := confirm.Pasted{ID: en.ID, Unread: true}
+		if m, err := sp.Read(en); err == nil {
+			pasted.Body, pasted.Unread = m.Body, false
+		}
+		submit, why := confirm.MatchMessage(prompt, envelope, len(envs), pasted)
 		p, err := confirm.WriteHookAck(a.Inbox, en.ID, event, submit, why)
 		if err != nil {
 			errs = append(errs, err)
@@ -405,107 +316,4 @@ func messageOf(sp *spool.Spool, agent, id string) (spool.Entry, bool, error) {
 // cur/ (the hook can run between the submit key and the submitted mark).
 func pastedOnce(e spool.Entry) bool {
 	return e.State == spool.StateDone || e.Attempt > 0 || e.Pasting || !e.Submitted.IsZero()
-}
-
-// onlyTheMessage reports whether rest, the prompt after the envelope line,
-// is the message's body (as the daemon pastes it: trailing newlines cut)
-// or the one line of a pointer paste. Tools may change the whitespace at
-// the ends and line endings, so those are not compared.
-func onlyTheMessage(sp *spool.Spool, en spool.Entry, rest string) bool {
-	norm := func(s string) string {
-		return strings.TrimFunc(strings.ReplaceAll(s, "\r\n", "\n"), unicode.IsSpace)
-	}
-	got := norm(rest)
-	if strings.HasPrefix(got, "The message is in ") && !strings.Contains(got, "\n") &&
-		strings.HasSuffix(got, "(read it, then ack "+en.ID+")") {
-		return true
-	}
-	m, err := sp.Read(en)
-	if err != nil {
-		return false
-	}
-	return bytes.Equal([]byte(got), []byte(norm(m.Body)))
-}
-
-// setHookState fills r's hook fields from the agent's state file, if any.
-func setHookState(r *agentStatus, root string) {
-	if !spool.ValidAgentName(r.Agent) {
-		return
-	}
-	s, err := confirm.ReadState(root, r.Agent)
-	switch {
-	case err != nil:
-		r.Hook = "unreadable"
-	case s != nil:
-		since := s.Since
-		r.Hook, r.HookSince = s.State, &since
-	}
-}
-
-func anyHookState(rows []*agentStatus) bool {
-	for _, r := range rows {
-		if r.Hook != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// hookColumn is `status`'s AGENT IS column: "busy 3m05s", "ready 12s", "-"
-// for an agent without hooks.
-func hookColumn(r *agentStatus, now time.Time) string {
-	switch {
-	case r.Hook == "":
-		return "-"
-	case r.HookSince == nil:
-		return r.Hook
-	}
-	return r.Hook + " " + fmtAge(now.Sub(*r.HookSince))
-}
-
-// showSubmit is `show`'s line for what the agent's hook saw of the submit
-// (its ack's note): nothing for an ack without one, or without a config.
-func showSubmit(w io.Writer, cfg *config.Config, en spool.Entry) {
-	if cfg == nil {
-		return
-	}
-	a, ok := cfg.Agent(en.Agent)
-	if !ok {
-		return
-	}
-	submit, why := confirm.AckNote(a.Inbox, en.ID)
-	switch {
-	case submit == "":
-	case why != "":
-		fmt.Fprintf(w, "submit:     %s, seen by the agent's hook (%s)\n", printable(submit), printable(why))
-	default:
-		fmt.Fprintf(w, "submit:     %s, seen by the agent's hook\n", printable(submit))
-	}
-}
-
-// doctorHooks is doctor's line per agent about its tool's hooks, from the
-// state file they write (doctor cannot know which project's hooks file the
-// tool reads; `hooks check` looks at one).
-func doctorHooks(c *checklist, cfg *config.Config, now time.Time) {
-	for _, a := range cfg.Agents {
-		s, err := confirm.ReadState(cfg.Spool, a.Name)
-		switch {
-		case err != nil:
-			c.fail("hooks", fmt.Sprintf("%s: %v", a.Name, err), "remove the file; the agent's next hook event writes it again")
-		case s == nil && a.DeliverWhen == config.DeliverReady:
-			c.fail("hooks", fmt.Sprintf("%s: deliver_when: ready, but its hooks have never run (no %s): it is delivered to as if always", a.Name, confirm.StatePath(cfg.Spool, a.Name)),
-				"agentspool hooks install --agent "+a.Name+" --for cursor|claude-code --project DIR, then submit a prompt in the agent's tool")
-		case s == nil:
-			c.ok("hooks", "%s: none have run (deliver_when: always)", a.Name)
-		case s.State == confirm.StateBusy && now.Sub(s.Since) >= a.BusyMax:
-			c.fail("hooks", fmt.Sprintf("%s: busy for %s, more than busy_max %v (last event %s): the daemon no longer waits for it", a.Name, fmtAge(now.Sub(s.Since)), a.BusyMax, s.Event),
-				"check that the agent's tool still runs its stop hook: agentspool hooks check --agent "+a.Name+" --for TOOL")
-		default:
-			when := a.DeliverWhen
-			if when == config.DeliverAuto {
-				when = config.DeliverReady
-			}
-			c.ok("hooks", "%s: %s for %s, last event %s %s ago (deliver_when: %s)", a.Name, s.State, fmtAge(now.Sub(s.Since)), s.Event, fmtAge(now.Sub(s.At)), when)
-		}
-	}
 }

@@ -136,7 +136,7 @@ func TestHookPayloadsAreSourced(t *testing.T) {
 		if !strings.Contains(string(src), "`"+f.name+"`") {
 			t.Errorf("%s is not named in SOURCES.md", f.name)
 		}
-		var p hookPayload
+		var p confirm.HookPayload
 		if err := json.Unmarshal(payload(t, f.name, "x"), &p); err != nil || p.HookEventName != f.event {
 			t.Errorf("%s: hook_event_name %q, %v", f.name, p.HookEventName, err)
 		}

@@ -5,14 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
-	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
+	"github.com/agentspool/agentspool/internal/jsonedit"
 	"github.com/agentspool/agentspool/internal/safeio"
 )
 
@@ -66,119 +66,6 @@ Example:
   agentspool hooks check --agent Agent-3 --for cursor --project ~/src/app
   agentspool hooks uninstall --agent Agent-3 --for cursor --project ~/src/app`,
 	run: runHooks,
-}
-
-// hookTool is what differs between the tools' hooks files.
-type hookTool struct {
-	name         string   // as --for names it
-	dir, file    string   // .cursor, hooks.json
-	submit, stop string   // the events' names
-	skeleton     []member // the top level of a file agentspool creates
-	entry        func(cmd string) json.RawMessage
-	commands     func(entry json.RawMessage) []string // the commands an entry runs
-	// userDir, when set, is the directory of the user's file (default:
-	// dir in the home directory).
-	userDir func() (string, error)
-	// forFlag: the command line says --for TOOL, as the event names do
-	// not tell this tool from another one (Codex and Qwen Code use
-	// Claude Code's).
-	forFlag bool
-	// neverFired is check's and doctor's hint when an event never fired.
-	neverFired string
-}
-
-// claudeShape is the entry of Claude Code's settings.json, which Codex's
-// hooks.json and Qwen Code's and Gemini CLI's settings.json share: a
-// matcher group of command hooks. The timeout is in the tool's unit.
-func claudeShape(timeout int) func(cmd string) json.RawMessage {
-	return func(cmd string) json.RawMessage {
-		type hook struct {
-			Type    string `json:"type"`
-			Command string `json:"command"`
-			Timeout int    `json:"timeout"`
-		}
-		return rawJSON(map[string][]hook{"hooks": {{Type: "command", Command: cmd, Timeout: timeout}}})
-	}
-}
-
-func claudeCommands(e json.RawMessage) []string {
-	var x struct{ Hooks []struct{ Command string } }
-	if json.Unmarshal(e, &x) != nil {
-		return nil
-	}
-	var out []string
-	for _, h := range x.Hooks {
-		out = append(out, h.Command)
-	}
-	return out
-}
-
-// codexHome is Codex's home: $CODEX_HOME, else ~/.codex (codex-rs
-// find_codex_home).
-func codexHome() (string, error) {
-	if h := os.Getenv("CODEX_HOME"); h != "" {
-		return h, nil
-	}
-	home, err := os.UserHomeDir()
-	return filepath.Join(home, ".codex"), err
-}
-
-var hookTools = map[string]*hookTool{
-	"cursor": {
-		name: "cursor", dir: ".cursor", file: "hooks.json", submit: "beforeSubmitPrompt", stop: "stop",
-		skeleton: []member{{"version", json.RawMessage("1")}},
-		entry: func(cmd string) json.RawMessage {
-			return rawJSON(map[string]string{"command": cmd})
-		},
-		commands: func(e json.RawMessage) []string {
-			var x struct{ Command string }
-			if json.Unmarshal(e, &x) != nil {
-				return nil
-			}
-			return []string{x.Command}
-		},
-		neverFired: "submit a prompt in Cursor's agent chat; Cursor shows hook errors in its Hooks output panel",
-	},
-	// Seconds (Claude Code's hooks reference).
-	"claude-code": {
-		name: "claude-code", dir: ".claude", file: "settings.json", submit: "UserPromptSubmit", stop: "Stop",
-		entry: claudeShape(10), commands: claudeCommands,
-		neverFired: "submit a prompt in Claude Code; /hooks lists the hooks it loaded",
-	},
-	// hooks.json in Claude Code's shape, timeout in seconds (codex-rs
-	// hooks engine/discovery.rs; hooks are on by default, feature
-	// "hooks"). Codex records trust per hook in config.toml.
-	"codex": {
-		name: "codex", dir: ".codex", file: "hooks.json", submit: "UserPromptSubmit", stop: "Stop",
-		entry: claudeShape(10), commands: claudeCommands, userDir: codexHome, forFlag: true,
-		neverFired: "trust it in Codex: run codex, open /hooks and trust agentspool's hooks (an untrusted hook is skipped without a word)",
-	},
-	// settings.json, timeout in milliseconds (docs/hooks/reference.md;
-	// hooksConfig.enabled defaults to true in 0.61.0).
-	"gemini": {
-		name: "gemini", dir: ".gemini", file: "settings.json", submit: "BeforeAgent", stop: "AfterAgent",
-		entry: claudeShape(10000), commands: claudeCommands, forFlag: true,
-		neverFired: "submit a prompt in Gemini CLI; hooksConfig.enabled must not be false, and a project's hooks run only in a trusted folder",
-	},
-	// settings.json with Claude Code's events, timeout in seconds (values
-	// of 1000 and more are read as milliseconds: hook-timeout.ts); on
-	// unless "disableAllHooks": true.
-	"qwen-code": {
-		name: "qwen-code", dir: ".qwen", file: "settings.json", submit: "UserPromptSubmit", stop: "Stop",
-		entry: claudeShape(10), commands: claudeCommands, forFlag: true,
-		neverFired: "submit a prompt in Qwen Code; \"disableAllHooks\": true in its settings.json turns every hook off",
-	},
-}
-
-// hookToolNames are the --for values, for messages.
-const hookToolNames = "cursor, claude-code, codex, gemini or qwen-code"
-
-func rawJSON(v any) json.RawMessage {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-	return json.RawMessage(bytes.TrimSpace(b.Bytes()))
 }
 
 func runHooks(e *env, args []string) error {
@@ -302,110 +189,10 @@ func isOurHook(cmd, agent string) bool {
 	return strings.Contains(cmd, "agentspool") && strings.Contains(cmd+" ", " hook --agent "+agent+" ")
 }
 
-// member is one key of a JSON object, its value kept as it was written.
-type member struct {
-	key string
-	val json.RawMessage
-}
-
-// parseObject reads a JSON object keeping its keys' order and every value's
-// bytes.
-func parseObject(b []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	t, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := t.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("not a JSON object")
-	}
-	var out []member
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		k, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, member{k, v})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the JSON object")
-	}
-	return out, nil
-}
-
-func get(ms []member, key string) (json.RawMessage, int) {
-	for i, m := range ms {
-		if m.key == key {
-			return m.val, i
-		}
-	}
-	return nil, -1
-}
-
-func set(ms []member, key string, v json.RawMessage) []member {
-	if _, i := get(ms, key); i >= 0 {
-		ms[i].val = v
-		return ms
-	}
-	return append(ms, member{key, v})
-}
-
-func del(ms []member, key string) []member {
-	if _, i := get(ms, key); i >= 0 {
-		return append(ms[:i:i], ms[i+1:]...)
-	}
-	return ms
-}
-
-// encodeObject writes ms as a JSON object, indented by two spaces; a file
-// written that way (as the tools and most editors write it) comes back
-// byte for byte for every value agentspool did not touch.
-func encodeObject(ms []member) []byte {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range ms {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(rawJSON(m.key))
-		b.WriteByte(':')
-		b.Write(m.val)
-	}
-	b.WriteByte('}')
-	var c, out bytes.Buffer
-	if err := json.Compact(&c, b.Bytes()); err != nil {
-		panic(err) // every part was valid JSON
-	}
-	json.Indent(&out, c.Bytes(), "", "  ")
-	out.WriteByte('\n')
-	return out.Bytes()
-}
-
-func encodeArray(es []json.RawMessage) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i, e := range es {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(e)
-	}
-	b.WriteByte(']')
-	return b.Bytes()
-}
-
 // hooksDoc is a tools' hooks file, parsed.
 type hooksDoc struct {
-	top    []member
-	hooks  []member // the "hooks" object
+	top    jsonedit.Object
+	hooks  jsonedit.Object // the "hooks" object
 	exists bool
 	raw    []byte
 	perm   fs.FileMode // the file's, kept when it is rewritten
@@ -429,12 +216,12 @@ func readHooksDoc(path string) (*hooksDoc, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return d, nil
 	}
-	if d.top, err = parseObject(raw); err != nil {
+	if d.top, err = jsonedit.Parse(raw); err != nil {
 		return nil, fmt.Errorf("hooks: %s is not a JSON object (%v): fix it by hand, nothing changed", path, err)
 	}
-	if h, i := get(d.top, "hooks"); i >= 0 {
+	if h, ok := d.top.Get("hooks"); ok {
 		d.hadHooks = true
-		if d.hooks, err = parseObject(h); err != nil {
+		if d.hooks, err = jsonedit.Parse(h); err != nil {
 			return nil, fmt.Errorf("hooks: %s: \"hooks\" is not an object (%v): nothing changed", path, err)
 		}
 	}
@@ -443,8 +230,8 @@ func readHooksDoc(path string) (*hooksDoc, error) {
 
 // entries is the list of an event, and whether it is a list.
 func (d *hooksDoc) entries(event string) ([]json.RawMessage, error) {
-	v, i := get(d.hooks, event)
-	if i < 0 {
+	v, ok := d.hooks.Get(event)
+	if !ok {
 		return nil, nil
 	}
 	var es []json.RawMessage
@@ -456,21 +243,21 @@ func (d *hooksDoc) entries(event string) ([]json.RawMessage, error) {
 
 func (d *hooksDoc) setEntries(event string, es []json.RawMessage) {
 	if len(es) == 0 {
-		d.hooks = del(d.hooks, event)
+		d.hooks = d.hooks.Delete(event)
 		return
 	}
-	d.hooks = set(d.hooks, event, encodeArray(es))
+	d.hooks = d.hooks.Set(event, jsonedit.Array(es))
 }
 
 func (d *hooksDoc) encode(tool *hookTool) []byte {
 	top := d.top
 	if !d.exists || len(bytes.TrimSpace(d.raw)) == 0 {
-		top = append([]member(nil), tool.skeleton...)
+		top = slices.Clone(tool.skeleton)
 	}
 	if len(d.hooks) == 0 && !d.hadHooks {
-		return encodeObject(del(append([]member(nil), top...), "hooks"))
+		return top.Delete("hooks").Encode()
 	}
-	return encodeObject(set(append([]member(nil), top...), "hooks", encodeObject(d.hooks)))
+	return slices.Clone(top).Set("hooks", d.hooks.Encode()).Encode()
 }
 
 // ourEntry reports whether an entry runs only agentspool hooks of ours.
@@ -505,7 +292,7 @@ func installHooks(path string, tool *hookTool, cmdFor func(string) string, ours 
 		for _, e := range es {
 			all, any := ourEntry(tool, e, ours)
 			switch {
-			case all && !have && bytes.Equal(compact(e), compact(want)):
+			case all && !have && bytes.Equal(jsonedit.Compact(e), jsonedit.Compact(want)):
 				have = true
 				kept = append(kept, e)
 			case all:
@@ -540,14 +327,6 @@ func installHooks(path string, tool *hookTool, cmdFor func(string) string, ours 
 		return false, fmt.Errorf("hooks: %w", err)
 	}
 	return true, nil
-}
-
-func compact(b []byte) []byte {
-	var c bytes.Buffer
-	if json.Compact(&c, b) != nil {
-		return b
-	}
-	return c.Bytes()
 }
 
 // uninstallHooks removes our entries from path and says what it did.
@@ -587,12 +366,12 @@ func uninstallHooks(path string, tool *hookTool, ours func(string) bool) (string
 	backup, berr := safeio.ReadFile(path+backupSuffix, safeio.OpenOptions{MaxBytes: 4 << 20})
 	// An empty file install was given is no JSON to compare: it is as it
 	// was when nothing but what install adds is left.
-	wasEmpty := berr == nil && len(bytes.TrimSpace(backup)) == 0 && len(d.hooks) == 0 && sameJSON(bare, (&hooksDoc{}).encode(tool))
+	wasEmpty := berr == nil && len(bytes.TrimSpace(backup)) == 0 && len(d.hooks) == 0 && jsonedit.Equal(bare, (&hooksDoc{}).encode(tool))
 	switch {
-	case berr == nil && (sameJSON(backup, out) || sameJSON(backup, bare) || wasEmpty):
+	case berr == nil && (jsonedit.Equal(backup, out) || jsonedit.Equal(backup, bare) || wasEmpty):
 		// Ours were the only change: the file as it was, byte for byte.
 		out = backup
-	case berr != nil && len(d.hooks) == 0 && sameJSON(bare, (&hooksDoc{}).encode(tool)):
+	case berr != nil && len(d.hooks) == 0 && jsonedit.Equal(bare, (&hooksDoc{}).encode(tool)):
 		// install created the file and nothing else is in it.
 		if err := os.Remove(path); err != nil {
 			return "", fmt.Errorf("hooks: %w", err)
@@ -607,15 +386,6 @@ func uninstallHooks(path string, tool *hookTool, ours func(string) bool) (string
 		return fmt.Sprintf("removed %d agentspool hooks; the file is as it was before install", removed), nil
 	}
 	return fmt.Sprintf("removed %d agentspool hooks; every other hook is kept", removed), nil
-}
-
-// sameJSON reports whether a and b are the same JSON value.
-func sameJSON(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return bytes.Equal(rawJSON(x), rawJSON(y))
 }
 
 // checkHooks prints whether each event is installed and when it last
@@ -672,90 +442,4 @@ func (e *env) checkHooks(path string, tool *hookTool, agent string, ours func(st
 		return fmt.Errorf("hooks for %s not installed in %s (%d of 2 events missing)", agent, path, missing)
 	}
 	return nil
-}
-
-// codexTrust says whether Codex recorded the person's trust in the hook of
-// event, entry group of the hooks.json at path: Codex keeps it in the
-// user's config.toml as [hooks.state."<path>:<event label>:<group>:<hook>"]
-// with the trusted_hash of the entry (codex-rs hooks config_rules.rs,
-// discovery.rs). Whether the hash still matches the entry only Codex can
-// tell (it hashes its own normalised form): /hooks shows "Modified since
-// last trusted" then.
-func codexTrust(path, event string, group int) string {
-	label := map[string]string{"UserPromptSubmit": "user_prompt_submit", "Stop": "stop"}[event]
-	key := fmt.Sprintf("%s:%s:%d:0", path, label, group)
-	home, err := codexHome()
-	if err != nil {
-		return "trust unknown: " + err.Error()
-	}
-	cfgPath := filepath.Join(home, "config.toml")
-	b, err := safeio.ReadFile(cfgPath, safeio.OpenOptions{MaxBytes: 4 << 20})
-	untrusted := "not trusted in Codex yet (no trust recorded in " + cfgPath + "): run codex, open /hooks and trust it; until then Codex skips it without a word"
-	if err != nil {
-		return untrusted
-	}
-	header := `[hooks.state.` + string(rawJSON(key)) + `]`
-	in, trusted, disabled := false, false, false
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "["):
-			in = line == header
-		case !in:
-		case strings.HasPrefix(line, "trusted_hash") && strings.Contains(line, "="):
-			trusted = true
-		case strings.HasPrefix(line, "enabled") && strings.HasSuffix(line, "false"):
-			disabled = true
-		}
-	}
-	switch {
-	case disabled:
-		return "disabled in Codex's /hooks (" + cfgPath + "): enable it there"
-	case trusted:
-		return "trusted in Codex's /hooks (" + cfgPath + "); if it never fires, /hooks may show it modified since: trust it again"
-	}
-	return untrusted
-}
-
-// doctorHookFiles is doctor's word on the hooks installed in the user's
-// files of each tool (a project's file doctor cannot know of): one whose
-// event never fired is reported, with the tool's reason why it may not
-// run (Codex: not trusted yet).
-func doctorHookFiles(c *checklist, cfg *config.Config) {
-	for _, a := range cfg.Agents {
-		st, _ := confirm.ReadState(cfg.Spool, a.Name)
-		for _, name := range []string{"cursor", "claude-code", "codex", "gemini", "qwen-code"} {
-			tool := hookTools[name]
-			path, err := hooksFile(tool, "", true)
-			if err != nil {
-				continue
-			}
-			d, err := readHooksDoc(path)
-			if err != nil || !d.exists {
-				continue
-			}
-			var never []string
-			installed := false
-			for _, ev := range []string{tool.submit, tool.stop} {
-				es, _ := d.entries(ev)
-				for _, en := range es {
-					for _, cmd := range tool.commands(en) {
-						if isOurHook(cmd, a.Name) {
-							installed = true
-							if st == nil || st.Events[ev].IsZero() {
-								never = append(never, ev)
-							}
-						}
-					}
-				}
-			}
-			switch {
-			case !installed:
-			case len(never) > 0:
-				c.fail("hooks", fmt.Sprintf("%s: %s hook %s in %s has never fired", a.Name, name, strings.Join(never, " and "), path), tool.neverFired)
-			default:
-				c.ok("hooks", "%s: %s hooks in %s have fired", a.Name, name, path)
-			}
-		}
-	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/agentspool/agentspool/internal/jsonedit"
 )
 
 // runWith runs agentspool with --config and extra environment (HOME,
@@ -98,7 +100,7 @@ func TestHooksForTheTerminalCLIs(t *testing.T) {
 				// The person trusts it in /hooks: Codex writes the hash
 				// into config.toml.
 				key := path + ":stop:0:0"
-				trust := "model = \"x\"\n\n[hooks.state." + string(rawJSON(key)) + "]\ntrusted_hash = \"sha256:0123\"\n"
+				trust := "model = \"x\"\n\n[hooks.state." + string(jsonedit.Marshal(key)) + "]\ntrusted_hash = \"sha256:0123\"\n"
 				os.WriteFile(filepath.Join(home, "codexhome", "config.toml"), []byte(trust), 0o600)
 				f.runWith(env, nil, append([]string{"hooks", "check"}, args...)...).want(t, 0).
 					contains(t, "stdout", "Stop: trusted in Codex's /hooks").contains(t, "stdout", "UserPromptSubmit: not trusted")

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/agentspool/agentspool/internal/jsonedit"
 )
 
 // runHome runs agentspool with --config and HOME=home.
@@ -381,7 +383,7 @@ const cursorInstalled = `{
 // ourCmd is the start of the command install writes, as it reads inside a
 // JSON string.
 func (f *fixture) ourCmd() string {
-	s := rawJSON(shellQuote(binary) + " --config " + shellQuote(f.config))
+	s := jsonedit.Marshal(shellQuote(binary) + " --config " + shellQuote(f.config))
 	return string(s[1 : len(s)-1])
 }
 

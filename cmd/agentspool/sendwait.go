@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -190,16 +189,6 @@ func followSent(sp *spool.Spool, cfg *config.Config, agents, ids []string, queue
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
-	}
-	return nil
-}
-
-// terminal returns w when it is a terminal, for the live stage lines.
-func terminal(w io.Writer) io.Writer {
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return w
-		}
 	}
 	return nil
 }

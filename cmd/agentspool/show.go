@@ -12,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/agentspool/agentspool/config"
+	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/internal/safeio"
 	"github.com/agentspool/agentspool/spool"
 )
@@ -197,4 +199,24 @@ func originalName(sp *spool.Spool, en spool.Entry) string {
 		}
 	}
 	return orig
+}
+
+// showSubmit is `show`'s line for what the agent's hook saw of the submit
+// (its ack's note): nothing for an ack without one, or without a config.
+func showSubmit(w io.Writer, cfg *config.Config, en spool.Entry) {
+	if cfg == nil {
+		return
+	}
+	a, ok := cfg.Agent(en.Agent)
+	if !ok {
+		return
+	}
+	submit, why := confirm.AckNote(a.Inbox, en.ID)
+	switch {
+	case submit == "":
+	case why != "":
+		fmt.Fprintf(w, "submit:     %s, seen by the agent's hook (%s)\n", printable(submit), printable(why))
+	default:
+		fmt.Fprintf(w, "submit:     %s, seen by the agent's hook\n", printable(submit))
+	}
 }

@@ -17,7 +17,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/internal/safeio"
+	"github.com/agentspool/agentspool/service"
 	"github.com/agentspool/agentspool/spool"
 )
 
@@ -56,33 +58,6 @@ Example:
 	run: runStatus,
 }
 
-// daemonStatus is <spool>/status.json as the daemon writes it
-// (service.Status). It is read here rather than imported so that the CLI's
-// quick commands do not link the desktop code.
-type daemonStatus struct {
-	PID     int                  `json:"pid"`
-	Started time.Time            `json:"started"`
-	Updated time.Time            `json:"updated"`
-	Running *bool                `json:"running"` // absent: trust the pid
-	Agents  map[string]agentView `json:"agents"`
-	// Degraded: what keeps failing in the daemon (journal, status file, a
-	// move in the spool), with the last error.
-	Degraded map[string]string `json:"degraded"`
-	// Alerts: the daemon's own alerts in force (service.AlertStatus).
-	Alerts []struct {
-		Name      string    `json:"name"`
-		Agent     string    `json:"agent"`
-		Value     float64   `json:"value"`
-		Threshold float64   `json:"threshold"`
-		Since     time.Time `json:"since"`
-	} `json:"alerts"`
-}
-
-type agentView struct {
-	State  string `json:"state"`
-	Detail string `json:"detail"`
-}
-
 // agentStatus is one line of `status`, and one object of `status --json`.
 type agentStatus struct {
 	Agent        string     `json:"agent"`
@@ -97,7 +72,7 @@ type agentStatus struct {
 	Daemon       string     `json:"daemon"` // "running" or "not running"
 	State        string     `json:"state,omitempty"`
 	Detail       string     `json:"detail,omitempty"`
-	Hook         string     `json:"hook,omitempty"` // ready or busy, from the agent's hooks (hook.go)
+	Hook         string     `json:"hook,omitempty"` // ready or busy, from the agent's hooks (setHookState)
 	HookSince    *time.Time `json:"hook_since,omitempty"`
 	// Figures: the last hour's and the last day's (figures.go).
 	Figures []windowFigures `json:"figures"`
@@ -237,7 +212,7 @@ func writeStatus(e *env, w io.Writer, asJSON bool) error {
 	longest := figureWindows[len(figureWindows)-1].d
 	evs, jErr := readJournal(filepath.Join(sp.Root, "journal.jsonl"), now.Add(-longest))
 	ds, dsErr := readDaemonStatus(sp.Root)
-	running := dsErr == nil && ds != nil && (ds.Running == nil || *ds.Running) && pidAlive(ds.PID)
+	running := dsErr == nil && ds != nil && ds.Running && pidAlive(ds.PID)
 	out := make([]*agentStatus, 0, len(names))
 	for _, n := range names {
 		r := rows[n]
@@ -288,7 +263,7 @@ func writeStatus(e *env, w io.Writer, asJSON bool) error {
 		}
 	case dsErr != nil:
 		fmt.Fprintf(w, "daemon: not running (%v)\n", dsErr)
-	case ds != nil && ds.Running != nil && !*ds.Running:
+	case ds != nil && !ds.Running:
 		fmt.Fprintf(w, "daemon: not running (pid %d stopped at %s)\n", ds.PID, ds.Updated.Local().Format(time.DateTime))
 	case ds != nil:
 		fmt.Fprintf(w, "daemon: not running (status.json names pid %d, which is gone)\n", ds.PID)
@@ -347,7 +322,9 @@ func writeStatus(e *env, w io.Writer, asJSON bool) error {
 }
 
 // readDaemonStatus reads <root>/status.json: nil, nil when there is none.
-func readDaemonStatus(root string) (*daemonStatus, error) {
+// A file that does not say whether the daemon runs is taken to say it
+// does: the pid then tells.
+func readDaemonStatus(root string) (*service.Status, error) {
 	b, err := safeio.ReadFile(filepath.Join(root, "status.json"), safeio.OpenOptions{MaxBytes: 16 << 20})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -355,25 +332,45 @@ func readDaemonStatus(root string) (*daemonStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status.json: %w", err)
 	}
-	var ds daemonStatus
+	ds := service.Status{Running: true}
 	if err := json.Unmarshal(b, &ds); err != nil {
 		return nil, fmt.Errorf("status.json unreadable: %w", err)
 	}
 	return &ds, nil
 }
 
-// fmtAge is a short duration for tables: 45s, 12m, 3h05m, 2d03h.
-func fmtAge(d time.Duration) string {
-	if d < 0 {
-		d = 0
+// setHookState fills r's hook fields from the agent's state file, if any.
+func setHookState(r *agentStatus, root string) {
+	if !spool.ValidAgentName(r.Agent) {
+		return
 	}
+	s, err := confirm.ReadState(root, r.Agent)
 	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	case err != nil:
+		r.Hook = "unreadable"
+	case s != nil:
+		since := s.Since
+		r.Hook, r.HookSince = s.State, &since
 	}
-	return fmt.Sprintf("%dd%02dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}
+
+func anyHookState(rows []*agentStatus) bool {
+	for _, r := range rows {
+		if r.Hook != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hookColumn is `status`'s AGENT IS column: "busy 3m05s", "ready 12s", "-"
+// for an agent without hooks.
+func hookColumn(r *agentStatus, now time.Time) string {
+	switch {
+	case r.Hook == "":
+		return "-"
+	case r.HookSince == nil:
+		return r.Hook
+	}
+	return r.Hook + " " + fmtAge(now.Sub(*r.HookSince))
 }
