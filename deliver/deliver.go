@@ -32,6 +32,11 @@ type Deliverer struct {
 	// this long (0: do not wait). QuietMaxWait: after that long, urgent
 	// messages go anyway and others give up this attempt (IsNotQuiet).
 	QuietFor, QuietMaxWait time.Duration
+	// AfterStep, if set, is called as each GUI step ends, with its name
+	// (Report.Steps: "focused", "offered", "pasted", "submitted", ...),
+	// the desktop lock held. The daemon's crash tests kill the process
+	// there (CrashAfter in service).
+	AfterStep func(step string)
 
 	mu sync.Mutex
 	// person is the last input known to be a person's; personSeen when
@@ -76,7 +81,7 @@ func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Rep
 		return rep, err
 	}
 	defer d.unlock()
-	rep.started = time.Now()
+	rep.started, rep.afterStep = time.Now(), d.AfterStep
 	defer func() {
 		rep.GUI = time.Since(rep.started)
 		if rep.GUI > slowGUI {
@@ -243,9 +248,14 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 		// A person copied before the ctrl+v: nothing was pasted. Their
 		// copy is what they get back; the message is offered again.
 		offer.Close()
-		if offer, err = d.offer(ctx, text, &saved, rep); err != nil {
-			return err
+		next, oerr := d.offer(ctx, text, &saved, rep)
+		if oerr != nil {
+			// The closed offer stays for the deferred restore, which
+			// finds it lost and keeps the person's copy (a nil one
+			// there took the Windows daemon down under Wine).
+			return oerr
 		}
+		offer = next
 		offer.Restrict(rep.AgentWindow.Client)
 		rep.Reoffered++
 	}

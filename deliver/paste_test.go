@@ -2,6 +2,7 @@ package deliver_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,6 +88,34 @@ func TestCopyBeforeThePasteKeyIsOfferedAgain(t *testing.T) {
 	if got := d.Window("Agent-1").Submits; !slices.Equal(got, []string{"mine"}) {
 		t.Fatalf("submits %q", got)
 	}
+	if clip, _ := d.Clipboard(); string(clip) != "their new copy" {
+		t.Fatalf("clipboard %q, want the person's new copy", clip)
+	}
+}
+
+// A person's copy just before the ctrl+v, and then the CLIPBOARD cannot
+// be taken for the offer again: the attempt fails with that cause, nothing
+// pasted, and the person keeps their copy. (The closed first offer is what
+// the deferred restore sees; a nil one there took the Windows daemon down
+// under Wine, in the Windows proof.)
+func TestCopyBeforeThePasteKeyThenNoOfferFailsCleanly(t *testing.T) {
+	d := desk(t)
+	d.SetClipboard([]byte("old"))
+	var once atomic.Bool
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") == "ctrl+v" && !once.Swap(true) {
+			d.Clobber("their new copy")
+			d.FailOffers(errors.New("the CLIPBOARD cannot be taken"))
+		}
+	}
+	rep, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "mine")
+	if err == nil || !strings.Contains(err.Error(), "cannot be taken") {
+		t.Fatalf("err = %v, want the offer's", err)
+	}
+	if rep.Pasted || rep.Submitted {
+		t.Fatalf("report %+v: want nothing pasted or submitted", rep)
+	}
+	nothingLanded(t, d)
 	if clip, _ := d.Clipboard(); string(clip) != "their new copy" {
 		t.Fatalf("clipboard %q, want the person's new copy", clip)
 	}

@@ -126,8 +126,20 @@ func (d *Desk) loseLocked() {
 	}
 }
 
+// FailOffers makes every offer from now on fail with err (nil: offers
+// work again).
+func (d *Desk) FailOffers(err error) {
+	d.mu.Lock()
+	d.offerErr = err
+	d.mu.Unlock()
+}
+
 func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
 	d.mu.Lock()
+	if err := d.offerErr; err != nil {
+		d.mu.Unlock()
+		return nil, err
+	}
 	d.newOwnerLocked()
 	o := &offer{d: d, seq: d.ownerSeq, text: slices.Clone(text), fetched: make(chan deliver.Fetch, 256), lost: make(chan struct{})}
 	d.owner = o

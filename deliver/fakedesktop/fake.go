@@ -72,6 +72,9 @@ type Desk struct {
 	DropEnters int
 	// AfterOffer runs after each offer took the CLIPBOARD.
 	AfterOffer func(d *Desk)
+	// offerErr, when set (FailOffers), is what every offer returns: the
+	// CLIPBOARD cannot be taken.
+	offerErr error
 	// FetchDelay makes windows slow to fetch a paste; the paste is
 	// inserted when the fetch happens.
 	FetchDelay time.Duration

@@ -256,8 +256,18 @@ func TestWindowsProof(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// live fails the test at once when the daemon is gone (a panic once
+	// took it down, and the proof waited 8 minutes for nothing).
+	live := func(cond func() bool) func() bool {
+		return func() bool {
+			if daemon.Exited() {
+				t.Fatalf("the daemon exited: %v (its log: %s)", daemon.Wait(), daemon.Log)
+			}
+			return cond()
+		}
+	}
 	doneOrFailed := func(want int, what string) {
-		waitFor(t, 8*time.Minute, what, func() bool { return doneCount()+count("failed") >= want })
+		waitFor(t, 8*time.Minute, what, live(func() bool { return doneCount()+count("failed") >= want }))
 	}
 
 	// The first 40%, with the focus stealer; then the daemon is SIGKILLed
@@ -327,7 +337,7 @@ func TestWindowsProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs = append(msgs, last)
-	waitFor(t, 2*time.Minute, "the last message done", func() bool { return doneCount() >= n+1 })
+	waitFor(t, 2*time.Minute, "the last message done", live(func() bool { return doneCount() >= n+1 }))
 
 	// Every message exactly once, byte-exact, in its own window.
 	byID := map[string]*msg{}
