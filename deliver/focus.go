@@ -163,7 +163,10 @@ func (d *Deliverer) guardedKeyIf(ctx context.Context, t Target, combo []string, 
 	ok := func(w Window) bool {
 		// Whatever the config says: a terminal is known by its class too,
 		// even where the delivery did not find it before.
-		if harmful && (t.terminal() || terminalOf(w.Instance, w.Class) != "") {
+		// Only the agent's own window: a terminal that took the focus
+		// from it (a person's, another agent's) is a focus moved, which
+		// a click mends, not a config to fix.
+		if harmful && t.matches(w) && (t.terminal() || terminalOf(w.Instance, w.Class) != "") {
 			harms = &unsafeKeyError{combo: combo, win: w, why: "set this agent's keys to ones its program takes safely (undo, submit), or leave them out"}
 			return false
 		}

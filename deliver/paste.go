@@ -59,28 +59,40 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 	timer := time.NewTimer(deadline)
 	defer timer.Stop()
 	graced, failed, why, lost := false, false, "", o.Lost()
+	// took counts one request the window made of our offer.
+	took := func(f Fetch) {
+		if f.Client != want || failed {
+			return // our own read-back, late; or too late to count
+		}
+		if rep.PasteRequests > 0 {
+			d.Timings.Observe(StepReadGap, f.At.Sub(rep.lastRequest))
+		}
+		rep.PasteRequests++
+		rep.lastRequest = f.At
+		if f.Data {
+			rep.PasteReads++
+		}
+		if rep.PasteReads > 0 {
+			resetTimer(timer, quietFor()-time.Since(f.At))
+		}
+	}
 	for {
 		select {
 		case f := <-o.Fetched():
-			if f.Client != want || failed {
-				continue // our own read-back, late; or too late to count
-			}
-			if rep.PasteRequests > 0 {
-				d.Timings.Observe(StepReadGap, f.At.Sub(rep.lastRequest))
-			}
-			rep.PasteRequests++
-			rep.lastRequest = f.At
-			if f.Data {
-				rep.PasteReads++
-			}
-			if rep.PasteReads > 0 {
-				resetTimer(timer, quietFor()-time.Since(f.At))
-			}
+			took(f)
 		case <-timer.C:
 			if failed {
 				cause := temporary("paste", fmt.Errorf("%s (%w)", why, ErrClipboardTaken))
 				if t.Read == nil {
-					return o, d.undo(t, rep, cause)
+					err := d.undo(t, rep, cause)
+					if t.terminal() && !rep.Undone {
+						// Before its read: the terminal may have pasted
+						// the person's copy, and its program has no safe
+						// undo. Say so (the agent is held), rather than
+						// paste the next message after it.
+						rep.Pasted = true
+					}
+					return o, err
 				}
 				// The window may have read all of it before the copy:
 				// look, and submit what is there if it is the message
@@ -142,6 +154,25 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 			}
 			return o, d.takeBack(ctx, t, text, *saved, rep, temporary("paste", fmt.Errorf("the window did not read the clipboard within %v (%w)", 2*deadline, ErrNotLanded)))
 		case <-lost:
+			// The requests served before the loss count first (a select
+			// picks among ready cases at random).
+			for more := true; more; {
+				select {
+				case f := <-o.Fetched():
+					took(f)
+				default:
+					more = false
+				}
+			}
+			if t.terminal() && rep.PasteReads > 0 {
+				// A terminal converts a paste once and inserts that: it
+				// has our text, and a copy now changes nothing in its
+				// input. (Taken for a failure, the paste stayed in Codex
+				// CLI's input with no undo, and the next message was
+				// pasted after it: two messages in one prompt.)
+				lost = nil
+				continue
+			}
 			// The person's copy is theirs to keep: restore sees the loss
 			// and leaves it. The window may be reading from them now:
 			// give it the time a paste usually takes to end before the

@@ -186,6 +186,82 @@ func TestATerminalWithoutUndoSubmitsThroughAPersonsTouch(t *testing.T) {
 	}
 }
 
+// A person copies after the terminal read the paste, in the gap before
+// the Enter: the terminal inserted what it read, our message, so the
+// submit goes on (it was refused, the paste left in Codex's input and the
+// agent held, in the proof). A chat window is not taken on trust so:
+// TestCopyBetweenReadsIsNotSubmitted.
+func TestATerminalSubmitsThroughACopyAfterItsRead(t *testing.T) {
+	d, dl := terminalDesk(t, deliver.CLICodex)
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if slices.Equal(combo, []string{"enter"}) {
+			d.Clobber("the person's copy")
+		}
+	}
+	rep, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; len(got) != 1 || got[0] != "one" || !rep.Submitted {
+		t.Fatalf("submits %q, report submitted %v", got, rep.Submitted)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "the person's copy" {
+		t.Fatalf("clipboard %q, want the person's copy", clip)
+	}
+}
+
+// A person copies while the terminal reads the paste (after its read of
+// our text): the terminal inserted our text, and the submit goes on.
+func TestATerminalSubmitsThroughACopyDuringItsRead(t *testing.T) {
+	d, dl := terminalDesk(t, deliver.CLICodex)
+	d.AfterKey = func(d *fakedesktop.Desk, combo []string) {
+		if slices.Equal(combo, []string{"shift", "insert"}) {
+			d.Clobber("the person's copy")
+		}
+	}
+	rep, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; len(got) != 1 || got[0] != "one" || !rep.Submitted {
+		t.Fatalf("submits %q, report submitted %v", got, rep.Submitted)
+	}
+}
+
+// The focus moves to another agent's terminal before a key that would
+// harm a terminal (the chat window's ctrl+c of its verifying look): the
+// key is not tapped there, and the focus is moved back, as for any
+// window; it is not an unsafe key of the agent's (which holds the agent:
+// the proof saw a Tk agent held so, its queue stuck).
+func TestAnotherTerminalTakingTheFocusIsAFocusMoved(t *testing.T) {
+	d, dl := terminalDesk(t, "")
+	w := d.WindowPtrForTest("Agent-1")
+	w.Instance, w.Class, w.PasteKey = "agent-1", "Tk", ""
+	other := d.WindowPtrForTest("Agent-2")
+	other.Instance, other.Class = "xterm", "XTerm"
+	dl.Inspect = deliver.Inspect
+	var once bool
+	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if slices.Equal(combo, []string{"ctrl", "c"}) && !once {
+			once = true
+			d.Focus("Agent-2")
+		}
+	}
+	_, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), "one")
+	if deliver.IsUnsafeKey(err) {
+		t.Fatalf("err = %v: another window's terminal taken for the agent's", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; len(got) != 1 {
+		t.Fatalf("submits %q", got)
+	}
+	if !once {
+		t.Fatal("no ctrl+c: the test did not test it")
+	}
+}
+
 func TestBindingForPrefersWhatLasts(t *testing.T) {
 	term := deliver.Program{Terminal: "xterm", CLI: deliver.CLIClaudeCode}
 	own := deliver.Window{ID: 1, Title: "✳ Claude Code", Instance: "agent-3", Class: "XTerm", PID: 30}
