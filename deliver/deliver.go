@@ -186,15 +186,15 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 		if d.personActive(q) {
 			return errPerson("before the submit")
 		}
+		if t.Submitting != nil {
+			t.Submitting()
+		}
 		if err := d.guardedKey(ctx, t, t.Submit, rep); err != nil {
 			return err
 		}
 		rep.step("submitted")
 		rep.Submitted = true
 		d.clearLeft(t.Agent)
-		if t.Submitted != nil {
-			t.Submitted()
-		}
 		return nil
 	}
 	left, err := d.stillThere(ctx, t, text, rep)
@@ -284,9 +284,18 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 	// The submit goes only while the message still owns the CLIPBOARD,
 	// checked under the same server grab as the key: then every read of
 	// the paste got our text (an offer is never taken back once lost).
+	// A terminal is the exception once its read was served: it converts a
+	// paste once and inserts that, so a person's copy after the burst
+	// ended (in the gap its CLI needs before the Enter) changes nothing in
+	// its input; refusing the Enter there left the paste unsubmitted and
+	// the agent held (the proof's clipboard clobber, into Codex CLI).
 	owned := d.owns(offer)
+	readWhole := t.terminal() && rep.Landing == "read" && rep.PasteReads > 0
 	stillOurs := func() bool {
-		return rep.verified || owned() // verified: the input was seen to hold the message
+		return rep.verified || readWhole || owned() // verified: the input was seen to hold the message
+	}
+	if t.Submitting != nil {
+		t.Submitting()
 	}
 	if err := d.guardedKeyIf(ctx, t, t.Submit, stillOurs, rep); err != nil {
 		if !errors.Is(err, errKeyUncertain) || !d.submittedAfterAll(ctx, t, saved, rep) {
@@ -296,9 +305,6 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 	}
 	rep.step("submitted")
 	rep.Submitted = true
-	if t.Submitted != nil {
-		t.Submitted()
-	}
 	// A request after the burst was taken for ended: the quiet learned was
 	// too short (learn from it), and the paste may not be whole.
 	if gap, late := lateRequest(offer, rep.AgentWindow.Client, rep.lastRequest); late {

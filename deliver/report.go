@@ -74,6 +74,8 @@ type Report struct {
 	// (step name, duration pairs; logged for a slow GUI phase).
 	Steps   []any
 	started time.Time
+	// afterStep is Deliverer.AfterStep, called as each step ends.
+	afterStep func(step string)
 	// lastRequest is when the paste's last request came.
 	lastRequest time.Time
 	// verified: a look saw the message in the input (Landing "seen").
@@ -98,4 +100,7 @@ type Report struct {
 // step notes that the named GUI step has ended.
 func (r *Report) step(name string) {
 	r.Steps = append(r.Steps, name, time.Since(r.started).Round(100*time.Microsecond))
+	if r.afterStep != nil {
+		r.afterStep(name)
+	}
 }

@@ -42,10 +42,16 @@ type Target struct {
 	// Undo takes a paste back out of the input (e.g. ctrl+z); empty means
 	// the app has none, and a paste that went wrong is left for a person.
 	Undo []string
-	// Submitted, when set, is called the moment the submit key went to the
-	// window, still under the lock: the caller records it before anything
-	// else can happen (a crash right after must not paste it again).
-	Submitted func()
+	// Submitting, when set, is called just before the submit key goes to
+	// the window, under the lock: the caller records the submit first. A
+	// crash right after the key then awaits the message's ack and never
+	// pastes it again (recorded after the key, a crash in between pasted
+	// it twice: the proof's kill after the submit key); a crash between
+	// the record and the key leaves the paste in the input, where the
+	// retry after no ack looks for it (Resubmit). A key that is then
+	// refused leaves the record: its ack cannot come, and the message is
+	// retried as any failed attempt is.
+	Submitting func()
 	// Urgent messages go after QuietMaxWait even if the desk is not quiet.
 	Urgent bool
 	// QuietWait, when set, is called once when the delivery starts waiting

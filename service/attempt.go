@@ -155,9 +155,10 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	// message pasted twice so). Nothing of this message's can be acked
 	// before its delivery began.
 	began := d.now()
-	t.Submitted = func() {
-		// Recorded before the lock is released: a crash from here on
-		// finds the message marked and waits for its ack.
+	t.Submitting = func() {
+		// Recorded before the submit key (see Target.Submitting): a
+		// crash from here on finds the message marked and waits for its
+		// ack.
 		at := began
 		if m, err := d.sp.Mark(e, false, at); err == nil {
 			e = m

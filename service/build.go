@@ -44,6 +44,10 @@ func RunDesktop(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return fmt.Errorf("service: ack watcher: %w", err)
 	}
 	defer w.Close()
+	crash, err := crashAfter(os.Getenv(CrashAfterEnv))
+	if err != nil {
+		return err
+	}
 	notifier := DesktopNotifications(log)
 	if notifier != nil {
 		defer notifier.Close()
@@ -51,7 +55,7 @@ func RunDesktop(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	d, err := New(Options{
 		Config: cfg, Spool: sp, Waiter: w, Log: log, Notifier: notifier,
 		Deliverer: &deliver.Deliverer{Desktop: desk, Lock: lock, Timings: timings, Log: log,
-			QuietFor: cfg.QuietFor, QuietMaxWait: cfg.QuietMaxWait},
+			QuietFor: cfg.QuietFor, QuietMaxWait: cfg.QuietMaxWait, AfterStep: crash},
 	})
 	if err != nil {
 		return err
