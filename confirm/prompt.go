@@ -121,18 +121,19 @@ func MatchMessage(prompt string, e Envelope, envelopes int, m Pasted) (submit, w
 
 // isPasted reports whether rest, the prompt after the envelope line, is
 // m's body (as the daemon pastes it: trailing newlines cut) or the one line
-// of a pointer paste. Tools may change the whitespace at the ends and line
-// endings, so those are not compared.
+// of a pointer paste. Tools change white space (line endings; Claude Code
+// turns a pasted tab into spaces), so only the words are compared: every
+// run of white space counts as one space. Other text is what makes a
+// submit merged, never white space.
 func isPasted(rest string, m Pasted) bool {
 	norm := func(s string) string {
-		return strings.TrimFunc(strings.ReplaceAll(s, "\r\n", "\n"), unicode.IsSpace)
+		return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
 	}
-	got := norm(rest)
-	if strings.HasPrefix(got, "The message is in ") && !strings.Contains(got, "\n") &&
-		strings.HasSuffix(got, "(read it, then ack "+m.ID+")") {
+	if line := strings.TrimFunc(rest, unicode.IsSpace); strings.HasPrefix(line, "The message is in ") && !strings.Contains(line, "\n") &&
+		strings.HasSuffix(line, "(read it, then ack "+m.ID+")") {
 		return true
 	}
-	return !m.Unread && got == norm(m.Body)
+	return !m.Unread && norm(rest) == norm(m.Body)
 }
 
 // matchPrompt is MatchMessage for the envelope line prompt[envStart:envEnd]

@@ -60,6 +60,8 @@ func TestMatchMessage(t *testing.T) {
 	const pointer = "The message is in /spool/cur/Agent-3/m1.md (read it, then ack m1)"
 	msg := Pasted{ID: "m1", Body: body + "\n"}
 	unread := Pasted{ID: "m1", Unread: true}
+	const tabbed = "a column\tthere\nnext line"
+	tabMsg := Pasted{ID: "m1", Body: tabbed}
 	for _, c := range []struct {
 		name, prompt string
 		envelopes    int
@@ -67,6 +69,8 @@ func TestMatchMessage(t *testing.T) {
 		want, why    string
 	}{
 		{"alone, CRLF and blank ends", "\n" + env + "\n" + strings.ReplaceAll(body, "\n", "\r\n") + "\n\n", 1, msg, SubmitAlone, ""},
+		{"a tab turned to spaces (Claude Code)", env + "\n" + strings.ReplaceAll(tabbed, "\t", "    "), 1, tabMsg, SubmitAlone, ""},
+		{"a word added beside the tab", env + "\n" + strings.ReplaceAll(tabbed, "\t", " x "), 1, tabMsg, SubmitMerged, "other text than the message after the envelope"},
 		{"a person's draft before", "half-typed draft of a person " + env + "\n" + body, 1, msg, SubmitMerged, "other text before the envelope"},
 		{"a person's draft after", env + "\n" + body + "\nand a person's draft", 1, msg, SubmitMerged, "other text than the message after the envelope"},
 		{"two messages", env + "\n" + body, 2, msg, SubmitMerged, "2 messages in one prompt"},
