@@ -105,7 +105,8 @@ type Options struct {
 	// Agent.Env), since the CLIs read their hooks at start.
 	BeforeStart func(a *Agent) error
 
-	// For StartPane: the pane's size, default 120x40.
+	// The pane's (StartPane) or the terminal window's (StartWindow) size
+	// in characters, default 120x40.
 	Cols, Rows int
 
 	// For StartWindow: the X display (":N") and its XAUTHORITY (if any),

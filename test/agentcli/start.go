@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // prepare makes the agent's folders, the CLI's offline configuration, the
@@ -289,4 +290,41 @@ func baseEnv() []string {
 		}
 		return false
 	})
+}
+
+// Cell finds text on a window's screen (as typed: its white space not
+// folded) and returns the row and column, from 0, of the cell that holds
+// its first character; a wide character takes two cells.
+func (a *Agent) Cell(text string) (row, col int, err error) {
+	if a.Pane != "" {
+		return 0, 0, fmt.Errorf("agentcli: %s runs in a pane: no window cells", a.Program)
+	}
+	if _, err := a.windowScreen(); err != nil {
+		return 0, 0, err
+	}
+	a.vtMu.Lock()
+	defer a.vtMu.Unlock()
+	if a.vt == nil {
+		return 0, 0, fmt.Errorf("agentcli: %s has shown nothing yet", a.Program)
+	}
+	for r, line := range a.vt.cells {
+		s := string(line) // one rune per cell (a wide character's second is \x00)
+		if i := strings.Index(s, text); i >= 0 {
+			return r, utf8.RuneCountInString(s[:i]), nil
+		}
+	}
+	return 0, 0, fmt.Errorf("agentcli: %q is not on %s's screen", text, a.Program)
+}
+
+// Size is the window's screen in cells (the typescript's header).
+func (a *Agent) Size() (cols, rows int, err error) {
+	if _, err := a.windowScreen(); err != nil {
+		return 0, 0, err
+	}
+	a.vtMu.Lock()
+	defer a.vtMu.Unlock()
+	if a.vt == nil {
+		return 0, 0, fmt.Errorf("agentcli: %s has shown nothing yet", a.Program)
+	}
+	return a.vt.cols, a.vt.rows, nil
 }

@@ -49,20 +49,21 @@ func StartWindow(o Options) (*Agent, error) {
 	// accessibility bus, which there is none of.
 	env := append(baseEnv(), "SHELL=/bin/sh", "HOME="+a.Home, "NO_AT_BRIDGE=1")
 	env = append(env, x...)
+	size := fmt.Sprintf("%dx%d", cmpOr0(o.Cols, 120), cmpOr0(o.Rows, 40))
 	inner := "script -qfec " + shellQuote("exec sh "+shellQuote(filepath.Join(a.Dir, "run.sh"))) + " " + shellQuote(a.Typescript)
 	var argv []string
 	switch o.Terminal {
 	case XTerm:
-		argv = []string{"xterm", "-T", o.Title, "-geometry", "120x40",
+		argv = []string{"xterm", "-T", o.Title, "-geometry", size,
 			// Paste the CLIPBOARD with shift+Insert (PasteKeys).
 			"-xrm", "XTerm*selectToClipboard: true",
 			"-e", "sh", "-c", inner}
 	case LXTerminal:
-		conf := "[general]\npaste_accel=<Primary><Shift>v\ncopy_accel=<Primary><Shift>c\nhidemenubar=true\nhidescrollbar=true\ngeometry_columns=120\ngeometry_rows=40\n"
+		conf := fmt.Sprintf("[general]\npaste_accel=<Primary><Shift>v\ncopy_accel=<Primary><Shift>c\nhidemenubar=true\nhidescrollbar=true\ngeometry_columns=%d\ngeometry_rows=%d\n", cmpOr0(o.Cols, 120), cmpOr0(o.Rows, 40))
 		if err := writeFile(filepath.Join(a.Home, ".config", "lxterminal", "lxterminal.conf"), conf); err != nil {
 			return nil, err
 		}
-		argv = []string{"lxterminal", "--no-remote", "--title=" + o.Title, "--geometry=120x40",
+		argv = []string{"lxterminal", "--no-remote", "--title=" + o.Title, "--geometry=" + size,
 			"--working-directory=" + a.WorkDir, "--command=" + "sh -c " + shellQuote(inner)}
 	}
 	p, err := a.spawn(o.Terminal, env, argv...)
@@ -199,4 +200,12 @@ func (a *Agent) setClipboard(text string) error {
 		out, err := a.x("xclip", "-selection", "clipboard", "-o")
 		return err == nil && out == text, nil
 	})
+}
+
+// cmpOr0 is v, or def when v is 0.
+func cmpOr0(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }

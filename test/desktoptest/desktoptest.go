@@ -72,11 +72,16 @@ const stopGrace = 2 * time.Second
 
 // Options configures Start.
 type Options struct {
-	Width, Height int                              // screen, default 1600x900
-	Agents        int                              // number of agent windows, default 4 (up to MaxAgents)
-	Dir           string                           // working dir for inboxes/records/logs; required (t.TempDir())
-	Fixture       FixtureOptions                   // how the agent windows behave
-	Log           func(format string, args ...any) // e.g. t.Logf; nil = discard
+	Width, Height int // screen, default 1600x900
+	// GridWidth, GridHeight: the area from the top-left corner that the
+	// agent windows' 4x2 grid fills; default the whole screen. A test
+	// that puts windows of its own beside the grid (the proof's agent
+	// CLIs in terminals) makes the screen bigger than the grid.
+	GridWidth, GridHeight int
+	Agents                int                              // number of agent windows, default 4 (up to MaxAgents)
+	Dir                   string                           // working dir for inboxes/records/logs; required (t.TempDir())
+	Fixture               FixtureOptions                   // how the agent windows behave
+	Log                   func(format string, args ...any) // e.g. t.Logf; nil = discard
 
 	// Kinds[i] is the kind of agent window i (KindTk, KindTextarea, ...);
 	// missing or "" is KindTk.
@@ -137,6 +142,7 @@ type Desktop struct {
 	Dir        string
 
 	width, height int
+	gridW, gridH  int // the agent grid's area (Options.GridWidth, GridHeight)
 	fixture       FixtureOptions
 	logf          func(format string, args ...any)
 
@@ -246,6 +252,15 @@ func Start(opts Options) (*Desktop, error) {
 	if !opts.NoAgents && (opts.Agents < 0 || opts.Agents > MaxAgents) {
 		return nil, fmt.Errorf("desktoptest: Agents=%d, want 1..%d", opts.Agents, MaxAgents)
 	}
+	if opts.GridWidth == 0 {
+		opts.GridWidth = opts.Width
+	}
+	if opts.GridHeight == 0 {
+		opts.GridHeight = opts.Height
+	}
+	if opts.GridWidth > opts.Width || opts.GridHeight > opts.Height || opts.GridWidth < 640 || opts.GridHeight < 480 {
+		return nil, fmt.Errorf("desktoptest: grid %dx%d, want at least 640x480 and inside the %dx%d screen", opts.GridWidth, opts.GridHeight, opts.Width, opts.Height)
+	}
 	if opts.Width < 640 || opts.Height < 480 {
 		return nil, fmt.Errorf("desktoptest: screen %dx%d is smaller than 640x480", opts.Width, opts.Height)
 	}
@@ -301,6 +316,8 @@ func Start(opts Options) (*Desktop, error) {
 		Dir:     dir,
 		width:   opts.Width,
 		height:  opts.Height,
+		gridW:   opts.GridWidth,
+		gridH:   opts.GridHeight,
 		fixture: opts.Fixture,
 		logf:    logf,
 		windows: map[string]*AgentWindow{},
@@ -408,7 +425,7 @@ func (d *Desktop) start(kinds []string, perInstance int) error {
 
 // cell returns the wish geometry of grid cell i: 4 columns by 2 rows, each
 // window inside its cell with room for the WM's title bar, so no two
-// windows overlap. Cells past the grid are centered on the screen.
+// windows overlap. Cells past the grid are centered on the grid.
 func (d *Desktop) cell(i int) string {
 	c := d.cellRect(i)
 	return fmt.Sprintf("%dx%d+%d+%d", c.w, c.h, c.x, c.y)
@@ -416,10 +433,10 @@ func (d *Desktop) cell(i int) string {
 
 // cellRect is cell i as a rect: the client size and the frame's position.
 func (d *Desktop) cellRect(i int) rect {
-	cellW, cellH := d.width/4, d.height/2
+	cellW, cellH := d.gridW/4, d.gridH/2
 	w, h := min(380, cellW-20), min(300, cellH-60)
 	if i >= MaxAgents {
-		return rect{(d.width - w) / 2, (d.height - h) / 2, w, h}
+		return rect{(d.gridW - w) / 2, (d.gridH - h) / 2, w, h}
 	}
 	return rect{(i%4)*cellW + 10, (i/4)*cellH + 10, w, h}
 }

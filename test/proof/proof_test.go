@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -26,16 +27,19 @@ import (
 )
 
 // The proof of issue 4: 1000 messages to 8 agent windows on a real X
-// server, from 8 concurrent sender processes, while a focus stealer, a
-// clipboard clobberer, a second delivering process, a slow acker, an agent
-// that never acks its first message, CPU load on every core and a SIGKILL
-// of the daemon do their worst. What each window received (the fixture's
-// submit records) is compared with what was sent.
+// server and (issue 18) to real agent CLIs in terminal windows beside
+// them (clis_test.go), from 8 concurrent sender processes, while a focus
+// stealer, a clipboard clobberer, a second delivering process, a slow
+// acker, an agent that never acks its first message, CPU load on every
+// core and a SIGKILL of the daemon do their worst. What each window
+// received (the fixture's submit records) and what each CLI's model
+// received (its mock's record) is compared with what was sent.
 //
 // Knobs (environment): AGENTSPOOL_PROOF_MESSAGES (default 1000),
 // AGENTSPOOL_PROOF_SEED, AGENTSPOOL_PROOF_REPORT (the JSON report's path),
 // AGENTSPOOL_PROOF_KEEP=1 (keep the work dir even on success; it is always
-// kept on failure).
+// kept on failure), AGENTSPOOL_PROOF_CLIS and AGENTSPOOL_PROOF_CLI_EVERY
+// (clis_test.go).
 
 var bin string // the agentspool binary TestMain builds
 
@@ -73,7 +77,10 @@ const (
 	neverAckAgent = "Agent-2"
 	ackTimeout    = 8 * time.Second
 	secondCount   = 48
-	editorName    = "Editor"
+	// crashAt: a daemon asked to crash at a GUI step does so the crashAt-th
+	// time that step ends.
+	crashAt    = 4
+	editorName = "Editor"
 )
 
 // proofKinds are the agent windows: Tk, and a Chromium window of every
@@ -217,7 +224,11 @@ func TestProof(t *testing.T) {
 	var procs children
 	t.Cleanup(procs.stopAll) // runs before the desktop's Stop (cleanups are LIFO)
 
-	desk := desktoptest.StartT(t, desktoptest.Options{
+	clis, err := wantedCLIs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := desktoptest.Options{
 		Agents: nAgents, Dir: filepath.Join(work, "desktop"), Kinds: proofKinds,
 		// Every clobber starts an xclip: keep those out of the test log.
 		Log: func(format string, args ...any) {
@@ -229,7 +240,11 @@ func TestProof(t *testing.T) {
 			AckDelays:     map[string]time.Duration{slowAgent: slowAckDelay},
 			NeverAckFirst: map[string]bool{neverAckAgent: true},
 		},
-	})
+	}
+	if len(clis) > 0 { // their terminals stand right of the grid
+		opts.Width, opts.Height, opts.GridWidth, opts.GridHeight = screenW, screenH, gridW, gridH
+	}
+	desk := desktoptest.StartT(t, opts)
 	// A window of another app, for the focus stealer to activate too:
 	// anything pasted into it is a misroute.
 	if _, err := desk.StartEditor(editorName); err != nil {
@@ -240,7 +255,7 @@ func TestProof(t *testing.T) {
 	sp := filepath.Join(work, "spool")
 	lockFile := filepath.Join(work, "desktop.lock")
 	coords := filepath.Join(work, "coords.yaml")
-	yaml := desk.CoordsYAML(sp) + fmt.Sprintf(`lock_file: %q
+	yaml := desk.CoordsYAML(sp) + cliYAML(clis) + fmt.Sprintf(`lock_file: %q
 scan_interval: 1s
 timing:
   min: 5ms
@@ -258,6 +273,17 @@ defaults:
 	for i, a := range desk.Agents {
 		agentNames[i] = a.Name
 	}
+	// Every agent: the grid's windows, then the CLIs.
+	allNames := slices.Clone(agentNames)
+	isCLI := map[string]*proofCLI{}
+	for _, c := range clis {
+		allNames = append(allNames, c.name)
+		isCLI[c.name] = c
+	}
+	if len(clis) > 0 {
+		startCLIs(t, desk, work, env, clis)
+	}
+	cliEvery := envInt("AGENTSPOOL_PROOF_CLI_EVERY", 10)
 
 	// The person's clipboard before the run.
 	if err := desk.SetClipboard("the person's own clipboard ✓ before the run"); err != nil {
@@ -265,13 +291,19 @@ defaults:
 	}
 
 	var daemonRuns int
-	startDaemon := func() *child {
+	// crashAfter: the GUI step at which the daemon kills itself (a
+	// SIGKILL of its own, AGENTSPOOL_CRASH_AFTER) the crashAt-th time it
+	// ends; "" for none.
+	startDaemon := func(crashAfter string) *child {
 		daemonRuns++
 		cmd := exec.Command(bin, "run", "--log-level", "debug")
 		cmd.Env = env
+		if crashAfter != "" {
+			cmd.Env = append(slices.Clone(env), fmt.Sprintf("AGENTSPOOL_CRASH_AFTER=%s:%d", crashAfter, crashAt))
+		}
 		return procs.start(t, "daemon", cmd, filepath.Join(logs, fmt.Sprintf("daemon.%d.log", daemonRuns)))
 	}
-	daemon := startDaemon()
+	daemon := startDaemon("")
 
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var runErrs errList
@@ -282,8 +314,11 @@ defaults:
 	msgs := make([]*msg, n)
 	for i := range msgs {
 		agent := agentNames[i%nAgents]
-		if i == 0 {
+		switch {
+		case i == 0:
 			agent = neverAckAgent
+		case len(clis) > 0 && i%cliEvery == cliEvery/2:
+			agent = clis[(i/cliEvery)%len(clis)].name
 		}
 		m := &msg{Index: i, Token: fmt.Sprintf("P%04d", i), Agent: agent, Sender: (i / nAgents) % nSenders}
 		switch {
@@ -406,14 +441,19 @@ defaults:
 	go func() { // focus stealer
 		defer chaos.Done()
 		r := rand.New(rand.NewPCG(seed, 3))
-		targets := append(slices.Clone(agentNames), editorName)
+		targets := append(slices.Clone(allNames), editorName)
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(time.Duration(100+r.IntN(600)) * time.Millisecond):
 			}
-			if desk.Activate(targets[r.IntN(len(targets))]) == nil {
+			target := targets[r.IntN(len(targets))]
+			activate := func() error { return desk.Activate(target) }
+			if c := isCLI[target]; c != nil {
+				activate = c.agent.Focus
+			}
+			if activate() == nil {
 				steals.Add(1)
 			}
 		}
@@ -510,17 +550,22 @@ defaults:
 	}
 	total := func(state string) int {
 		c := 0
-		for _, a := range agentNames {
+		for _, a := range allNames {
 			c += countDir(state, a)
 		}
 		return c
 	}
 	kills := 0
+	// After the kill outside the GUI phase, the daemon is killed inside
+	// it (issue 19), once at each step: each next daemon kills itself
+	// there, and the one after it recovers.
+	var guiKills []string
+	crashing := ""
 	deadline := time.Now().Add(time.Duration(envInt("AGENTSPOOL_PROOF_TIMEOUT_S", 900)) * time.Second)
 	lastLog := time.Now()
 	for {
 		done := total("done")
-		if kills == 0 && done >= n*2/5 {
+		if kills == 0 && done >= n/5 {
 			// Killed while the test holds the desktop lock: mid-run, with
 			// messages claimed and awaiting acks, but never inside a GUI
 			// phase. A daemon killed while a Chromium window reads the
@@ -539,11 +584,21 @@ defaults:
 			daemon.stop(syscall.SIGKILL, time.Second)
 			lock.Unlock()
 			kills++
-			daemon = startDaemon()
+			crashing = crashSteps[0]
+			daemon = startDaemon(crashing)
 		}
 		select {
 		case <-daemon.done:
-			t.Fatalf("the daemon exited: %v (log %s)", daemon.err, filepath.Join(logs, fmt.Sprintf("daemon.%d.log", daemonRuns)))
+			if crashing == "" || !killed(daemon.err) {
+				t.Fatalf("the daemon exited: %v (log %s)", daemon.err, filepath.Join(logs, fmt.Sprintf("daemon.%d.log", daemonRuns)))
+			}
+			t.Logf("proof: the daemon (pid %d) killed itself in its GUI phase, after %q, with %d done", daemon.cmd.Process.Pid, crashing, done)
+			guiKills = append(guiKills, crashing)
+			crashing = ""
+			if len(guiKills) < len(crashSteps) {
+				crashing = crashSteps[len(guiKills)]
+			}
+			daemon = startDaemon(crashing)
 		default:
 		}
 		secondEnded := false
@@ -591,9 +646,10 @@ defaults:
 	clip, clipErr := desk.Clipboard()
 	wantClip := lastClip.Load().(string)
 
-	rep := &Report{Started: begin.UTC().Format(time.RFC3339), Agents: nAgents, Messages: n}
+	rep := &Report{Started: begin.UTC().Format(time.RFC3339), Agents: len(allNames), Messages: n}
 	rep.Chaos.FocusSteals, rep.Chaos.Clobbers = int(steals.Load()), int(clobbers.Load())
 	rep.Chaos.CPUBurners, rep.Chaos.DaemonKills = burners, kills
+	rep.Chaos.GUIKills = guiKills
 	rep.Chaos.SlowAckAgent, rep.Chaos.NeverAckFirst = slowAgent, neverAckAgent
 	rep.Chaos.ClipboardKept = clipErr == nil && clip == wantClip
 	problem := func(format string, args ...any) {
@@ -601,6 +657,9 @@ defaults:
 	}
 	for _, e := range runErrs.list() {
 		problem("%v", e)
+	}
+	if len(guiKills) != len(crashSteps) {
+		problem("the daemon was killed inside its GUI phase after %v, want after each of %v", guiKills, crashSteps)
 	}
 	if !rep.Chaos.ClipboardKept {
 		problem("clipboard at the end is %q (err %v), want the person's last copy %q", clip, clipErr, wantClip)
@@ -682,6 +741,20 @@ defaults:
 		}
 	}
 	rep.Hostile = hostileSet.check(t, submitsByAgent)
+
+	// What each CLI's model received: its messages' hits, and any prompt
+	// that was not one message alone.
+	if len(clis) > 0 {
+		var cliHits map[string]int
+		rep.CLIs, cliHits = checkCLIs(clis, msgs, filepath.Join(desk.Dir, "agents"), problem)
+		for id, h := range cliHits {
+			hits[id] = h
+		}
+		for _, st := range rep.CLIs {
+			rep.Misrouted += st.Misrouted
+			rep.Garbled += st.Garbled + st.Merged + st.Empty
+		}
+	}
 
 	// What the windows saw, by kind.
 	rep.Kinds = map[string]*KindStats{}
@@ -771,7 +844,7 @@ defaults:
 	// keeps (names/), so the ids come from the spool's own scan.
 	doneIDs := map[string]bool{}
 	if s, err := spool.Open(sp); err == nil {
-		for _, a := range agentNames {
+		for _, a := range allNames {
 			es, _ := s.Scan(spool.StateDone, a)
 			for _, e := range es {
 				doneIDs[e.ID] = true
@@ -781,6 +854,9 @@ defaults:
 	inbox := map[string]string{}
 	for _, a := range desk.Agents {
 		inbox[a.Name] = a.Inbox
+	}
+	for _, c := range clis {
+		inbox[c.name] = filepath.Join(desk.Dir, "agents", c.name, "inbox")
 	}
 	for _, m := range msgs {
 		if m.ID == "" {
@@ -887,6 +963,21 @@ func writeReport(t *testing.T, rep *Report) {
 	sum := rep.Summary() + "  report: " + path + "\n"
 	t.Log("\n" + sum)
 	fmt.Print(sum)
+}
+
+// crashSteps are the GUI steps the proof kills the daemon after (deliver's
+// Report.Steps): the click (the focus is the agent's), the clipboard
+// offer, the paste key (its read served), the submit key.
+var crashSteps = []string{"focused", "offered", "pasted", "submitted"}
+
+// killed says whether a child's Wait error is its death by SIGKILL.
+func killed(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {

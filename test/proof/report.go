@@ -53,17 +53,23 @@ type Report struct {
 	Hostile []string `json:"hostile_entries"`
 
 	Chaos struct {
-		FocusSteals   int    `json:"focus_steals"`
-		Clobbers      int    `json:"clipboard_clobbers"`
-		CPUBurners    int    `json:"cpu_burners"`
-		DaemonKills   int    `json:"daemon_sigkills"`
-		ClipboardKept bool   `json:"clipboard_restored_at_end"`
-		SlowAckAgent  string `json:"slow_ack_agent"`
-		NeverAckFirst string `json:"never_ack_first_agent"`
+		FocusSteals int `json:"focus_steals"`
+		Clobbers    int `json:"clipboard_clobbers"`
+		CPUBurners  int `json:"cpu_burners"`
+		DaemonKills int `json:"daemon_sigkills"`
+		// GUIKills: the GUI steps after which the daemon was killed
+		// inside its GUI phase, in order.
+		GUIKills      []string `json:"daemon_killed_in_gui_after"`
+		ClipboardKept bool     `json:"clipboard_restored_at_end"`
+		SlowAckAgent  string   `json:"slow_ack_agent"`
+		NeverAckFirst string   `json:"never_ack_first_agent"`
 	} `json:"chaos"`
 
 	Journal  JournalStats `json:"journal"`
 	EndToEnd Quantiles    `json:"send_to_done_ms"`
+
+	// CLIs: what each agent CLI's model received (issue 18), by agent.
+	CLIs map[string]*CLIStats `json:"agent_clis,omitempty"`
 
 	// Kinds: what the windows themselves saw, by kind of input (tk,
 	// textarea, contenteditable, monaco, lexical).
@@ -80,6 +86,25 @@ type KindStats struct {
 	Pastes                int `json:"pastes"`
 	PastesInsertedNothing int `json:"pastes_inserted_nothing"`
 	MultiClicks           int `json:"multi_clicks"`
+}
+
+// CLIStats is what one agent CLI's model received in the proof.
+type CLIStats struct {
+	Program  string `json:"program"`
+	Terminal string `json:"terminal"`
+	Sent     int    `json:"messages_sent"`
+	// Prompts: main-turn prompts the model received.
+	Prompts     int  `json:"prompts_received"`
+	ExactlyOnce int  `json:"received_exactly_once_alone"`
+	Merged      int  `json:"prompts_merged"`
+	Empty       int  `json:"prompts_empty"`
+	Garbled     int  `json:"prompts_garbled_or_foreign"`
+	Misrouted   int  `json:"prompts_misrouted"`
+	Duplicated  int  `json:"messages_duplicated"`
+	Missing     int  `json:"messages_missing"`
+	AckedByHook int  `json:"acked_by_its_hook"`
+	Died        bool `json:"died"`
+	Suspended   bool `json:"suspended"`
 }
 
 // Failed is one message built to fail and where it ended.
@@ -255,8 +280,8 @@ func (r *Report) Summary() string {
 		fmt.Fprintf(&b, "  hostile: %s\n", h)
 	}
 	c := r.Chaos
-	fmt.Fprintf(&b, "  chaos: %d focus steals, %d clipboard clobbers (restored at end: %v), %d CPU burners, %d daemon SIGKILL\n",
-		c.FocusSteals, c.Clobbers, c.ClipboardKept, c.CPUBurners, c.DaemonKills)
+	fmt.Fprintf(&b, "  chaos: %d focus steals, %d clipboard clobbers (restored at end: %v), %d CPU burners, %d daemon SIGKILL outside the GUI phase, %d inside it (after %s)\n",
+		c.FocusSteals, c.Clobbers, c.ClipboardKept, c.CPUBurners, c.DaemonKills, len(c.GUIKills), strings.Join(c.GUIKills, ", "))
 	j := r.Journal
 	fmt.Fprintf(&b, "  journal: %d attempts (%d failed, %d focus mismatches, %d refocus clicks), %d retries after no ack, %d holds, %d late reads, %d earlier pastes erased, %d left pastes submitted\n",
 		j.Attempts, j.FailedAttempts, j.FocusMismatches, j.Refocus, j.Retries, j.Holds, j.LateReads, j.Erased, j.LeftSubmitted)
@@ -271,6 +296,16 @@ func (r *Report) Summary() string {
 		ks := r.Kinds[k]
 		fmt.Fprintf(&b, "  %s windows (%d): submits %d, empty submits %d, pastes %d, pastes that inserted nothing %d, multi-clicks %d\n",
 			k, ks.Windows, ks.Submits, ks.EmptySubmits, ks.Pastes, ks.PastesInsertedNothing, ks.MultiClicks)
+	}
+	names := make([]string, 0, len(r.CLIs))
+	for n := range r.CLIs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		c := r.CLIs[n]
+		fmt.Fprintf(&b, "  %s (%s in %s): %d sent, model received %d prompts: exactly once alone %d, merged %d, empty %d, garbled %d, misrouted %d; duplicated %d, missing %d; acked by its hook %d; died %v, suspended %v\n",
+			n, c.Program, c.Terminal, c.Sent, c.Prompts, c.ExactlyOnce, c.Merged, c.Empty, c.Garbled, c.Misrouted, c.Duplicated, c.Missing, c.AckedByHook, c.Died, c.Suspended)
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(&b, "  PROBLEM: %s\n", p)

@@ -652,3 +652,81 @@ func TestALateSubmitIsAckedAndNeverPastedAgain(t *testing.T) {
 		r.logScreens()
 	}
 }
+
+// TestNoPasteIntoTheMiddleOfADraft: Claude Code puts its caret where a
+// click lands in its input. A person left a draft there, and the agent is
+// bound (coords capture --at) to a point in the middle of the draft's
+// words, where a person clicks to calibrate: on the input. On main at
+// 9525a7b the delivery's click put the caret there and the message went
+// in between the draft's words. Now a terminal is activated, never
+// clicked: the message goes in after the draft, whole, and the draft is
+// whole. The hook sees the draft beside the message and says so (submit:
+// merged), and the message is done: it did reach the model.
+func TestNoPasteIntoTheMiddleOfADraft(t *testing.T) {
+	clis := []cli{theFour[0]}
+	r := startRig(t, clis, 500*time.Millisecond, "")
+	a := r.agents["Claude"]
+	draft := "DRAFTSTART keep these words together DRAFTEND"
+	if err := a.Type(draft); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitScreen(20*time.Second, draft); err != nil {
+		t.Fatal(err)
+	}
+	row, col, err := a.Cell("together")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, rows, err := a.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pixel of that cell: xterm's text area is its window, less a
+	// border of 2 pixels.
+	out, err := r.x("xdotool", "getwindowgeometry", "--shell", strconv.FormatUint(uint64(a.WindowID), 10))
+	if err != nil {
+		t.Fatalf("geometry: %v %s", err, out)
+	}
+	g := map[string]float64{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			g[k], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	cw, ch := (g["WIDTH"]-4)/float64(cols), (g["HEIGHT"]-4)/float64(rows)
+	x, y := int(g["X"]+2+(float64(col)+2.5)*cw), int(g["Y"]+2+(float64(row)+0.5)*ch)
+	if out, err := r.agentspool("coords", "capture", "Claude", "--at", fmt.Sprintf("%d,%d", x, y)); err != nil {
+		t.Fatalf("coords capture: %v\n%s", err, out)
+	}
+	r.run()
+	m := r.send("Claude", 0) // one line: Claude Code wraps no block around it
+	r.waitSettled([]message{m}, 2*time.Minute)
+	model := r.models["Claude"]
+	if err := model.Wait(30*time.Second, func(ts []mockmodel.Turn) bool { return len(ts) >= 1 }); err != nil {
+		t.Fatal(err)
+	}
+	prompts := model.Prompts()
+	if len(prompts) != 1 {
+		t.Errorf("the model received %d prompts, want 1: %q", len(prompts), prompts)
+	}
+	p, msg := plain(prompts[0]), plain(m.pasted())
+	rest, found := strings.CutPrefix(p, plain(draft))
+	switch {
+	case !strings.Contains(p, msg):
+		t.Errorf("the message is not whole in the prompt (pasted into the draft?): %q", p)
+	case !found || strings.TrimSpace(rest) != msg:
+		t.Errorf("the prompt is not the draft, whole, then the message: %q", p)
+	}
+	if st := r.states()[m.id]; st.State != "done" {
+		t.Errorf("%s is in %q, want done", m.id, st.State)
+	}
+	ack, err := os.ReadFile(filepath.Join(r.dir, "inboxes", "Claude", "inbox", m.id+".ack"))
+	if err != nil || !strings.Contains(string(ack), "submit: merged") {
+		t.Errorf("ack %q (%v): want the hook's, saying the submit was merged with other text", ack, err)
+	}
+	r.checkUnharmed("Claude")
+	if t.Failed() {
+		t.Logf("daemon log:\n%s", r.tail("daemon.log", 40))
+		r.logScreens()
+	}
+}
