@@ -293,8 +293,9 @@ func baseEnv() []string {
 }
 
 // Cell finds text on a window's screen (as typed: its white space not
-// folded) and returns the row and column, from 0, of the cell that holds
-// its first character; a wide character takes two cells.
+// folded), on the lowest row that holds it (a TUI's input is below its
+// history), and returns the row and column, from 0, of the cell that
+// holds its first character; a wide character takes two cells.
 func (a *Agent) Cell(text string) (row, col int, err error) {
 	if a.Pane != "" {
 		return 0, 0, fmt.Errorf("agentcli: %s runs in a pane: no window cells", a.Program)
@@ -307,8 +308,8 @@ func (a *Agent) Cell(text string) (row, col int, err error) {
 	if a.vt == nil {
 		return 0, 0, fmt.Errorf("agentcli: %s has shown nothing yet", a.Program)
 	}
-	for r, line := range a.vt.cells {
-		s := string(line) // one rune per cell (a wide character's second is \x00)
+	for r := len(a.vt.cells) - 1; r >= 0; r-- {
+		s := string(a.vt.cells[r]) // one rune per cell (a wide character's second is \x00)
 		if i := strings.Index(s, text); i >= 0 {
 			return r, utf8.RuneCountInString(s[:i]), nil
 		}

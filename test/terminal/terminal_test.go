@@ -653,8 +653,9 @@ func TestALateSubmitIsAckedAndNeverPastedAgain(t *testing.T) {
 	}
 }
 
-// TestNoPasteIntoTheMiddleOfADraft: Claude Code puts its caret where a
-// click lands in its input. A person left a draft there, and the agent is
+// TestNoPasteIntoTheMiddleOfADraft: Qwen Code puts its caret where a
+// click lands in its input (ui.mouseTracking, on by default; the issue saw
+// Claude Code and Codex do so too, in other terminals). A person left a draft there, and the agent is
 // bound (coords capture --at) to a point in the middle of the draft's
 // words, where a person clicks to calibrate: on the input. On main at
 // 9525a7b the delivery's click put the caret there and the message went
@@ -663,9 +664,9 @@ func TestALateSubmitIsAckedAndNeverPastedAgain(t *testing.T) {
 // whole. The hook sees the draft beside the message and says so (submit:
 // merged), and the message is done: it did reach the model.
 func TestNoPasteIntoTheMiddleOfADraft(t *testing.T) {
-	clis := []cli{theFour[0]}
+	clis := []cli{{"Qwen", agentcli.QwenCode, agentcli.XTerm, 0, 0}}
 	r := startRig(t, clis, 500*time.Millisecond, "")
-	a := r.agents["Claude"]
+	a := r.agents["Qwen"]
 	draft := "DRAFTSTART keep these words together DRAFTEND"
 	if err := a.Type(draft); err != nil {
 		t.Fatal(err)
@@ -673,35 +674,14 @@ func TestNoPasteIntoTheMiddleOfADraft(t *testing.T) {
 	if err := a.WaitScreen(20*time.Second, draft); err != nil {
 		t.Fatal(err)
 	}
-	row, col, err := a.Cell("together")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, rows, err := a.Size()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The pixel of that cell: xterm's text area is its window, less a
-	// border of 2 pixels.
-	out, err := r.x("xdotool", "getwindowgeometry", "--shell", strconv.FormatUint(uint64(a.WindowID), 10))
-	if err != nil {
-		t.Fatalf("geometry: %v %s", err, out)
-	}
-	g := map[string]float64{}
-	for _, l := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			g[k], _ = strconv.ParseFloat(v, 64)
-		}
-	}
-	cw, ch := (g["WIDTH"]-4)/float64(cols), (g["HEIGHT"]-4)/float64(rows)
-	x, y := int(g["X"]+2+(float64(col)+2.5)*cw), int(g["Y"]+2+(float64(row)+0.5)*ch)
-	if out, err := r.agentspool("coords", "capture", "Claude", "--at", fmt.Sprintf("%d,%d", x, y)); err != nil {
+	x, y := r.pointInto(a, "together")
+	if out, err := r.agentspool("coords", "capture", "Qwen", "--at", fmt.Sprintf("%d,%d", x, y)); err != nil {
 		t.Fatalf("coords capture: %v\n%s", err, out)
 	}
 	r.run()
-	m := r.send("Claude", 0) // one line: Claude Code wraps no block around it
+	m := r.send("Qwen", 0) // one line: no placeholder for a long paste
 	r.waitSettled([]message{m}, 2*time.Minute)
-	model := r.models["Claude"]
+	model := r.models["Qwen"]
 	if err := model.Wait(30*time.Second, func(ts []mockmodel.Turn) bool { return len(ts) >= 1 }); err != nil {
 		t.Fatal(err)
 	}
@@ -720,13 +700,71 @@ func TestNoPasteIntoTheMiddleOfADraft(t *testing.T) {
 	if st := r.states()[m.id]; st.State != "done" {
 		t.Errorf("%s is in %q, want done", m.id, st.State)
 	}
-	ack, err := os.ReadFile(filepath.Join(r.dir, "inboxes", "Claude", "inbox", m.id+".ack"))
+	ack, err := os.ReadFile(filepath.Join(r.dir, "inboxes", "Qwen", "inbox", m.id+".ack"))
 	if err != nil || !strings.Contains(string(ack), "submit: merged") {
 		t.Errorf("ack %q (%v): want the hook's, saying the submit was merged with other text", ack, err)
 	}
-	r.checkUnharmed("Claude")
+	r.checkUnharmed("Qwen")
+	// The premise: a click at that point does put Qwen Code's caret
+	// into the draft (as main at 9525a7b clicked): a key typed after it
+	// lands before the draft's end.
+	if err := a.Type(draft); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitScreen(20*time.Second, draft); err != nil {
+		t.Fatal(err)
+	}
+	x, y = r.pointInto(a, "together")
+	if out, err := r.x("xdotool", "mousemove", "--sync", strconv.Itoa(x), strconv.Itoa(y), "click", "1"); err != nil {
+		t.Fatalf("click: %v %s", err, out)
+	}
+	if err := a.Type("Q"); err != nil {
+		t.Fatal(err)
+	}
+	inside := regexp.MustCompile(`DRAFTSTART[^Q]*Q[^Q]*DRAFTEND`)
+	if err := agentWait(20*time.Second, func() bool { s, _ := a.Screen(); return inside.MatchString(s) }); err != nil {
+		s, _ := a.Screen()
+		t.Errorf("a click at (%d,%d) did not put the caret into the draft: the test's point is not in its text\n%s", x, y, s)
+	}
 	if t.Failed() {
 		t.Logf("daemon log:\n%s", r.tail("daemon.log", 40))
 		r.logScreens()
 	}
+}
+
+// pointInto is the screen point in the middle of word's third character
+// on the lowest row of a's window that shows word (xterm's text area is
+// its window less a border of 2 pixels).
+func (r *rig) pointInto(a *agentcli.Agent, word string) (int, int) {
+	r.t.Helper()
+	row, col, err := a.Cell(word)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	cols, rows, err := a.Size()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out, err := r.x("xdotool", "getwindowgeometry", "--shell", strconv.FormatUint(uint64(a.WindowID), 10))
+	if err != nil {
+		r.t.Fatalf("geometry: %v %s", err, out)
+	}
+	g := map[string]float64{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			g[k], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	cw, ch := (g["WIDTH"]-4)/float64(cols), (g["HEIGHT"]-4)/float64(rows)
+	return int(g["X"] + 2 + (float64(col)+2.5)*cw), int(g["Y"] + 2 + (float64(row)+0.5)*ch)
+}
+
+// agentWait polls cond until it holds or timeout passes.
+func agentWait(timeout time.Duration, cond func() bool) error {
+	for end := time.Now().Add(timeout); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(end) {
+			return fmt.Errorf("not within %v", timeout)
+		}
+	}
+	return nil
 }
