@@ -192,19 +192,13 @@ func TestATerminalWithoutUndoSubmitsThroughAPersonsTouch(t *testing.T) {
 // agent held, in the proof). A chat window is not taken on trust so:
 // TestCopyBetweenReadsIsNotSubmitted.
 func TestATerminalSubmitsThroughACopyAfterItsRead(t *testing.T) {
-	d, dl := terminalDesk(t, deliver.CLICodex)
-	d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
-		if slices.Equal(combo, []string{"enter"}) {
-			d.Clobber("the person's copy")
+	d := submitsThroughACopy(t, func(d *fakedesktop.Desk) {
+		d.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+			if slices.Equal(combo, []string{"enter"}) {
+				d.Clobber("the person's copy")
+			}
 		}
-	}
-	rep, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), "one")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := d.Window("Agent-1").Submits; len(got) != 1 || got[0] != "one" || !rep.Submitted {
-		t.Fatalf("submits %q, report submitted %v", got, rep.Submitted)
-	}
+	})
 	if clip, _ := d.Clipboard(); string(clip) != "the person's copy" {
 		t.Fatalf("clipboard %q, want the person's copy", clip)
 	}
@@ -213,12 +207,21 @@ func TestATerminalSubmitsThroughACopyAfterItsRead(t *testing.T) {
 // A person copies while the terminal reads the paste (after its read of
 // our text): the terminal inserted our text, and the submit goes on.
 func TestATerminalSubmitsThroughACopyDuringItsRead(t *testing.T) {
-	d, dl := terminalDesk(t, deliver.CLICodex)
-	d.AfterKey = func(d *fakedesktop.Desk, combo []string) {
-		if slices.Equal(combo, []string{"shift", "insert"}) {
-			d.Clobber("the person's copy")
+	submitsThroughACopy(t, func(d *fakedesktop.Desk) {
+		d.AfterKey = func(d *fakedesktop.Desk, combo []string) {
+			if slices.Equal(combo, []string{"shift", "insert"}) {
+				d.Clobber("the person's copy")
+			}
 		}
-	}
+	})
+}
+
+// submitsThroughACopy delivers "one" into Codex CLI in an xterm, with the
+// person's copy that script sets up, and wants it submitted once.
+func submitsThroughACopy(t *testing.T, script func(d *fakedesktop.Desk)) *fakedesktop.Desk {
+	t.Helper()
+	d, dl := terminalDesk(t, deliver.CLICodex)
+	script(d)
 	rep, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), "one")
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +229,7 @@ func TestATerminalSubmitsThroughACopyDuringItsRead(t *testing.T) {
 	if got := d.Window("Agent-1").Submits; len(got) != 1 || got[0] != "one" || !rep.Submitted {
 		t.Fatalf("submits %q, report submitted %v", got, rep.Submitted)
 	}
+	return d
 }
 
 // The focus moves to another agent's terminal before a key that would

@@ -297,35 +297,40 @@ func baseEnv() []string {
 // history), and returns the row and column, from 0, of the cell that
 // holds its first character; a wide character takes two cells.
 func (a *Agent) Cell(text string) (row, col int, err error) {
-	if a.Pane != "" {
-		return 0, 0, fmt.Errorf("agentcli: %s runs in a pane: no window cells", a.Program)
-	}
-	if _, err := a.windowScreen(); err != nil {
-		return 0, 0, err
-	}
-	a.vtMu.Lock()
-	defer a.vtMu.Unlock()
-	if a.vt == nil {
-		return 0, 0, fmt.Errorf("agentcli: %s has shown nothing yet", a.Program)
-	}
-	for r := len(a.vt.cells) - 1; r >= 0; r-- {
-		s := string(a.vt.cells[r]) // one rune per cell (a wide character's second is \x00)
-		if i := strings.Index(s, text); i >= 0 {
-			return r, utf8.RuneCountInString(s[:i]), nil
+	err = a.onScreen(func(vt *screen) error {
+		for r := len(vt.cells) - 1; r >= 0; r-- {
+			s := string(vt.cells[r]) // one rune per cell (a wide character's second is \x00)
+			if i := strings.Index(s, text); i >= 0 {
+				row, col = r, utf8.RuneCountInString(s[:i])
+				return nil
+			}
 		}
-	}
-	return 0, 0, fmt.Errorf("agentcli: %q is not on %s's screen", text, a.Program)
+		return fmt.Errorf("agentcli: %q is not on %s's screen", text, a.Program)
+	})
+	return row, col, err
 }
 
 // Size is the window's screen in cells (the typescript's header).
 func (a *Agent) Size() (cols, rows int, err error) {
+	err = a.onScreen(func(vt *screen) error {
+		cols, rows = vt.cols, vt.rows
+		return nil
+	})
+	return cols, rows, err
+}
+
+// onScreen runs f on the window's screen, fed up to now.
+func (a *Agent) onScreen(f func(vt *screen) error) error {
+	if a.Pane != "" {
+		return fmt.Errorf("agentcli: %s runs in a pane: no window cells", a.Program)
+	}
 	if _, err := a.windowScreen(); err != nil {
-		return 0, 0, err
+		return err
 	}
 	a.vtMu.Lock()
 	defer a.vtMu.Unlock()
 	if a.vt == nil {
-		return 0, 0, fmt.Errorf("agentcli: %s has shown nothing yet", a.Program)
+		return fmt.Errorf("agentcli: %s has shown nothing yet", a.Program)
 	}
-	return a.vt.cols, a.vt.rows, nil
+	return f(a.vt)
 }

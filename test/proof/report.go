@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -287,22 +288,12 @@ func (r *Report) Summary() string {
 		j.Attempts, j.FailedAttempts, j.FocusMismatches, j.Refocus, j.Retries, j.Holds, j.LateReads, j.Erased, j.LeftSubmitted)
 	fmt.Fprintf(&b, "  gui ms p50 %.0f p95 %.0f max %.0f; lock wait ms p50 %.0f p95 %.0f max %.0f; send→done ms p50 %.0f p95 %.0f max %.0f\n",
 		j.GUI.P50, j.GUI.P95, j.GUI.Max, j.LockWait.P50, j.LockWait.P95, j.LockWait.Max, r.EndToEnd.P50, r.EndToEnd.P95, r.EndToEnd.Max)
-	kinds := make([]string, 0, len(r.Kinds))
-	for k := range r.Kinds {
-		kinds = append(kinds, k)
-	}
-	slices.Sort(kinds)
-	for _, k := range kinds {
+	for _, k := range slices.Sorted(maps.Keys(r.Kinds)) {
 		ks := r.Kinds[k]
 		fmt.Fprintf(&b, "  %s windows (%d): submits %d, empty submits %d, pastes %d, pastes that inserted nothing %d, multi-clicks %d\n",
 			k, ks.Windows, ks.Submits, ks.EmptySubmits, ks.Pastes, ks.PastesInsertedNothing, ks.MultiClicks)
 	}
-	names := make([]string, 0, len(r.CLIs))
-	for n := range r.CLIs {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(r.CLIs)) {
 		c := r.CLIs[n]
 		fmt.Fprintf(&b, "  %s (%s in %s): %d sent, model received %d prompts: exactly once alone %d, merged %d, empty %d, garbled %d, misrouted %d; duplicated %d, missing %d; acked by its hook %d; died %v, suspended %v\n",
 			n, c.Program, c.Terminal, c.Sent, c.Prompts, c.ExactlyOnce, c.Merged, c.Empty, c.Garbled, c.Misrouted, c.Duplicated, c.Missing, c.AckedByHook, c.Died, c.Suspended)
