@@ -71,8 +71,9 @@ func (s stage) ok() bool { return s.name == "acked" || s.name == "done" }
 
 // stageOf reads id's place in the spool. ok is false when the message is
 // in no directory at this instant (a scan racing a rename, or removed).
-// queued is when send queued it: an ack older than that is stale (done/
-// keeps no entry time in the name to ask instead).
+// An ack counts from the message's first submit, kept in its name (F);
+// queued, when send queued it, only where the name has none (a message
+// done with acks off).
 func stageOf(sp *spool.Spool, a *config.Agent, id string, queued time.Time) (stage, bool) {
 	es, err := sp.Find(id)
 	if err != nil {
@@ -95,7 +96,11 @@ func stageOf(sp *spool.Spool, a *config.Agent, id string, queued time.Time) (sta
 			return stage{name: "delivering"}, true
 		case spool.StateDone:
 			// Submitted with ack off, or acked: the ack file tells.
-			ack := confirm.Ack{Inbox: a.Inbox, ID: id, Since: queued, Pattern: a.AckPattern}
+			since := queued
+			if first, ok := e.AckSince(); ok {
+				since = first
+			}
+			ack := confirm.Ack{Inbox: a.Inbox, ID: id, Since: since, Pattern: a.AckPattern}
 			if m, err := sp.Read(e); err == nil && a.AckPattern != nil {
 				ack.Body = m.Body
 			}
