@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/agentspool/agentspool/spool"
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
 // binary is the agentspool built once by TestMain; the tests run it as a
@@ -18,22 +19,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "agentspool-cli-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "agentspool")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version=test-1.0", "-o", binary, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building agentspool:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	desktoptest.MainWithAgentspool(m, &binary, "-ldflags", "-X main.version=test-1.0")
 }
 
 // fixture is a temp dir with a coords.yaml, its spool and its inboxes.

@@ -20,11 +20,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/agentspool/agentspool/test/desktoptest"
 	"github.com/agentspool/agentspool/test/mockmodel"
 )
 
@@ -150,7 +152,7 @@ type Agent struct {
 	vt      *screen // the window's screen, fed from Typescript
 	vtFed   int     // bytes of Typescript fed to vt
 	tmuxPID int
-	procs   []*proc // what Stop ends, in order
+	procs   []*desktoptest.Child // what Stop ends, in order
 	mu      sync.Mutex
 	stopped bool
 	stopErr error
@@ -209,6 +211,15 @@ func (a *Agent) Env() []string {
 // turn.
 func (a *Agent) Prompts() []string { return a.Model.Prompts() }
 
+// pastedContent is Claude Code's wrapper of a long paste, in what its
+// model and its hook receive.
+var pastedContent = regexp.MustCompile(`(?s)<pasted_content id="[^"]*">\n?(.*?)\n?</pasted_content id="[^"]*">`)
+
+// AsMessage is a prompt as the message it carries: Claude Code's wrapper
+// of a long paste taken off, white space folded (a TUI's input keeps a
+// message's words, not its tabs and blank lines byte for byte).
+func AsMessage(prompt string) string { return normalize(pastedContent.ReplaceAllString(prompt, "$1")) }
+
 func (o *Options) check() error {
 	if _, ok := programs[o.Program]; !ok {
 		return fmt.Errorf("agentcli: unknown program %q (want one of %s)", o.Program, strings.Join(Programs, ", "))
@@ -225,20 +236,11 @@ func (o *Options) check() error {
 	return nil
 }
 
-// waitFor polls cond every 50 ms until it is true, it fails, or timeout.
+// waitFor is desktoptest.WaitFor 50 ms apart: a cond here runs tmux or
+// reads a screen.
 func waitFor(timeout time.Duration, what string, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return fmt.Errorf("agentcli: waiting for %s: %w", what, err)
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("agentcli: timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := desktoptest.WaitFor(timeout, 50*time.Millisecond, what, cond); err != nil {
+		return fmt.Errorf("agentcli: %w", err)
 	}
+	return nil
 }

@@ -19,11 +19,6 @@ func StartPane(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.BeforeStart != nil {
-		if err := o.BeforeStart(a); err != nil {
-			return nil, err
-		}
-	}
 	if o.Cols == 0 {
 		o.Cols = 120
 	}
@@ -54,14 +49,7 @@ func StartPane(o Options) (*Agent, error) {
 			err = fmt.Errorf("agentcli: tmux display-message said %q", out)
 		}
 	}
-	if err == nil {
-		err = a.awaitCLI()
-	}
-	if err != nil {
-		_ = a.Stop()
-		return nil, err
-	}
-	return a, nil
+	return a.ready(err)
 }
 
 // tmux runs a tmux command on the agent's server.

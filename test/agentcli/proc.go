@@ -12,51 +12,25 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/agentspool/agentspool/test/desktoptest"
 )
 
-// proc is a process the agent started: the terminal, or an xclip holding
-// the clipboard. It leads its own process group.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func (a *Agent) spawn(name string, env []string, argv ...string) (*proc, error) {
-	logPath := filepath.Join(a.Dir, "logs", fmt.Sprintf("%s.%d.log", name, len(a.procs)))
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("agentcli: %w", err)
-	}
-	defer f.Close()
+// spawn starts a process of the agent's (the terminal, or an xclip
+// holding the clipboard), leading its own process group, its output in
+// <Dir>/logs.
+func (a *Agent) spawn(name string, env []string, argv ...string) (*desktoptest.Child, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.Dir = a.WorkDir
-	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("agentcli: start %s: %w", name, err)
+	p, err := desktoptest.StartChild(name, filepath.Join(a.Dir, "logs", fmt.Sprintf("%s.%d.log", name, len(a.procs))), cmd)
+	if err != nil {
+		return nil, fmt.Errorf("agentcli: %w", err)
 	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
 	a.procs = append(a.procs, p)
-	a.logf("agentcli: started %s pid %d: %s", name, cmd.Process.Pid, strings.Join(argv, " "))
+	a.logf("agentcli: started %s pid %d: %s", name, p.PID, strings.Join(argv, " "))
 	return p, nil
-}
-
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // stopGrace is how long Stop waits after SIGTERM before SIGKILL.
@@ -85,10 +59,10 @@ func (a *Agent) Stop() error {
 		}
 		pids = append(pids, procsUnder(a.Dir+"/")...)
 		for _, p := range a.procs {
-			if !p.exited() {
-				pids = append(pids, p.pid())
+			if !p.Exited() {
+				pids = append(pids, p.PID)
 			}
-			pids = append(pids, groupMembers(p.pid())...)
+			pids = append(pids, groupMembers(p.PID)...)
 		}
 		if a.tmuxPID > 0 && alive(a.tmuxPID) {
 			pids = append(pids, a.tmuxPID)

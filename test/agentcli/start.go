@@ -21,7 +21,8 @@ import (
 
 // prepare makes the agent's folders, the CLI's offline configuration, the
 // hook script and the launcher (run.sh) that starts the CLI with nothing
-// of the test's environment but what it is given.
+// of the test's environment but what it is given, then runs
+// Options.BeforeStart.
 func prepare(o *Options, extraEnv []string) (*Agent, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -95,6 +96,11 @@ func prepare(o *Options, extraEnv []string) (*Agent, error) {
 	if err := os.WriteFile(filepath.Join(dir, "run.sh"), []byte(b.String()), 0o755); err != nil {
 		return nil, fmt.Errorf("agentcli: %w", err)
 	}
+	if o.BeforeStart != nil {
+		if err := o.BeforeStart(a); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -106,6 +112,19 @@ func cmpOr(a, b string) string {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// ready returns a once the CLI's input is ready (awaitCLI), after a start
+// that went well (err nil); on a failure it stops what was started.
+func (a *Agent) ready(err error) (*Agent, error) {
+	if err == nil {
+		err = a.awaitCLI()
+	}
+	if err != nil {
+		_ = a.Stop()
+		return nil, err
+	}
+	return a, nil
+}
 
 // awaitCLI waits for the launcher's pid file, then for the ready text on
 // the screen, failing early if the CLI exits.

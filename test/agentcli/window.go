@@ -34,11 +34,6 @@ func StartWindow(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.BeforeStart != nil {
-		if err := o.BeforeStart(a); err != nil {
-			return nil, err
-		}
-	}
 	a.Terminal, a.Display, a.PasteKey = o.Terminal, o.Display, PasteKeys[o.Terminal]
 	a.Typescript = filepath.Join(a.Dir, "typescript")
 	if o.Title == "" {
@@ -70,10 +65,10 @@ func StartWindow(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.TerminalPID = p.pid()
+	a.TerminalPID = p.PID
 	err = waitFor(startTimeout, o.Terminal+"'s window", func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("%s exited: %s", o.Terminal, tailFile(p.log))
+		if p.Exited() {
+			return false, fmt.Errorf("%s exited: %s", o.Terminal, tailFile(p.Log))
 		}
 		out, _ := a.x("xdotool", "search", "--onlyvisible", "--pid", strconv.Itoa(a.TerminalPID))
 		if f := strings.Fields(out); len(f) > 0 {
@@ -86,14 +81,7 @@ func StartWindow(o Options) (*Agent, error) {
 		}
 		return false, nil
 	})
-	if err == nil {
-		err = a.awaitCLI()
-	}
-	if err != nil {
-		_ = a.Stop()
-		return nil, err
-	}
-	return a, nil
+	return a.ready(err)
 }
 
 func writeFile(path, data string) error {
@@ -131,6 +119,38 @@ func (a *Agent) Focus() error {
 		_, err := a.x("xdotool", "windowactivate", id)
 		return false, err
 	})
+}
+
+// Move puts the top-left corner of the agent's window at (x, y) on the
+// screen and returns once it is there.
+func (a *Agent) Move(x, y int) error {
+	if a.WindowID == 0 {
+		return fmt.Errorf("agentcli: %s runs in a pane: no window to move", a.Program)
+	}
+	id := strconv.FormatUint(uint64(a.WindowID), 10)
+	if _, err := a.x("xdotool", "windowmove", "--sync", id, strconv.Itoa(x), strconv.Itoa(y)); err != nil {
+		return fmt.Errorf("agentcli: move %s's window: %w", a.Program, err)
+	}
+	return nil
+}
+
+// Geometry is the place of the agent's window on the screen (its top-left
+// corner) and its size, as xdotool reports them.
+func (a *Agent) Geometry() (x, y, width, height int, err error) {
+	if a.WindowID == 0 {
+		return 0, 0, 0, 0, fmt.Errorf("agentcli: %s runs in a pane: no window", a.Program)
+	}
+	out, err := a.x("xdotool", "getwindowgeometry", "--shell", strconv.FormatUint(uint64(a.WindowID), 10))
+	if err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("agentcli: geometry of %s's window: %w", a.Program, err)
+	}
+	g := map[string]int{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			g[k], _ = strconv.Atoi(v)
+		}
+	}
+	return g["X"], g["Y"], g["WIDTH"], g["HEIGHT"], nil
 }
 
 // Type types text into the agent's input: in a pane with tmux send-keys,

@@ -168,7 +168,7 @@ func (d *Desktop) prepareChromium(name, kind string, instance int, cell rect, le
 // window has the wrong _NET_WM_PID).
 func (d *Desktop) launchFollower(pc *pendingChromium) error {
 	socket := filepath.Join(pc.userData, "SingletonSocket")
-	err := d.poll(pc.browser(), pc.name+"'s browser to listen on "+socket, func() (bool, error) {
+	err := pc.browser().poll(pc.name+"'s browser to listen on "+socket, func() (bool, error) {
 		_, err := os.Lstat(socket)
 		return err == nil, nil
 	})
@@ -223,7 +223,7 @@ func (d *Desktop) placeChromium(pc *pendingChromium) error {
 	b := pc.browser()
 	t0 := time.Now()
 	var ready *pageReport
-	err := d.poll(b, pc.name+" page ready", func() (bool, error) {
+	err := b.poll(pc.name+" page ready", func() (bool, error) {
 		select {
 		case ready = <-pc.page.ready:
 			return true, nil
@@ -244,9 +244,9 @@ func (d *Desktop) placeChromium(pc *pendingChromium) error {
 	// The window: titled by the page, and belonging to this instance's
 	// browser (Chromium sets _NET_WM_PID to the browser process's pid). A
 	// window of a second browser on the same profile would fail here.
-	pid := b.pid()
+	pid := b.PID
 	var wid uint32
-	err = d.poll(b, pc.name+" window", func() (bool, error) {
+	err = b.poll(pc.name+" window", func() (bool, error) {
 		out, _ := d.x("xdotool", "search", "--onlyvisible", "--name", "^"+regexp.QuoteMeta(pc.name)+"$")
 		for _, f := range strings.Fields(out) {
 			id, err := strconv.ParseUint(f, 10, 32)
@@ -281,7 +281,7 @@ func (d *Desktop) placeChromium(pc *pendingChromium) error {
 	// its frame where a Tk window's would be. Chromium asks for static
 	// gravity, so a move places the client window, inside the frame.
 	var left, top int
-	err = d.poll(b, pc.name+" _NET_FRAME_EXTENTS", func() (bool, error) {
+	err = b.poll(pc.name+" _NET_FRAME_EXTENTS", func() (bool, error) {
 		ext, err := d.xprop(hex, "_NET_FRAME_EXTENTS")
 		if err != nil {
 			return false, nil
@@ -300,7 +300,7 @@ func (d *Desktop) placeChromium(pc *pendingChromium) error {
 		return b.failure(err)
 	}
 	var geo, last rect
-	err = d.poll(b, pc.name+" window geometry to settle", func() (bool, error) {
+	err = b.poll(pc.name+" window geometry to settle", func() (bool, error) {
 		g, err := d.geometry(wid)
 		if err != nil {
 			return false, err
@@ -329,7 +329,7 @@ func (d *Desktop) awaitChromium(pc *pendingChromium) (*AgentWindow, error) {
 	w := &AgentWindow{
 		Name:     pc.name,
 		Kind:     pc.kind,
-		PID:      pc.browser().pid(),
+		PID:      pc.browser().PID,
 		WindowID: wid,
 		Instance: pc.instance,
 		X:        x,

@@ -145,22 +145,7 @@ func TestChromium(t *testing.T) {
 			if a.Kind == KindContentEditable {
 				want = text + "\n\n"
 			}
-			before := mustSubmits(t, d, a.Name)
-			if err := d.SetClipboard(text); err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			if a.Kind != KindTk {
-				n = len(events(t, d, a.Name))
-			}
-			c.click(t, a)
-			key(t, d, "ctrl+v")
-			if a.Kind != KindTk {
-				waitLanded(t, d, a.Name, n)
-			}
-			key(t, d, "Return")
-			got := waitSubmitCount(t, d, a.Name, len(before)+1)
-			if last := got[len(got)-1]; last != want {
+			if last, _ := clickPasteEnter(t, d, c, a, text); last != want {
 				t.Errorf("%s (%s) recorded %q, want %q", a.Name, a.Kind, last, want)
 			}
 		}
@@ -218,7 +203,7 @@ func TestChromium(t *testing.T) {
 		d.mu.Lock()
 		for _, p := range d.procs {
 			if p.group {
-				groups = append(groups, p.pid())
+				groups = append(groups, p.PID)
 			}
 			if p.strays != nil {
 				strays = append(strays, p.strays)
@@ -265,22 +250,8 @@ func TestChromium(t *testing.T) {
 // exactly the text, and that the window saw one plain click and one paste.
 func pasteAndSubmit(t *testing.T, d *Desktop, c *clicker, a *AgentWindow, text string) {
 	t.Helper()
-	before := mustSubmits(t, d, a.Name)
-	if err := d.SetClipboard(text); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	if a.Kind != KindTk {
-		n = len(events(t, d, a.Name))
-	}
-	c.click(t, a)
-	key(t, d, "ctrl+v")
-	if a.Kind != KindTk {
-		waitLanded(t, d, a.Name, n)
-	}
-	key(t, d, "Return")
-	got := waitSubmitCount(t, d, a.Name, len(before)+1)
-	if last := got[len(got)-1]; last != text {
+	last, n := clickPasteEnter(t, d, c, a, text)
+	if last != text {
 		t.Fatalf("%s (%s) recorded\n%q\nwant\n%q", a.Name, a.Kind, last, text)
 	}
 	if a.Kind == KindTk {
@@ -306,6 +277,29 @@ func pasteAndSubmit(t *testing.T, d *Desktop, c *clicker, a *AgentWindow, text s
 	if len(pastes) != 1 || pastes[0].Data != text || !pastes[0].OnInput {
 		t.Errorf("%s: pastes %+v, want one with the text, on the input", a.Name, pastes)
 	}
+}
+
+// clickPasteEnter puts text on the clipboard, clicks a's input, pastes,
+// waits until the paste has landed (in a Chromium window), presses Enter
+// and waits for the submit. It returns what the submit recorded, and how
+// many events a Chromium window had reported before the click.
+func clickPasteEnter(t *testing.T, d *Desktop, c *clicker, a *AgentWindow, text string) (last string, seen int) {
+	t.Helper()
+	before := mustSubmits(t, d, a.Name)
+	if err := d.SetClipboard(text); err != nil {
+		t.Fatal(err)
+	}
+	if a.Kind != KindTk {
+		seen = len(events(t, d, a.Name))
+	}
+	c.click(t, a)
+	key(t, d, "ctrl+v")
+	if a.Kind != KindTk {
+		waitLanded(t, d, a.Name, seen)
+	}
+	key(t, d, "Return")
+	got := waitSubmitCount(t, d, a.Name, len(before)+1)
+	return got[len(got)-1], seen
 }
 
 // clicker clicks agent windows at their inputs, never two within

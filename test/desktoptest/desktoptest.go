@@ -198,7 +198,9 @@ func MissingTools() []Tool {
 	return missing
 }
 
-func missingToolsError(missing []Tool) error {
+// InstallHint says which tools are missing and how to install them:
+// "missing a, b: run scripts/deps.sh desktop, or apt-get install p q".
+func InstallHint(missing []Tool) string {
 	var cmds, pkgs []string
 	for _, t := range missing {
 		cmds = append(cmds, t.Command)
@@ -206,7 +208,7 @@ func missingToolsError(missing []Tool) error {
 			pkgs = append(pkgs, t.Package)
 		}
 	}
-	return fmt.Errorf("desktoptest: missing %s: run scripts/deps.sh desktop, or apt-get install %s",
+	return fmt.Sprintf("missing %s: run scripts/deps.sh desktop, or apt-get install %s",
 		strings.Join(cmds, ", "), strings.Join(pkgs, " "))
 }
 
@@ -218,16 +220,23 @@ func StartT(t testing.TB, opts Options) *Desktop {
 	if opts.Log == nil {
 		opts.Log = t.Logf
 	}
-	d, err := Start(opts)
+	return StartForTest(t, func() (*Desktop, error) { return Start(opts) })
+}
+
+// StartForTest calls start and stops what it started when the test ends;
+// a start or a stop that fails fails the test. For a rig's StartT.
+func StartForTest[T interface{ Stop() error }](t testing.TB, start func() (T, error)) T {
+	t.Helper()
+	v, err := start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := d.Stop(); err != nil {
-			t.Errorf("desktoptest: stop: %v", err)
+		if err := v.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
 		}
 	})
-	return d
+	return v
 }
 
 // Start launches Xvfb, openbox and opts.Agents agent windows, and returns
@@ -302,7 +311,7 @@ func Start(opts Options) (*Desktop, error) {
 		}
 	}
 	if missing := MissingTools(); len(missing) > 0 {
-		return nil, missingToolsError(missing)
+		return nil, errors.New("desktoptest: " + InstallHint(missing))
 	}
 	logf := opts.Log
 	if logf == nil {
@@ -482,7 +491,7 @@ func (d *Desktop) startOpenbox() error {
 	// An EWMH window manager announces itself with _NET_SUPPORTING_WM_CHECK
 	// on the root window; before that, clicks do not focus and
 	// _NET_ACTIVE_WINDOW is not kept.
-	return d.poll(p, "openbox to set _NET_SUPPORTING_WM_CHECK", func() (bool, error) {
+	return p.poll("openbox to set _NET_SUPPORTING_WM_CHECK", func() (bool, error) {
 		out, err := d.x("xprop", "-root", "_NET_SUPPORTING_WM_CHECK")
 		return err == nil && strings.Contains(out, "window id #"), nil
 	})
@@ -527,10 +536,10 @@ func (d *Desktop) Stop() error {
 		if waitGone(p, deadline) {
 			continue
 		}
-		d.logf("desktoptest: %s (pid %d) ignored SIGTERM for %v; killing", p.name, p.pid(), stopGrace)
+		d.logf("desktoptest: %s (pid %d) ignored SIGTERM for %v; killing", p.Name, p.PID, stopGrace)
 		p.signal(syscall.SIGKILL)
 		if !waitGone(p, time.Now().Add(stopGrace)) {
-			errs = append(errs, fmt.Errorf("desktoptest: %s (pid %d) survived SIGKILL", p.name, p.pid()))
+			errs = append(errs, fmt.Errorf("desktoptest: %s (pid %d) survived SIGKILL", p.Name, p.PID))
 		}
 	}
 	if d.rec != nil {
@@ -545,7 +554,7 @@ func waitGone(p *process, deadline time.Time) bool {
 	for !p.gone() {
 		if !p.group {
 			select {
-			case <-p.done:
+			case <-p.Done():
 				continue
 			case <-time.After(time.Until(deadline)):
 				return false
@@ -559,44 +568,32 @@ func waitGone(p *process, deadline time.Time) bool {
 	return true
 }
 
-// poll calls cond until it reports true, it fails, p exits (when p is not
-// nil), or startTimeout passes. It never sleeps longer than 20 ms at a time.
-func (d *Desktop) poll(p *process, what string, cond func() (bool, error)) error {
-	deadline := time.Now().Add(startTimeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return p.failure(fmt.Errorf("waiting for %s: %w", what, err))
-		}
-		if ok {
-			return nil
-		}
-		if p != nil && p.exited() {
-			return p.failure(fmt.Errorf("exited while waiting for %s", what))
-		}
-		if time.Now().After(deadline) {
-			return p.failure(fmt.Errorf("timed out after %v waiting for %s", startTimeout, what))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// waitFor is poll for callers after Start, with their own deadline.
-func waitFor(timeout time.Duration, what string, cond func() (bool, error)) error {
+// WaitFor calls cond every interval until it reports true, it fails, or
+// timeout passes. Its errors carry no package prefix.
+func WaitFor(timeout, interval time.Duration, what string, cond func() (bool, error)) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		ok, err := cond()
 		if err != nil {
-			return fmt.Errorf("desktoptest: waiting for %s: %w", what, err)
+			return fmt.Errorf("waiting for %s: %w", what, err)
 		}
 		if ok {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("desktoptest: timed out after %v waiting for %s", timeout, what)
+			return fmt.Errorf("timed out after %v waiting for %s", timeout, what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(interval)
 	}
+}
+
+// waitFor is WaitFor 10 ms apart, for callers after Start, with their own
+// deadline.
+func waitFor(timeout time.Duration, what string, cond func() (bool, error)) error {
+	if err := WaitFor(timeout, 10*time.Millisecond, what, cond); err != nil {
+		return fmt.Errorf("desktoptest: %w", err)
+	}
+	return nil
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)

@@ -59,24 +59,14 @@ func TestDesktop(t *testing.T) {
 		for _, a := range []*AgentWindow{d.Agents[2], d.Agents[0]} {
 			clickAndWaitActive(t, d, a)
 			text := "héllo\nwörld ✓ " + a.Name
-			if err := d.SetClipboard(text); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := d.x("xdotool", "key", "--clearmodifiers", "ctrl+v", "Return"); err != nil {
-				t.Fatal(err)
-			}
+			pasteKeys(t, d, text, "--clearmodifiers", "ctrl+v", "Return")
 			waitSubmits(t, d, a.Name, []string{text})
 		}
 
 		a := d.Agents[1]
 		clickAndWaitActive(t, d, a)
 		msg := "[agentspool id=20261127-ab12cd from=Agent-6 to=Agent-2]\nplease review"
-		if err := d.SetClipboard(msg); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := d.x("xdotool", "key", "ctrl+v", "Return"); err != nil {
-			t.Fatal(err)
-		}
+		pasteKeys(t, d, msg, "ctrl+v", "Return")
 		waitSubmits(t, d, a.Name, []string{msg})
 		waitFile(t, filepath.Join(a.Inbox, "20261127-ab12cd.ack"))
 	})
@@ -94,12 +84,7 @@ func TestDesktop(t *testing.T) {
 		if _, err := d.x("xdotool", "key", "ctrl+v", "ctrl+z"); err != nil {
 			t.Fatal(err)
 		}
-		if err := d.SetClipboard("right"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := d.x("xdotool", "key", "ctrl+v", "Return"); err != nil {
-			t.Fatal(err)
-		}
+		pasteKeys(t, d, "right", "ctrl+v", "Return")
 		waitSubmits(t, d, a.Name, []string{"kept right"})
 	})
 
@@ -156,7 +141,7 @@ func TestDesktop(t *testing.T) {
 	var pids []int
 	d.mu.Lock()
 	for _, p := range d.procs {
-		pids = append(pids, p.pid())
+		pids = append(pids, p.PID)
 	}
 	d.mu.Unlock()
 	stopped = true
@@ -212,12 +197,7 @@ func TestFixtureOptions(t *testing.T) {
 	// Agent-2 acks slowly (AckDelays), and its first submit is acked.
 	slow := d.Agents[1]
 	clickAndWaitActive(t, d, slow)
-	if err := d.SetClipboard("[agentspool id=slow from=test]\nbody"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.x("xdotool", "key", "ctrl+v", "Return"); err != nil {
-		t.Fatal(err)
-	}
+	pasteKeys(t, d, "[agentspool id=slow from=test]\nbody", "ctrl+v", "Return")
 	waitFile(t, filepath.Join(slow.Record, "000001.txt"))
 	submitted := time.Now()
 	waitFile(t, filepath.Join(slow.Inbox, "slow.ack"))
@@ -245,6 +225,18 @@ func clickAndWaitActive(t *testing.T, d *Desktop, a *AgentWindow) {
 		return err == nil && strings.TrimSpace(out) == a.Name, nil
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pasteKeys puts text on the clipboard and sends keys to the active
+// window: "ctrl+v", "Return" most often.
+func pasteKeys(t *testing.T, d *Desktop, text string, keys ...string) {
+	t.Helper()
+	if err := d.SetClipboard(text); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.x(append([]string{"xdotool", "key"}, keys...)...); err != nil {
 		t.Fatal(err)
 	}
 }

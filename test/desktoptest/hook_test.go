@@ -36,12 +36,7 @@ func TestFixtureHook(t *testing.T) {
 	}
 	clickAndWaitActive(t, d, a)
 	msg := "[agentspool id=20261127-ab12cd from=Agent-6 to=Agent-1]\nsay \"hi\" \\ back\tslash ünï ✓\nline 3"
-	if err := d.SetClipboard(msg); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.x("xdotool", "key", "ctrl+v", "Return"); err != nil {
-		t.Fatal(err)
-	}
+	pasteKeys(t, d, msg, "ctrl+v", "Return")
 	waitSubmits(t, d, a.Name, []string{msg})
 	calls, err := d.HookCalls(a.Name)
 	if err != nil || len(calls) != 1 {
@@ -75,12 +70,7 @@ func TestFixtureHook(t *testing.T) {
 	}
 	// A second prompt: same conversation, a new generation. A blank
 	// submit runs no hook (Cursor sends none) but is recorded.
-	if err := d.SetClipboard("second"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.x("xdotool", "key", "ctrl+v", "Return", "Return"); err != nil {
-		t.Fatal(err)
-	}
+	pasteKeys(t, d, "second", "ctrl+v", "Return", "Return")
 	waitSubmits(t, d, a.Name, []string{msg, "second", ""})
 	calls, _ = d.HookCalls(a.Name)
 	if len(calls) != 2 {
@@ -101,12 +91,7 @@ func TestFixtureHook(t *testing.T) {
 	// hook the same prompt again).
 	for _, b := range d.Agents[1:] {
 		clickAndWaitActive(t, d, b)
-		if err := d.SetClipboard("blocked " + b.Name); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := d.x("xdotool", "key", "ctrl+v", "Return"); err != nil {
-			t.Fatal(err)
-		}
+		pasteKeys(t, d, "blocked "+b.Name, "ctrl+v", "Return")
 		var calls []HookCall
 		err := waitFor(5*time.Second, b.Name+" hook calls", func() (bool, error) {
 			calls, err = d.HookCalls(b.Name)

@@ -15,19 +15,16 @@ import (
 	"time"
 )
 
-// process is one long-running child: the X server, the WM, a window, or an
-// xclip holding the clipboard. Its stdout and stderr go to <Dir>/logs.
+// process is one long-running child of the desktop: the X server, the
+// WM, a window, or an xclip holding the clipboard. Its stdout and stderr
+// go to <Dir>/logs.
 type process struct {
-	name  string
-	cmd   *exec.Cmd
-	log   string
+	*Child
 	group bool // it leads its own process group, and signals go to the group
 	// strays finds the processes it started outside its group (Chromium's
 	// crashpad handlers, which start their own session), by a mark unique
 	// to this desktop; nil if none.
 	strays func() []int
-	done   chan struct{} // closed once the process has exited and been reaped
-	err    error         // Wait's result, read after done
 }
 
 // spawn starts a tracked process. Once spawn returns it, Stop ends it.
@@ -63,44 +60,22 @@ func (d *Desktop) spawnProc(name string, o procOptions, argv ...string) (*proces
 	if d.stopped {
 		return nil, fmt.Errorf("desktoptest: %s: desktop is stopped", name)
 	}
-	logPath := filepath.Join(d.Dir, "logs", fmt.Sprintf("%s.%d.log", name, len(d.procs)))
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("desktoptest: %w", err)
-	}
-	defer logFile.Close() // the child holds its own copy
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(d.Env(), o.env...)
 	cmd.Dir = d.Dir
 	cmd.Stdin = o.stdin
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
 	cmd.ExtraFiles = o.extra
 	if o.group {
 		cmd.SysProcAttr = ownGroup()
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("desktoptest: start %s: %w", name, err)
+	c, err := StartChild(name, filepath.Join(d.Dir, "logs", fmt.Sprintf("%s.%d.log", name, len(d.procs))), cmd)
+	if err != nil {
+		return nil, fmt.Errorf("desktoptest: %w", err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, group: o.group, strays: o.strays, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
+	p := &process{Child: c, group: o.group, strays: o.strays}
 	d.procs = append(d.procs, p)
-	d.logf("desktoptest: started %s pid %d: %s", name, cmd.Process.Pid, strings.Join(argv, " "))
+	d.logf("desktoptest: started %s pid %d: %s", name, p.PID, strings.Join(argv, " "))
 	return p, nil
-}
-
-func (p *process) pid() int { return p.cmd.Process.Pid }
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 func (p *process) signal(sig syscall.Signal) {
@@ -109,15 +84,15 @@ func (p *process) signal(sig syscall.Signal) {
 		// the leader's pid, which the kernel does not reuse while the
 		// leader is unreaped or the group has a member. Once neither holds,
 		// the number could be another program's group, so it is left alone.
-		if !p.exited() || len(groupMembers(p.pid())) > 0 {
-			_ = kill(-p.pid(), sig) // an error means the group is gone
+		if !p.Exited() || len(groupMembers(p.PID)) > 0 {
+			_ = kill(-p.PID, sig) // an error means the group is gone
 		}
 		p.signalStrays(sig)
 		return
 	}
-	if !p.exited() {
-		// An error here means it exited meanwhile; done will say so.
-		_ = p.cmd.Process.Signal(sig)
+	if !p.Exited() {
+		// An error here means it exited meanwhile; Done will say so.
+		_ = p.Signal(sig)
 	}
 }
 
@@ -133,7 +108,7 @@ func (p *process) signalStrays(sig syscall.Signal) {
 // gone reports whether the process, and for a group every process in it
 // and every stray, has ended.
 func (p *process) gone() bool {
-	return p.exited() && (!p.group || len(groupMembers(p.pid())) == 0) && (p.strays == nil || len(p.strays()) == 0)
+	return p.Exited() && (!p.group || len(groupMembers(p.PID)) == 0) && (p.strays == nil || len(p.strays()) == 0)
 }
 
 // procsWithArg returns the pids of the live processes that have an
@@ -190,31 +165,21 @@ func groupMembers(pgid int) []int {
 	return pids
 }
 
-// failure wraps err with the process's name, exit status and the tail of
-// its log. A nil p (no process to blame) just prefixes the package.
+// failure is Child.Failure with the package's prefix. A nil p (no
+// process to blame) just prefixes the package.
 func (p *process) failure(err error) error {
 	if p == nil {
 		return fmt.Errorf("desktoptest: %w", err)
 	}
-	status := "running"
-	if p.exited() {
-		status = fmt.Sprintf("exited: %v", p.err)
-	}
-	return fmt.Errorf("desktoptest: %s (pid %d, %s): %w\n--- %s (tail) ---\n%s",
-		p.name, p.pid(), status, err, p.log, tail(p.log, 20))
+	return fmt.Errorf("desktoptest: %w", p.Failure(err))
 }
 
-// tail returns the last n lines of a file, for error messages.
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
+// poll is Child.Poll with Start's timeout, and the package's prefix.
+func (p *process) poll(what string, cond func() (bool, error)) error {
+	if err := p.Poll(startTimeout, what, cond); err != nil {
+		return fmt.Errorf("desktoptest: %w", err)
 	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return nil
 }
 
 // toolTimeout bounds one short X tool run; none should take more than a

@@ -82,21 +82,10 @@ func (d *Desktop) launchWindow(name, dir, geometry string, neverAckFirst bool) (
 func (d *Desktop) awaitWindow(pw *pendingWindow) (*AgentWindow, error) {
 	p := pw.proc
 	ready := filepath.Join(pw.dir, "ready")
-	var fields map[string]string
 	// The fixture writes ready (by rename) once its input is visible.
-	err := d.poll(p, pw.name+" ready file", func() (bool, error) {
-		data, err := os.ReadFile(ready)
-		if os.IsNotExist(err) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		fields = parseKV(string(data))
-		return true, nil
-	})
+	fields, err := p.AwaitReady(startTimeout, ready)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("desktoptest: %w", err)
 	}
 	toplevel, err1 := parseWindowID(fields["toplevel"])
 	input, err2 := parseWindowID(fields["input"])
@@ -124,7 +113,7 @@ func (d *Desktop) awaitWindow(pw *pendingWindow) (*AgentWindow, error) {
 
 	// Tk 8.6 does not set _NET_WM_PID, and Tcl cannot set a property on the
 	// wrapper, so the harness sets it; the daemon's pid check reads it live.
-	pid := p.pid()
+	pid := p.PID
 	if _, err := d.x("xprop", "-id", wid, "-f", "_NET_WM_PID", "32c", "-set", "_NET_WM_PID", strconv.Itoa(pid)); err != nil {
 		return nil, p.failure(err)
 	}
@@ -136,7 +125,7 @@ func (d *Desktop) awaitWindow(pw *pendingWindow) (*AgentWindow, error) {
 	// WM places the frame before the window becomes visible, but the read
 	// must agree twice in a row so a late move is not taken for the answer.
 	var geo, last rect
-	err = d.poll(p, pw.name+" input geometry to settle", func() (bool, error) {
+	err = p.poll(pw.name+" input geometry to settle", func() (bool, error) {
 		g, err := d.geometry(input)
 		if err != nil {
 			return false, err
@@ -207,16 +196,6 @@ func (d *Desktop) xprop(wid, prop string) (string, error) {
 		return "", fmt.Errorf("%s: %s", prop, strings.TrimSpace(out))
 	}
 	return val, nil
-}
-
-func parseKV(s string) map[string]string {
-	m := map[string]string{}
-	for line := range strings.Lines(s) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 func parseWindowID(s string) (uint32, error) {
@@ -348,7 +327,7 @@ func (d *Desktop) SetClipboard(text string) error {
 		return err
 	}
 	err = waitFor(5*time.Second, "the clipboard to hold the new text", func() (bool, error) {
-		if p.exited() {
+		if p.Exited() {
 			return false, p.failure(fmt.Errorf("xclip exited"))
 		}
 		got, err := d.Clipboard()

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -157,31 +156,18 @@ func startCLIs(t *testing.T, desk *desktoptest.Desktop, work string, env []strin
 			t.Fatalf("%s: %v", clis[i].name, err)
 		}
 	}
-	x := func(argv ...string) (string, error) {
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Env = desk.Env()
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
 	for _, c := range clis {
-		wid := strconv.FormatUint(uint64(c.agent.WindowID), 10)
-		if out, err := x("xdotool", "windowmove", "--sync", wid, strconv.Itoa(c.x), strconv.Itoa(c.y)); err != nil {
-			t.Fatalf("move %s's window: %v %s", c.name, err, out)
+		if err := c.agent.Move(c.x, c.y); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
 		}
-		out, err := x("xdotool", "getwindowgeometry", "--shell", wid)
+		x, y, w, h, err := c.agent.Geometry()
 		if err != nil {
-			t.Fatalf("geometry of %s's window: %v %s", c.name, err, out)
+			t.Fatalf("%s: %v", c.name, err)
 		}
-		g := map[string]int{}
-		for _, l := range strings.Split(out, "\n") {
-			if k, v, ok := strings.Cut(l, "="); ok {
-				g[k], _ = strconv.Atoi(v)
-			}
+		if x+w > screenW || y+h > screenH {
+			t.Fatalf("%s's window %dx%d+%d+%d is not inside the %dx%d screen", c.name, w, h, x, y, screenW, screenH)
 		}
-		if g["X"]+g["WIDTH"] > screenW || g["Y"]+g["HEIGHT"] > screenH {
-			t.Fatalf("%s's window %+v is not inside the %dx%d screen", c.name, g, screenW, screenH)
-		}
-		cmd := exec.Command(bin, "coords", "capture", c.name, "--at", fmt.Sprintf("%d,%d", g["X"]+g["WIDTH"]/2, g["Y"]+g["HEIGHT"]/2))
+		cmd := exec.Command(bin, "coords", "capture", c.name, "--at", fmt.Sprintf("%d,%d", x+w/2, y+h/2))
 		cmd.Env = env
 		capOut, err := cmd.CombinedOutput()
 		if err != nil {
@@ -189,20 +175,6 @@ func startCLIs(t *testing.T, desk *desktoptest.Desktop, work string, env []strin
 		}
 		t.Logf("%s", capOut)
 	}
-}
-
-// claudeWrapper is Claude Code's wrapper of a long paste in the prompt
-// its model receives.
-var claudeWrapper = regexp.MustCompile(`(?s)<pasted_content id="[^"]*">\n?(.*?)\n?</pasted_content id="[^"]*">`)
-
-var foldSpace = regexp.MustCompile(`\s+`)
-
-// asMessage is a prompt as the message it carries: the CLI's paste
-// wrapper taken off, white space folded (a TUI's input keeps a message's
-// words, not its tabs and blank lines byte for byte).
-func asMessage(s string) string {
-	s = claudeWrapper.ReplaceAllString(s, "$1")
-	return strings.TrimSpace(foldSpace.ReplaceAllString(s, " "))
 }
 
 var cliEnvelope = regexp.MustCompile(`\[agentspool id=(\S+) from=\S+ to=\S+\]`)
@@ -247,7 +219,7 @@ func checkCLIs(clis []*proofCLI, msgs []*msg, inboxRoot string, problem func(str
 		}
 		for i, p := range c.model.Prompts() {
 			st.Prompts++
-			q := asMessage(p)
+			q := agentcli.AsMessage(p)
 			ids := cliEnvelope.FindAllStringSubmatch(q, -1)
 			where := fmt.Sprintf("%s (%s) prompt %d", c.name, c.program, i+1)
 			switch {
@@ -266,9 +238,9 @@ func checkCLIs(clis []*proofCLI, msgs []*msg, inboxRoot string, problem func(str
 				case !ok:
 					st.Misrouted++
 					problem("%s: MISROUTED or unknown id %s: %.200q", where, ids[0][1], p)
-				case q != asMessage(m.expected()):
+				case q != agentcli.AsMessage(m.expected()):
 					st.Garbled++
-					problem("%s: GARBLED %s: %.300q, want %.300q", where, m.Token, q, asMessage(m.expected()))
+					problem("%s: GARBLED %s: %.300q, want %.300q", where, m.Token, q, agentcli.AsMessage(m.expected()))
 				default:
 					hits[m.ID]++
 				}

@@ -47,26 +47,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("AGENTSPOOL_PROOF_ROLE") == "second" {
 		os.Exit(runSecond())
 	}
-	dir, err := os.MkdirTemp("", "agentspool-proof-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "agentspool")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	build := exec.Command(goTool, "build", "-o", bin, "github.com/agentspool/agentspool/cmd/agentspool")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "proof: go build agentspool:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	desktoptest.MainWithAgentspool(m, &bin)
 }
 
 const (
@@ -982,12 +963,8 @@ func killed(err error) bool {
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	end := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := desktoptest.WaitFor(timeout, 50*time.Millisecond, what, func() (bool, error) { return cond(), nil }); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -33,28 +33,7 @@ import (
 
 var bin string // the agentspool binary TestMain builds
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "agentspool-terminal-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "agentspool")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	build := exec.Command(goTool, "build", "-o", bin, "github.com/agentspool/agentspool/cmd/agentspool")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "terminal: go build agentspool:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { desktoptest.MainWithAgentspool(m, &bin) }
 
 // cli is one agent of the rig: its name in coords.yaml, its program, the
 // terminal it runs in, and where its window goes.
@@ -182,14 +161,16 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 		t.Fatalf("%s: %v", name, err)
 	}
 	for _, c := range clis {
-		a := r.agents[c.name]
-		if out, err := r.x("xdotool", "windowmove", "--sync", strconv.FormatUint(uint64(a.WindowID), 10), strconv.Itoa(c.x), strconv.Itoa(c.y)); err != nil {
-			t.Fatalf("move %s's window: %v %s", c.name, err, out)
+		if err := r.agents[c.name].Move(c.x, c.y); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
 		}
 	}
 	for _, c := range clis {
-		a := r.agents[c.name]
-		x, y := r.center(a.WindowID)
+		x, y, w, h, err := r.agents[c.name].Geometry()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		x, y = x+w/2, y+h/2 // the window's center
 		r.points[c.name] = [2]int{x, y}
 		out, err := r.agentspool("coords", "capture", c.name, "--at", fmt.Sprintf("%d,%d", x, y))
 		if err != nil {
@@ -202,21 +183,6 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 		t.Fatalf("coords.yaml after capture:\n%s", raw)
 	}
 	return r
-}
-
-// center is the middle of a window on the screen.
-func (r *rig) center(wid uint32) (int, int) {
-	out, err := r.x("xdotool", "getwindowgeometry", "--shell", strconv.FormatUint(uint64(wid), 10))
-	if err != nil {
-		r.t.Fatalf("geometry of 0x%x: %v %s", wid, err, out)
-	}
-	v := map[string]int{}
-	for _, l := range strings.Split(out, "\n") {
-		if k, val, ok := strings.Cut(l, "="); ok {
-			v[k], _ = strconv.Atoi(val)
-		}
-	}
-	return v["X"] + v["WIDTH"]/2, v["Y"] + v["HEIGHT"]/2
 }
 
 func (r *rig) x(argv ...string) (string, error) {
@@ -356,31 +322,12 @@ func (r *rig) states() map[string]listed {
 	return m
 }
 
-func (r *rig) tail(name string, n int) string {
-	raw, _ := os.ReadFile(filepath.Join(r.dir, name))
-	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// pastedBlock is Claude Code's wrapper of a long paste, in what its
-// model and its hook receive.
-var pastedBlock = regexp.MustCompile(`(?s)<pasted_content id="[^"]*">\n?(.*?)\n?</pasted_content id="[^"]*">`)
-
-var spaces = regexp.MustCompile(`\s+`)
+// tail is the last n lines of a file in the rig's dir.
+func (r *rig) tail(name string, n int) string { return desktoptest.Tail(filepath.Join(r.dir, name), n) }
 
 // qwenPlaceholder is a prompt that is only Qwen Code's placeholder of a
 // long paste.
 var qwenPlaceholder = regexp.MustCompile(`^\[Pasted Content \d+ chars\](?: #\d+)?$`)
-
-// plain is a prompt as the message it carries: the CLI's paste wrapper
-// taken off, white space folded.
-func plain(s string) string {
-	s = pastedBlock.ReplaceAllString(s, "$1")
-	return strings.TrimSpace(spaces.ReplaceAllString(s, " "))
-}
 
 // checkReceived asserts that the agent's model received every message
 // exactly once and alone, and nothing else.
@@ -393,13 +340,13 @@ func (r *rig) checkReceived(agent string, msgs []message) {
 	want := map[string]message{}
 	for _, m := range msgs {
 		if m.agent == agent {
-			want[plain(m.pasted())] = m
+			want[agentcli.AsMessage(m.pasted())] = m
 		}
 	}
 	allIn := func(ts []mockmodel.Turn) bool {
 		got := map[string]bool{}
 		for _, t := range ts {
-			got[plain(t.Prompt)] = true
+			got[agentcli.AsMessage(t.Prompt)] = true
 		}
 		for p := range want {
 			if !got[p] {
@@ -414,7 +361,7 @@ func (r *rig) checkReceived(agent string, msgs []message) {
 	prompts := r.models[agent].Prompts()
 	seen := map[string]int{}
 	for i, p := range prompts {
-		m, ok := want[plain(p)]
+		m, ok := want[agentcli.AsMessage(p)]
 		switch {
 		case strings.TrimSpace(p) == "":
 			r.t.Errorf("%s: prompt %d is empty", agent, i)
@@ -689,8 +636,8 @@ func TestNoPasteIntoTheMiddleOfADraft(t *testing.T) {
 	if len(prompts) != 1 {
 		t.Errorf("the model received %d prompts, want 1: %q", len(prompts), prompts)
 	}
-	p, msg := plain(prompts[0]), plain(m.pasted())
-	rest, found := strings.CutPrefix(p, plain(draft))
+	p, msg := agentcli.AsMessage(prompts[0]), agentcli.AsMessage(m.pasted())
+	rest, found := strings.CutPrefix(p, agentcli.AsMessage(draft))
 	switch {
 	case !strings.Contains(p, msg):
 		t.Errorf("the message is not whole in the prompt (pasted into the draft?): %q", p)
@@ -722,7 +669,11 @@ func TestNoPasteIntoTheMiddleOfADraft(t *testing.T) {
 		t.Fatal(err)
 	}
 	inside := regexp.MustCompile(`DRAFTSTART[^Q]*Q[^Q]*DRAFTEND`)
-	if err := agentWait(20*time.Second, func() bool { s, _ := a.Screen(); return inside.MatchString(s) }); err != nil {
+	err = desktoptest.WaitFor(20*time.Second, 100*time.Millisecond, "the Q inside the draft", func() (bool, error) {
+		s, _ := a.Screen()
+		return inside.MatchString(s), nil
+	})
+	if err != nil {
 		s, _ := a.Screen()
 		t.Errorf("a click at (%d,%d) did not put the caret into the draft: the test's point is not in its text\n%s", x, y, s)
 	}
@@ -745,26 +696,10 @@ func (r *rig) pointInto(a *agentcli.Agent, word string) (int, int) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	out, err := r.x("xdotool", "getwindowgeometry", "--shell", strconv.FormatUint(uint64(a.WindowID), 10))
+	x, y, w, h, err := a.Geometry()
 	if err != nil {
-		r.t.Fatalf("geometry: %v %s", err, out)
+		r.t.Fatal(err)
 	}
-	g := map[string]float64{}
-	for _, l := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			g[k], _ = strconv.ParseFloat(v, 64)
-		}
-	}
-	cw, ch := (g["WIDTH"]-4)/float64(cols), (g["HEIGHT"]-4)/float64(rows)
-	return int(g["X"] + 2 + (float64(col)+2.5)*cw), int(g["Y"] + 2 + (float64(row)+0.5)*ch)
-}
-
-// agentWait polls cond until it holds or timeout passes.
-func agentWait(timeout time.Duration, cond func() bool) error {
-	for end := time.Now().Add(timeout); !cond(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(end) {
-			return fmt.Errorf("not within %v", timeout)
-		}
-	}
-	return nil
+	cw, ch := float64(w-4)/float64(cols), float64(h-4)/float64(rows)
+	return int(float64(x) + 2 + (float64(col)+2.5)*cw), int(float64(y) + 2 + (float64(row)+0.5)*ch)
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentspool/agentspool/test/desktoptest"
 	"github.com/agentspool/agentspool/test/proof"
 )
 
@@ -421,11 +422,7 @@ func TestWindowsProof(t *testing.T) {
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := desktoptest.WaitFor(timeout, 100*time.Millisecond, what, func() (bool, error) { return cond(), nil }); err != nil {
+		t.Fatal(err)
 	}
 }

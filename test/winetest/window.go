@@ -159,17 +159,9 @@ func (p *Prefix) launch(name, dir, geometry string, editor bool, o FixtureOption
 func (p *Prefix) await(pw *pendingWindow) (*Window, error) {
 	pr := pw.proc
 	ready := filepath.Join(pw.dir, "ready")
-	var kv map[string]string
-	err := poll(pr, pw.name+" ready file", func() (bool, error) {
-		data, err := os.ReadFile(ready)
-		if os.IsNotExist(err) {
-			return false, nil
-		}
-		kv = parseKV(string(data))
-		return err == nil, err
-	})
+	kv, err := pr.AwaitReady(startTimeout, ready)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("winetest: %w", err)
 	}
 	var nums [7]int64
 	for i, k := range []string{"hwnd", "pid", "rootx", "rooty", "width", "height", "input"} {
@@ -186,7 +178,7 @@ func (p *Prefix) await(pw *pendingWindow) (*Window, error) {
 	}
 	// The X window Wine made for it: named by its title and its Unix pid
 	// (Wine sets _NET_WM_PID), so no other window can be taken for it.
-	err = poll(pr, pw.name+" X window", func() (bool, error) {
+	err = pr.poll(pw.name+" X window", func() (bool, error) {
 		out, err := p.x("xdotool", "search", "--all", "--pid", strconv.Itoa(pr.PID), "--name", "^"+regexp.QuoteMeta(pw.name)+"$")
 		ids := strings.Fields(out)
 		if err != nil || len(ids) != 1 {
@@ -209,7 +201,7 @@ func (p *Prefix) await(pw *pendingWindow) (*Window, error) {
 	dx, dy := w.X-x0, w.Y-y0
 	lastX, lastY := x0, y0
 	settled := 0
-	err = poll(pr, pw.name+" window position to settle", func() (bool, error) {
+	err = pr.poll(pw.name+" window position to settle", func() (bool, error) {
 		x, y, err := p.xOrigin(w.XID)
 		if err != nil {
 			return false, err
@@ -315,36 +307,4 @@ func (p *Prefix) XDo(args ...string) error {
 		return fmt.Errorf("winetest: %w", err)
 	}
 	return nil
-}
-
-// poll calls cond until it reports true, fails, pr exits, or startTimeout
-// passes, 20 ms apart.
-func poll(pr *Process, what string, cond func() (bool, error)) error {
-	deadline := time.Now().Add(startTimeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return pr.failure(fmt.Errorf("waiting for %s: %w", what, err))
-		}
-		if ok {
-			return nil
-		}
-		if pr.Exited() {
-			return pr.failure(fmt.Errorf("exited while waiting for %s", what))
-		}
-		if time.Now().After(deadline) {
-			return pr.failure(fmt.Errorf("timed out after %v waiting for %s", startTimeout, what))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func parseKV(s string) map[string]string {
-	m := map[string]string{}
-	for line := range strings.Lines(s) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }

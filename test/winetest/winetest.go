@@ -62,15 +62,7 @@ func Require(t testing.TB) {
 	if len(missing) == 0 {
 		return
 	}
-	var cmds, pkgs []string
-	for _, m := range missing {
-		cmds = append(cmds, m.Command)
-		if !slices.Contains(pkgs, m.Package) {
-			pkgs = append(pkgs, m.Package)
-		}
-	}
-	msg := fmt.Sprintf("winetest: missing %s: run scripts/deps.sh desktop, or apt-get install %s",
-		strings.Join(cmds, ", "), strings.Join(pkgs, " "))
+	msg := "winetest: " + desktoptest.InstallHint(missing)
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
@@ -124,16 +116,9 @@ type Prefix struct {
 func NewT(t testing.TB, d *desktoptest.Desktop, dir string) *Prefix {
 	t.Helper()
 	Require(t)
-	p, err := New(Options{Dir: dir, Desktop: d, Log: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(); err != nil {
-			t.Errorf("winetest: stop: %v", err)
-		}
+	return desktoptest.StartForTest(t, func() (*Prefix, error) {
+		return New(Options{Dir: dir, Desktop: d, Log: t.Logf})
 	})
-	return p
 }
 
 // New creates and boots a fresh prefix under opts.Dir and puts the
@@ -196,11 +181,11 @@ func (p *Prefix) boot(noStandIn bool) error {
 			return err
 		}
 		select {
-		case <-boot.done:
+		case <-boot.Done():
 		case <-time.After(startTimeout):
 			return boot.failure(fmt.Errorf("wineboot -i did not finish in %v", startTimeout))
 		}
-		if boot.err == nil {
+		if err = boot.Wait(); err == nil { // at once: it has ended
 			break
 		}
 		if log, _ := os.ReadFile(boot.Log); try == 0 && strings.Contains(string(log), "try running the same command again") {
@@ -212,7 +197,7 @@ func (p *Prefix) boot(noStandIn bool) error {
 			}
 			continue
 		}
-		return boot.failure(fmt.Errorf("wineboot -i: %w", boot.err))
+		return boot.failure(fmt.Errorf("wineboot -i: %w", err))
 	}
 	if server.Exited() {
 		return server.failure(errors.New("wineserver exited during wineboot"))
@@ -242,7 +227,7 @@ func (p *Prefix) startServer() (*Process, error) {
 	p.procs = slices.DeleteFunc(p.procs, func(pr *Process) bool { return pr == server })
 	p.mu.Unlock()
 	socket := fmt.Sprintf("/proc/%d/cwd/socket", server.PID)
-	if err := poll(server, "its socket", func() (bool, error) {
+	if err := server.poll("its socket", func() (bool, error) {
 		_, err := os.Stat(socket)
 		return err == nil, nil
 	}); err != nil {
@@ -369,16 +354,9 @@ func GoBuild(dir, out, pkg string) (string, error) {
 	return out, nil
 }
 
-// Process is one program running under Wine.
-type Process struct {
-	Name string
-	PID  int // the Unix pid of the Wine process that runs the .exe
-	Log  string
-
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
+// Process is one program running under Wine, in a process group of its
+// own; its PID is the Unix pid of the Wine process that runs the .exe.
+type Process struct{ *desktoptest.Child }
 
 // Start runs exe (a Unix path) with args under wine, its stdout and stderr
 // to a log in p.Logs, extra environment added to p.Env(). Stop ends it.
@@ -394,26 +372,16 @@ func (p *Prefix) spawn(name string, env []string, argv ...string) (*Process, err
 	if p.stopped {
 		return nil, fmt.Errorf("winetest: %s: prefix is stopped", name)
 	}
-	log := filepath.Join(p.Logs, fmt.Sprintf("%s.%d.log", name, p.started))
-	p.started++
-	f, err := os.Create(log)
-	if err != nil {
-		return nil, fmt.Errorf("winetest: %w", err)
-	}
-	defer f.Close() // the child has its own copy
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(p.Env(), env...)
 	cmd.Dir = p.Bin
-	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("winetest: start %s: %w", name, err)
+	c, err := desktoptest.StartChild(name, filepath.Join(p.Logs, fmt.Sprintf("%s.%d.log", name, p.started)), cmd)
+	p.started++
+	if err != nil {
+		return nil, fmt.Errorf("winetest: %w", err)
 	}
-	pr := &Process{Name: name, PID: cmd.Process.Pid, Log: log, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		pr.err = cmd.Wait()
-		close(pr.done)
-	}()
+	pr := &Process{c}
 	p.procs = append(p.procs, pr)
 	p.logf("winetest: started %s pid %d: %s", name, pr.PID, strings.Join(argv, " "))
 	return pr, nil
@@ -438,40 +406,24 @@ func (p *Prefix) Run(timeout time.Duration, env []string, exe string, args ...st
 	return o.String(), e.String(), err
 }
 
-// Exited reports whether the process has ended.
-func (pr *Process) Exited() bool {
-	select {
-	case <-pr.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// Wait waits for the process to end and returns its exit error.
-func (pr *Process) Wait() error {
-	<-pr.done
-	return pr.err
-}
-
 // Kill ends the process at once (SIGKILL: to Windows, a TerminateProcess
 // it cannot see coming, the kill a crash test wants) and waits for it.
 func (pr *Process) Kill() {
 	pr.signal(syscall.SIGKILL)
-	<-pr.done
+	<-pr.Done()
 }
 
 // Stop ends the process: SIGTERM, then SIGKILL after stopGrace.
 func (pr *Process) Stop() error {
 	pr.signal(syscall.SIGTERM)
 	select {
-	case <-pr.done:
+	case <-pr.Done():
 		return nil
 	case <-time.After(stopGrace):
 	}
 	pr.signal(syscall.SIGKILL)
 	select {
-	case <-pr.done:
+	case <-pr.Done():
 		return nil
 	case <-time.After(stopGrace):
 		return fmt.Errorf("winetest: %s (pid %d) survived SIGKILL", pr.Name, pr.PID)
@@ -486,19 +438,15 @@ func (pr *Process) signal(sig syscall.Signal) {
 	}
 }
 
-// failure wraps err with the process's state and the tail of its log.
-func (pr *Process) failure(err error) error {
-	status := "running"
-	if pr.Exited() {
-		status = fmt.Sprintf("exited: %v", pr.err)
+// failure is Child.Failure with the package's prefix.
+func (pr *Process) failure(err error) error { return fmt.Errorf("winetest: %w", pr.Failure(err)) }
+
+// poll is Child.Poll with startTimeout, and the package's prefix.
+func (pr *Process) poll(what string, cond func() (bool, error)) error {
+	if err := pr.Poll(startTimeout, what, cond); err != nil {
+		return fmt.Errorf("winetest: %w", err)
 	}
-	data, _ := os.ReadFile(pr.Log)
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > 20 {
-		lines = lines[len(lines)-20:]
-	}
-	return fmt.Errorf("winetest: %s (pid %d, %s): %w\n--- %s (tail) ---\n%s",
-		pr.Name, pr.PID, status, err, pr.Log, strings.Join(lines, "\n"))
+	return nil
 }
 
 // Stop ends every process started in the prefix, by pid, then the
@@ -519,7 +467,7 @@ func (p *Prefix) Stop() error {
 	}
 	for _, pr := range p.procs {
 		select {
-		case <-pr.done:
+		case <-pr.Done():
 			continue
 		case <-time.After(stopGrace):
 		}
