@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -59,6 +60,10 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 	timer := time.NewTimer(deadline)
 	defer timer.Stop()
 	graced, failed, why, lost := false, false, "", o.Lost()
+	// foreign: in a terminal, the CLIPBOARD when our offer was lost before
+	// the terminal's read (what it pasted instead).
+	var foreign []byte
+	var foreignErr error
 	// took counts one request the window made of our offer.
 	took := func(f Fetch) {
 		if f.Client != want || failed {
@@ -85,11 +90,12 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				cause := temporary("paste", fmt.Errorf("%s (%w)", why, ErrClipboardTaken))
 				if t.Read == nil {
 					err := d.undo(t, rep, cause)
-					if t.terminal() && !rep.Undone {
+					if t.terminal() && !rep.Undone && !d.eraseForeign(ctx, t, foreign, foreignErr, rep) {
 						// Before its read: the terminal may have pasted
-						// the person's copy, and its program has no safe
-						// undo. Say so (the agent is held), rather than
-						// paste the next message after it.
+						// the person's copy, its program has no safe
+						// undo, and what it pasted cannot be counted out.
+						// Say so (the agent is held), rather than paste
+						// the next message after it.
 						rep.Pasted = true
 					}
 					return o, err
@@ -180,6 +186,11 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 			// (plain Tk takes keys while it waits for the owner) and
 			// leave their text in the input.
 			lost, failed = nil, true
+			if t.terminal() && rep.PasteReads == 0 {
+				// What the terminal pastes now is the new owner's: read
+				// it at once, before another copy can change it.
+				foreign, foreignErr = d.Desktop.Clipboard()
+			}
 			why = "another client took the clipboard before the window read the message"
 			if rep.PasteRequests > 0 {
 				why = "another client took the clipboard while the window was reading the paste"
@@ -276,4 +287,40 @@ func lateRequest(o Offer, client uint32, last time.Time) (time.Duration, bool) {
 			return 0, false
 		}
 	}
+}
+
+// maxErase: the longest foreign paste eraseForeign takes out of a terminal
+// by backspaces, in characters; CLIs show longer pastes as a placeholder
+// (Qwen Code and Gemini CLI), which a backspace takes out whole.
+const maxErase = 200
+
+// eraseForeign takes out of a terminal's input what it pasted when our
+// offer was lost before its read: the new owner's text, read the moment
+// the loss came. One backspace per character takes it back, which no
+// terminal program takes for anything else. Only a short single line of
+// printable characters is counted so; anything else (or a text that
+// could not be read) is not, and eraseForeign says false.
+func (d *Deliverer) eraseForeign(ctx context.Context, t Target, text []byte, readErr error, rep *Report) bool {
+	if readErr != nil || !utf8.Valid(text) {
+		return false
+	}
+	n := 0
+	for _, r := range string(text) {
+		if !unicode.IsPrint(r) && r != ' ' {
+			return false
+		}
+		n++
+	}
+	if n > maxErase {
+		return false
+	}
+	for range n {
+		if err := d.guardedKey(ctx, t, []string{"backspace"}, rep); err != nil {
+			d.Log.Error("a foreign paste could not be erased from the terminal", "agent", t.Agent, "err", err)
+			return false
+		}
+	}
+	rep.Undone, rep.Pasted = true, false
+	d.Log.Warn("a copy came between the paste key and the terminal's read: what it pasted instead was erased", "agent", t.Agent, "chars", n)
+	return true
 }

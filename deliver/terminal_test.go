@@ -216,6 +216,40 @@ func TestATerminalSubmitsThroughACopyDuringItsRead(t *testing.T) {
 	})
 }
 
+// A copy between the paste key and the terminal's read: the terminal
+// pasted the person's copy, not the message, and Codex has no undo. What
+// it pasted is erased with backspaces (it was held, the agent's queue
+// stuck, in a clean-clone run of the proof), and the next try delivers
+// the message alone.
+func TestATerminalErasesAForeignPasteByBackspaces(t *testing.T) {
+	d, dl := terminalDesk(t, deliver.CLICodex)
+	d.FetchDelay = 20 * time.Millisecond // the terminal reads after the copy
+	var once bool
+	d.AfterKey = func(d *fakedesktop.Desk, combo []string) {
+		if slices.Equal(combo, []string{"shift", "insert"}) && !once {
+			once = true
+			d.Clobber("their copy ✂ 42")
+		}
+	}
+	rep, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), "one")
+	if err == nil || rep.Pasted || !rep.Undone {
+		t.Fatalf("err %v, pasted %v, undone %v: want an error, the foreign paste taken back", err, rep.Pasted, rep.Undone)
+	}
+	w := d.Window("Agent-1")
+	if w.Input != "" || len(w.Submits) != 0 {
+		t.Fatalf("input %q, submits %q: want the foreign paste erased, nothing submitted", w.Input, w.Submits)
+	}
+	if _, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), "one"); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; !slices.Equal(got, []string{"one"}) {
+		t.Fatalf("submits %q, want the message alone", got)
+	}
+	if clip, _ := d.Clipboard(); string(clip) != "their copy ✂ 42" {
+		t.Fatalf("clipboard %q, want the person's copy", clip)
+	}
+}
+
 // submitsThroughACopy delivers "one" into Codex CLI in an xterm, with the
 // person's copy that script sets up, and wants it submitted once.
 func submitsThroughACopy(t *testing.T, script func(d *fakedesktop.Desk)) *fakedesktop.Desk {
