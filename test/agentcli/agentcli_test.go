@@ -104,20 +104,20 @@ func checkTurn(t *testing.T, a *Agent, prompt string, paste bool) {
 	if err := a.WaitScreen(turnTimeout, prompt); err != nil {
 		t.Fatal(err)
 	}
-	if paste {
-		// A person pauses after a paste. Gemini CLI takes an Enter soon
-		// after one for a newline (until it renders again: longer on a
-		// loaded machine), as agentspool's deliveries know.
-		time.Sleep(time.Second)
-	}
+	// A person pauses before the Enter. Gemini CLI takes an Enter soon
+	// after a paste for a newline (until it renders again: longer on a
+	// loaded machine), as agentspool's deliveries know; and xdotool's
+	// typing, a burst of keys, it takes for a paste too (a clean-clone
+	// CI run saw the typed prompt in xterm never submitted).
+	time.Sleep(time.Second)
 	if err := a.Key("Return"); err != nil {
 		t.Fatal(err)
 	}
 	turned := func(turns []mockmodel.Turn) bool { return len(turns) > 0 }
-	if paste && a.Program == Gemini && a.Model.Wait(10*time.Second, turned) != nil {
+	if a.Program == Gemini && a.Model.Wait(10*time.Second, turned) != nil {
 		// The Enter was a newline: take it out and submit, as a person
 		// (and agentspool's second tap) would.
-		t.Logf("gemini took the Enter after the paste for a newline; submitting again")
+		t.Logf("gemini took the Enter for a newline; submitting again")
 		if err := a.Key("BackSpace"); err != nil {
 			t.Fatal(err)
 		}
