@@ -331,8 +331,10 @@ func TestWindowsProof(t *testing.T) {
 	// Wine takes an X-side copy into the Windows clipboard a moment later
 	// (its clipboard thread imports it); on Windows a copy is there at
 	// once. The last delivery starts after that moment, or it would save
-	// the copy before and put that back.
-	time.Sleep(time.Second)
+	// the copy before and put that back. The moment grows with the load:
+	// a clean-clone CI run, with 1 s here, ended with the copy before the
+	// last ("clobber 193", the last made "clobber 194").
+	time.Sleep(3 * time.Second)
 	last := &msg{agent: ws[0].Name, method: "mv", body: "the last one ✓"}
 	if err := send(last, n); err != nil {
 		t.Fatal(err)
