@@ -290,7 +290,7 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 	// its input; refusing the Enter there left the paste unsubmitted and
 	// the agent held (the proof's clipboard clobber, into Codex CLI).
 	owned := d.owns(offer)
-	readWhole := t.terminal() && rep.Landing == "read" && rep.PasteReads > 0
+	readWhole := terminalHasIt(t, rep)
 	stillOurs := func() bool {
 		return rep.verified || readWhole || owned() // verified: the input was seen to hold the message
 	}

@@ -170,12 +170,10 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 					more = false
 				}
 			}
-			if t.terminal() && rep.PasteReads > 0 {
-				// A terminal converts a paste once and inserts that: it
-				// has our text, and a copy now changes nothing in its
-				// input. (Taken for a failure, the paste stayed in Codex
-				// CLI's input with no undo, and the next message was
-				// pasted after it: two messages in one prompt.)
+			if terminalHasIt(t, rep) {
+				// Taken for a failure, the paste stayed in Codex CLI's
+				// input with no undo, and the next message was pasted
+				// after it: two messages in one prompt.
 				lost = nil
 				continue
 			}
@@ -186,7 +184,7 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 			// (plain Tk takes keys while it waits for the owner) and
 			// leave their text in the input.
 			lost, failed = nil, true
-			if t.terminal() && rep.PasteReads == 0 {
+			if t.terminal() && !terminalHasIt(t, rep) {
 				// What the terminal pastes now is the new owner's: read
 				// it at once, before another copy can change it.
 				foreign, foreignErr = d.Desktop.Clipboard()
@@ -288,6 +286,11 @@ func lateRequest(o Offer, client uint32, last time.Time) (time.Duration, bool) {
 		}
 	}
 }
+
+// terminalHasIt reports whether t's window is a terminal that has read our
+// text: a terminal converts a paste once and inserts that, so a copy
+// after its read changes nothing in its input.
+func terminalHasIt(t Target, rep *Report) bool { return t.terminal() && rep.PasteReads > 0 }
 
 // maxErase: the longest foreign paste eraseForeign takes out of a terminal
 // by backspaces, in characters; CLIs show longer pastes as a placeholder
