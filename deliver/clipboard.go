@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// offer puts text on the CLIPBOARD and reads it back through the server
-// until it equals text. A clobber before the paste costs nothing but a
+// offer puts text on the CLIPBOARD, served to our own reads and the
+// agent's window alone from its first moment, and reads it back through
+// the server until it equals text. A clobber before the paste costs nothing but a
 // new offer.
 //
 // A person who copies meanwhile takes the clipboard from us: their copy
@@ -24,7 +25,7 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, saved *[]byte, rep *
 		var o Offer
 		var err error
 		if saved == nil {
-			o, err = d.Desktop.Offer(text)
+			o, err = d.Desktop.Offer(text, rep.AgentWindow.Client)
 		} else {
 			// Read the person's clipboard and take it only if nobody
 			// copied in between, or their copy would be lost.
@@ -41,7 +42,7 @@ func (d *Deliverer) offer(ctx context.Context, text []byte, saved *[]byte, rep *
 			}
 			*saved = got
 			var same bool
-			o, same, err = d.Desktop.OfferIf(text, owner)
+			o, same, err = d.Desktop.OfferIf(text, owner, rep.AgentWindow.Client)
 			if err == nil && !same {
 				lastErr = errors.New("the clipboard changed while it was being saved")
 				continue

@@ -234,8 +234,6 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 		}
 	}()
 
-	// From here on only the agent's window may take the text.
-	offer.Restrict(rep.AgentWindow.Client)
 	if d.personActive(q) {
 		return errPerson("before the paste")
 	}
@@ -256,7 +254,6 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 			return oerr
 		}
 		offer = next
-		offer.Restrict(rep.AgentWindow.Client)
 		rep.Reoffered++
 	}
 	if err != nil {

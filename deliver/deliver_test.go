@@ -446,3 +446,29 @@ func TestRestoreLeavesACopyItHasNotHeardOf(t *testing.T) {
 		t.Fatalf("clipboard = %q, want the person's newer copy", clip)
 	}
 }
+
+// A message is served to nobody but our own read-back and the agent's
+// window from the moment it owns the CLIPBOARD: a clipboard manager
+// reading at once (it fetches on every change of owner) gets nothing, and
+// the message still lands. Before, an offer served anyone until it was
+// restricted after the read-back. (On a real X server:
+// TestX11OfferIsRestrictedFromBirth.)
+func TestAnOfferServesNoOtherClientFromItsFirstMoment(t *testing.T) {
+	d := desk(t)
+	var offers atomic.Int32
+	d.AfterOffer = func(d *fakedesktop.Desk) {
+		offers.Add(1)
+		if got, ok := d.ForeignRead(); ok {
+			t.Errorf("a clipboard manager read %q from offer %d", got, offers.Load())
+		}
+	}
+	if _, err := deliverer(d).Deliver(context.Background(), target("Agent-1", 50), "secret"); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; len(got) != 1 || got[0] != "secret" {
+		t.Fatalf("submits %q", got)
+	}
+	if offers.Load() == 0 {
+		t.Fatal("no offer was made")
+	}
+}

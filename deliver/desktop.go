@@ -67,12 +67,18 @@ type Selections interface {
 	// with the clipboard open on Windows); ok is false when someone copied
 	// meanwhile, and their copy stays.
 	SetClipboardIf(text []byte, owner uint32) (ok bool, err error)
-	// Offer takes the CLIPBOARD and serves text to whoever pastes, reporting
-	// each fetch and the moment another client takes the selection away.
-	Offer(text []byte) (Offer, error)
+	// Offer takes the CLIPBOARD and serves text, from its first moment,
+	// only to our own reads (Clipboard: the read-back) and to the client
+	// to (a Window's Client; 0: nobody else), reporting each fetch and the
+	// moment another client takes the selection away. Any other client
+	// asking gets a refusal and is not reported: a clipboard manager
+	// (which fetches on every change of owner), a person pasting elsewhere
+	// or another window's late paste can neither take the message nor
+	// pass for the agent's fetch.
+	Offer(text []byte, to uint32) (Offer, error)
 	// OfferIf is Offer, done only if the owner is still owner (checked and
 	// taken atomically); ok is false when someone copied meanwhile.
-	OfferIf(text []byte, owner uint32) (o Offer, ok bool, err error)
+	OfferIf(text []byte, owner, to uint32) (o Offer, ok bool, err error)
 	// ClipboardOwner identifies the CLIPBOARD's owner now (0: none).
 	ClipboardOwner() (uint32, error)
 	// ClipboardClient is the client (as Window.Client) that owns the
@@ -177,12 +183,6 @@ type Offer interface {
 	Owner() uint32
 	// Lost is closed when another client took the CLIPBOARD from us.
 	Lost() <-chan struct{}
-	// Restrict serves the text only to the X client given (a Window's
-	// Client) from now on; any other client asking gets a refusal and is
-	// not reported. A clipboard manager, a person pasting elsewhere or
-	// another window's late paste then can neither take the message nor
-	// pass for the agent's fetch.
-	Restrict(client uint32)
 	// Close stops serving; if we still own the selection it is released.
 	Close() error
 }

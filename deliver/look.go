@@ -147,7 +147,7 @@ func (d *Deliverer) lookOnce(ctx context.Context, t Target, keys DraftKeys, save
 		if owner == o.Owner() {
 			return
 		}
-		if e, ok, err := d.Desktop.OfferIf([]byte{}, owner); err == nil && ok {
+		if e, ok, err := d.Desktop.OfferIf([]byte{}, owner, 0); err == nil && ok {
 			e.Close()
 		}
 	}

@@ -1,6 +1,6 @@
 // Windows backend, clipboard serving: an offer is a window of ours that
 // owns the clipboard with CF_UNICODETEXT promised (delayed rendering),
-// renders it only to the reader it is restricted to, and withdraws it
+// renders it only to our own reads and the agent's process, and withdraws it
 // after each render so every read asks again.
 
 package deliver
@@ -24,7 +24,7 @@ type winOffer struct {
 	once    sync.Once
 
 	// on the message thread only:
-	only     uint32 // the process the text is rendered to (0: anyone)
+	to       uint32 // the process the text is rendered to, besides our own reads
 	closed   bool
 	emptying bool // our own EmptyClipboard: not a loss
 	rendered bool // the text is on the clipboard: withdraw it
@@ -71,7 +71,9 @@ func (d *winDesktop) Clipboard() ([]byte, error) {
 			ch <- result{nil, err}
 			return
 		}
+		d.ownRead.Store(true)
 		defer closeClipboard()
+		defer d.ownRead.Store(false)
 		h, _, _ := procGetClipboardData.Call(cfUnicodeText)
 		if h == 0 {
 			ch <- result{nil, nil} // no text (or no owner)
@@ -190,19 +192,20 @@ func (d *winDesktop) ClipboardClient() (uint32, error) {
 	return windowPID(h), nil
 }
 
-func (d *winDesktop) Offer(text []byte) (Offer, error) {
-	o, _, err := d.newOffer(text, nil)
+func (d *winDesktop) Offer(text []byte, to uint32) (Offer, error) {
+	o, _, err := d.newOffer(text, nil, to)
 	return o, err
 }
 
-func (d *winDesktop) OfferIf(text []byte, owner uint32) (Offer, bool, error) {
-	return d.newOffer(text, &owner)
+func (d *winDesktop) OfferIf(text []byte, owner, to uint32) (Offer, bool, error) {
+	return d.newOffer(text, &owner, to)
 }
 
 // newOffer makes a window that takes the clipboard (with ifOwner: only if
 // that is still its owner, checked with the clipboard open, so nobody can
-// copy in between) and promises the text.
-func (d *winDesktop) newOffer(text []byte, ifOwner *uint32) (Offer, bool, error) {
+// copy in between) and promises the text, to be rendered to our own reads
+// and the process to alone from its first moment.
+func (d *winDesktop) newOffer(text []byte, ifOwner *uint32, to uint32) (Offer, bool, error) {
 	var o *winOffer
 	var ok bool
 	var err error
@@ -211,7 +214,7 @@ func (d *winDesktop) newOffer(text []byte, ifOwner *uint32) (Offer, bool, error)
 		if w, err = d.newWindow(); err != nil {
 			return
 		}
-		o = &winOffer{d: d, win: w, text: utf16Text(text), fetched: make(chan Fetch, 256), lost: make(chan struct{})}
+		o = &winOffer{d: d, win: w, text: utf16Text(text), to: to, fetched: make(chan Fetch, 256), lost: make(chan struct{})}
 		if err = openClipboard(w, 250*time.Millisecond); err != nil {
 			procDestroyWindow.Call(uintptr(w))
 			return
@@ -283,8 +286,8 @@ func globalDWORD(v uint32) (windows.Handle, error) {
 }
 
 // render answers WM_RENDERFORMAT: the reader is the window that has the
-// clipboard open. Refused (no data) to anyone but the process the offer is
-// restricted to.
+// clipboard open. Refused (no data) to anyone but our own read and the
+// process the offer is for.
 func (o *winOffer) render() {
 	if o.closed {
 		return
@@ -294,10 +297,7 @@ func (o *winOffer) render() {
 	if reader != 0 {
 		pid = windowPID(windows.HWND(reader))
 	}
-	o.d.mu.Lock()
-	only := o.only
-	o.d.mu.Unlock()
-	if only != 0 && pid != only {
+	if !o.d.ownRead.Load() && (o.to == 0 || pid != o.to) {
 		return
 	}
 	h, err := globalText(o.text)
@@ -359,10 +359,9 @@ func (o *winOffer) emptied() {
 
 func (o *winOffer) lose() { o.once.Do(func() { close(o.lost) }) }
 
-func (o *winOffer) Fetched() <-chan Fetch  { return o.fetched }
-func (o *winOffer) Owner() uint32          { return uint32(o.win) }
-func (o *winOffer) Lost() <-chan struct{}  { return o.lost }
-func (o *winOffer) Restrict(client uint32) { o.d.mu.Lock(); o.only = client; o.d.mu.Unlock() }
+func (o *winOffer) Fetched() <-chan Fetch { return o.fetched }
+func (o *winOffer) Owner() uint32         { return uint32(o.win) }
+func (o *winOffer) Lost() <-chan struct{} { return o.lost }
 
 // Close stops serving: if the offer still owns the clipboard it is left
 // without an owner (nothing rendered: the message does not stay), and the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -55,6 +56,11 @@ type winDesktop struct {
 
 	mu     sync.Mutex // offers, the input record, the kept keys
 	offers map[windows.HWND]*winOffer
+	// ownRead: our own Clipboard has the clipboard open (opened with no
+	// window, so GetOpenClipboardWindow cannot name us; the clipboard is
+	// open to one reader at a time, so while this is set the reader an
+	// offer renders to is us).
+	ownRead atomic.Bool
 
 	own, last         Input
 	haveOwn, haveLast bool

@@ -15,8 +15,13 @@ import (
 	"golang.design/x/clipboard"
 )
 
-// Clipboard reads the CLIPBOARD as another client would.
+// Clipboard reads the CLIPBOARD as another client would. An offer of ours
+// is read through the server by our own connection (readOwn): it serves
+// no other client but the one it was made for.
 func (d *x11Desktop) Clipboard() ([]byte, error) {
+	if owner, err := d.ClipboardOwner(); err == nil && d.ownsOffer(owner) {
+		return d.readOwn()
+	}
 	// golang.design/x/clipboard waits up to 5 s for an owner that does not
 	// answer (a hung app, a copier on its way out) and then reads as
 	// empty: a delivery would keep the desk locked and the keyboard grabbed
@@ -29,6 +34,74 @@ func (d *x11Desktop) Clipboard() ([]byte, error) {
 		return b, nil
 	case <-time.After(ClipboardReadLimit):
 		return nil, temporary("read clipboard", fmt.Errorf("%w within %v (a hung app?)", ErrClipboardSilent, ClipboardReadLimit))
+	}
+}
+
+func (d *x11Desktop) ownsOffer(owner uint32) bool {
+	d.offersMu.Lock()
+	defer d.offersMu.Unlock()
+	_, ok := d.offers[xproto.Window(owner)]
+	return ok
+}
+
+// readOwn reads the CLIPBOARD's text through the server with a fresh
+// requestor window of our own connection: the request goes to the owner
+// (our event loop, for an offer of ours) and the answer comes back as a
+// property on that window, the way any paste reads it. Only the
+// SelectionNotify for that window ends the read, so a late answer to an
+// earlier read that gave up is never taken for this one's.
+func (d *x11Desktop) readOwn() ([]byte, error) {
+	d.readMu.Lock()
+	defer d.readMu.Unlock()
+	wid, err := xproto.NewWindowId(d.c)
+	if err != nil {
+		return nil, temporary("read clipboard", err)
+	}
+	if err := xproto.CreateWindowChecked(d.c, 0, wid, d.root, -10, -10, 1, 1, 0,
+		xproto.WindowClassInputOnly, 0, 0, nil).Check(); err != nil {
+		return nil, temporary("read clipboard: create window", err)
+	}
+	defer xproto.DestroyWindow(d.c, wid)
+	notified := make(chan xproto.SelectionNotifyEvent, 1)
+	d.readersMu.Lock()
+	d.readers[wid] = notified
+	d.readersMu.Unlock()
+	defer func() {
+		d.readersMu.Lock()
+		delete(d.readers, wid)
+		d.readersMu.Unlock()
+	}()
+	prop := d.atoms["UTF8_STRING"] // any atom names the property; this one exists
+	xproto.ConvertSelection(d.c, wid, d.atoms["CLIPBOARD"], d.atoms["UTF8_STRING"], prop, xproto.TimeCurrentTime)
+	select {
+	case e := <-notified:
+		if e.Property == xproto.AtomNone {
+			return nil, nil // no owner, or it refused the text
+		}
+		r, err := xproto.GetProperty(d.c, true, wid, e.Property, xproto.GetPropertyTypeAny, 0, uint32(d.maxData/4+1)).Reply()
+		if err != nil {
+			return nil, temporary("read clipboard", err)
+		}
+		if len(r.Value) == 0 {
+			return nil, nil
+		}
+		return r.Value, nil
+	case <-time.After(ClipboardReadLimit):
+		return nil, temporary("read clipboard", fmt.Errorf("%w within %v (a hung app?)", ErrClipboardSilent, ClipboardReadLimit))
+	}
+}
+
+// readNotified routes a SelectionNotify to the read waiting for it (run by
+// the event loop).
+func (d *x11Desktop) readNotified(e xproto.SelectionNotifyEvent) {
+	d.readersMu.Lock()
+	ch := d.readers[e.Requestor]
+	d.readersMu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- e:
+		default:
+		}
 	}
 }
 
@@ -49,7 +122,7 @@ func (d *x11Desktop) SetClipboard(text []byte) error {
 		return nil
 	}
 	if utf8.Valid(text) && len(text) <= d.maxData {
-		if o, _, err := d.offer(text, nil); err == nil {
+		if o, _, err := d.offer(text, nil, public); err == nil {
 			d.keepOffer(o.(*x11Offer))
 			return nil
 		}
@@ -79,7 +152,7 @@ func (d *x11Desktop) keepOffer(xo *x11Offer) {
 // after, as SetClipboard writes it.
 func (d *x11Desktop) SetClipboardIf(text []byte, owner uint32) (bool, error) {
 	if text != nil && utf8.Valid(text) && len(text) <= d.maxData {
-		o, ok, err := d.offer(text, &owner)
+		o, ok, err := d.offer(text, &owner, public)
 		if err != nil || !ok {
 			return false, err
 		}
@@ -118,22 +191,28 @@ func (d *x11Desktop) PrimarySets(client uint32) (uint64, time.Time, bool) {
 	return p.n, p.last, d.primaryOK
 }
 
-func (d *x11Desktop) Offer(text []byte) (Offer, error) {
-	o, _, err := d.offer(text, nil)
+func (d *x11Desktop) Offer(text []byte, to uint32) (Offer, error) {
+	o, _, err := d.offer(text, nil, to)
 	return o, err
 }
 
-func (d *x11Desktop) OfferIf(text []byte, owner uint32) (Offer, bool, error) {
-	return d.offer(text, &owner)
+func (d *x11Desktop) OfferIf(text []byte, owner, to uint32) (Offer, bool, error) {
+	return d.offer(text, &owner, to)
 }
+
+// public, as an offer's reader, serves anyone: the person's clipboard put
+// back (no X client has this id: the server leaves ids' low bits to the
+// client and the top 3 to 0).
+const public = ^uint32(0)
 
 // offer takes the CLIPBOARD with a fresh unmapped window that serves text.
 // A fresh window per offer lets every SelectionRequest and SelectionClear be
 // routed to the offer it concerns, even when they arrive late.
 // With ifOwner, it takes the selection only if that is still its owner:
 // compared and taken under a server grab, so a copy made in between is not
-// silently overwritten.
-func (d *x11Desktop) offer(text []byte, ifOwner *uint32) (Offer, bool, error) {
+// silently overwritten. It serves our own reads and the client to (or
+// anyone: public) from the moment it owns the CLIPBOARD.
+func (d *x11Desktop) offer(text []byte, ifOwner *uint32, to uint32) (Offer, bool, error) {
 	if !utf8.Valid(text) {
 		return nil, false, fmt.Errorf("deliver: offer: text is not UTF-8")
 	}
@@ -149,7 +228,7 @@ func (d *x11Desktop) offer(text []byte, ifOwner *uint32) (Offer, bool, error) {
 		return nil, false, temporary("offer: create window", err)
 	}
 	// Room for a few pastes' bursts (Chromium: ~15 requests each).
-	o := &x11Offer{d: d, win: wid, data: text, fetched: make(chan Fetch, 256), lost: make(chan struct{})}
+	o := &x11Offer{d: d, win: wid, data: text, to: to, fetched: make(chan Fetch, 256), lost: make(chan struct{})}
 	d.offersMu.Lock()
 	d.offers[wid] = o
 	d.offersMu.Unlock()
@@ -186,28 +265,21 @@ type x11Offer struct {
 	d       *x11Desktop
 	win     xproto.Window
 	data    []byte
+	to      uint32 // the client served besides our own reads (public: anyone)
 	fetched chan Fetch
 	lost    chan struct{}
 
 	mu       sync.Mutex
 	lostOnce sync.Once
 	closed   bool
-	only     uint32 // serve only this client (0: anyone)
 	// restored: the person's clipboard put back, closed when lost
 	// (guarded by d.offersMu).
 	restored bool
 }
 
-func (o *x11Offer) Restrict(client uint32) {
-	o.mu.Lock()
-	o.only = client
-	o.mu.Unlock()
-}
-
 func (o *x11Offer) allows(requestor xproto.Window) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.only == 0 || o.d.client(uint32(requestor)) == o.only
+	c := o.d.client(uint32(requestor))
+	return o.to == public || (o.to != 0 && c == o.to) || c == o.d.client(uint32(o.win))
 }
 
 func (o *x11Offer) Fetched() <-chan Fetch { return o.fetched }

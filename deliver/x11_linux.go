@@ -36,10 +36,13 @@ import (
 //   - The offer is our own selection owner rather than clipboard.Write: only
 //     the owner sees which client fetched the text and whether another client
 //     took the selection first, which is how a delivery knows the paste landed
-//     and was ours. golang.design/x/clipboard reads the selection (the
-//     person's, to save it, and ours back: a real client's view), bounded by
+//     and was ours. An offer serves no client but the agent's window and our
+//     own reads from its first moment (not even a clipboard manager gets a
+//     message), so this connection reads it back through the server (a real
+//     paste's view, see readOwn); golang.design/x/clipboard reads another
+//     owner's selection (the person's, to save it). Both reads are bounded by
 //     ClipboardReadLimit. The person's clipboard is put back by an offer of
-//     ours too, which never waits (see SetClipboard).
+//     ours too, served to anyone, which never waits (see SetClipboard).
 //   - The quiet check compares ticks of the server's clock (SYNC's
 //     SERVERTIME): the idle time's last input against a reading taken after
 //     each of our own injections (see LastInput, pushPastOwn).
@@ -58,6 +61,11 @@ type x11Desktop struct {
 
 	offersMu sync.Mutex
 	offers   map[xproto.Window]*x11Offer
+	// Our own reads of the CLIPBOARD (readOwn): one at a time, each
+	// waiting for the SelectionNotify to its requestor window.
+	readMu    sync.Mutex
+	readersMu sync.Mutex
+	readers   map[xproto.Window]chan xproto.SelectionNotifyEvent
 
 	screensaverOK bool
 	// clock reads the server's clock (nil: the server has no SYNC): our
@@ -119,10 +127,11 @@ func NewX11() (Desktop, error) {
 		return nil, &displayError{fmt.Sprintf("cannot connect to X display %q: %v", display, err)}
 	}
 	d := &x11Desktop{
-		c:      c,
-		root:   xproto.Setup(c).DefaultScreen(c).Root,
-		atoms:  map[string]xproto.Atom{},
-		offers: map[xproto.Window]*x11Offer{},
+		c:       c,
+		root:    xproto.Setup(c).DefaultScreen(c).Root,
+		atoms:   map[string]xproto.Atom{},
+		offers:  map[xproto.Window]*x11Offer{},
+		readers: map[xproto.Window]chan xproto.SelectionNotifyEvent{},
 		// Request length is counted in 4-byte units; the ChangeProperty
 		// header takes 24 bytes. xgb does not encode BIG-REQUESTS.
 		maxData: int(xproto.Setup(c).MaximumRequestLength)*4 - 32,
@@ -259,6 +268,8 @@ func (d *x11Desktop) events() {
 			o := d.offers[e.Owner]
 			d.offersMu.Unlock()
 			d.answer(o, e)
+		case xproto.SelectionNotifyEvent:
+			d.readNotified(e)
 		case xproto.SelectionClearEvent:
 			d.offersMu.Lock()
 			if o := d.offers[e.Owner]; o != nil {

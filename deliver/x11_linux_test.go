@@ -581,7 +581,7 @@ func TestX11SetClipboardIfLeavesACopyMadeMeanwhile(t *testing.T) {
 	x := newX11(t)
 	other, win, clip := otherClient(t, d.Display)
 
-	o, err := x.Offer([]byte("the message"))
+	o, err := x.Offer([]byte("the message"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -269,7 +269,7 @@ func doctorClipboard(c *checklist, cfg *config.Config) {
 		return
 	}
 	probe := []byte(fmt.Sprintf("agentspool doctor %d", time.Now().UnixNano()))
-	offer, err := desk.Offer(probe)
+	offer, err := desk.Offer(probe, 0)
 	if err != nil {
 		c.fail("clipboard", err.Error(), "a clipboard manager may be taking the CLIPBOARD at once; see docs/calibrate.md")
 		return

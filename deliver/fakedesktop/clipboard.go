@@ -79,12 +79,8 @@ func (d *Desk) SetClipboardErr(err error) {
 func (d *Desk) ForeignRead() ([]byte, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if o := d.owner; o != nil {
-		if o.only != 0 {
-			return nil, false
-		}
-		o.fetched <- deliver.Fetch{Requestor: 0xdead, Client: 0xdead0000, At: time.Now(), Data: true}
-		return slices.Clone(o.text), true
+	if d.owner != nil {
+		return nil, false // an offer serves only our reads and its window
 	}
 	return slices.Clone(d.clip), d.hasClip
 }
@@ -134,14 +130,14 @@ func (d *Desk) FailOffers(err error) {
 	d.mu.Unlock()
 }
 
-func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
+func (d *Desk) Offer(text []byte, to uint32) (deliver.Offer, error) {
 	d.mu.Lock()
 	if err := d.offerErr; err != nil {
 		d.mu.Unlock()
 		return nil, err
 	}
 	d.newOwnerLocked()
-	o := &offer{d: d, seq: d.ownerSeq, text: slices.Clone(text), fetched: make(chan deliver.Fetch, 256), lost: make(chan struct{})}
+	o := &offer{d: d, seq: d.ownerSeq, to: to, text: slices.Clone(text), fetched: make(chan deliver.Fetch, 256), lost: make(chan struct{})}
 	d.owner = o
 	d.hasClip = false
 	hook := d.AfterOffer
@@ -152,21 +148,21 @@ func (d *Desk) Offer(text []byte) (deliver.Offer, error) {
 	return o, nil
 }
 
-func (d *Desk) OfferIf(text []byte, owner uint32) (deliver.Offer, bool, error) {
+func (d *Desk) OfferIf(text []byte, owner, to uint32) (deliver.Offer, bool, error) {
 	d.mu.Lock()
 	changed := d.ownerSeq != owner
 	d.mu.Unlock()
 	if changed {
 		return nil, false, nil
 	}
-	o, err := d.Offer(text)
+	o, err := d.Offer(text, to)
 	return o, err == nil, err
 }
 
 type offer struct {
 	d        *Desk
 	seq      uint32 // the owner number while it owns the CLIPBOARD
-	only     uint32
+	to       uint32 // the one window's client served, besides our reads
 	text     []byte
 	fetched  chan deliver.Fetch
 	lost     chan struct{}
@@ -175,12 +171,7 @@ type offer struct {
 
 func (o *offer) Fetched() <-chan deliver.Fetch { return o.fetched }
 func (o *offer) Owner() uint32                 { return o.seq }
-func (o *offer) Restrict(client uint32) {
-	o.d.mu.Lock()
-	o.only = client
-	o.d.mu.Unlock()
-}
-func (o *offer) Lost() <-chan struct{} { return o.lost }
+func (o *offer) Lost() <-chan struct{}         { return o.lost }
 func (o *offer) Close() error {
 	o.d.mu.Lock()
 	defer o.d.mu.Unlock()
@@ -195,7 +186,7 @@ func (o *offer) Close() error {
 // owner. nil: refused or empty.
 func (d *Desk) readLocked(win *Win) []byte {
 	if o := d.owner; o != nil {
-		if o.only != 0 && o.only != win.Client {
+		if o.to != win.Client {
 			return nil // refused: this window is not the one the text is for
 		}
 		o.fetched <- deliver.Fetch{Requestor: win.ID, Client: win.Client, At: time.Now(), Data: true}
