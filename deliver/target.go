@@ -153,3 +153,10 @@ func (t Target) fitTo(p Program) Target {
 	t.PasteSettle = max(t.PasteSettle, prof.SubmitGap)
 	return t
 }
+
+// submitting records the submit about to go (see Submitting).
+func (t Target) submitting() {
+	if t.Submitting != nil {
+		t.Submitting()
+	}
+}

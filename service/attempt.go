@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -27,9 +28,44 @@ func (d *Daemon) guiWorker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case e := <-d.jobs:
-			d.deliverOne(e)
+			d.deliverGuarded(e)
 		}
 	}
+}
+
+// deliverGuarded is deliverOne with a panic in it (a bug of ours) caught.
+// Uncaught, it took the daemon down in the middle of a delivery, and the
+// service manager's restart came back to the same message: a crash loop,
+// every agent's messages stuck behind it, nothing said but a stack trace.
+// The delivery's own defers have given back the desk (the lock, the grab,
+// the focus, the clipboard) on the way out; the message, wherever it now
+// is in cur/, is held with its agent, whose alert fires, and the reason
+// says that the paste may or may not be in the input.
+func (d *Daemon) deliverGuarded(e spool.Entry) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		d.log.Error("internal error while delivering: a bug, please report it with this log",
+			"id", e.ID, "agent", e.Agent, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		now := e // its name may have changed since (the pasting mark)
+		base, _ := spool.ParseName(e.Name)
+		if es, err := d.sp.Scan(spool.StateCur, e.Agent); err == nil {
+			for _, c := range es {
+				if b, _ := spool.ParseName(c.Name); b == base {
+					now = c
+				}
+			}
+		}
+		d.mu.Lock()
+		a := d.agents[e.Agent].cfg
+		d.mu.Unlock()
+		d.apply(now, step{Kind: stepHold, HoldAgent: true, Reason: fmt.Sprintf(
+			"agentspool hit an internal error delivering this message (a bug: please report it with the daemon's log): %v; "+
+				"the message may or may not be in the agent's input: look there, then agentspool release %s", r, e.Agent)}, a)
+	}()
+	d.deliverOne(e)
 }
 
 func (d *Daemon) deliverOne(e spool.Entry) {

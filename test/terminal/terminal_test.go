@@ -412,14 +412,8 @@ func (r *rig) checkAckedByHook(msgs []message) {
 func (r *rig) checkUnharmed(agent string) {
 	r.t.Helper()
 	a := r.agents[agent]
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.CLIPID))
-	if err != nil {
-		r.t.Errorf("%s: its CLI (pid %d) is gone: %v", agent, a.CLIPID, err)
-		return
-	}
-	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	if len(f) > 0 && (f[0] == "T" || f[0] == "t" || f[0] == "Z") {
-		r.t.Errorf("%s: its CLI (pid %d) is in state %s (stopped or dead)", agent, a.CLIPID, f[0])
+	if died, suspended, state := a.Harmed(); died || suspended {
+		r.t.Errorf("%s: its CLI (pid %d) is stopped or dead (state %q; \"\": gone)", agent, a.CLIPID, state)
 	}
 }
 
