@@ -452,5 +452,5 @@ func (d *Daemon) render(e spool.Entry, m *spool.Message, a *config.Agent) (strin
 	} else if err != nil {
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
-	return env + "\n" + "The message is in " + path + " (read it, then ack " + e.ID + ")", nil
+	return env + "\n" + confirm.PointerLine(path, e.ID), nil
 }
