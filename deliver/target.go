@@ -12,6 +12,14 @@ import (
 // recognise its window.
 type Target struct {
 	Agent string
+	// Pane, when set, is the agent's tmux pane: delivered through the
+	// tmux channel (Panes), not the desktop. X, Y, Match, Window, PID and
+	// Class, and the look keys, are then not used.
+	Pane *Pane
+	// PaneBracketed: the pane's program, though no agent CLI agentspool
+	// knows, asks for bracketed paste (bash, zsh), so a multi-line message
+	// may go into it (config: tmux_bracketed).
+	PaneBracketed bool
 	X, Y  int
 	// Match reports whether a window title is the agent's.
 	Match func(title string) bool

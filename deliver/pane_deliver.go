@@ -1,0 +1,211 @@
+// The tmux channel's delivery (platform-neutral): wait for a quiet pane,
+// read its input (a draft is never pasted into), paste through a buffer of
+// our own, see the message whole in the input, submit after the gap the
+// CLI needs, and see the input cleared.
+
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// maxPaneErase is the most characters a paste that did not land whole is
+// erased by (one backspace each); more is held for a person.
+const maxPaneErase = 4000
+
+// Deliver puts text into t's pane (t.Pane) and submits it.
+func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report, err error) {
+	ps.ready()
+	if t.Pane == nil {
+		return rep, errors.New("deliver: not a pane agent")
+	}
+	st, err := ps.state(ctx, *t.Pane)
+	if err != nil {
+		return rep, err
+	}
+	unlock, waited, err := ps.lock(ctx, *t.Pane, st.id)
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
+	rep.LockWait = waited
+	rep.started, rep.afterStep = time.Now(), ps.AfterStep
+	defer func() { rep.GUI = time.Since(rep.started) }()
+	rep.Program = ps.program(st.pid)
+	prof, _ := rep.Program.Profile()
+	if strings.ContainsAny(text, "\r\n") && rep.Program.CLI == "" && !t.PaneBracketed {
+		return rep, fmt.Errorf("deliver: %s runs no agent CLI agentspool knows, so it may not take a bracketed paste: a multi-line message would be submitted line by line; set `tmux_bracketed: true` for this agent if its program asks for bracketed paste (bash and zsh do)", t.Pane)
+	}
+	if st, err = ps.waitQuiet(ctx, t, &rep); err != nil {
+		return rep, err
+	}
+	rep.step("quiet")
+	before, err := ps.capture(ctx, *t.Pane, st.id)
+	if err != nil {
+		return rep, err
+	}
+	if !before.Found {
+		return rep, temporary(t.Pane.String(), ErrNoPrompt)
+	}
+	if before.Text != "" {
+		if landed(before, text) {
+			// An earlier attempt's paste, whole in the input (its
+			// envelope names this message): its submit was not taken.
+			// Submitted as it is, not pasted on top.
+			rep.Landing = "seen"
+			return rep, ps.submit(ctx, t, st.id, text, prof, &rep)
+		}
+		return rep, DraftError(utf8.RuneCountInString(before.Text))
+	}
+	name := bufferName()
+	if _, err := ps.tmux(ctx, *t.Pane, []byte(text), "load-buffer", "-b", name, "-"); err != nil {
+		return rep, err
+	}
+	start := time.Now()
+	// -p: bracketed, if the program asked for bracketed paste; -d: the
+	// buffer goes with the paste.
+	if _, err := ps.tmux(ctx, *t.Pane, nil, "paste-buffer", "-p", "-d", "-b", name, "-t", st.id); err != nil {
+		ps.tmux(context.WithoutCancel(ctx), *t.Pane, nil, "delete-buffer", "-b", name)
+		return rep, err
+	}
+	rep.step("pasted")
+	var in paneInput
+	prev := ""
+	ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneLanded), func() (bool, error) {
+		var err error
+		in, err = ps.capture(ctx, *t.Pane, st.id)
+		// An input too long to show is taken as landed once its end
+		// stays the same for two looks: a long paste streams in.
+		cut := strings.HasPrefix(in.Text, "…")
+		ok := landed(in, text) && (!cut || in.Text == prev)
+		prev = in.Text
+		return ok, err
+	})
+	if err != nil && !errors.Is(err, ErrPaneGone) {
+		err = temporary("read the pane after the paste", err)
+	}
+	if err != nil {
+		return rep, err
+	}
+	if !ok {
+		return rep, ps.notLanded(ctx, t, st.id, in, prof)
+	}
+	rep.Fetch = time.Since(start)
+	ps.Timings.Observe(StepPaneLanded, rep.Fetch)
+	rep.Landing = "seen"
+	gap := prof.SubmitGap
+	if longPaste([]byte(text)) {
+		gap = max(gap, prof.LongPasteGap)
+	}
+	rep.Settle = gap
+	if err := sleep(ctx, gap); err != nil {
+		return rep, err
+	}
+	// A person may have typed meanwhile: the input must still hold the
+	// message alone, or nothing is submitted (what is there is theirs to
+	// see; the next attempt finds it a draft and waits).
+	if in, err = ps.capture(ctx, *t.Pane, st.id); err != nil {
+		return rep, err
+	}
+	if !landed(in, text) {
+		return rep, temporary(t.Pane.String()+": the input changed after the paste (a person typed?); not submitted", ErrNotLanded)
+	}
+	return rep, ps.submit(ctx, t, st.id, text, prof, &rep)
+}
+
+// notLanded handles a paste that did not show whole in the input: nothing
+// there (a later attempt may land), or a part of it, which is erased (one
+// backspace per character: safe in any program's input, and what is there
+// was empty before the paste) and seen gone, else the agent is held.
+func (ps *Panes) notLanded(ctx context.Context, t Target, id string, in paneInput, prof CLIProfile) error {
+	if !in.Found || in.Text == "" {
+		return temporary(t.Pane.String()+": nothing of the paste showed in the input", ErrNotLanded)
+	}
+	n := utf8.RuneCountInString(in.Text)
+	if strings.HasPrefix(in.Text, "…") || n > maxPaneErase {
+		return fmt.Errorf("deliver: %s: a paste that did not land whole is in the input and too long to erase: check the agent's input: %w", t.Pane, ErrNotLanded)
+	}
+	if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, "-N", fmt.Sprint(n), "BSpace"); err != nil {
+		return err
+	}
+	ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneLanded), func() (bool, error) {
+		in, err := ps.capture(ctx, *t.Pane, id)
+		return in.Found && in.Text == "", err
+	})
+	if err != nil || !ok {
+		return fmt.Errorf("deliver: %s: a paste that did not land whole (%d characters) could not be erased from the input: check it: %w", t.Pane, n, ErrNotLanded)
+	}
+	return temporary(fmt.Sprintf("%s: the paste did not land whole (%d characters showed); erased", t.Pane, n), ErrNotLanded)
+}
+
+// submit taps the submit key and sees the message leave the input. If it
+// stays, the key is tapped once more (after taking out the newline a CLI
+// made of it, see CLIProfile.NewlineAfterPaste), only while the input is
+// seen to hold the message, and only into a program whose Enter into an
+// empty input does nothing (should the first one be taken in the very
+// moment between the look and the second): Claude Code's and Qwen Code's
+// submit a suggestion there. Otherwise the message stays in the input for
+// the next attempt, which finds it whole and submits it.
+func (ps *Panes) submit(ctx context.Context, t Target, id, text string, prof CLIProfile, rep *Report) error {
+	key, ok := paneKey(t.Submit)
+	if !ok {
+		return fmt.Errorf("deliver: the submit key %s cannot go into a terminal pane", strings.Join(t.Submit, "+"))
+	}
+	t.submitting()
+	start := time.Now()
+	gone := func() (bool, error) {
+		in, err := ps.capture(ctx, *t.Pane, id)
+		return !in.Found || !strings.Contains(foldSpace(in.Text), foldSpace(text)) && !landed(in, text), err
+	}
+	tries := 1
+	if prof.EmptySubmitIgnored || rep.Program.CLI == "" {
+		tries = 2
+	}
+	for try := 0; try < tries; try++ {
+		if try == 1 {
+			// Still in the input: once more, as it is seen there.
+			rep.SubmitUncertain = true
+			if prof.NewlineAfterPaste {
+				if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, "BSpace"); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, key); err != nil {
+			return err
+		}
+		ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneSubmitted), gone)
+		if err != nil {
+			return err
+		}
+		if ok {
+			ps.Timings.Observe(StepPaneSubmitted, time.Since(start))
+			rep.step("submitted")
+			return nil
+		}
+	}
+	return temporary(fmt.Sprintf("%s: the input still holds the message after the submit key (tapped %d times); the next attempt submits it", t.Pane, tries), ErrNotSubmitted)
+}
+
+// pollUntil polls cond every 10 ms until it holds, fails, or limit has
+// passed (then ok is false and err nil).
+func pollUntil(ctx context.Context, limit time.Duration, cond func() (bool, error)) (bool, error) {
+	end := time.Now().Add(limit)
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return ok, err
+		}
+		if time.Now().After(end) {
+			return false, nil
+		}
+		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+			return false, err
+		}
+	}
+}

@@ -1,0 +1,377 @@
+//go:build unix
+
+package deliver
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The tmux channel against Debian's tmux and a stand-in agent program
+// (test/paneagent) with the hazards of the real CLIs, each switched on by
+// a flag. (The four real CLIs in panes: test/terminal.)
+
+var (
+	paneAgentOnce sync.Once
+	paneAgentBin  string
+	paneAgentErr  error
+)
+
+// paneAgent builds test/paneagent once.
+func paneAgent(t *testing.T) string {
+	t.Helper()
+	paneAgentOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "paneagent")
+		if err != nil {
+			paneAgentErr = err
+			return
+		}
+		paneAgentBin = filepath.Join(dir, "paneagent")
+		out, err := exec.Command("go", "build", "-o", paneAgentBin, "../test/paneagent").CombinedOutput()
+		if err != nil {
+			paneAgentErr = fmt.Errorf("build paneagent: %v: %s", err, out)
+		}
+	})
+	if paneAgentErr != nil {
+		t.Fatal(paneAgentErr)
+	}
+	return paneAgentBin
+}
+
+// paneRig is a tmux server of the test's own running paneagent in one pane.
+type paneRig struct {
+	t    *testing.T
+	pane Pane
+	log  string
+	ps   *Panes
+}
+
+func startPane(t *testing.T, flags ...string) *paneRig {
+	t.Helper()
+	bin := paneAgent(t)
+	dir := t.TempDir()
+	r := &paneRig{t: t, pane: Pane{Target: "agent", Socket: filepath.Join(dir, "tmux.sock")}, log: filepath.Join(dir, "log.jsonl")}
+	cmd := append([]string{bin, "-log", r.log}, flags...)
+	if out, err := exec.Command("tmux", "-S", r.pane.Socket, "-f", "/dev/null", "new-session", "-d", "-s", "agent",
+		"-x", "100", "-y", "20", strings.Join(cmd, " ")).CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	out, err := r.tmux("display-message", "-p", "#{pid}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, _ := strconv.Atoi(strings.TrimSpace(out))
+	t.Cleanup(func() {
+		// By its pid: the server takes the pane's program with it.
+		if server > 0 {
+			syscall.Kill(server, syscall.SIGTERM)
+		}
+	})
+	r.ps = &Panes{LockDir: filepath.Join(dir, "locks"), QuietFor: time.Second, QuietMaxWait: 10 * time.Second,
+		Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
+	r.waitScreen("paneagent: ready")
+	return r
+}
+
+func (r *paneRig) tmux(args ...string) (string, error) {
+	out, err := exec.Command("tmux", append([]string{"-S", r.pane.Socket}, args...)...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("tmux %s: %v: %s", args[0], err, out)
+	}
+	return string(out), nil
+}
+
+func (r *paneRig) screen() string {
+	out, err := r.tmux("capture-pane", "-p", "-t", "agent")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
+func (r *paneRig) waitScreen(want string) {
+	r.t.Helper()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(r.screen(), want) {
+			return
+		}
+		if time.Now().After(end) {
+			r.t.Fatalf("%q never on the pane's screen:\n%s", want, r.screen())
+		}
+	}
+}
+
+func (r *paneRig) target() Target {
+	p := r.pane
+	return Target{Agent: "Agent-1", Pane: &p, Submit: []string{"enter"}}
+}
+
+// records reads the program's log: what it submitted, and each key that
+// was not what it seemed (an Enter taken for a newline, a harmful key).
+func (r *paneRig) records() (prompts []string, other []map[string]any) {
+	r.t.Helper()
+	f, err := os.Open(r.log)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<22)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			r.t.Fatal(err)
+		}
+		if p, ok := m["prompt"].(string); ok {
+			prompts = append(prompts, p)
+		} else {
+			other = append(other, m)
+		}
+	}
+	return prompts, other
+}
+
+// wantPrompts waits for the program to have submitted exactly want.
+func (r *paneRig) wantPrompts(want ...string) {
+	r.t.Helper()
+	var got []string
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got, _ = r.records()
+		if len(got) >= len(want) || time.Now().After(end) {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // nothing more comes
+	got, other := r.records()
+	if len(got) != len(want) {
+		r.t.Fatalf("submitted %d prompts, want %d: %q (other records %v)", len(got), len(want), short(got), other)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			r.t.Errorf("prompt %d: %q, want %q", i, short([]string{got[i]}), short([]string{want[i]}))
+		}
+	}
+}
+
+func short(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if len(s) > 80 {
+			s = s[:40] + fmt.Sprintf("…(%d bytes)…", len(s)) + s[len(s)-30:]
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// One line, several lines and 100 KiB, each submitted alone and whole.
+// tmux refuses a command over 16 KiB (send-keys with the text in argv):
+// the text goes in through a buffer loaded from stdin.
+func TestPaneDeliversOneLineManyLinesAndALongMessage(t *testing.T) {
+	r := startPane(t)
+	t2 := r.target()
+	t2.PaneBracketed = true // paneagent asks for bracketed paste
+	var sb strings.Builder
+	for i := 0; sb.Len() < 100<<10; i++ {
+		fmt.Fprintf(&sb, "word%05d ", i)
+	}
+	long := sb.String()
+	want := []string{"[agentspool id=m1]\none line", "[agentspool id=m2]\nfirst line\n\tsecond line, tabbed\nthird", "[agentspool id=m3]\n" + long}
+	for _, m := range want {
+		rep, err := r.ps.Deliver(context.Background(), t2, m)
+		if err != nil {
+			t.Fatalf("deliver %q: %v", short([]string{m}), err)
+		}
+		if rep.Landing != "seen" {
+			t.Errorf("landing %q, want seen", rep.Landing)
+		}
+	}
+	r.wantPrompts(want...)
+}
+
+// Gemini CLI's rule: an Enter within N ms of a paste is a newline. A
+// tmux send-keys wrapper's Enter right after its paste merges messages
+// (the premise, shown first); the channel waits the CLI's gap after it
+// saw the paste land, and when the Enter still became a newline, takes it
+// out and submits once more, as the input shows it.
+func TestPaneEnterSoonAfterAPasteIsANewline(t *testing.T) {
+	r := startPane(t, "-newline-within", "600ms")
+	if _, err := r.tmux("set-buffer", "-b", "naive", "the naive way"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tmux("paste-buffer", "-p", "-d", "-b", "naive", "-t", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tmux("send-keys", "-t", "agent", "Enter"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if prompts, other := r.records(); len(prompts) != 0 || len(other) != 1 || other[0]["newline_for_enter"] == nil {
+		t.Fatalf("premise: the naive Enter gave prompts %q, records %v; want it taken for a newline", prompts, other)
+	}
+	r.tmux("send-keys", "-t", "agent", "C-u") // paneagent's own clear
+	r.ps.Inspect = func(int) Program { return Program{Terminal: "tmux", CLI: CLIGemini} }
+	// Until it has learned how soon a submit shows, the channel waits up
+	// to the timings' most before it taps again.
+	r.ps.Timings = NewTimings(5*time.Millisecond, time.Second)
+	for i := range 2 {
+		rep, err := r.ps.Deliver(context.Background(), r.target(), fmt.Sprintf("message %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("message %d: submitted again %v, steps %v", i, rep.SubmitUncertain, rep.Steps)
+	}
+	r.wantPrompts("message 0", "message 1")
+}
+
+// A draft in the input (what a person typed) is never pasted into: the
+// delivery fails as a draft and the input keeps the draft alone.
+func TestPaneDraftIsNeverPastedInto(t *testing.T) {
+	r := startPane(t)
+	if _, err := r.tmux("send-keys", "-t", "agent", "-l", "half-typed thought"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitScreen("> half-typed thought")
+	_, err := r.ps.Deliver(context.Background(), r.target(), "the message")
+	if !IsDraft(err) {
+		t.Fatalf("err = %v, want a draft", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if s := r.screen(); strings.Contains(s, "the message") || !strings.Contains(s, "> half-typed thought\n") {
+		t.Fatalf("the screen after: %q", s)
+	}
+	r.wantPrompts()
+}
+
+// A pane in copy mode (a person reading back) is waited out, never typed
+// into: keys there would move the copy cursor, and Enter would copy.
+func TestPaneInCopyModeIsWaitedOut(t *testing.T) {
+	r := startPane(t)
+	if _, err := r.tmux("copy-mode", "-t", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	r.ps.QuietMaxWait = time.Second
+	if _, err := r.ps.Deliver(context.Background(), r.target(), "not now"); !IsNotQuiet(err) {
+		t.Fatalf("err = %v, want a wait for a quiet pane", err)
+	}
+	r.wantPrompts()
+	r.ps.QuietMaxWait = 10 * time.Second
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		r.tmux("send-keys", "-t", "agent", "-X", "cancel")
+	}()
+	rep, err := r.ps.Deliver(context.Background(), r.target(), "once out of copy mode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.QuietWait < 500*time.Millisecond {
+		t.Errorf("waited %v for copy mode to end", rep.QuietWait)
+	}
+	r.wantPrompts("once out of copy mode")
+}
+
+// A person typing in a client attached to the pane's session makes the
+// delivery wait until they stop.
+func TestPanePersonTypingInAnAttachedClientIsWaitedFor(t *testing.T) {
+	r := startPane(t)
+	fifo := filepath.Join(t.TempDir(), "keys")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client := exec.Command("script", "-qfc", "tmux -S "+r.pane.Socket+" attach -t agent", "/dev/null")
+	client.Stdout, client.Stderr = nil, nil
+	client.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	in, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	client.Stdin = in
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Process.Kill(); client.Wait() })
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if out, _ := r.tmux("list-clients"); strings.TrimSpace(out) != "" {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the client never attached")
+		}
+	}
+	// The person types and rubs out, for 3 s.
+	typing := make(chan struct{})
+	go func() {
+		defer close(typing)
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(300 * time.Millisecond) {
+			in.Write([]byte("x\x7f"))
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	began := time.Now()
+	rep, err := r.ps.Deliver(context.Background(), r.target(), "after the person")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-typing
+	t.Logf("waited %v (quiet wait %v)", time.Since(began), rep.QuietWait)
+	if rep.QuietWait < 2500*time.Millisecond {
+		t.Errorf("quiet wait %v: the delivery went while the person typed", rep.QuietWait)
+	}
+	r.wantPrompts("after the person")
+}
+
+// A pane that closes mid-delivery: the delivery says the pane is gone,
+// and so does AgentAbsent.
+func TestPaneClosedMidDeliveryIsGone(t *testing.T) {
+	r := startPane(t)
+	r.ps.AfterStep = func(step string) {
+		if step == "pasted" {
+			r.tmux("kill-pane", "-t", "agent")
+		}
+	}
+	_, err := r.ps.Deliver(context.Background(), r.target(), "into a closing pane")
+	if !errors.Is(err, ErrPaneGone) {
+		t.Fatalf("err = %v, want the pane gone", err)
+	}
+	if _, absent, err := r.ps.AgentAbsent(r.target()); !absent || err != nil {
+		t.Fatalf("AgentAbsent = %v, %v", absent, err)
+	}
+}
+
+// A key that would interrupt, suspend or end the program is never sent,
+// whatever the config says; a multi-line message into a program not known
+// to take a bracketed paste is refused (its lines would be submitted one
+// by one).
+func TestPaneRefusesHarmfulKeysAndUnbracketedLines(t *testing.T) {
+	r := startPane(t)
+	tg := r.target()
+	tg.Submit = []string{"ctrl", "c"}
+	if _, err := r.ps.Deliver(context.Background(), tg, "one"); err == nil {
+		t.Fatal("a ctrl+c submit was taken")
+	}
+	if _, err := r.ps.Deliver(context.Background(), r.target(), "two\nlines"); err == nil || !strings.Contains(err.Error(), "tmux_bracketed") {
+		t.Fatalf("multi-line into an unknown program: %v", err)
+	}
+	if _, other := r.records(); len(other) != 0 {
+		t.Fatalf("the program was harmed: %v", other)
+	}
+	if _, err := r.tmux("send-keys", "-t", "agent", "C-u"); err != nil {
+		t.Fatal(err)
+	}
+}
