@@ -20,7 +20,7 @@ type Target struct {
 	// knows, asks for bracketed paste (bash, zsh), so a multi-line message
 	// may go into it (config: tmux_bracketed).
 	PaneBracketed bool
-	X, Y  int
+	X, Y          int
 	// Match reports whether a window title is the agent's.
 	Match func(title string) bool
 	// Window describes the matcher for messages, e.g. `"Agent-1"`.
