@@ -194,6 +194,17 @@ type Agent struct {
 	Class string
 	// PID, when not 0, must equal the focused window's _NET_WM_PID.
 	PID int
+	// Tmux, when set (`tmux:`), makes the agent a tmux pane rather than a
+	// window: any tmux target-pane ("work:2.1", "%5"). X, Y, Window,
+	// Class and PID are then not written.
+	Tmux string
+	// TmuxSocket is the pane's tmux server socket (`tmux_socket:`, tmux
+	// -S); empty: the user's default server.
+	TmuxSocket string
+	// TmuxBracketed (`tmux_bracketed:`): the pane's program, not an agent
+	// CLI agentspool knows, asks for bracketed paste (bash, zsh), so a
+	// multi-line message may be pasted into it.
+	TmuxBracketed bool
 	// Inbox is the agent's ack inbox (absolute).
 	Inbox string
 	// AckPattern, when set (ack_pattern), also takes a file in the inbox
