@@ -236,6 +236,18 @@ const (
 	KindTerminal = "terminal"
 )
 
+// WindowAgents counts the agents in windows (not in tmux panes): the
+// ones that need a desktop.
+func (c *Config) WindowAgents() int {
+	n := 0
+	for _, a := range c.Agents {
+		if a.Tmux == "" {
+			n++
+		}
+	}
+	return n
+}
+
 // ValidName reports whether name is a valid agent name: the one rule the
 // spool uses too (safeio.ValidAgentName: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
 // and no ".."). Before issue 11, config accepted Agent..1, which the spool

@@ -33,6 +33,9 @@ func TestPaneAgents(t *testing.T) {
 		{"a socket without a pane", "agents:\n  A:\n    tmux_socket: /tmp/s\n", "name its pane"},
 		{"an option for a target", "agents:\n  A:\n    tmux: -t\n", "not a tmux target-pane"},
 		{"an empty target", "agents:\n  A:\n    tmux: \"\"\n", "must not be empty"},
+		{"a bare name (tmux may take it for another session's window)", "agents:\n  A:\n    tmux: pa\n", "names no session"},
+		{"no session", "agents:\n  A:\n    tmux: \":1.0\"\n", "names no session"},
+		{"a bad pane id", "agents:\n  A:\n    tmux: \"%x\"\n", "not a tmux pane id"},
 		{"one pane for two agents", "agents:\n  A:\n    tmux: w:1\n  B:\n    tmux: w:1\n", "both the tmux pane"},
 		{"neither a window nor a pane", "agents:\n  A:\n    submit: enter\n", "or tmux: for an agent in a tmux pane"},
 	} {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -229,6 +230,15 @@ func checkTmuxTarget(v string) (string, error) {
 		return "", errors.New("must not be empty: name the agent's pane (work:2.1, %5; tmux display -p '#{pane_id}' in the pane shows it)")
 	case strings.HasPrefix(v, "-"), strings.ContainsAny(v, " \t\n"):
 		return "", fmt.Errorf("%q is not a tmux target-pane (work:2.1, %%5)", v)
+	case strings.HasPrefix(v, "%"):
+		if _, err := strconv.Atoi(v[1:]); err != nil {
+			return "", fmt.Errorf("%q is not a tmux pane id (%%5)", v)
+		}
+	case strings.HasPrefix(v, ":") || !strings.Contains(v, ":"):
+		// tmux takes a bare name for a pane, a window or a session,
+		// whichever it finds first, and by prefix: "pa" finds a window
+		// "pandas" in another session.
+		return "", fmt.Errorf("%q names no session: write SESSION: (its active pane), SESSION:WINDOW.PANE (work:2.1) or a pane id (%%5); a bare name may be taken by tmux for another session's window", v)
 	}
 	return v, nil
 }

@@ -59,10 +59,6 @@ var ErrPaneGone = errors.New("the agent's tmux pane is gone")
 // Test with errors.Is.
 var ErrNoPrompt = errors.New("the pane shows no input prompt")
 
-// ErrNotSubmitted: the submit key went, and the input still holds the
-// message (tapped again once). Test with errors.Is.
-var ErrNotSubmitted = errors.New("the submit did not take")
-
 // Panes is the tmux channel.
 type Panes struct {
 	// Tmux is the tmux program ("" is "tmux" on PATH).
@@ -107,6 +103,7 @@ func (ps *Panes) tmux(ctx context.Context, p Pane, stdin []byte, args ...string)
 	if bin == "" {
 		bin = "tmux"
 	}
+	name := args[0]
 	if p.Socket != "" {
 		args = append([]string{"-S", p.Socket}, args...)
 	}
@@ -119,24 +116,73 @@ func (ps *Panes) tmux(ctx context.Context, p Pane, stdin []byte, args ...string)
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(errb.String())
 		if strings.Contains(msg, "can't find") || strings.Contains(msg, "no server running") ||
-			strings.Contains(msg, "error connecting") || strings.Contains(msg, "no such") {
+			strings.Contains(msg, "error connecting") || strings.Contains(msg, "no such") ||
+			strings.Contains(msg, "server exited") {
 			return "", fmt.Errorf("%w: %s: %s", ErrPaneGone, p, msg)
 		}
 		if errors.Is(err, exec.ErrNotFound) {
 			return "", fmt.Errorf("deliver: tmux is not installed (%v)", err)
 		}
-		return "", temporary("tmux "+args[0], fmt.Errorf("%v: %s", err, msg))
+		if name != "display-message" {
+			// tmux words a pane that went away mid-command in several
+			// ways ("no current target", …): asked again, plainly.
+			if _, serr := ps.state(ctx, p); errors.Is(serr, ErrPaneGone) {
+				return "", serr
+			}
+		}
+		return "", temporary("tmux "+name, fmt.Errorf("%v: %s", err, msg))
 	}
 	return out.String(), nil
 }
 
+// ExactPaneTarget is target as tmux matches it exactly. tmux takes a name
+// for the first session or window whose name it prefixes ("pa" finds a
+// window "pandas" in another session: a message for one agent pasted into
+// another's pane); '=' before a name asks for that name alone. A target
+// is "%ID" (a pane id) or SESSION:[WINDOW[.PANE]]; a bare name, which
+// tmux may take for a pane, a window or a session, is refused.
+func ExactPaneTarget(target string) (string, error) {
+	if strings.HasPrefix(target, "%") {
+		if _, err := strconv.Atoi(target[1:]); err != nil {
+			return "", fmt.Errorf("%q is not a tmux pane id (%%5)", target)
+		}
+		return target, nil
+	}
+	sess, rest, ok := strings.Cut(target, ":")
+	if !ok || sess == "" || sess == "=" {
+		return "", fmt.Errorf("tmux target %q names no session: write SESSION: (its active pane), SESSION:WINDOW.PANE (work:2.1) or a pane id (%%5); tmux takes a bare name for a session, a window or a pane, whichever it finds first, by prefix", target)
+	}
+	if !strings.HasPrefix(sess, "=") && !strings.HasPrefix(sess, "$") {
+		sess = "=" + sess
+	}
+	win, pane, hasPane := strings.Cut(rest, ".")
+	if win != "" && !strings.HasPrefix(win, "=") && !strings.HasPrefix(win, "@") {
+		if _, err := strconv.Atoi(win); err != nil {
+			win = "=" + win
+		}
+	}
+	out := sess + ":" + win
+	if hasPane {
+		out += "." + pane
+	}
+	return out, nil
+}
+
 func (ps *Panes) state(ctx context.Context, p Pane) (paneState, error) {
-	out, err := ps.tmux(ctx, p, nil, "display-message", "-p", "-t", p.Target,
+	target, err := ExactPaneTarget(p.Target)
+	if err != nil {
+		return paneState{}, fmt.Errorf("deliver: %w", err)
+	}
+	out, err := ps.tmux(ctx, p, nil, "display-message", "-p", "-t", target,
 		"#{pane_id}\t#{pane_pid}\t#{session_name}\t#{pane_dead}\t#{?pane_in_mode,#{pane_mode},}")
 	if err != nil {
 		return paneState{}, err
 	}
 	f := strings.Split(strings.TrimRight(out, "\n"), "\t")
+	if len(f) == 5 && f[0] == "" {
+		// tmux 3.3 answers a target it does not find with empty fields.
+		return paneState{}, fmt.Errorf("%w: %s: tmux finds no such pane", ErrPaneGone, p)
+	}
 	if len(f) != 5 || !strings.HasPrefix(f[0], "%") {
 		return paneState{}, temporary("tmux display-message", fmt.Errorf("unexpected answer %q", out))
 	}

@@ -39,7 +39,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 	rep.Program = ps.program(st.pid)
 	prof, _ := rep.Program.Profile()
 	if strings.ContainsAny(text, "\r\n") && rep.Program.CLI == "" && !t.PaneBracketed {
-		return rep, fmt.Errorf("deliver: %s runs no agent CLI agentspool knows, so it may not take a bracketed paste: a multi-line message would be submitted line by line; set `tmux_bracketed: true` for this agent if its program asks for bracketed paste (bash and zsh do)", t.Pane)
+		return rep, &unsafePaneError{fmt.Sprintf("%s runs no agent CLI agentspool knows, so it may not take a bracketed paste: a message (its envelope line and its body) would be submitted line by line; set `tmux_bracketed: true` for this agent if its program asks for bracketed paste (bash and zsh do)", t.Pane)}
 	}
 	if st, err = ps.waitQuiet(ctx, t, &rep); err != nil {
 		return rep, err
@@ -74,18 +74,32 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		return rep, err
 	}
 	rep.step("pasted")
+	rep.Pasted = true
+	// Waited for while the input keeps changing (a long paste streams
+	// in): the learned deadline counts from the last change seen, up to
+	// a minute in all.
 	var in paneInput
-	prev := ""
-	ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneLanded), func() (bool, error) {
+	prev, changed, limit := "", time.Now(), ps.Timings.Deadline(StepPaneLanded)
+	ok, err := pollUntil(ctx, time.Minute, func() (bool, error) {
 		var err error
 		in, err = ps.capture(ctx, *t.Pane, st.id)
+		if err != nil {
+			return false, err
+		}
 		// An input too long to show is taken as landed once its end
-		// stays the same for two looks: a long paste streams in.
+		// stays the same for two looks.
 		cut := strings.HasPrefix(in.Text, "…")
 		ok := landed(in, text) && (!cut || in.Text == prev)
-		prev = in.Text
-		return ok, err
+		if in.Text != prev {
+			prev, changed = in.Text, time.Now()
+		} else if !ok && time.Since(changed) > limit {
+			return false, errNoProgress
+		}
+		return ok, nil
 	})
+	if errors.Is(err, errNoProgress) {
+		ok, err = false, nil
+	}
 	if err != nil && !errors.Is(err, ErrPaneGone) {
 		err = temporary("read the pane after the paste", err)
 	}
@@ -93,7 +107,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		return rep, err
 	}
 	if !ok {
-		return rep, ps.notLanded(ctx, t, st.id, in, prof)
+		return rep, ps.notLanded(ctx, t, st.id, in, &rep)
 	}
 	rep.Fetch = time.Since(start)
 	ps.Timings.Observe(StepPaneLanded, rep.Fetch)
@@ -113,7 +127,9 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		return rep, err
 	}
 	if !landed(in, text) {
-		return rep, temporary(t.Pane.String()+": the input changed after the paste (a person typed?); not submitted", ErrNotLanded)
+		// Left for the person to see (the next attempt finds a draft,
+		// and waits): Pasted && !Submitted holds the agent, said.
+		return rep, fmt.Errorf("deliver: %s: the input changed after the paste (a person typed into it?); not submitted: %w", t.Pane, ErrNotLanded)
 	}
 	return rep, ps.submit(ctx, t, st.id, text, prof, &rep)
 }
@@ -122,8 +138,9 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 // there (a later attempt may land), or a part of it, which is erased (one
 // backspace per character: safe in any program's input, and what is there
 // was empty before the paste) and seen gone, else the agent is held.
-func (ps *Panes) notLanded(ctx context.Context, t Target, id string, in paneInput, prof CLIProfile) error {
+func (ps *Panes) notLanded(ctx context.Context, t Target, id string, in paneInput, rep *Report) error {
 	if !in.Found || in.Text == "" {
+		rep.Pasted = false
 		return temporary(t.Pane.String()+": nothing of the paste showed in the input", ErrNotLanded)
 	}
 	n := utf8.RuneCountInString(in.Text)
@@ -140,6 +157,7 @@ func (ps *Panes) notLanded(ctx context.Context, t Target, id string, in paneInpu
 	if err != nil || !ok {
 		return fmt.Errorf("deliver: %s: a paste that did not land whole (%d characters) could not be erased from the input: check it: %w", t.Pane, n, ErrNotLanded)
 	}
+	rep.Pasted, rep.Undone = false, true
 	return temporary(fmt.Sprintf("%s: the paste did not land whole (%d characters showed); erased", t.Pane, n), ErrNotLanded)
 }
 
@@ -154,9 +172,10 @@ func (ps *Panes) notLanded(ctx context.Context, t Target, id string, in paneInpu
 func (ps *Panes) submit(ctx context.Context, t Target, id, text string, prof CLIProfile, rep *Report) error {
 	key, ok := paneKey(t.Submit)
 	if !ok {
-		return fmt.Errorf("deliver: the submit key %s cannot go into a terminal pane", strings.Join(t.Submit, "+"))
+		return &unsafePaneError{fmt.Sprintf("the submit key %s cannot go into a terminal pane: it would interrupt, suspend or end the program, or tmux has no name for it; set this agent's submit to one its program takes safely (enter)", strings.Join(t.Submit, "+"))}
 	}
 	t.submitting()
+	rep.Submitted = true
 	start := time.Now()
 	gone := func() (bool, error) {
 		in, err := ps.capture(ctx, *t.Pane, id)
@@ -169,7 +188,6 @@ func (ps *Panes) submit(ctx context.Context, t Target, id, text string, prof CLI
 	for try := 0; try < tries; try++ {
 		if try == 1 {
 			// Still in the input: once more, as it is seen there.
-			rep.SubmitUncertain = true
 			if prof.NewlineAfterPaste {
 				if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, "BSpace"); err != nil {
 					return err
@@ -189,8 +207,17 @@ func (ps *Panes) submit(ctx context.Context, t Target, id, text string, prof CLI
 			return nil
 		}
 	}
-	return temporary(fmt.Sprintf("%s: the input still holds the message after the submit key (tapped %d times); the next attempt submits it", t.Pane, tries), ErrNotSubmitted)
+	// Taken for submitted, as the GUI's uncertain submit is: the hook's
+	// ack says. A CLI slower than the wait submits it meanwhile; one that
+	// dropped the key leaves it in the input, where the attempt after the
+	// ack timeout finds it whole and submits it (never pasted on top).
+	rep.SubmitUncertain = true
+	ps.Log.Warn("the input still holds the message after the submit key; waiting for its ack", "agent", t.Agent, "pane", t.Pane.String(), "taps", tries)
+	return nil
 }
+
+// errNoProgress ends a wait that saw no change for its deadline.
+var errNoProgress = errors.New("no progress")
 
 // pollUntil polls cond every 10 ms until it holds, fails, or limit has
 // passed (then ok is false and err nil).
@@ -209,3 +236,16 @@ func pollUntil(ctx context.Context, limit time.Duration, cond func() (bool, erro
 		}
 	}
 }
+
+// SubmitAgain, in a pane, submits only what the input is seen to hold: a
+// message whole in it is submitted (Deliver does this, finding the input
+// holding its own text); an empty input gets nothing. A crash's leftover
+// needs no blind key here.
+func (ps *Panes) SubmitAgain(ctx context.Context, t Target, afterEnter bool) (Report, error) {
+	return Report{}, nil
+}
+
+// Undo, in a pane, takes nothing back blindly: a paste left in the input
+// by a crash is seen by the next delivery (its own text, whole: submitted;
+// anything else: a draft, waited for).
+func (ps *Panes) Undo(ctx context.Context, t Target) error { return nil }

@@ -62,7 +62,7 @@ func startPane(t *testing.T, flags ...string) *paneRig {
 	t.Helper()
 	bin := paneAgent(t)
 	dir := t.TempDir()
-	r := &paneRig{t: t, pane: Pane{Target: "agent", Socket: filepath.Join(dir, "tmux.sock")}, log: filepath.Join(dir, "log.jsonl")}
+	r := &paneRig{t: t, pane: Pane{Target: "agent:", Socket: filepath.Join(dir, "tmux.sock")}, log: filepath.Join(dir, "log.jsonl")}
 	cmd := append([]string{bin, "-log", r.log}, flags...)
 	if out, err := exec.Command("tmux", "-S", r.pane.Socket, "-f", "/dev/null", "new-session", "-d", "-s", "agent",
 		"-x", "100", "-y", "20", strings.Join(cmd, " ")).CombinedOutput(); err != nil {
@@ -234,7 +234,7 @@ func TestPaneEnterSoonAfterAPasteIsANewline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("message %d: submitted again %v, steps %v", i, rep.SubmitUncertain, rep.Steps)
+		t.Logf("message %d: steps %v", i, rep.Steps)
 	}
 	r.wantPrompts("message 0", "message 1")
 }
@@ -373,5 +373,36 @@ func TestPaneRefusesHarmfulKeysAndUnbracketedLines(t *testing.T) {
 	}
 	if _, err := r.tmux("send-keys", "-t", "agent", "C-u"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// tmux takes a name for the first session or window it prefixes: a
+// target "pa" found the window "pandas" of session pb, and Pane-A's
+// messages were pasted into Pane-B's pane (seen in the daemon's test with
+// two panes). Targets are matched exactly; a session that is gone is gone,
+// not another's.
+func TestPaneTargetsAreMatchedExactly(t *testing.T) {
+	r := startPane(t) // session "agent", its window named after the program
+	if _, err := r.tmux("new-session", "-d", "-s", "ag", "sleep 600"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tmux("kill-session", "-t", "=ag"); err != nil {
+		t.Fatal(err)
+	}
+	// "ag:" would be "agent:" by prefix.
+	gone := Target{Agent: "A", Pane: &Pane{Target: "ag:", Socket: r.pane.Socket}, Submit: []string{"enter"}}
+	if _, err := r.ps.Deliver(context.Background(), gone, "for the session that is gone"); !errors.Is(err, ErrPaneGone) {
+		t.Fatalf("err = %v, want the pane gone", err)
+	}
+	bare := Target{Agent: "A", Pane: &Pane{Target: "agent", Socket: r.pane.Socket}, Submit: []string{"enter"}}
+	if _, err := r.ps.Deliver(context.Background(), bare, "by a bare name"); err == nil || !strings.Contains(err.Error(), "names no session") {
+		t.Fatalf("a bare name: %v", err)
+	}
+	r.wantPrompts()
+	for in, want := range map[string]string{"work:": "=work:", "work:2.1": "=work:2.1", "work:editor.0": "=work:=editor.0",
+		"=work:@3": "=work:@3", "%12": "%12", "$1:0": "$1:0"} {
+		if got, err := ExactPaneTarget(in); got != want || err != nil {
+			t.Errorf("ExactPaneTarget(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
 }

@@ -51,7 +51,8 @@ const (
 type Daemon struct {
 	cfg     *config.Config
 	sp      *spool.Spool
-	dl      *deliver.Deliverer
+	dl      *deliver.Deliverer // the desktop channel
+	panes   *deliver.Panes     // the tmux channel
 	waiter  confirm.Waiter
 	log     *slog.Logger
 	journal *journal
@@ -112,8 +113,11 @@ type Options struct {
 	Config    *config.Config
 	Spool     *spool.Spool
 	Deliverer *deliver.Deliverer
-	Waiter    confirm.Waiter
-	Log       *slog.Logger
+	// Panes is the tmux channel, for agents in tmux panes (nil: one
+	// with the Deliverer's timings and the default lock folder).
+	Panes  *deliver.Panes
+	Waiter confirm.Waiter
+	Log    *slog.Logger
 	// Notifier shows alerts on the desktop (DesktopNotifications); nil:
 	// none.
 	Notifier Notifier
@@ -131,13 +135,17 @@ func New(o Options) (*Daemon, error) {
 		return nil, fmt.Errorf("service: %w", err)
 	}
 	d := &Daemon{
-		cfg: o.Config, sp: o.Spool, dl: o.Deliverer, waiter: o.Waiter, log: o.Log,
+		cfg: o.Config, sp: o.Spool, dl: o.Deliverer, panes: o.Panes, waiter: o.Waiter, log: o.Log,
 		now:      time.Now,
 		wake:     make(chan struct{}, 1),
 		jobs:     make(chan spool.Entry, 1024),
 		agents:   map[string]*agentState{},
 		notifier: o.Notifier,
 		notes:    make(chan alertNote, 64),
+	}
+	if d.panes == nil {
+		d.panes = &deliver.Panes{LockDir: deliver.DefaultPaneLockDir(), Timings: o.Deliverer.Timings, Log: o.Log,
+			QuietFor: o.Config.QuietFor, QuietMaxWait: o.Config.QuietMaxWait}
 	}
 	for _, a := range o.Config.Agents {
 		d.agents[a.Name] = newAgentState(a, "idle")
