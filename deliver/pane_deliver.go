@@ -14,6 +14,10 @@ import (
 	"unicode/utf8"
 )
 
+// firstShowWait is how long a paste is waited for to show at all in the
+// input.
+const firstShowWait = 5 * time.Second
+
 // maxPaneErase is the most characters a paste that did not land whole is
 // erased by (one backspace each); more is held for a person.
 const maxPaneErase = 4000
@@ -90,9 +94,16 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		// stays the same for two looks.
 		cut := strings.HasPrefix(in.Text, "…")
 		ok := landed(in, text) && (!cut || in.Text == prev)
+		quiet := limit
+		if in.Text == "" {
+			// Nothing shows yet: a CLI busy rendering may take its
+			// time, and a paste given up on too soon lands later, in
+			// the next message's way.
+			quiet = max(limit, firstShowWait)
+		}
 		if in.Text != prev {
 			prev, changed = in.Text, time.Now()
-		} else if !ok && time.Since(changed) > limit {
+		} else if !ok && time.Since(changed) > quiet {
 			return false, errNoProgress
 		}
 		return ok, nil
@@ -107,7 +118,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		return rep, err
 	}
 	if !ok {
-		return rep, ps.notLanded(ctx, t, st.id, in, &rep)
+		return rep, ps.notLanded(ctx, t, st.id, text, in, &rep)
 	}
 	rep.Fetch = time.Since(start)
 	ps.Timings.Observe(StepPaneLanded, rep.Fetch)
@@ -138,12 +149,15 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 // there (a later attempt may land), or a part of it, which is erased (one
 // backspace per character: safe in any program's input, and what is there
 // was empty before the paste) and seen gone, else the agent is held.
-func (ps *Panes) notLanded(ctx context.Context, t Target, id string, in paneInput, rep *Report) error {
+func (ps *Panes) notLanded(ctx context.Context, t Target, id, text string, in paneInput, rep *Report) error {
 	if !in.Found || in.Text == "" {
 		rep.Pasted = false
 		return temporary(t.Pane.String()+": nothing of the paste showed in the input", ErrNotLanded)
 	}
-	n := utf8.RuneCountInString(in.Text)
+	// Erased as much as was pasted (what shows may be cut by the screen;
+	// a CLI's placeholder goes with one backspace, and a backspace into
+	// an empty input does nothing).
+	n := max(utf8.RuneCountInString(in.Text), utf8.RuneCountInString(text))
 	if strings.HasPrefix(in.Text, "…") || n > maxPaneErase {
 		return fmt.Errorf("deliver: %s: a paste that did not land whole is in the input and too long to erase: check the agent's input: %w", t.Pane, ErrNotLanded)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // paneInput is an agent's input as the pane's screen shows it.
@@ -21,12 +22,17 @@ type paneInput struct {
 	// trailing blanks and a box's border taken out; "" for an empty input
 	// (a CLI's placeholder, drawn faint, is no text).
 	Text string
+	// Rest is everything from the prompt mark to the end of the screen
+	// (the input, then whatever a CLI draws below it), with no white
+	// space at all: a paste is seen whole when Rest begins with it,
+	// however the CLI wrapped its lines, blank lines inside included.
+	Rest string
 }
 
 // promptRE is a prompt line: an optional box border, then the prompt mark
 // of a shell-like program (">", or "›" and "❯" of the agent CLIs), then
 // the input's first line.
-var promptRE = regexp.MustCompile(`^\s*[│┃|▌]?\s*[>›❯](?:\s(.*))?$`)
+var promptRE = regexp.MustCompile(`^[\s\x{a0}]*[│┃|▌]?[\s\x{a0}]*[>›❯](?:[\s\x{a0}](.*))?$`)
 
 // continuationRE is one more line of a multi-line input: indented (or
 // inside a box's border), not a box's bottom or a rule.
@@ -55,6 +61,10 @@ func readInput(screen string) paneInput {
 	if faintOnly(lines[at], first) {
 		first = ""
 	}
+	rest := []string{trimBox(first)}
+	for _, l := range plain[at+1:] {
+		rest = append(rest, trimBox(strings.TrimLeft(strings.TrimLeftFunc(l, isBlank), "│┃|▌")))
+	}
 	text := []string{trimBox(first)}
 	for _, l := range plain[at+1:] {
 		m := continuationRE.FindStringSubmatch(l)
@@ -66,16 +76,28 @@ func readInput(screen string) paneInput {
 	for len(text) > 0 && text[len(text)-1] == "" {
 		text = text[:len(text)-1]
 	}
-	return paneInput{Found: true, Text: strings.Join(text, "\n")}
+	return paneInput{Found: true, Text: strings.Join(text, "\n"), Rest: squash(strings.Join(rest, "\n"))}
+}
+
+func isBlank(r rune) bool { return unicode.IsSpace(r) || r == 0xa0 }
+
+// squash takes every white space out of s.
+func squash(s string) string {
+	return strings.Map(func(r rune) rune {
+		if isBlank(r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // trimBox takes a box's right border and the blanks before it off a line.
 func trimBox(s string) string {
-	s = strings.TrimRightFunc(s, unicode.IsSpace)
+	s = strings.TrimRightFunc(s, isBlank)
 	if t := strings.TrimRight(s, "│┃|"); t != s {
-		s = strings.TrimRightFunc(t, unicode.IsSpace)
+		s = strings.TrimRightFunc(t, isBlank)
 	}
-	return s
+	return strings.TrimLeftFunc(s, func(r rune) bool { return r == 0xa0 })
 }
 
 // faintOnly reports whether every visible character of text, as line
@@ -136,7 +158,7 @@ func sgrFaint(params string, faint bool) bool {
 			faint = false
 		case n == 38 && i+2 < len(ps) && ps[i+1] == "5":
 			c, _ := strconv.Atoi(ps[i+2])
-			faint = c >= 237 && c <= 250 || c == 8
+			faint = c == 8 || isGrey(xterm256(c))
 			i += 2
 		case n == 38 && i+4 < len(ps) && ps[i+1] == "2":
 			r, _ := strconv.Atoi(ps[i+2])
@@ -153,15 +175,42 @@ func sgrFaint(params string, faint bool) bool {
 	return faint
 }
 
-// isGrey: a truecolour foreground as dim as a placeholder's grey.
+// isGrey: a foreground as dim and as nearly grey as a placeholder's
+// (Gemini CLI's 248, Qwen Code's slate 103, Claude Code's 244).
 func isGrey(r, g, b int) bool {
 	hi, lo := max(r, g, b), min(r, g, b)
-	return hi-lo < 24 && hi >= 64 && hi <= 176
+	return hi-lo < 48 && hi >= 64 && hi <= 180
+}
+
+// xterm256 is the colour of one of the 256: the 6×6×6 cube and the
+// greys (the 16 system colours: none is a placeholder's but 8).
+func xterm256(c int) (r, g, b int) {
+	switch {
+	case c >= 232 && c <= 255:
+		v := 8 + 10*(c-232)
+		return v, v, v
+	case c >= 16 && c <= 231:
+		level := func(i int) int {
+			if i == 0 {
+				return 0
+			}
+			return 55 + 40*i
+		}
+		c -= 16
+		return level(c / 36), level(c / 6 % 6), level(c % 6)
+	}
+	return 255, 255, 255
 }
 
 var escapeRE = regexp.MustCompile(`\x1b(\[[0-9;:?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|.)`)
 
-func stripEscapes(s string) string { return escapeRE.ReplaceAllString(s, "") }
+// stripEscapes takes out escape sequences and the zero-width characters
+// a CLI draws its caret with (Qwen Code: U+200B).
+func stripEscapes(s string) string {
+	return zeroWidth.Replace(escapeRE.ReplaceAllString(s, ""))
+}
+
+var zeroWidth = strings.NewReplacer("\u200b", "", "\ufeff", "", "\u2060", "")
 
 // sameWords reports whether a and b hold the same text with every run of
 // white space counted as one space: what a TUI shows of a paste (it wraps
@@ -172,17 +221,46 @@ func foldSpace(s string) string { return strings.Join(strings.FieldsFunc(s, unic
 
 // pastePlaceholderRE is an agent CLI's stand-in for a long paste in its
 // input: Claude Code's "[Pasted text #1 +40 lines]", Qwen Code's and
-// Codex's "[Pasted Content 2000 chars]".
-var pastePlaceholderRE = regexp.MustCompile(`^\[Pasted (?:text #\d+(?: \+\d+ lines)?|Content \d+ chars)\]$`)
+// Codex's "[Pasted Content 2000 chars]", Gemini CLI's "[Pasted Text: 6
+// lines]" and "[Pasted Text: 2052 chars]".
+var pastePlaceholderRE = regexp.MustCompile(`^\[Pasted (?:text #\d+(?: \+(\d+) lines)?|Content (\d+) chars|Text: (\d+) (chars|lines))\](?: #\d+)?$`)
 
-// landed reports whether in shows text whole: the same words, a CLI's
-// placeholder for it alone, or, for an input too long to show, "…" and
-// the end of text (the end is where a paste lands last).
+// placeholderOf reports whether line is a CLI's placeholder for text: its
+// count, where it has one, is text's (characters, or lines; Claude Code
+// counts the lines after the first).
+func placeholderOf(line, text string) bool {
+	m := pastePlaceholderRE.FindStringSubmatch(strings.TrimSpace(line))
+	if m == nil {
+		return false
+	}
+	lines := strings.Count(text, "\n") + 1
+	chars := utf8.RuneCountInString(text)
+	n := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	switch {
+	case m[1] != "":
+		return n(m[1]) == lines-1 || n(m[1]) == lines
+	case m[2] != "":
+		return n(m[2]) == chars || n(m[2]) == len(text)
+	case m[4] == "lines":
+		return n(m[3]) == lines
+	case m[4] == "chars":
+		return n(m[3]) == chars || n(m[3]) == len(text)
+	}
+	return true
+}
+
+func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
+
+// landed reports whether in shows text whole: the input begins with it
+// (white space aside), or with a CLI's placeholder for a paste, or, for
+// an input too long to show, "…" and the end of text (the end is where a
+// paste lands last). What follows the input on the screen (a CLI's
+// footer) is not the input's.
 func landed(in paneInput, text string) bool {
 	if !in.Found {
 		return false
 	}
-	if sameWords(in.Text, text) || pastePlaceholderRE.MatchString(strings.TrimSpace(in.Text)) {
+	if strings.HasPrefix(in.Rest, squash(text)) || placeholderOf(firstLine(in.Text), text) {
 		return true
 	}
 	tail, cut := strings.CutPrefix(in.Text, "…")

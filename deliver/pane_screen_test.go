@@ -1,6 +1,11 @@
 package deliver
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 // readInput on screens shaped as the agent CLIs draw their input (with
 // the escapes capture-pane -e keeps): the text, a faint placeholder taken
@@ -31,21 +36,23 @@ func TestReadInput(t *testing.T) {
 }
 
 func TestLanded(t *testing.T) {
-	msg := "[agentspool id=m1 from=a to=b]\nline one\n\tline two"
+	msg := "[agentspool id=m1 from=a to=b]\nline one\n\n\tline two, after a blank line"
 	for _, c := range []struct {
-		name string
-		in   paneInput
-		want bool
+		name, screen string
+		want         bool
 	}{
-		{"whole, wrapped and tab as spaces", paneInput{Found: true, Text: "[agentspool id=m1 from=a\nto=b]\nline one\n    line two"}, true},
-		{"a part", paneInput{Found: true, Text: "[agentspool id=m1 from=a to=b]\nline one"}, false},
-		{"with a draft before", paneInput{Found: true, Text: "draft [agentspool id=m1 from=a to=b]\nline one\n\tline two"}, false},
-		{"Claude Code's placeholder", paneInput{Found: true, Text: "[Pasted text #1 +12 lines]"}, true},
-		{"Qwen Code's placeholder", paneInput{Found: true, Text: "[Pasted Content 2000 chars]"}, true},
-		{"no input", paneInput{}, false},
+		{"whole, wrapped, tab as spaces, a footer below", "> [agentspool id=m1 from=a\n  to=b]\n  line one\n\n      line two, after a blank\n  line\n\n  model · /work\n", true},
+		{"a part", "> [agentspool id=m1 from=a to=b]\n  line one\n\n  model · /work\n", false},
+		{"with a draft before", "> draft [agentspool id=m1 from=a to=b]\n  line one\n\n\tline two, after a blank line\n", false},
+		{"Claude Code's placeholder", "❯\u00a0[Pasted text #1 +3 lines]\n", true},
+		{"Qwen Code's placeholder", "> [Pasted Content 70 chars]\n", true},
+		{"Gemini CLI's placeholder, lines", " > [Pasted Text: 4 lines]\n", true},
+		{"Gemini CLI's placeholder, chars", " > [Pasted Text: 70 chars]\n", true},
+		{"a placeholder for another paste", " > [Pasted Text: 5 lines]\n", false},
+		{"no input", "Compiling…\n", false},
 	} {
-		if got := landed(c.in, msg); got != c.want {
-			t.Errorf("%s: landed = %v, want %v", c.name, got, c.want)
+		if got := landed(readInput(c.screen), msg); got != c.want {
+			t.Errorf("%s: landed = %v, want %v (%+v)", c.name, got, c.want, readInput(c.screen))
 		}
 	}
 	long := ""
@@ -57,5 +64,34 @@ func TestLanded(t *testing.T) {
 	}
 	if landed(paneInput{Found: true, Text: "…" + long[:200]}, long) {
 		t.Error("the start of a long paste after … is taken as landed")
+	}
+}
+
+// The four CLIs' own screens, captured from their panes (capture-pane -p
+// -e -J; test/terminal ran them): idle (a placeholder, or nothing, in the
+// input), a draft typed, a three-line paste, and the input after a
+// submit.
+func TestReadInputOnTheCLIsScreens(t *testing.T) {
+	const pasted = "[agentspool id=x1 from=a to=b]\nline two of it\nline three"
+	for _, cli := range []string{"claude", "codex", "gemini", "qwen"} {
+		read := func(state string) paneInput {
+			b, err := os.ReadFile(filepath.Join("testdata", "panes", cli+"-"+state+".txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return readInput(string(b))
+		}
+		if in := read("idle"); !in.Found || in.Text != "" {
+			t.Errorf("%s idle: %+v, want an empty input", cli, in)
+		}
+		if in := read("draft"); in.Text != "hello world draft" {
+			t.Errorf("%s draft: %+v", cli, in)
+		}
+		if in := read("pasted"); !landed(in, pasted) || landed(in, pasted+" and more") {
+			t.Errorf("%s pasted: %+v", cli, in)
+		}
+		if in := read("after"); !in.Found || in.Text != "" || strings.HasPrefix(in.Rest, "helloworlddraft") {
+			t.Errorf("%s after the submit: %+v", cli, in)
+		}
 	}
 }

@@ -127,6 +127,9 @@ func systematicReason(c failClass, n int, err error, e spool.Entry, a *config.Ag
 		return fmt.Sprintf("the input does not answer select-all/copy: %d pastes in a row were read whole by the agent's window, yet a look (select-all %s, copy %s) saw its input empty each time (a Win32 EDIT control has no select-all; or the window drops every paste): set `verify_paste: false` and `draft_check: false` for this agent, or its `select_all`/`copy` keys, then run: %s; last: %v",
 			n, keyName(a.SelectAll), keyName(a.Copy), release, err)
 	case classNotLanded:
+		if a.Tmux != "" {
+			return fmt.Sprintf("the agent's tmux pane %s did not show %d pastes in a row whole in its input (its program may draw its input in a way agentspool does not read): %v; look at the pane, then run: %s", a.Tmux, n, err, release)
+		}
 		return fmt.Sprintf("the agent's window did not take %d pastes in a row (check that its input takes a paste, and its paste key): %v; then run: %s", n, err, release)
 	case classNoPrompt:
 		return fmt.Sprintf("the agent's tmux pane %s showed no input prompt %d times in a row (a dialog waiting for an answer, a program that is not an agent CLI, or a CLI that draws its input in a way agentspool does not read): look at the pane, then run: %s; last: %v",

@@ -192,11 +192,23 @@ func (r *rig) x(argv ...string) (string, error) {
 	return string(out), err
 }
 
+// env is the environment of agentspool's commands: the desktop's, or,
+// for a rig of tmux panes, one without a display (none is needed).
+func (r *rig) env() []string {
+	if r.desk != nil {
+		return r.desk.Env()
+	}
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return k == "DISPLAY" || k == "XAUTHORITY" || k == "WAYLAND_DISPLAY"
+	})
+}
+
 func (r *rig) agentspool(args ...string) (string, error) { return r.agentspoolEnv(nil, args...) }
 
 func (r *rig) agentspoolEnv(env []string, args ...string) (string, error) {
 	cmd := exec.Command(bin, append([]string{"--config", r.cfg}, args...)...)
-	cmd.Env = append(r.desk.Env(), env...)
+	cmd.Env = append(r.env(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -209,7 +221,7 @@ func (r *rig) run() {
 		r.t.Fatal(err)
 	}
 	r.daemon = exec.Command(bin, "--config", r.cfg, "run")
-	r.daemon.Env = r.desk.Env()
+	r.daemon.Env = r.env()
 	r.daemon.Stdout, r.daemon.Stderr = log, log
 	if err := r.daemon.Start(); err != nil {
 		r.t.Fatal(err)
