@@ -406,3 +406,21 @@ func TestPaneTargetsAreMatchedExactly(t *testing.T) {
 		}
 	}
 }
+
+// A paste that did not land whole (the program kept a part of it) is
+// erased, one backspace per character, seen gone, and the next attempt
+// lands whole: the message is never submitted cut.
+func TestPaneAPasteThatDidNotLandWholeIsErased(t *testing.T) {
+	r := startPane(t, "-cut-first-paste", "10")
+	_, err := r.ps.Deliver(context.Background(), r.target(), "a message that loses its end")
+	if !errors.Is(err, ErrNotLanded) || !IsTemporary(err) {
+		t.Fatalf("err = %v, want a temporary not landed", err)
+	}
+	if in, err := r.ps.capture(context.Background(), r.pane, "agent:"); err != nil || !in.Found || in.Text != "" {
+		t.Fatalf("the input after: %+v, %v; want it erased", in, err)
+	}
+	if _, err := r.ps.Deliver(context.Background(), r.target(), "a message that loses its end"); err != nil {
+		t.Fatal(err)
+	}
+	r.wantPrompts("a message that loses its end")
+}

@@ -32,6 +32,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +47,8 @@ func main() {
 	newlineWithin := flag.Duration("newline-within", 0, "an Enter this soon after a paste inserts a newline (Gemini CLI's rule)")
 	busy := flag.Duration("busy", 0, "after a submit, work this long; an Enter meanwhile does nothing")
 	noBracketed := flag.Bool("no-bracketed", false, "do not ask the terminal for bracketed paste")
+	cut := flag.Int("cut-first-paste", 0, "keep only this many characters of the first paste (a paste that did not land whole)")
+	ackCmd := flag.String("ack", "", "run this command with the message's id after each submit that holds an envelope, as an agent's hook acks")
 	flag.Parse()
 	if *logPath == "" {
 		fmt.Fprintln(os.Stderr, "paneagent: -log is required")
@@ -68,7 +72,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "paneagent:", err)
 		os.Exit(1)
 	}
-	a := &agent{log: logf, newlineWithin: *newlineWithin, busy: *busy}
+	a := &agent{log: logf, newlineWithin: *newlineWithin, busy: *busy, cut: *cut, ackCmd: strings.Fields(*ackCmd)}
 	restore := func() {
 		os.Stdout.WriteString("\x1b[?2004l")
 		unix.IoctlSetTermios(0, unix.TCSETS, old)
@@ -99,6 +103,8 @@ func main() {
 // The most of a long input shown.
 const showRunes, showLines = 400, 6
 
+var envelopeRE = regexp.MustCompile(`^\[agentspool id=(\S+) `)
+
 type agent struct {
 	log           *os.File
 	newlineWithin time.Duration
@@ -110,6 +116,9 @@ type agent struct {
 	pasteEnd  time.Time
 	busyUntil time.Time
 	exit      bool
+	// cut: the first paste keeps this many characters (0: all).
+	cut, pasted, pastes int
+	ackCmd              []string
 }
 
 const (
@@ -125,6 +134,8 @@ func (a *agent) feed(b []byte) []byte {
 		switch {
 		case strings.HasPrefix(s, pasteStart):
 			a.inPaste = true
+			a.pastes++
+			a.pasted = 0
 			b = b[len(pasteStart):]
 			continue
 		case strings.HasPrefix(s, pasteStop):
@@ -149,8 +160,11 @@ func (a *agent) feed(b []byte) []byte {
 		}
 		c := b[0]
 		switch {
+		case a.inPaste && a.cut > 0 && a.pastes == 1 && a.pasted >= a.cut:
+			a.pasted++ // the rest of the first paste is lost
 		case a.inPaste && (c == '\r' || c == '\n'):
 			a.input = append(a.input, '\n')
+			a.pasted++
 		case c == '\r':
 			a.enter()
 		case c == '\n':
@@ -177,6 +191,13 @@ func (a *agent) feed(b []byte) []byte {
 			if r == utf8.RuneError && size <= 1 && !utf8.FullRune(b) {
 				return b
 			}
+			if a.inPaste && a.cut > 0 && a.pastes == 1 && a.pasted >= a.cut {
+				b = b[size:]
+				continue
+			}
+			if a.inPaste {
+				a.pasted++
+			}
 			a.input = append(a.input, r)
 			b = b[size:]
 			continue
@@ -200,6 +221,12 @@ func (a *agent) enter() {
 		a.input = a.input[:0]
 		a.submitted = append(a.submitted, p)
 		a.record(map[string]any{"prompt": p})
+		if m := envelopeRE.FindStringSubmatch(p); m != nil && len(a.ackCmd) > 0 {
+			cmd := exec.Command(a.ackCmd[0], append(a.ackCmd[1:], m[1])...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				a.record(map[string]any{"ack_failed": fmt.Sprintf("%v: %s", err, out)})
+			}
+		}
 		if a.busy > 0 {
 			a.busyUntil = now.Add(a.busy)
 			time.AfterFunc(a.busy+10*time.Millisecond, func() { os.Stdout.WriteString("\x1b[1;1H\x1b[2Kpaneagent: ready") })
