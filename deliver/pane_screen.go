@@ -102,16 +102,22 @@ func trimBox(s string) string {
 
 // faintOnly reports whether every visible character of text, as line
 // (with escapes) draws it, is faint or grey: a CLI's placeholder in an
-// empty input ("Type your message…"), not text anyone typed.
+// empty input ("Type your message…"), or a suggestion, not text anyone
+// typed. The one cell a CLI draws its caret in (reverse video, or a
+// background of its own for that cell alone) says nothing: Qwen Code
+// draws a suggestion's first letter there.
 func faintOnly(line, text string) bool {
 	if strings.TrimSpace(text) == "" {
 		return false
 	}
-	faint, seen, anyText := false, 0, false
-	want := []rune(stripEscapes(line))
-	start := len(want) - len([]rune(text))
-	i := 0
-	for i < len(line) {
+	type cell struct {
+		r            rune
+		faint, caret bool
+		bg           int // which background run the cell is in
+	}
+	var cells []cell
+	faint, caret, bg := false, false, 0
+	for i := 0; i < len(line); {
 		if line[i] == 0x1b && i+1 < len(line) && line[i+1] == '[' {
 			j := i + 2
 			for j < len(line) && (line[j] < 0x40 || line[j] > 0x7e) {
@@ -119,21 +125,73 @@ func faintOnly(line, text string) bool {
 			}
 			if j < len(line) && line[j] == 'm' {
 				faint = sgrFaint(line[i+2:j], faint)
+				if c := sgrCaret(line[i+2:j], caret); c != caret || c {
+					caret = c
+					bg++
+				}
 			}
 			i = j + 1
 			continue
 		}
-		r, size := []rune(line[i:])[0], len(string([]rune(line[i:])[0]))
-		if seen >= start && !unicode.IsSpace(r) && !strings.ContainsRune("│┃|", r) {
-			anyText = true
-			if !faint {
-				return false
-			}
-		}
-		seen++
+		r, size := utf8.DecodeRuneInString(line[i:])
 		i += size
+		if zeroWidth.Replace(string(r)) == "" {
+			continue
+		}
+		cells = append(cells, cell{r, faint, caret, bg})
+	}
+	start := len(cells) - utf8.RuneCountInString(text)
+	if start < 0 {
+		return false
+	}
+	anyText := false
+	for k := start; k < len(cells); k++ {
+		c := cells[k]
+		if unicode.IsSpace(c.r) || strings.ContainsRune("│┃|", c.r) {
+			continue
+		}
+		alone := (k == 0 || cells[k-1].bg != c.bg) && (k == len(cells)-1 || cells[k+1].bg != c.bg)
+		if c.caret && alone {
+			continue
+		}
+		anyText = true
+		if !c.faint {
+			return false
+		}
 	}
 	return anyText
+}
+
+// sgrCaret applies one SGR sequence's parameters to caret: on for reverse
+// video (7) or a background colour, off for a reset (0, 27, 49).
+func sgrCaret(params string, caret bool) bool {
+	if params == "" {
+		return false
+	}
+	ps := strings.Split(params, ";")
+	for i := 0; i < len(ps); i++ {
+		n, err := strconv.Atoi(ps[i])
+		if err != nil {
+			continue
+		}
+		switch {
+		case n == 0 || n == 27 || n == 49:
+			caret = false
+		case n == 7 || (n >= 40 && n <= 47) || (n >= 100 && n <= 107):
+			caret = true
+		case n == 48 && i+2 < len(ps) && ps[i+1] == "5":
+			caret = true
+			i += 2
+		case n == 48 && i+4 < len(ps) && ps[i+1] == "2":
+			caret = true
+			i += 4
+		case (n == 38) && i+2 < len(ps) && ps[i+1] == "5":
+			i += 2
+		case (n == 38) && i+4 < len(ps) && ps[i+1] == "2":
+			i += 4
+		}
+	}
+	return caret
 }
 
 // sgrFaint applies one SGR sequence's parameters to faint: on for faint

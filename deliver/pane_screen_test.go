@@ -90,6 +90,13 @@ func TestReadInputOnTheCLIsScreens(t *testing.T) {
 		if in := read("pasted"); !landed(in, pasted) || landed(in, pasted+" and more") {
 			t.Errorf("%s pasted: %+v", cli, in)
 		}
+		if cli == "qwen" {
+			// Qwen Code's follow-up suggestion after a reply, its first
+			// letter under the caret: a suggestion, not a draft.
+			if in := read("suggestion"); !in.Found || in.Text != "" {
+				t.Errorf("qwen's suggestion: %+v, want an empty input", in)
+			}
+		}
 		if in := read("after"); !in.Found || in.Text != "" || strings.HasPrefix(in.Rest, "helloworlddraft") {
 			t.Errorf("%s after the submit: %+v", cli, in)
 		}

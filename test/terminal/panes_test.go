@@ -36,6 +36,13 @@ func startPaneRig(t *testing.T, clis []cli, busy time.Duration) *rig {
 		}
 	}
 	dir := t.TempDir()
+	if os.Getenv("AGENTSPOOL_TERMINAL_KEEP") != "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "agentspool-panes-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("work dir kept: %s", dir)
+	}
 	r := &rig{t: t, dir: dir, cfg: filepath.Join(dir, "coords.yaml"), agents: map[string]*agentcli.Agent{},
 		models: map[string]*mockmodel.Server{}, points: map[string][2]int{}}
 	var wg sync.WaitGroup

@@ -216,7 +216,8 @@ func (r *rig) agentspoolEnv(env []string, args ...string) (string, error) {
 // run starts the daemon.
 func (r *rig) run() {
 	r.t.Helper()
-	log, err := os.Create(filepath.Join(r.dir, "daemon.log"))
+	// Appended to: a rig may restart the daemon.
+	log, err := os.OpenFile(filepath.Join(r.dir, "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		r.t.Fatal(err)
 	}
