@@ -222,12 +222,13 @@ func TestTmuxProof(t *testing.T) {
 		}
 	}
 	r.checkAckedByHook(clisOnly(msgs))
-	pane, desk := r.channelFigures()
+	figs := r.channelFigures()
 	t.Logf("tmux proof: %d pane messages into %d panes, %d desktop messages into 4 Tk windows, settled in %v",
 		len(msgs), len(panes), len(deskMsgs), settled.Round(time.Second))
 	t.Logf("chaos: %d copy modes, %d typing bursts, %d daemon kills, %d second daemons refused", copyModes.Load(), typed.Load(), kills.Load(), seconds.Load())
-	t.Logf("tmux panes: %s", pane)
-	t.Logf("desktop:    %s", desk)
+	for _, k := range []string{"tmux, shell agents", "tmux, agent CLIs", "desktop, Tk windows"} {
+		t.Logf("%-20s %s", k+":", figs[k])
+	}
 	if t.Failed() {
 		t.Logf("daemon log:\n%s", r.tail("daemon.log", 80))
 		r.logScreens()
@@ -333,25 +334,34 @@ func checkShell(t *testing.T, name, log string, msgs []message) {
 	}
 }
 
-// channelFigures reads the journal's successful attempts: for the panes
-// and for the desktop, the messages submitted, their rate over the
-// channel's own span (first drop to last submit), and drop→submit p50
-// and p95.
-func (r *rig) channelFigures() (pane, desk string) {
+// channelFigures reads the journal's successful attempts: for each
+// channel and kind of agent (the shell agents and the CLIs in panes, the
+// Tk windows on the desktop), the messages submitted, their rate over
+// that kind's own span (first drop to last submit), and drop→submit p50
+// and p95. The shell agents and the Tk windows answer at once: they are
+// the channels' own speed; the CLIs wait for their model's turns.
+func (r *rig) channelFigures() map[string]string {
 	type figs struct {
-		n         int
-		first     time.Time
-		last      time.Time
-		sinceDrop []float64
+		n           int
+		first, last time.Time
+		sinceDrop   []float64
 	}
-	var p, d figs
+	all := map[string]*figs{}
 	for _, l := range r.journal("attempt") {
 		if ok, _ := l["ok"].(bool); !ok {
 			continue
 		}
-		f := &d
-		if l["terminal"] == "tmux" {
-			f = &p
+		kind := "desktop, Tk windows"
+		switch {
+		case l["terminal"] == "tmux" && l["cli"] != nil:
+			kind = "tmux, agent CLIs"
+		case l["terminal"] == "tmux":
+			kind = "tmux, shell agents"
+		}
+		f := all[kind]
+		if f == nil {
+			f = &figs{}
+			all[kind] = f
 		}
 		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(l["time"]))
 		ms, _ := l["since_drop_ms"].(float64)
@@ -365,14 +375,12 @@ func (r *rig) channelFigures() (pane, desk string) {
 			f.last = at
 		}
 	}
-	say := func(f figs) string {
-		if f.n == 0 {
-			return "none"
-		}
+	out := map[string]string{}
+	for kind, f := range all {
 		slices.Sort(f.sinceDrop)
 		q := func(x float64) float64 { return f.sinceDrop[int(x*float64(len(f.sinceDrop)-1))] }
 		span := f.last.Sub(f.first).Seconds()
-		return fmt.Sprintf("%d submitted in %.1fs: %.2f messages/s; drop→submit p50 %.0f ms, p95 %.0f ms", f.n, span, float64(f.n)/span, q(0.5), q(0.95))
+		out[kind] = fmt.Sprintf("%d submitted in %.1fs: %.2f messages/s; drop→submit p50 %.0f ms, p95 %.0f ms", f.n, span, float64(f.n)/span, q(0.5), q(0.95))
 	}
-	return say(p), say(d)
+	return out
 }
