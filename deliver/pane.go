@@ -334,6 +334,16 @@ func (ps *Panes) program(pid int) Program {
 	return p
 }
 
+// Describe says which pane t's target is now (its id) and what runs in
+// it, for doctor.
+func (ps *Panes) Describe(t Target) (id string, prog Program, err error) {
+	st, err := ps.state(context.Background(), *t.Pane)
+	if err != nil {
+		return "", Program{}, err
+	}
+	return st.id, ps.program(st.pid), nil
+}
+
 // AgentAbsent reports whether t's pane is gone (closed, or its program
 // ended).
 func (ps *Panes) AgentAbsent(t Target) (Window, bool, error) {
