@@ -9,50 +9,22 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agentspool/agentspool/test/panetest"
 )
 
 // The tmux channel against Debian's tmux and a stand-in agent program
 // (test/paneagent) with the hazards of the real CLIs, each switched on by
 // a flag. (The four real CLIs in panes: test/terminal.)
 
-var (
-	paneAgentOnce sync.Once
-	paneAgentBin  string
-	paneAgentErr  error
-)
-
-// paneAgent builds test/paneagent once.
-func paneAgent(t *testing.T) string {
-	t.Helper()
-	paneAgentOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "paneagent")
-		if err != nil {
-			paneAgentErr = err
-			return
-		}
-		paneAgentBin = filepath.Join(dir, "paneagent")
-		out, err := exec.Command("go", "build", "-o", paneAgentBin, "../test/paneagent").CombinedOutput()
-		if err != nil {
-			paneAgentErr = fmt.Errorf("build paneagent: %v: %s", err, out)
-		}
-	})
-	if paneAgentErr != nil {
-		t.Fatal(paneAgentErr)
-	}
-	return paneAgentBin
-}
-
 // paneRig is a tmux server of the test's own running paneagent in one pane.
 type paneRig struct {
 	t    *testing.T
+	srv  *panetest.Server
 	pane Pane
 	log  string
 	ps   *Panes
@@ -60,38 +32,16 @@ type paneRig struct {
 
 func startPane(t *testing.T, flags ...string) *paneRig {
 	t.Helper()
-	bin := paneAgent(t)
-	dir := t.TempDir()
-	r := &paneRig{t: t, pane: Pane{Target: "agent:", Socket: filepath.Join(dir, "tmux.sock")}, log: filepath.Join(dir, "log.jsonl")}
-	cmd := append([]string{bin, "-log", r.log}, flags...)
-	if out, err := exec.Command("tmux", "-S", r.pane.Socket, "-f", "/dev/null", "new-session", "-d", "-s", "agent",
-		"-x", "100", "-y", "20", strings.Join(cmd, " ")).CombinedOutput(); err != nil {
-		t.Fatalf("tmux new-session: %v: %s", err, out)
-	}
-	out, err := r.tmux("display-message", "-p", "#{pid}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, _ := strconv.Atoi(strings.TrimSpace(out))
-	t.Cleanup(func() {
-		// By its pid: the server takes the pane's program with it.
-		if server > 0 {
-			syscall.Kill(server, syscall.SIGTERM)
-		}
-	})
-	r.ps = &Panes{LockDir: filepath.Join(dir, "locks"), QuietFor: time.Second, QuietMaxWait: 10 * time.Second,
+	log := filepath.Join(t.TempDir(), "log.jsonl")
+	srv := panetest.Start(t, "agent", strings.Join(append([]string{panetest.PaneAgent(t), "-log", log}, flags...), " "), 100, 20)
+	r := &paneRig{t: t, srv: srv, pane: Pane{Target: "agent:", Socket: srv.Socket}, log: log}
+	r.ps = &Panes{LockDir: filepath.Join(t.TempDir(), "locks"), QuietFor: time.Second, QuietMaxWait: 10 * time.Second,
 		Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
 	r.waitScreen("paneagent: ready")
 	return r
 }
 
-func (r *paneRig) tmux(args ...string) (string, error) {
-	out, err := exec.Command("tmux", append([]string{"-S", r.pane.Socket}, args...)...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("tmux %s: %v: %s", args[0], err, out)
-	}
-	return string(out), nil
-}
+func (r *paneRig) tmux(args ...string) (string, error) { return r.srv.Tmux(args...) }
 
 func (r *paneRig) screen() string {
 	out, err := r.tmux("capture-pane", "-p", "-t", "agent")
@@ -289,37 +239,13 @@ func TestPaneInCopyModeIsWaitedOut(t *testing.T) {
 // delivery wait until they stop.
 func TestPanePersonTypingInAnAttachedClientIsWaitedFor(t *testing.T) {
 	r := startPane(t)
-	fifo := filepath.Join(t.TempDir(), "keys")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	client := exec.Command("script", "-qfc", "tmux -S "+r.pane.Socket+" attach -t agent", "/dev/null")
-	client.Stdout, client.Stderr = nil, nil
-	client.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	in, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	client.Stdin = in
-	if err := client.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Process.Kill(); client.Wait() })
-	for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if out, _ := r.tmux("list-clients"); strings.TrimSpace(out) != "" {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatal("the client never attached")
-		}
-	}
+	typeKeys := r.srv.Attach(t, "agent")
 	// The person types and rubs out, for 3 s.
 	typing := make(chan struct{})
 	go func() {
 		defer close(typing)
 		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(300 * time.Millisecond) {
-			in.Write([]byte("x\x7f"))
+			typeKeys("x\x7f")
 		}
 	}()
 	time.Sleep(200 * time.Millisecond)

@@ -7,49 +7,30 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/agentspool/agentspool/spool"
+	"github.com/agentspool/agentspool/test/panetest"
 )
 
 // paneAgents starts a tmux server of the test's own with one session per
-// name, each running test/paneagent, and returns the socket and each
-// session's log.
-func paneAgents(t *testing.T, names ...string) (socket string, logs map[string]string) {
+// name, each running test/paneagent, and returns it and each session's
+// log.
+func paneAgents(t *testing.T, names ...string) (srv *panetest.Server, logs map[string]string) {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "paneagent")
-	if out, err := exec.Command("go", "build", "-o", bin, "../test/paneagent").CombinedOutput(); err != nil {
-		t.Fatalf("build paneagent: %v: %s", err, out)
-	}
-	socket = filepath.Join(dir, "tmux.sock")
+	bin, dir := panetest.PaneAgent(t), t.TempDir()
 	logs = map[string]string{}
-	for i, n := range names {
+	for _, n := range names {
 		logs[n] = filepath.Join(dir, n+".jsonl")
-		args := []string{"-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", n, "-x", "100", "-y", "20", bin + " -log " + logs[n]}
-		if i > 0 {
-			args = []string{"-S", socket, "new-session", "-d", "-s", n, "-x", "100", "-y", "20", bin + " -log " + logs[n]}
-		}
-		if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
-			t.Fatalf("tmux new-session %s: %v: %s", n, err, out)
+		if srv == nil {
+			srv = panetest.Start(t, n, bin+" -log "+logs[n], 100, 20)
+		} else {
+			srv.NewSession(t, n, bin+" -log "+logs[n], 100, 20)
 		}
 	}
-	out, err := exec.Command("tmux", "-S", socket, "display-message", "-p", "#{pid}").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, _ := strconv.Atoi(strings.TrimSpace(string(out)))
-	t.Cleanup(func() {
-		if server > 0 {
-			syscall.Kill(server, syscall.SIGTERM) // by its pid; the panes go with it
-		}
-	})
-	return socket, logs
+	return srv, logs
 }
 
 // paneLog reads what a paneagent submitted.
@@ -81,7 +62,8 @@ func paneLog(t *testing.T, path string) []string {
 // message reaches its pane exactly once, alone, in order, and the window
 // agents are delivered as before.
 func TestPaneAgentsBesideWindowAgents(t *testing.T) {
-	sock, logs := paneAgents(t, "pa", "pb")
+	srv, logs := paneAgents(t, "pa", "pb")
+	sock := srv.Socket
 	r := newRig(t, fmt.Sprintf(`  Pane-A: {tmux: "pa:", tmux_socket: %q, tmux_bracketed: true, ack: false}
   Pane-B: {tmux: "pb:", tmux_socket: %q, tmux_bracketed: true, ack: false}
 `, sock, sock))
@@ -116,13 +98,14 @@ func TestPaneAgentsBesideWindowAgents(t *testing.T) {
 // A pane that is gone (its session closed) holds its agent with the
 // reason, the alert fires; the other agents go on.
 func TestAGonePaneHoldsItsAgent(t *testing.T) {
-	sock, logs := paneAgents(t, "pa", "pb")
+	srv, logs := paneAgents(t, "pa", "pb")
+	sock := srv.Socket
 	r := newRig(t, fmt.Sprintf(`  Pane-A: {tmux: "pa:", tmux_socket: %q, tmux_bracketed: true, ack: false}
   Pane-B: {tmux: "pb:", tmux_socket: %q, tmux_bracketed: true, ack: false}
 `, sock, sock))
 	r.beforeRun = func(d *Daemon) { d.panes.LockDir = filepath.Join(r.dir, "locks") }
-	if out, err := exec.Command("tmux", "-S", sock, "kill-session", "-t", "pb").CombinedOutput(); err != nil {
-		t.Fatalf("kill-session: %v: %s", err, out)
+	if _, err := srv.Tmux("kill-session", "-t", "=pb"); err != nil {
+		t.Fatal(err)
 	}
 	for range 3 {
 		r.send("Pane-B", "into a closed pane")
@@ -145,7 +128,8 @@ func TestAGonePaneHoldsItsAgent(t *testing.T) {
 // message (its envelope line and its body) would be submitted line by
 // line, so the agent is held at once, with the reason and what to set.
 func TestAnUnbracketedPaneHoldsItsAgentAtOnce(t *testing.T) {
-	sock, logs := paneAgents(t, "pa")
+	srv, logs := paneAgents(t, "pa")
+	sock := srv.Socket
 	r := newRig(t, fmt.Sprintf("  Pane-A: {tmux: \"pa:\", tmux_socket: %q, ack: false}\n", sock))
 	r.beforeRun = func(d *Daemon) { d.panes.LockDir = filepath.Join(r.dir, "locks") }
 	r.send("Pane-A", "one line")

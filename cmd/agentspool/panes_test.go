@@ -5,12 +5,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/agentspool/agentspool/test/panetest"
 )
 
 // With every agent in a tmux pane, doctor and coords check need no
@@ -18,16 +17,7 @@ import (
 // pane that is gone is a FAIL with what to do.
 func TestDoctorAndCoordsCheckWithPanes(t *testing.T) {
 	dir := t.TempDir()
-	sock := filepath.Join(dir, "tmux.sock")
-	if out, err := exec.Command("tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "work", "sleep 600").CombinedOutput(); err != nil {
-		t.Fatalf("tmux: %v: %s", err, out)
-	}
-	out, err := exec.Command("tmux", "-S", sock, "display-message", "-p", "-t", "=work:", "#{pid}").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, _ := strconv.Atoi(strings.TrimSpace(string(out)))
-	t.Cleanup(func() { syscall.Kill(server, syscall.SIGTERM) })
+	sock := panetest.Start(t, "work", "sleep 600", 80, 20).Socket
 	cfg := filepath.Join(dir, "coords.yaml")
 	yaml := fmt.Sprintf("spool: %s/spool\ninbox_root: %s/inboxes\nagents:\n  Here:\n    tmux: \"work:\"\n    tmux_socket: %s\n    ack: false\n  Gone:\n    tmux: \"gone:\"\n    tmux_socket: %s\n    ack: false\n", dir, dir, sock, sock)
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {

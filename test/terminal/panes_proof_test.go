@@ -15,11 +15,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/agentspool/agentspool/test/desktoptest"
+	"github.com/agentspool/agentspool/test/panetest"
 )
 
 // TestTmuxProof is the tmux channel's proof (issue "Agents in tmux
@@ -40,33 +40,22 @@ func TestTmuxProof(t *testing.T) {
 	r := startPaneRig(t, theFour, 0)
 	r.desk = desktoptest.StartT(t, desktoptest.Options{Dir: filepath.Join(r.dir, "desk"), Agents: 4, Log: t.Logf})
 
-	// The shell agents: one tmux server, one session each, all four
-	// sessions' windows in one client a person types into.
-	bin := filepath.Join(r.dir, "paneagent")
-	if out, err := exec.Command("go", "build", "-o", bin, "../paneagent").CombinedOutput(); err != nil {
-		t.Fatalf("build paneagent: %v: %s", err, out)
-	}
-	shellSock := filepath.Join(r.dir, "shells.sock")
+	// The shell agents: one tmux server, one session each, the first
+	// session attached in a client a person types into.
+	bin := panetest.PaneAgent(t)
 	shells := []string{"Shell-1", "Shell-2", "Shell-3", "Shell-4"}
 	shellLog := func(name string) string { return filepath.Join(r.dir, name+".jsonl") }
-	for i, name := range shells {
+	var shellSrv *panetest.Server
+	for _, name := range shells {
 		ack := fmt.Sprintf("%s --config %s ack", agentspoolBin(), r.cfg)
-		args := []string{"-S", shellSock}
-		if i == 0 {
-			args = append(args, "-f", "/dev/null")
-		}
-		args = append(args, "new-session", "-d", "-s", strings.ToLower(name), "-x", "120", "-y", "30",
-			fmt.Sprintf("%s -log %s -ack %q", bin, shellLog(name), ack))
-		if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
-			t.Fatalf("tmux new-session %s: %v: %s", name, err, out)
+		cmd := fmt.Sprintf("%s -log %s -ack %q", bin, shellLog(name), ack)
+		if shellSrv == nil {
+			shellSrv = panetest.Start(t, strings.ToLower(name), cmd, 120, 30)
+		} else {
+			shellSrv.NewSession(t, strings.ToLower(name), cmd, 120, 30)
 		}
 	}
-	out, err := exec.Command("tmux", "-S", shellSock, "display-message", "-p", "-t", "=shell-1:", "#{pid}").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, _ := strconv.Atoi(strings.TrimSpace(string(out)))
-	t.Cleanup(func() { syscall.Kill(server, syscall.SIGTERM) })
+	shellSock := shellSrv.Socket
 
 	// coords.yaml: the CLIs (as startPaneRig wrote them), the shells, the
 	// Tk windows.
@@ -86,7 +75,7 @@ func TestTmuxProof(t *testing.T) {
 	}
 
 	// The person's client, attached to the first shell's session.
-	typing := personClient(t, shellSock, "=shell-1")
+	typing := shellSrv.Attach(t, "=shell-1")
 
 	r.run()
 	// Messages: each pane agent in turn; the CLIs' bodies one-line,
@@ -265,28 +254,6 @@ func (r *rig) kill() {
 	_ = r.daemon.Process.Kill()
 	<-r.done
 	r.daemon = nil
-}
-
-// personClient attaches a tmux client to session (through script(1), a
-// terminal of its own) and returns a function that types into it.
-func personClient(t *testing.T, sock, session string) func(keys string) {
-	t.Helper()
-	fifo := filepath.Join(t.TempDir(), "keys")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := exec.Command("script", "-qfc", "tmux -S "+sock+" attach -t "+session, "/dev/null")
-	client.Stdin = in
-	client.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := client.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Process.Kill(); client.Wait(); in.Close() })
-	return func(keys string) { in.Write([]byte(keys)) }
 }
 
 // checkShell asserts a shell agent submitted each of its messages exactly

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,9 +44,6 @@ func startPaneRig(t *testing.T, clis []cli, busy time.Duration) *rig {
 	}
 	r := &rig{t: t, dir: dir, cfg: filepath.Join(dir, "coords.yaml"), agents: map[string]*agentcli.Agent{},
 		models: map[string]*mockmodel.Server{}, points: map[string][2]int{}}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	errs := map[string]error{}
 	// The hooks are installed before each CLI starts (they read them at
 	// start); hooks install needs the agent in coords.yaml.
 	var b strings.Builder
@@ -58,52 +54,7 @@ func startPaneRig(t *testing.T, clis []cli, busy time.Duration) *rig {
 	if err := os.WriteFile(r.cfg, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range clis {
-		model, err := mockmodel.Start(mockmodel.Options{Name: c.name, Delay: busy})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { model.Close() })
-		r.models[c.name] = model
-		if err := os.MkdirAll(filepath.Join(dir, "agents", c.name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a, err := agentcli.StartPane(agentcli.Options{
-				Program: c.program, Dir: filepath.Join(dir, "agents", c.name), Model: model, Log: t.Logf,
-				BeforeStart: func(a *agentcli.Agent) error {
-					out, err := r.agentspoolEnv(a.Env(), "hooks", "install", "--agent", c.name, "--for", c.program, "--user")
-					if err != nil {
-						return fmt.Errorf("hooks install: %v: %s", err, out)
-					}
-					if c.program == agentcli.Codex {
-						return agentcli.TrustCodexHooks(a)
-					}
-					return nil
-				},
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs[c.name] = err
-				return
-			}
-			r.agents[c.name] = a
-		}()
-	}
-	wg.Wait()
-	t.Cleanup(func() {
-		for _, a := range r.agents {
-			if err := a.Stop(); err != nil {
-				t.Errorf("stop %s: %v", a.Program, err)
-			}
-		}
-	})
-	for name, err := range errs {
-		t.Fatalf("%s: %v", name, err)
-	}
+	r.startCLIs(clis, busy, func(_ cli, o agentcli.Options) (*agentcli.Agent, error) { return agentcli.StartPane(o) })
 	for _, c := range clis {
 		if want := filepath.Join(dir, "agents", c.name, "tmux.sock"); r.agents[c.name].TmuxSocket != want {
 			t.Fatalf("%s: tmux socket %s, want %s", c.name, r.agents[c.name].TmuxSocket, want)

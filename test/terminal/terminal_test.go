@@ -109,6 +109,42 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 		t.Fatal(err)
 	}
 	r.desk = desktoptest.StartT(t, desktoptest.Options{Dir: filepath.Join(dir, "desk"), NoAgents: true, Width: 2600, Height: 1600, Log: t.Logf})
+	r.startCLIs(clis, busy, func(c cli, o agentcli.Options) (*agentcli.Agent, error) {
+		o.Display, o.XAuthority, o.Terminal = r.desk.Display, r.desk.XAuthority, c.terminal
+		return agentcli.StartWindow(o)
+	})
+	for _, c := range clis {
+		if err := r.agents[c.name].Move(c.x, c.y); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+	}
+	for _, c := range clis {
+		x, y, w, h, err := r.agents[c.name].Geometry()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		x, y = x+w/2, y+h/2 // the window's center
+		r.points[c.name] = [2]int{x, y}
+		out, err := r.agentspool("coords", "capture", c.name, "--at", fmt.Sprintf("%d,%d", x, y))
+		if err != nil {
+			t.Fatalf("coords capture %s: %v\n%s", c.name, err, out)
+		}
+		t.Logf("%s", out)
+	}
+	raw, _ := os.ReadFile(r.cfg)
+	if strings.Contains(string(raw), "not captured yet") || strings.Contains(string(raw), "kind:") {
+		t.Fatalf("coords.yaml after capture:\n%s", raw)
+	}
+	return r
+}
+
+// startCLIs starts a model (busy this long per turn) and a CLI for each
+// of clis, through start (in a window or a pane), with agentspool's hooks
+// installed as a person would, before the CLI starts (they read their
+// hooks at start); the CLIs stop at the test's end.
+func (r *rig) startCLIs(clis []cli, busy time.Duration, start func(cli, agentcli.Options) (*agentcli.Agent, error)) {
+	t := r.t
+	t.Helper()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	errs := map[string]error{}
@@ -119,15 +155,14 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 		}
 		t.Cleanup(func() { model.Close() })
 		r.models[c.name] = model
-		if err := os.MkdirAll(filepath.Join(dir, "agents", c.name), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(r.dir, "agents", c.name), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, err := agentcli.StartWindow(agentcli.Options{
-				Program: c.program, Dir: filepath.Join(dir, "agents", c.name), Model: model, Log: t.Logf,
-				Display: r.desk.Display, XAuthority: r.desk.XAuthority, Terminal: c.terminal,
+			a, err := start(c, agentcli.Options{
+				Program: c.program, Dir: filepath.Join(r.dir, "agents", c.name), Model: model, Log: t.Logf,
 				BeforeStart: func(a *agentcli.Agent) error {
 					out, err := r.agentspoolEnv(a.Env(), "hooks", "install", "--agent", c.name, "--for", c.program, "--user")
 					if err != nil {
@@ -160,29 +195,6 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 	for name, err := range errs {
 		t.Fatalf("%s: %v", name, err)
 	}
-	for _, c := range clis {
-		if err := r.agents[c.name].Move(c.x, c.y); err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-	}
-	for _, c := range clis {
-		x, y, w, h, err := r.agents[c.name].Geometry()
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		x, y = x+w/2, y+h/2 // the window's center
-		r.points[c.name] = [2]int{x, y}
-		out, err := r.agentspool("coords", "capture", c.name, "--at", fmt.Sprintf("%d,%d", x, y))
-		if err != nil {
-			t.Fatalf("coords capture %s: %v\n%s", c.name, err, out)
-		}
-		t.Logf("%s", out)
-	}
-	raw, _ := os.ReadFile(r.cfg)
-	if strings.Contains(string(raw), "not captured yet") || strings.Contains(string(raw), "kind:") {
-		t.Fatalf("coords.yaml after capture:\n%s", raw)
-	}
-	return r
 }
 
 func (r *rig) x(argv ...string) (string, error) {
