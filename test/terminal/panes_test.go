@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/agentspool/agentspool/test/agentcli"
-	"github.com/agentspool/agentspool/test/mockmodel"
 )
 
 // The four real CLIs in tmux panes (issue "Agents in tmux panes"): no
@@ -34,16 +33,8 @@ func startPaneRig(t *testing.T, clis []cli, busy time.Duration) *rig {
 			t.Skip(err)
 		}
 	}
-	dir := t.TempDir()
-	if os.Getenv("AGENTSPOOL_TERMINAL_KEEP") != "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "agentspool-panes-"); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("work dir kept: %s", dir)
-	}
-	r := &rig{t: t, dir: dir, cfg: filepath.Join(dir, "coords.yaml"), agents: map[string]*agentcli.Agent{},
-		models: map[string]*mockmodel.Server{}, points: map[string][2]int{}}
+	r := newRig(t)
+	dir := r.dir
 	// The hooks are installed before each CLI starts (they read them at
 	// start); hooks install needs the agent in coords.yaml.
 	var b strings.Builder

@@ -79,6 +79,23 @@ func skipUnlessReady(t *testing.T, clis []cli) {
 	}
 }
 
+// newRig is a rig with its work dir: the test's temp dir, or, with
+// AGENTSPOOL_TERMINAL_KEEP set, one kept for a look after the test (the
+// CLIs' screens, the spool, the daemon's log).
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	if os.Getenv("AGENTSPOOL_TERMINAL_KEEP") != "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "agentspool-terminal-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("work dir kept: %s", dir)
+	}
+	return &rig{t: t, dir: dir, cfg: filepath.Join(dir, "coords.yaml"), agents: map[string]*agentcli.Agent{},
+		models: map[string]*mockmodel.Server{}, points: map[string][2]int{}}
+}
+
 // startRig starts the desktop, the models (busy this long per turn), and
 // the CLIs with agentspool's hooks installed as a person would (before
 // the CLI starts: they read their hooks at start), binds each agent with
@@ -86,18 +103,8 @@ func skipUnlessReady(t *testing.T, clis []cli) {
 func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 	t.Helper()
 	skipUnlessReady(t, clis)
-	dir := t.TempDir()
-	if os.Getenv("AGENTSPOOL_TERMINAL_KEEP") != "" {
-		// Kept for a look after the test: the CLIs' typescripts, the
-		// spool, the daemon's log.
-		var err error
-		if dir, err = os.MkdirTemp("", "agentspool-terminal-"); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("work dir kept: %s", dir)
-	}
-	r := &rig{t: t, dir: dir, cfg: filepath.Join(dir, "coords.yaml"), agents: map[string]*agentcli.Agent{},
-		models: map[string]*mockmodel.Server{}, points: map[string][2]int{}}
+	r := newRig(t)
+	dir := r.dir
 	// Every agent named, not yet bound: what a person writes before
 	// calibrating. The bindings come from coords capture --at below.
 	var b strings.Builder
