@@ -53,6 +53,20 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 	if err != nil {
 		return rep, err
 	}
+	if t.Resubmit && before.Found && before.Text == "" {
+		// An earlier attempt's paste (a daemon killed between the
+		// paste and its showing) may still be on its way into the
+		// input: it is given the time a paste has to show, or it would
+		// be pasted again beside itself.
+		pollUntil(ctx, firstShowWait, func() (bool, error) {
+			before, err = ps.capture(ctx, *t.Pane, st.id)
+			return err != nil || before.Text != "", nil
+		})
+		if err != nil {
+			return rep, err
+		}
+		rep.step("leftover_waited")
+	}
 	if !before.Found {
 		return rep, temporary(t.Pane.String(), ErrNoPrompt)
 	}

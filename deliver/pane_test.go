@@ -350,3 +350,27 @@ func TestPaneAPasteThatDidNotLandWholeIsErased(t *testing.T) {
 	}
 	r.wantPrompts("a message that loses its end")
 }
+
+// A daemon killed between a paste and its showing in the input (a CLI
+// busy rendering): the next daemon's attempt gives the paste the time to
+// show, finds it whole and submits it, rather than take the input for
+// empty and paste the message again beside itself (seen in the tmux proof:
+// Qwen Code's model got one message twice in one prompt).
+func TestPaneALeftoverPasteStillOnItsWayIsSubmittedNotPastedAgain(t *testing.T) {
+	r := startPane(t, "-slow-first-paste", "2s")
+	msg := "[agentspool id=m1 from=a to=b]\nleft by a killed daemon"
+	if _, err := r.tmux("set-buffer", "-b", "killed", msg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tmux("paste-buffer", "-p", "-d", "-b", "killed", "-t", "agent:"); err != nil {
+		t.Fatal(err)
+	}
+	tg := r.target()
+	tg.PaneBracketed, tg.Resubmit = true, true
+	rep, err := r.ps.Deliver(context.Background(), tg, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("steps %v", rep.Steps)
+	r.wantPrompts(msg)
+}

@@ -74,7 +74,10 @@ type Target struct {
 	// edit before it: Lexical's clearing of the last message, which then
 	// comes back.) nil: undo without looking.
 	Read *DraftKeys
-	// Resubmit: an earlier attempt submitted this message and no ack came.
+	// Resubmit: an earlier attempt submitted this message and no ack came
+	// (or, into a tmux pane, a daemon killed mid-delivery had pasted it:
+	// the channel then gives a paste still on its way the time to show
+	// before it takes the input for empty).
 	// If the input still holds exactly the message (the window dropped the
 	// submit key), it is submitted as it is, not pasted again (with Read;
 	// a paste on top would make the input hold it twice).

@@ -102,11 +102,13 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	needsUndo := st.needsUndo
 	d.mu.Unlock()
 	ch := d.channel(a)
+	paneLeftover := false
 	if a.Tmux != "" {
 		// A pane is read before every paste: a leftover of a crashed
 		// delivery is seen there (its own text, whole, is submitted;
-		// anything else is a draft, waited for). Nothing blind to undo.
-		needsUndo = false
+		// anything else is a draft, waited for). Nothing blind to undo;
+		// the channel waits for a paste still on its way to show.
+		paneLeftover, needsUndo = needsUndo, false
 	}
 
 	if e.Submitted.IsZero() && !needsUndo {
@@ -151,7 +153,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	t := d.target(a, msg.Priority == spool.PriorityUrgent)
 	// A retry after no ack: the submit may have been dropped, the paste
 	// still in the input; deliver looks before pasting again.
-	t.Resubmit = e.Attempt > 0
+	t.Resubmit = e.Attempt > 0 || paneLeftover
 	t.QuietWait = func() { d.setState(e.Agent, "waiting for a quiet desk", e.ID) }
 	// The GUI sequence is never cut in the middle: a stop waits for it.
 	gctx := context.WithoutCancel(d.ctx)

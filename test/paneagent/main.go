@@ -47,6 +47,7 @@ func main() {
 	newlineWithin := flag.Duration("newline-within", 0, "an Enter this soon after a paste inserts a newline (Gemini CLI's rule)")
 	busy := flag.Duration("busy", 0, "after a submit, work this long; an Enter meanwhile does nothing")
 	noBracketed := flag.Bool("no-bracketed", false, "do not ask the terminal for bracketed paste")
+	slow := flag.Duration("slow-first-paste", 0, "show the first paste only this long after it came (a CLI busy rendering)")
 	cut := flag.Int("cut-first-paste", 0, "keep only this many characters of the first paste (a paste that did not land whole)")
 	ackCmd := flag.String("ack", "", "run this command with the message's id after each submit that holds an envelope, as an agent's hook acks")
 	flag.Parse()
@@ -86,6 +87,10 @@ func main() {
 	var pending []byte
 	for {
 		n, err := os.Stdin.Read(buf)
+		if n > 0 && *slow > 0 && strings.Contains(string(buf[:n]), pasteStart) {
+			time.Sleep(*slow)
+			*slow = 0
+		}
 		if n > 0 {
 			pending = a.feed(append(pending, buf[:n]...))
 			if a.exit {
