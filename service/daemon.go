@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -164,6 +165,25 @@ func New(o Options) (*Daemon, error) {
 	return d, nil
 }
 
+// LockAfterDeathWait is how long a starting daemon waits for the spool's
+// lock when the daemon that held it is gone (its pid file names a process
+// that no longer runs).
+var LockAfterDeathWait = 10 * time.Second
+
+// pidAlive reports whether the pid file names a process that runs (an
+// unreadable file counts as alive: no wait on a guess).
+func pidAlive(pidFile string) bool {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return true
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return true
+	}
+	return processAlive(pid)
+}
+
 // ErrAlreadyRunning: another daemon holds this spool.
 var ErrAlreadyRunning = errors.New("service: another agentspool daemon is already running on this spool")
 
@@ -181,8 +201,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("service: daemon lock: %w", err)
 	}
+	pidFile := filepath.Join(d.sp.Root, ".daemon.pid")
+	// A daemon killed a moment ago may still hold the lock through a
+	// child of its, forked and not yet exec'd (a tmux command: the lock
+	// is let go at the exec), for as long as a loaded machine takes to
+	// run it. The restart waits for that, not for a daemon that runs.
+	for end := time.Now().Add(LockAfterDeathWait); !ok && !pidAlive(pidFile) && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+		if ok, err = lock.TryLock(); err != nil {
+			return fmt.Errorf("service: daemon lock: %w", err)
+		}
+	}
 	if !ok {
-		pid, _ := os.ReadFile(filepath.Join(d.sp.Root, ".daemon.pid"))
+		pid, _ := os.ReadFile(pidFile)
 		return fmt.Errorf("%w (pid %s; lock %s)", ErrAlreadyRunning, strings.TrimSpace(string(pid)), lock.Path())
 	}
 	defer lock.Unlock()

@@ -4,6 +4,7 @@ package terminal_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -144,12 +145,15 @@ func TestTmuxProof(t *testing.T) {
 					kills.Add(1)
 					r.run()
 				} else if n%12 == 7 {
-					// A second daemon on the same spool: refused.
-					cmd := exec.Command(agentspoolBin(), "--config", r.cfg, "run")
+					// A second daemon on the same spool: refused at once
+					// (one that runs is killed after 5 s, and said).
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					cmd := exec.CommandContext(ctx, agentspoolBin(), "--config", r.cfg, "run")
 					cmd.Env = r.env()
 					out, err := cmd.CombinedOutput()
+					cancel()
 					if err == nil || !strings.Contains(string(out), "already running") {
-						t.Errorf("a second daemon: %v\n%s", err, out)
+						t.Errorf("a second daemon was not refused: %v\n%s", err, out)
 					}
 					seconds.Add(1)
 				}
