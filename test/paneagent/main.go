@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 // Command paneagent is a stand-in agent program for tmux pane tests: a
 // one-input prompt in the terminal, with the hazards the real agent CLIs
