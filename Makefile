@@ -54,7 +54,7 @@ rules:
 # booting in 13.6 s instead of 3). The Windows proof runs alone last.
 unit:
 	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/test/winetest$$' -e '/test/agentcli$$' -e '/test/terminal$$')
-	$(GO) test -race -count=1 -p 1 -timeout 20m ./test/agentcli/ ./test/terminal/
+	$(GO) test -race -count=1 -p 1 -timeout 40m ./test/agentcli/ ./test/terminal/
 	$(GO) test -race -count=1 -timeout 20m -skip '^TestWindowsProof$$' ./test/winetest/
 	$(GO) test -race -count=1 -timeout 20m -run '^TestWindowsProof$$' ./test/winetest/
 

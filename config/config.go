@@ -194,6 +194,17 @@ type Agent struct {
 	Class string
 	// PID, when not 0, must equal the focused window's _NET_WM_PID.
 	PID int
+	// Tmux, when set (`tmux:`), makes the agent a tmux pane rather than a
+	// window: any tmux target-pane ("work:2.1", "%5"). X, Y, Window,
+	// Class and PID are then not written.
+	Tmux string
+	// TmuxSocket is the pane's tmux server socket (`tmux_socket:`, tmux
+	// -S); empty: the user's default server.
+	TmuxSocket string
+	// TmuxBracketed (`tmux_bracketed:`): the pane's program, not an agent
+	// CLI agentspool knows, asks for bracketed paste (bash, zsh), so a
+	// multi-line message may be pasted into it.
+	TmuxBracketed bool
 	// Inbox is the agent's ack inbox (absolute).
 	Inbox string
 	// AckPattern, when set (ack_pattern), also takes a file in the inbox
@@ -224,6 +235,18 @@ const (
 	KindChat     = "chat"
 	KindTerminal = "terminal"
 )
+
+// WindowAgents counts the agents in windows (not in tmux panes): the
+// ones that need a desktop.
+func (c *Config) WindowAgents() int {
+	n := 0
+	for _, a := range c.Agents {
+		if a.Tmux == "" {
+			n++
+		}
+	}
+	return n
+}
 
 // ValidName reports whether name is a valid agent name: the one rule the
 // spool uses too (safeio.ValidAgentName: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$

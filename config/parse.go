@@ -54,6 +54,7 @@ func (p *parser) parse(data []byte, c *Config) {
 		p.errf(agents.k, "agents", "no agents: name at least one")
 	}
 	p.sameWindow(c.Agents)
+	p.samePane(c.Agents)
 }
 
 // timing reads timing: and checks that its bounds are in order.
@@ -80,14 +81,20 @@ func (p *parser) agent(e entry, def settings, c *Config) *Agent {
 	present, good := p.walk(e.v, base, inAgent, dest{dir: p.dir, s: &s, a: a})
 	ok = ok && good
 	// A key present though bad is not also missing: its error is said.
-	for _, d := range directives {
-		if d.required && d.in&inAgent != 0 && !present[d.name] {
-			p.errf(e.k, join(base, d.name), "required key missing")
+	if present["tmux"] || present["tmux_socket"] || present["tmux_bracketed"] {
+		if !p.agentPane(e, present) {
 			ok = false
 		}
-	}
-	if !p.agentWindow(e, a, present["window"]) {
-		ok = false
+	} else {
+		for _, d := range directives {
+			if d.required && d.in&inAgent != 0 && !present[d.name] {
+				p.errf(e.k, join(base, d.name), "required key missing (or tmux: for an agent in a tmux pane)")
+				ok = false
+			}
+		}
+		if !p.agentWindow(e, a, present["window"]) {
+			ok = false
+		}
 	}
 	if !ok {
 		return nil

@@ -218,6 +218,9 @@ var directives = []directive{
 	{name: "window", in: inAgent, read: func(p *parser, n *yaml.Node, key string, d dest) bool { return p.window(n, key, d.a) }},
 	agentKey("class", convert(str, checkClass), func(a *Agent) *string { return &a.Class }),
 	agentKey("pid", integer[int](0, math.MaxInt32), func(a *Agent) *int { return &a.PID }),
+	agentKey("tmux", convert(str, checkTmuxTarget), func(a *Agent) *string { return &a.Tmux }),
+	agentKey("tmux_socket", filePath(false), func(a *Agent) *string { return &a.TmuxSocket }),
+	agentKey("tmux_bracketed", boolean, func(a *Agent) *bool { return &a.TmuxBracketed }),
 	agentKey("inbox", filePath(false), func(a *Agent) *string { return &a.Inbox }),
 	agentKey("ack_pattern", convert(str, AckPattern), func(a *Agent) **regexp.Regexp { return &a.AckPattern }),
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -185,6 +186,61 @@ func (p *parser) agentWindow(e entry, a *Agent, hasWindow bool) bool {
 	}
 	p.errf(e.k, join("agents."+e.name, "window"), "required key missing: name the agent's window by its title (window:), or by what lasts (class:, pid:; agentspool coords capture %s --at X,Y writes it)", e.name)
 	return false
+}
+
+// agentPane: an agent in a tmux pane names its pane (tmux:) and nothing
+// of a window's.
+func (p *parser) agentPane(e entry, present map[string]bool) bool {
+	base := "agents." + e.name
+	if !present["tmux"] {
+		p.errf(e.k, join(base, "tmux"), "required key missing: tmux_socket and tmux_bracketed are for an agent in a tmux pane; name its pane (tmux: work:2.1, or %%5)")
+		return false
+	}
+	for _, k := range []string{"x", "y", "window", "class", "pid"} {
+		if present[k] {
+			p.errf(e.k, join(base, k), "an agent is either a window (x, y, window, class, pid) or a tmux pane (tmux:), not both: leave %s out", k)
+			return false
+		}
+	}
+	return true
+}
+
+// samePane refuses two agents written with one pane (the same target on
+// the same server): a message for one would be pasted into the other's.
+// (Two targets that name one pane, work:1.0 and %3, are told apart only
+// by tmux: the daemon's lock is per pane id.)
+func (p *parser) samePane(agents []*Agent) {
+	for i, a := range agents {
+		for _, b := range agents[:i] {
+			if a.Tmux != "" && a.Tmux == b.Tmux && a.TmuxSocket == b.TmuxSocket {
+				p.errs = append(p.errs, &keyError{file: p.file, line: a.Line, key: join("agents."+a.Name, "tmux"),
+					msg: fmt.Sprintf("agents %s and %s are both the tmux pane %q: give each its own pane", b.Name, a.Name, a.Tmux)})
+			}
+		}
+	}
+}
+
+// checkTmuxTarget is the check of tmux: a target-pane as tmux takes it
+// (session:window.pane, %pane-id, …), one that cannot be read as an
+// option or a second argument.
+func checkTmuxTarget(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return "", errors.New("must not be empty: name the agent's pane (work:2.1, %5; tmux display -p '#{pane_id}' in the pane shows it)")
+	case strings.HasPrefix(v, "-"), strings.ContainsAny(v, " \t\n"):
+		return "", fmt.Errorf("%q is not a tmux target-pane (work:2.1, %%5)", v)
+	case strings.HasPrefix(v, "%"):
+		if _, err := strconv.Atoi(v[1:]); err != nil {
+			return "", fmt.Errorf("%q is not a tmux pane id (%%5)", v)
+		}
+	case strings.HasPrefix(v, ":") || !strings.Contains(v, ":"):
+		// tmux takes a bare name for a pane, a window or a session,
+		// whichever it finds first, and by prefix: "pa" finds a window
+		// "pandas" in another session.
+		return "", fmt.Errorf("%q names no session: write SESSION: (its active pane), SESSION:WINDOW.PANE (work:2.1) or a pane id (%%5); a bare name may be taken by tmux for another session's window", v)
+	}
+	return v, nil
 }
 
 // sameWindow refuses two agents bound to windows only by one class (and

@@ -119,6 +119,16 @@ func MatchMessage(prompt string, e Envelope, envelopes int, m Pasted) (submit, w
 	})
 }
 
+// PointerLine is what the daemon pastes after the envelope line in
+// pointer mode (and for a message too long to paste): where a copy of the
+// message is, for the agent to read. isPasted knows it for the message
+// alone.
+func PointerLine(path, id string) string { return pointerStart + path + " " + pointerEnd(id) }
+
+const pointerStart = "The message is in "
+
+func pointerEnd(id string) string { return "(read it, then ack " + id + ")" }
+
 // isPasted reports whether rest, the prompt after the envelope line, is
 // m's body (as the daemon pastes it: trailing newlines cut) or the one line
 // of a pointer paste. Tools change white space (line endings; Claude Code
@@ -129,8 +139,8 @@ func isPasted(rest string, m Pasted) bool {
 	norm := func(s string) string {
 		return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
 	}
-	if line := strings.TrimFunc(rest, unicode.IsSpace); strings.HasPrefix(line, "The message is in ") && !strings.Contains(line, "\n") &&
-		strings.HasSuffix(line, "(read it, then ack "+m.ID+")") {
+	if line := strings.TrimFunc(rest, unicode.IsSpace); strings.HasPrefix(line, pointerStart) && !strings.Contains(line, "\n") &&
+		strings.HasSuffix(line, pointerEnd(m.ID)) {
 		return true
 	}
 	return !m.Unread && norm(rest) == norm(m.Body)

@@ -186,9 +186,7 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 		if d.personActive(q) {
 			return errPerson("before the submit")
 		}
-		if t.Submitting != nil {
-			t.Submitting()
-		}
+		t.submitting()
 		if err := d.guardedKey(ctx, t, t.Submit, rep); err != nil {
 			return err
 		}
@@ -291,9 +289,7 @@ func (d *Deliverer) pasteAndSubmit(ctx context.Context, t Target, text []byte, q
 	stillOurs := func() bool {
 		return rep.verified || readWhole || owned() // verified: the input was seen to hold the message
 	}
-	if t.Submitting != nil {
-		t.Submitting()
-	}
+	t.submitting()
 	if err := d.guardedKeyIf(ctx, t, t.Submit, stillOurs, rep); err != nil {
 		if !errors.Is(err, errKeyUncertain) || !d.submittedAfterAll(ctx, t, saved, rep) {
 			return d.blindUndo(t, text, rep, err)

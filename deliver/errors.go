@@ -115,11 +115,21 @@ func (e *unsafeKeyError) Error() string {
 		strings.Join(e.combo, "+"), e.win.Title, e.win.Instance+"/"+e.win.Class, e.why)
 }
 
-// IsUnsafeKey reports whether err is a key refused because it could harm
-// the program in a terminal: a systematic failure, never retried unseen.
+// unsafePaneError: a key or a paste that could harm the program in a
+// tmux pane, or garble the message there, was not sent (a ctrl+c submit,
+// a multi-line message for a program not known to take a bracketed
+// paste). Retrying cannot mend it.
+type unsafePaneError struct{ msg string }
+
+func (e *unsafePaneError) Error() string { return "deliver: " + e.msg }
+
+// IsUnsafeKey reports whether err is a key (or a pane's paste) refused
+// because it could harm the program in a terminal or garble the message:
+// a systematic failure, never retried unseen.
 func IsUnsafeKey(err error) bool {
 	var ue *unsafeKeyError
-	return errors.As(err, &ue)
+	var pe *unsafePaneError
+	return errors.As(err, &ue) || errors.As(err, &pe)
 }
 
 // ErrSeenEmpty: the window read the whole paste, yet a look at its input

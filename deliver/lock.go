@@ -42,6 +42,10 @@ func DefaultLockPath(display string) string {
 	return filepath.Join(dir, "desktop-"+name+".lock")
 }
 
+// DefaultPaneLockDir is where the tmux channel keeps one lock per pane:
+// beside the default desktop locks.
+func DefaultPaneLockDir() string { return filepath.Dir(DefaultLockPath("")) }
+
 // NewDesktopLock returns the lock on path, creating its directory (0700).
 // The directory must be owned by this user and writable by nobody else
 // (issue 11 item 6): the default one in the temp dir, /tmp/agentspool-<uid>,

@@ -12,7 +12,15 @@ import (
 // recognise its window.
 type Target struct {
 	Agent string
-	X, Y  int
+	// Pane, when set, is the agent's tmux pane: delivered through the
+	// tmux channel (Panes), not the desktop. X, Y, Match, Window, PID and
+	// Class, and the look keys, are then not used.
+	Pane *Pane
+	// PaneBracketed: the pane's program, though no agent CLI agentspool
+	// knows, asks for bracketed paste (bash, zsh), so a multi-line message
+	// may go into it (config: tmux_bracketed).
+	PaneBracketed bool
+	X, Y          int
 	// Match reports whether a window title is the agent's.
 	Match func(title string) bool
 	// Window describes the matcher for messages, e.g. `"Agent-1"`.
@@ -66,7 +74,10 @@ type Target struct {
 	// edit before it: Lexical's clearing of the last message, which then
 	// comes back.) nil: undo without looking.
 	Read *DraftKeys
-	// Resubmit: an earlier attempt submitted this message and no ack came.
+	// Resubmit: an earlier attempt submitted this message and no ack came
+	// (or, into a tmux pane, a daemon killed mid-delivery had pasted it:
+	// the channel then gives a paste still on its way the time to show
+	// before it takes the input for empty).
 	// If the input still holds exactly the message (the window dropped the
 	// submit key), it is submitted as it is, not pasted again (with Read;
 	// a paste on top would make the input hold it twice).
@@ -152,4 +163,11 @@ func (t Target) fitTo(p Program) Target {
 	}
 	t.PasteSettle = max(t.PasteSettle, prof.SubmitGap)
 	return t
+}
+
+// submitting records the submit about to go (see Submitting).
+func (t Target) submitting() {
+	if t.Submitting != nil {
+		t.Submitting()
+	}
 }

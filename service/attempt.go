@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -27,9 +28,71 @@ func (d *Daemon) guiWorker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case e := <-d.jobs:
-			d.deliverOne(e)
+			d.deliverGuarded(e)
 		}
 	}
+}
+
+// deliverGuarded is deliverOne with a panic in it (a bug of ours) caught.
+// Uncaught, it took the daemon down in the middle of a delivery, and the
+// service manager's restart came back to the same message: a crash loop,
+// every agent's messages stuck behind it, nothing said but a stack trace.
+// The delivery's own defers have given back the desk (the lock, the grab,
+// the focus, the clipboard) on the way out; the message, wherever it now
+// is in cur/, is held with its agent, whose alert fires, and the reason
+// says that the paste may or may not be in the input.
+func (d *Daemon) deliverGuarded(e spool.Entry) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		d.log.Error("internal error while delivering: a bug, please report it with this log",
+			"id", e.ID, "agent", e.Agent, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		now := e // its name may have changed since (the pasting mark)
+		base, _ := spool.ParseName(e.Name)
+		if es, err := d.sp.Scan(spool.StateCur, e.Agent); err == nil {
+			for _, c := range es {
+				if b, _ := spool.ParseName(c.Name); b == base {
+					now = c
+				}
+			}
+		}
+		d.mu.Lock()
+		a := d.agents[e.Agent].cfg
+		d.mu.Unlock()
+		d.apply(now, step{Kind: stepHold, HoldAgent: true, Reason: fmt.Sprintf(
+			"agentspool hit an internal error delivering this message (a bug: please report it with the daemon's log): %v; "+
+				"the message may or may not be in the agent's input: look there, then agentspool release %s", r, e.Agent)}, a)
+	}()
+	d.deliverOne(e)
+}
+
+// channel is the way into a's input: its tmux pane, or the desktop.
+func (d *Daemon) channel(a *config.Agent) deliver.Channel {
+	if a.Tmux != "" {
+		return d.panes
+	}
+	return d.dl
+}
+
+// dispatch hands a claimed message to its channel: a pane's delivery runs
+// on its own (panes share no clipboard and no focus: one lock each), the
+// desktop's wait for the one GUI worker.
+func (d *Daemon) dispatch(e spool.Entry) {
+	d.mu.Lock()
+	st := d.agents[e.Agent]
+	pane := st != nil && st.cfg != nil && st.cfg.Tmux != ""
+	d.mu.Unlock()
+	if !pane {
+		d.jobs <- e
+		return
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.deliverGuarded(e)
+	}()
 }
 
 func (d *Daemon) deliverOne(e spool.Entry) {
@@ -38,6 +101,15 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	a := st.cfg
 	needsUndo := st.needsUndo
 	d.mu.Unlock()
+	ch := d.channel(a)
+	paneLeftover := false
+	if a.Tmux != "" {
+		// A pane is read before every paste: a leftover of a crashed
+		// delivery is seen there (its own text, whole, is submitted;
+		// anything else is a draft, waited for). Nothing blind to undo;
+		// the channel waits for a paste still on its way to show.
+		paneLeftover, needsUndo = needsUndo, false
+	}
 
 	if e.Submitted.IsZero() && !needsUndo {
 		// Deliveries queue for the desktop: the agent may have turned busy
@@ -81,12 +153,12 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	t := d.target(a, msg.Priority == spool.PriorityUrgent)
 	// A retry after no ack: the submit may have been dropped, the paste
 	// still in the input; deliver looks before pasting again.
-	t.Resubmit = e.Attempt > 0
+	t.Resubmit = e.Attempt > 0 || paneLeftover
 	t.QuietWait = func() { d.setState(e.Agent, "waiting for a quiet desk", e.ID) }
 	// The GUI sequence is never cut in the middle: a stop waits for it.
 	gctx := context.WithoutCancel(d.ctx)
 	if needsUndo {
-		prog := d.dl.ProgramOf(t)
+		prog := ch.ProgramOf(t)
 		if prof, ok := prog.Profile(); ok && prof.EmptySubmitIgnored {
 			// An agent CLI in a terminal: the crashed delivery's paste, if
 			// it landed, waits whole in the input (a terminal pastes in one
@@ -95,7 +167,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			// neither is safe in a terminal.
 			// Acks count from this submit: the crashed one never happened.
 			tapped := d.now()
-			if _, err := d.dl.SubmitAgain(gctx, t, false); err != nil {
+			if _, err := ch.SubmitAgain(gctx, t, false); err != nil {
 				d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input of " + prog.String() + " after a crash, and its submit could not be tapped: " + err.Error()}, a)
 				return
 			}
@@ -108,7 +180,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 				return
 			}
 		} else if prog.IsTerminal() {
-			if err := d.dl.Undo(gctx, t); err != nil {
+			if err := ch.Undo(gctx, t); err != nil {
 				d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input after a crash and could not be taken back: " + err.Error()}, a)
 				return
 			}
@@ -119,7 +191,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			// another edit; in Lexical it brought back the last message
 			// submitted.
 			d.dl.MayHaveLeft(a.Name, []byte(text))
-		} else if err := d.dl.Undo(gctx, t); err != nil {
+		} else if err := ch.Undo(gctx, t); err != nil {
 			d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input after a crash and could not be taken back: " + err.Error()}, a)
 			return
 		}
@@ -171,22 +243,25 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			}
 		}
 	}
-	rep, err := d.dl.Deliver(gctx, t, text)
+	rep, err := ch.Deliver(gctx, t, text)
 	d.journal.Attempt(e, rep, err)
 
 	d.mu.Lock()
 	st.again, st.terminal = nil, rep.Program.IsTerminal()
-	if prof, ok := rep.Program.Profile(); ok && prof.EmptySubmitIgnored && err == nil {
+	if prof, ok := rep.Program.Profile(); ok && prof.EmptySubmitIgnored && err == nil && a.Tmux == "" {
+		// (A pane's submit was seen to take, or tapped again there.)
 		st.again = &t
 	}
 	mc := d.counts[msgKey(e)]
 	c := counters{Fails: st.fails, GUIFails: mc.GUIFails, Drafts: mc.Drafts, QuietNoted: mc.QuietNoted}
 	d.mu.Unlock()
-	if _, ok := deliver.IsFocusMismatch(err); ok {
+	if errors.Is(err, deliver.ErrPaneGone) {
+		err = &absentError{err: err}
+	} else if _, ok := deliver.IsFocusMismatch(err); ok {
 		// Is the agent's window still where it was? A closed terminal is
 		// "gone", not a coords.yaml to fix (asked after the delivery, as
 		// resolve asks before it).
-		if at, absent, aerr := d.dl.AgentAbsent(t); aerr == nil && absent {
+		if at, absent, aerr := ch.AgentAbsent(t); aerr == nil && absent {
 			err = &absentError{at: at, err: err}
 		}
 	}
@@ -344,6 +419,11 @@ func (d *Daemon) target(a *config.Agent, urgent bool) deliver.Target {
 		keys, _ := config.ParseKeyCombo(s) // validated when the config loaded
 		return keys
 	}
+	if a.Tmux != "" {
+		return deliver.Target{Agent: a.Name, Urgent: urgent, Window: "tmux pane " + a.Tmux,
+			Pane: &deliver.Pane{Target: a.Tmux, Socket: a.TmuxSocket}, PaneBracketed: a.TmuxBracketed,
+			Submit: combo(a.SubmitFor(urgent)), Undo: combo(a.Undo)}
+	}
 	t := deliver.Target{
 		Agent: a.Name, X: a.X, Y: a.Y, PID: a.PID, Class: a.Class, Urgent: urgent,
 		Window: describeWindow(a),
@@ -416,5 +496,5 @@ func (d *Daemon) render(e spool.Entry, m *spool.Message, a *config.Agent) (strin
 	} else if err != nil {
 		return "", fmt.Errorf("pointer copy: %w", err)
 	}
-	return env + "\n" + "The message is in " + path + " (read it, then ack " + e.ID + ")", nil
+	return env + "\n" + confirm.PointerLine(path, e.ID), nil
 }

@@ -22,18 +22,22 @@ func RunDesktop(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return err
 	}
 	sp.MaxMessageBytes = cfg.MaxMessageBytes
-	desk, err := deliver.NewDesktop()
-	if err != nil {
-		return err
-	}
-	defer desk.Close()
-	lockPath := cfg.LockFile
-	if lockPath == "" {
-		lockPath = deliver.DefaultLockPath(os.Getenv("DISPLAY"))
-	}
-	lock, err := deliver.NewDesktopLock(lockPath)
-	if err != nil {
-		return err
+	// A desktop only for agents in windows: agents all in tmux panes need
+	// no display (a server, a terminal session).
+	var desk deliver.Desktop
+	var lock *deliver.DesktopLock
+	if windows := cfg.WindowAgents(); windows > 0 {
+		if desk, err = deliver.NewDesktop(); err != nil {
+			return err
+		}
+		defer desk.Close()
+		lockPath := cfg.LockFile
+		if lockPath == "" {
+			lockPath = deliver.DefaultLockPath(os.Getenv("DISPLAY"))
+		}
+		if lock, err = deliver.NewDesktopLock(lockPath); err != nil {
+			return err
+		}
 	}
 	timings, err := deliver.LoadTimings(filepath.Join(sp.Root, ".timings.json"), cfg.Timing.Min, cfg.Timing.Max)
 	if err != nil {
@@ -56,10 +60,16 @@ func RunDesktop(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		Config: cfg, Spool: sp, Waiter: w, Log: log, Notifier: notifier,
 		Deliverer: &deliver.Deliverer{Desktop: desk, Lock: lock, Timings: timings, Log: log,
 			QuietFor: cfg.QuietFor, QuietMaxWait: cfg.QuietMaxWait, AfterStep: crash},
+		Panes: &deliver.Panes{LockDir: deliver.DefaultPaneLockDir(), Timings: timings, Log: log,
+			QuietFor: cfg.QuietFor, QuietMaxWait: cfg.QuietMaxWait, AfterStep: crash},
 	})
 	if err != nil {
 		return err
 	}
-	log.Info("desktop", "display", os.Getenv("DISPLAY"), "lock", lock.Path())
+	if lock != nil {
+		log.Info("desktop", "display", os.Getenv("DISPLAY"), "lock", lock.Path())
+	} else {
+		log.Info("no desktop: every agent is in a tmux pane")
+	}
 	return d.Run(ctx)
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +52,8 @@ const (
 type Daemon struct {
 	cfg     *config.Config
 	sp      *spool.Spool
-	dl      *deliver.Deliverer
+	dl      *deliver.Deliverer // the desktop channel
+	panes   *deliver.Panes     // the tmux channel
 	waiter  confirm.Waiter
 	log     *slog.Logger
 	journal *journal
@@ -112,8 +114,11 @@ type Options struct {
 	Config    *config.Config
 	Spool     *spool.Spool
 	Deliverer *deliver.Deliverer
-	Waiter    confirm.Waiter
-	Log       *slog.Logger
+	// Panes is the tmux channel, for agents in tmux panes (nil: one
+	// with the Deliverer's timings and the default lock folder).
+	Panes  *deliver.Panes
+	Waiter confirm.Waiter
+	Log    *slog.Logger
 	// Notifier shows alerts on the desktop (DesktopNotifications); nil:
 	// none.
 	Notifier Notifier
@@ -131,13 +136,17 @@ func New(o Options) (*Daemon, error) {
 		return nil, fmt.Errorf("service: %w", err)
 	}
 	d := &Daemon{
-		cfg: o.Config, sp: o.Spool, dl: o.Deliverer, waiter: o.Waiter, log: o.Log,
+		cfg: o.Config, sp: o.Spool, dl: o.Deliverer, panes: o.Panes, waiter: o.Waiter, log: o.Log,
 		now:      time.Now,
 		wake:     make(chan struct{}, 1),
 		jobs:     make(chan spool.Entry, 1024),
 		agents:   map[string]*agentState{},
 		notifier: o.Notifier,
 		notes:    make(chan alertNote, 64),
+	}
+	if d.panes == nil {
+		d.panes = &deliver.Panes{LockDir: deliver.DefaultPaneLockDir(), Timings: o.Deliverer.Timings, Log: o.Log,
+			QuietFor: o.Config.QuietFor, QuietMaxWait: o.Config.QuietMaxWait}
 	}
 	for _, a := range o.Config.Agents {
 		d.agents[a.Name] = newAgentState(a, "idle")
@@ -154,6 +163,25 @@ func New(o Options) (*Daemon, error) {
 	d.metrics = newMetrics(d)
 	d.metrics.alerts = d.alerts
 	return d, nil
+}
+
+// LockAfterDeathWait is how long a starting daemon waits for the spool's
+// lock when the daemon that held it is gone (its pid file names a process
+// that no longer runs).
+var LockAfterDeathWait = 10 * time.Second
+
+// pidAlive reports whether the pid file names a process that runs (an
+// unreadable file counts as alive: no wait on a guess).
+func pidAlive(pidFile string) bool {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return true
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return true
+	}
+	return processAlive(pid)
 }
 
 // ErrAlreadyRunning: another daemon holds this spool.
@@ -173,8 +201,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("service: daemon lock: %w", err)
 	}
+	pidFile := filepath.Join(d.sp.Root, ".daemon.pid")
+	// A daemon killed a moment ago may still hold the lock through a
+	// child of its, forked and not yet exec'd (a tmux command: the lock
+	// is let go at the exec), for as long as a loaded machine takes to
+	// run it. The restart waits for that, not for a daemon that runs.
+	for end := time.Now().Add(LockAfterDeathWait); !ok && !pidAlive(pidFile) && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+		if ok, err = lock.TryLock(); err != nil {
+			return fmt.Errorf("service: daemon lock: %w", err)
+		}
+	}
 	if !ok {
-		pid, _ := os.ReadFile(filepath.Join(d.sp.Root, ".daemon.pid"))
+		pid, _ := os.ReadFile(pidFile)
 		return fmt.Errorf("%w (pid %s; lock %s)", ErrAlreadyRunning, strings.TrimSpace(string(pid)), lock.Path())
 	}
 	defer lock.Unlock()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/agentspool/agentspool/deliver"
 	"github.com/agentspool/agentspool/deliver/fakedesktop"
 	"github.com/agentspool/agentspool/spool"
+	"github.com/gofrs/flock"
 )
 
 // rig is a daemon on a fake desktop with two agent windows and an editor,
@@ -487,6 +489,32 @@ func TestSecondDaemonOnTheSameSpoolIsRefused(t *testing.T) {
 	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
 		t.Fatalf("second daemon: %v", err)
 	}
+}
+
+// A daemon killed a moment ago can hold the spool's lock a little longer
+// through a child of its, forked and not yet exec'd (the tmux proof under
+// load: a restart 0.6 s after a SIGKILL was refused as "already running",
+// and the chaos' second daemon took the spool over). A restart waits for
+// a lock whose daemon is gone; a live daemon's is refused at once
+// (TestSecondDaemonOnTheSameSpoolIsRefused).
+func TestARestartWaitsForADeadDaemonsLock(t *testing.T) {
+	r := newRig(t, "")
+	// The dead daemon's pid: a process that has ended.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.sp.Root, ".daemon.pid"), []byte(fmt.Sprintf("%d\n", dead.Process.Pid)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	held := flock.New(filepath.Join(r.sp.Root, ".daemon.lock"))
+	if ok, err := held.TryLock(); !ok || err != nil {
+		t.Fatalf("take the lock: %v %v", ok, err)
+	}
+	time.AfterFunc(700*time.Millisecond, func() { held.Unlock() })
+	r.send("Agent-1", "after the restart")
+	r.start()
+	r.waitState(spool.StateDone, "Agent-1", 1)
 }
 
 func TestStopLeavesOnlySubmittedMessagesInCur(t *testing.T) {

@@ -46,6 +46,7 @@ const (
 	classNotLanded                  // the paste was not read, or not seen as sent
 	classClipboard                  // another client took the clipboard from the paste
 	classDesk                       // the desktop's own trouble: no display, a silent clipboard owner
+	classNoPrompt                   // a pane showed no input prompt (a dialog, a program at work)
 	numFailClasses
 )
 
@@ -79,6 +80,8 @@ func classify(err error) failClass {
 		return classDesk
 	case errors.Is(err, deliver.ErrClipboardTaken):
 		return classClipboard
+	case errors.Is(err, deliver.ErrNoPrompt):
+		return classNoPrompt
 	}
 	if _, ok := deliver.IsFocusMismatch(err); ok {
 		return classFocus
@@ -108,6 +111,10 @@ func systematicReason(c failClass, n int, err error, e spool.Entry, a *config.Ag
 		return fmt.Sprintf("focus mismatch %d times in a row: clicking (%d,%d) focused %q (pid %d), not the window %q, though no other window was seen at that point: another window takes the focus after the click, or the point is off the agent's input (agentspool coords capture %s); then run: %s",
 			n, a.X, a.Y, w.Title, w.PID, a.Window, e.Agent, release) + deliver.WaylandHint()
 	case classAbsent:
+		if a.Tmux != "" {
+			return fmt.Sprintf("the agent's tmux pane %s is gone: %d deliveries in a row found it closed or its program ended (%v); start the agent in a pane again and name it in coords.yaml (tmux:), then run: %s",
+				a.Tmux, n, err, release)
+		}
 		var ae *absentError
 		errors.As(err, &ae)
 		there := "no window"
@@ -120,7 +127,13 @@ func systematicReason(c failClass, n int, err error, e spool.Entry, a *config.Ag
 		return fmt.Sprintf("the input does not answer select-all/copy: %d pastes in a row were read whole by the agent's window, yet a look (select-all %s, copy %s) saw its input empty each time (a Win32 EDIT control has no select-all; or the window drops every paste): set `verify_paste: false` and `draft_check: false` for this agent, or its `select_all`/`copy` keys, then run: %s; last: %v",
 			n, keyName(a.SelectAll), keyName(a.Copy), release, err)
 	case classNotLanded:
+		if a.Tmux != "" {
+			return fmt.Sprintf("the agent's tmux pane %s did not show %d pastes in a row whole in its input (its program may draw its input in a way agentspool does not read): %v; look at the pane, then run: %s", a.Tmux, n, err, release)
+		}
 		return fmt.Sprintf("the agent's window did not take %d pastes in a row (check that its input takes a paste, and its paste key): %v; then run: %s", n, err, release)
+	case classNoPrompt:
+		return fmt.Sprintf("the agent's tmux pane %s showed no input prompt %d times in a row (a dialog waiting for an answer, a program that is not an agent CLI, or a CLI that draws its input in a way agentspool does not read): look at the pane, then run: %s; last: %v",
+			a.Tmux, n, release, err)
 	case classClipboard:
 		return fmt.Sprintf("another program took the clipboard during %d pastes in a row (a clipboard manager that copies every change?): %v; stop it, then run: %s", n, err, release)
 	}

@@ -92,8 +92,12 @@ func (d *Daemon) schedule() {
 		d.mu.Lock()
 		st.busy = true
 		d.mu.Unlock()
-		d.setState(name, "queued for the desktop", c.ID)
-		d.jobs <- c
+		if st.cfg.Tmux != "" {
+			d.setState(name, "delivering into its pane", c.ID)
+		} else {
+			d.setState(name, "queued for the desktop", c.ID)
+		}
+		d.dispatch(c)
 	}
 	if !soonest.IsZero() {
 		time.AfterFunc(time.Until(soonest)+time.Millisecond, d.poke)
@@ -214,7 +218,7 @@ func (d *Daemon) recover() error {
 			d.mu.Unlock()
 		}
 		d.log.Info("recovered: delivering again", "id", e.ID, "agent", e.Agent, "attempt", e.Attempt)
-		d.jobs <- e
+		d.dispatch(e)
 	}
 	return nil
 }

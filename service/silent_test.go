@@ -205,3 +205,33 @@ func TestNoPasteWithoutItsPastingMark(t *testing.T) {
 		t.Fatalf("Agent-1 got %q / %q", w.Input, w.Submits)
 	}
 }
+
+// A panic in a delivery (a bug of ours) took the daemon down mid-delivery,
+// and its restart came back to the same message: a crash loop, with every
+// other agent's messages stuck behind it. Now the agent is held with the
+// reason, its alert fires, and the daemon goes on with the others.
+func TestAPanicInADeliveryHoldsTheAgentAndTheDaemonGoesOn(t *testing.T) {
+	r := newRig(t, "")
+	var panicked atomic.Bool
+	r.desk.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") == "ctrl+v" && panicked.CompareAndSwap(false, true) {
+			panic("a bug in a delivery step")
+		}
+	}
+	r.send("Agent-1", "meets the bug")
+	r.start()
+	reason := r.waitHeld("Agent-1")
+	for _, want := range []string{"internal error", "a bug in a delivery step", "agentspool release Agent-1"} {
+		if !strings.Contains(reason, want) {
+			t.Errorf("reason %q does not say %q", reason, want)
+		}
+	}
+	if es := r.waitState(spool.StateHold, "Agent-1", 1); len(es) != 1 {
+		t.Errorf("%d of Agent-1's messages in hold/, want 1", len(es))
+	}
+	r.send("Agent-2", "after the bug")
+	r.waitState(spool.StateDone, "Agent-2", 1)
+	if !strings.Contains(r.logs.String(), "internal error while delivering") {
+		t.Errorf("the log does not say it: %s", r.logs.String())
+	}
+}

@@ -53,6 +53,9 @@ func (c *checklist) result(cmd string) error {
 func checkAgents(c *checklist, cfg *config.Config, screens []deliver.Screen, windows []deliver.ProbedWindow) map[string][]deliver.ProbedWindow {
 	found := map[string][]deliver.ProbedWindow{}
 	for _, a := range cfg.Agents {
+		if a.Tmux != "" {
+			continue // a pane, not a window: doctorPanes checks it
+		}
 		what := a.Name
 		var on *deliver.Screen
 		for i := range screens {

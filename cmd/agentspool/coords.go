@@ -298,6 +298,10 @@ func coordsCheck(e *env, click bool) error {
 		return err
 	}
 	c := &checklist{w: e.stdout}
+	doctorPanes(c, cfg)
+	if cfg.WindowAgents() == 0 {
+		return c.result("coords check")
+	}
 	p, err := deliver.OpenProbe()
 	if err != nil {
 		return err
@@ -339,6 +343,9 @@ func clickCheck(e *env, c *checklist, cfg *config.Config, found map[string][]del
 	}
 	defer desk.Close()
 	for _, a := range cfg.Agents {
+		if a.Tmux != "" {
+			continue
+		}
 		if len(found[a.Name]) == 0 {
 			c.skip(a.Name+" click", "no window to click into")
 			continue

@@ -103,7 +103,17 @@ func doctorDesktop(c *checklist, cfg *config.Config) {
 		return
 	}
 	doctorWayland(c)
+	if cfg != nil {
+		doctorPanes(c, cfg)
+	}
 	p, err := deliver.OpenProbe()
+	if err != nil && cfg != nil && cfg.WindowAgents() == 0 && len(cfg.Agents) > 0 {
+		// Every agent is in a tmux pane: no desktop is needed.
+		for _, w := range []string{"display", "xtest", "quiet desk", "window manager", "desktop lock", "clipboard", "agents"} {
+			c.skip(w, "every agent is in a tmux pane: no desktop needed")
+		}
+		return
+	}
 	if err != nil {
 		c.fail("display", err.Error(), "run agentspool in your desktop session, or set DISPLAY (e.g. :0) and XAUTHORITY (e.g. ~/.Xauthority) to it")
 		for _, w := range []string{"xtest", "quiet desk", "window manager", "desktop lock", "clipboard", "agents"} {
@@ -330,6 +340,24 @@ func doctorSpool(c *checklist, root string) {
 		return
 	}
 	c.ok("tmp -> new", "one filesystem (a test file renamed)")
+}
+
+// doctorPanes checks each agent in a tmux pane: the pane is there, and
+// what runs in it.
+func doctorPanes(c *checklist, cfg *config.Config) {
+	ps := &deliver.Panes{}
+	for _, a := range cfg.Agents {
+		if a.Tmux == "" {
+			continue
+		}
+		t := deliver.Target{Agent: a.Name, Pane: &deliver.Pane{Target: a.Tmux, Socket: a.TmuxSocket}}
+		id, prog, err := ps.Describe(t)
+		if err != nil {
+			c.fail("pane", fmt.Sprintf("%s: %v", a.Name, err), "start the agent in a tmux pane and name it in coords.yaml (tmux: SESSION:WINDOW.PANE or %ID; tmux display -p '#{pane_id}' in the pane shows its id)")
+			continue
+		}
+		c.ok("pane", "%s: %s is pane %s, running %s", a.Name, t.Pane, id, prog)
+	}
 }
 
 // doctorHooks is doctor's line per agent about its tool's hooks, from the

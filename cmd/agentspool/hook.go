@@ -251,7 +251,7 @@ func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prom
 		if !envelope.For(a.Name) {
 			continue
 		}
-		en, ok, err := messageOf(sp, a.Name, envelope.ID)
+		en, ok, err := sp.Pasted(a.Name, envelope.ID)
 		if !ok {
 			errs = append(errs, err)
 			continue
@@ -269,51 +269,4 @@ func ackPrompt(cfg *config.Config, sp *spool.Spool, a *config.Agent, event, prom
 		out = append(out, hookAck{id: en.ID, state: string(en.State), submit: submit, why: why, path: p})
 	}
 	return out, errors.Join(errs...)
-}
-
-// messageOf finds id among agent's messages that the daemon pasted at
-// least once, wherever the message is now: in cur/ (delivering, or waiting
-// for its ack), in done/, and also back in new/ (or hold/, failed/) after
-// an ack timeout — a tool may submit a paste late (Codex queues a prompt
-// typed while a turn runs), and that late submit is still its delivery.
-// The daemon looks for the ack before any retry, so such a message goes to
-// done/ and is never pasted again. A message the daemon never pasted (in
-// new/ with no attempt yet, or claimed but not yet marked pasting) is not
-// found: an envelope a sender typed by hand is no delivery.
-func messageOf(sp *spool.Spool, agent, id string) (spool.Entry, bool, error) {
-	if !spool.ValidID(id) {
-		return spool.Entry{}, false, fmt.Errorf("%q is no message id", id)
-	}
-	var never spool.Entry
-	// Twice: a scan that ran while the daemon renamed the message (from
-	// pasting to submitted, or back to new/) may have missed it.
-	for pass := 0; pass < 2; pass++ {
-		for _, st := range []spool.State{spool.StateCur, spool.StateNew, spool.StateDone, spool.StateHold, spool.StateFailed} {
-			es, err := sp.Scan(st, agent)
-			if err != nil {
-				return spool.Entry{}, false, err
-			}
-			for _, en := range es {
-				if en.ID != id {
-					continue
-				}
-				if pastedOnce(en) {
-					return en, true, nil
-				}
-				never = en
-			}
-		}
-	}
-	if never.ID != "" {
-		return spool.Entry{}, false, fmt.Errorf("%s is in %s/ and was never pasted by the daemon: an envelope typed by hand is no ack", id, never.State)
-	}
-	return spool.Entry{}, false, fmt.Errorf("%s is not a message of %s's", id, agent)
-}
-
-// pastedOnce reports whether the daemon pasted e at least once, from the
-// retry state in its name: done (submitted), an attempt counted (only a
-// submit that got no ack counts one), or marked pasting or submitted in
-// cur/ (the hook can run between the submit key and the submitted mark).
-func pastedOnce(e spool.Entry) bool {
-	return e.State == spool.StateDone || e.Attempt > 0 || e.Pasting || !e.Submitted.IsZero()
 }

@@ -169,3 +169,14 @@ func procsUnder(prefix string) []int {
 		return err == nil && bytes.Contains(append([]byte{0}, cmdline...), []byte("\x00"+prefix))
 	})
 }
+
+// Harmed says whether the CLI's process has died (gone, or a zombie) or is
+// stopped (ctrl+z suspends Claude Code; ctrl+c ends most CLIs), with the
+// state /proc showed ("" when it is gone).
+func (a *Agent) Harmed() (died, suspended bool, state string) {
+	f, err := stat(a.CLIPID)
+	if err != nil {
+		return true, false, ""
+	}
+	return f[0] == "Z" || f[0] == "X", f[0] == "T" || f[0] == "t", f[0]
+}

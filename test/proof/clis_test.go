@@ -262,24 +262,10 @@ func checkCLIs(clis []*proofCLI, msgs []*msg, inboxRoot string, problem func(str
 				problem("%s (id %s, to %s): not acked by its hook as a submit alone (ack %q, %v)", m.Token, id, c.name, ack, err)
 			}
 		}
-		st.Died, st.Suspended = cliHarmed(c.agent.CLIPID)
+		st.Died, st.Suspended, _ = c.agent.Harmed()
 		if st.Died || st.Suspended {
 			problem("%s: its CLI (pid %d) died %v, suspended %v", c.name, c.agent.CLIPID, st.Died, st.Suspended)
 		}
 	}
 	return out, hits
-}
-
-// cliHarmed says whether the process is gone (or a zombie) or stopped
-// (ctrl+z suspends Claude Code; ctrl+c ends most CLIs).
-func cliHarmed(pid int) (died, suspended bool) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true, false
-	}
-	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	if len(f) == 0 {
-		return true, false
-	}
-	return f[0] == "Z" || f[0] == "X", f[0] == "T" || f[0] == "t"
 }

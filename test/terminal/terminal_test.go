@@ -79,6 +79,23 @@ func skipUnlessReady(t *testing.T, clis []cli) {
 	}
 }
 
+// newRig is a rig with its work dir: the test's temp dir, or, with
+// AGENTSPOOL_TERMINAL_KEEP set, one kept for a look after the test (the
+// CLIs' screens, the spool, the daemon's log).
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	if os.Getenv("AGENTSPOOL_TERMINAL_KEEP") != "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "agentspool-terminal-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("work dir kept: %s", dir)
+	}
+	return &rig{t: t, dir: dir, cfg: filepath.Join(dir, "coords.yaml"), agents: map[string]*agentcli.Agent{},
+		models: map[string]*mockmodel.Server{}, points: map[string][2]int{}}
+}
+
 // startRig starts the desktop, the models (busy this long per turn), and
 // the CLIs with agentspool's hooks installed as a person would (before
 // the CLI starts: they read their hooks at start), binds each agent with
@@ -86,18 +103,8 @@ func skipUnlessReady(t *testing.T, clis []cli) {
 func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 	t.Helper()
 	skipUnlessReady(t, clis)
-	dir := t.TempDir()
-	if os.Getenv("AGENTSPOOL_TERMINAL_KEEP") != "" {
-		// Kept for a look after the test: the CLIs' typescripts, the
-		// spool, the daemon's log.
-		var err error
-		if dir, err = os.MkdirTemp("", "agentspool-terminal-"); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("work dir kept: %s", dir)
-	}
-	r := &rig{t: t, dir: dir, cfg: filepath.Join(dir, "coords.yaml"), agents: map[string]*agentcli.Agent{},
-		models: map[string]*mockmodel.Server{}, points: map[string][2]int{}}
+	r := newRig(t)
+	dir := r.dir
 	// Every agent named, not yet bound: what a person writes before
 	// calibrating. The bindings come from coords capture --at below.
 	var b strings.Builder
@@ -109,6 +116,42 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 		t.Fatal(err)
 	}
 	r.desk = desktoptest.StartT(t, desktoptest.Options{Dir: filepath.Join(dir, "desk"), NoAgents: true, Width: 2600, Height: 1600, Log: t.Logf})
+	r.startCLIs(clis, busy, func(c cli, o agentcli.Options) (*agentcli.Agent, error) {
+		o.Display, o.XAuthority, o.Terminal = r.desk.Display, r.desk.XAuthority, c.terminal
+		return agentcli.StartWindow(o)
+	})
+	for _, c := range clis {
+		if err := r.agents[c.name].Move(c.x, c.y); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+	}
+	for _, c := range clis {
+		x, y, w, h, err := r.agents[c.name].Geometry()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		x, y = x+w/2, y+h/2 // the window's center
+		r.points[c.name] = [2]int{x, y}
+		out, err := r.agentspool("coords", "capture", c.name, "--at", fmt.Sprintf("%d,%d", x, y))
+		if err != nil {
+			t.Fatalf("coords capture %s: %v\n%s", c.name, err, out)
+		}
+		t.Logf("%s", out)
+	}
+	raw, _ := os.ReadFile(r.cfg)
+	if strings.Contains(string(raw), "not captured yet") || strings.Contains(string(raw), "kind:") {
+		t.Fatalf("coords.yaml after capture:\n%s", raw)
+	}
+	return r
+}
+
+// startCLIs starts a model (busy this long per turn) and a CLI for each
+// of clis, through start (in a window or a pane), with agentspool's hooks
+// installed as a person would, before the CLI starts (they read their
+// hooks at start); the CLIs stop at the test's end.
+func (r *rig) startCLIs(clis []cli, busy time.Duration, start func(cli, agentcli.Options) (*agentcli.Agent, error)) {
+	t := r.t
+	t.Helper()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	errs := map[string]error{}
@@ -119,15 +162,14 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 		}
 		t.Cleanup(func() { model.Close() })
 		r.models[c.name] = model
-		if err := os.MkdirAll(filepath.Join(dir, "agents", c.name), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(r.dir, "agents", c.name), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, err := agentcli.StartWindow(agentcli.Options{
-				Program: c.program, Dir: filepath.Join(dir, "agents", c.name), Model: model, Log: t.Logf,
-				Display: r.desk.Display, XAuthority: r.desk.XAuthority, Terminal: c.terminal,
+			a, err := start(c, agentcli.Options{
+				Program: c.program, Dir: filepath.Join(r.dir, "agents", c.name), Model: model, Log: t.Logf,
 				BeforeStart: func(a *agentcli.Agent) error {
 					out, err := r.agentspoolEnv(a.Env(), "hooks", "install", "--agent", c.name, "--for", c.program, "--user")
 					if err != nil {
@@ -160,29 +202,6 @@ func startRig(t *testing.T, clis []cli, busy time.Duration, extra string) *rig {
 	for name, err := range errs {
 		t.Fatalf("%s: %v", name, err)
 	}
-	for _, c := range clis {
-		if err := r.agents[c.name].Move(c.x, c.y); err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-	}
-	for _, c := range clis {
-		x, y, w, h, err := r.agents[c.name].Geometry()
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		x, y = x+w/2, y+h/2 // the window's center
-		r.points[c.name] = [2]int{x, y}
-		out, err := r.agentspool("coords", "capture", c.name, "--at", fmt.Sprintf("%d,%d", x, y))
-		if err != nil {
-			t.Fatalf("coords capture %s: %v\n%s", c.name, err, out)
-		}
-		t.Logf("%s", out)
-	}
-	raw, _ := os.ReadFile(r.cfg)
-	if strings.Contains(string(raw), "not captured yet") || strings.Contains(string(raw), "kind:") {
-		t.Fatalf("coords.yaml after capture:\n%s", raw)
-	}
-	return r
 }
 
 func (r *rig) x(argv ...string) (string, error) {
@@ -192,11 +211,23 @@ func (r *rig) x(argv ...string) (string, error) {
 	return string(out), err
 }
 
+// env is the environment of agentspool's commands: the desktop's, or,
+// for a rig of tmux panes, one without a display (none is needed).
+func (r *rig) env() []string {
+	if r.desk != nil {
+		return r.desk.Env()
+	}
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return k == "DISPLAY" || k == "XAUTHORITY" || k == "WAYLAND_DISPLAY"
+	})
+}
+
 func (r *rig) agentspool(args ...string) (string, error) { return r.agentspoolEnv(nil, args...) }
 
 func (r *rig) agentspoolEnv(env []string, args ...string) (string, error) {
 	cmd := exec.Command(bin, append([]string{"--config", r.cfg}, args...)...)
-	cmd.Env = append(r.desk.Env(), env...)
+	cmd.Env = append(r.env(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -204,12 +235,13 @@ func (r *rig) agentspoolEnv(env []string, args ...string) (string, error) {
 // run starts the daemon.
 func (r *rig) run() {
 	r.t.Helper()
-	log, err := os.Create(filepath.Join(r.dir, "daemon.log"))
+	// Appended to: a rig may restart the daemon.
+	log, err := os.OpenFile(filepath.Join(r.dir, "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	r.daemon = exec.Command(bin, "--config", r.cfg, "run")
-	r.daemon.Env = r.desk.Env()
+	r.daemon.Env = r.env()
 	r.daemon.Stdout, r.daemon.Stderr = log, log
 	if err := r.daemon.Start(); err != nil {
 		r.t.Fatal(err)
@@ -412,14 +444,8 @@ func (r *rig) checkAckedByHook(msgs []message) {
 func (r *rig) checkUnharmed(agent string) {
 	r.t.Helper()
 	a := r.agents[agent]
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.CLIPID))
-	if err != nil {
-		r.t.Errorf("%s: its CLI (pid %d) is gone: %v", agent, a.CLIPID, err)
-		return
-	}
-	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	if len(f) > 0 && (f[0] == "T" || f[0] == "t" || f[0] == "Z") {
-		r.t.Errorf("%s: its CLI (pid %d) is in state %s (stopped or dead)", agent, a.CLIPID, f[0])
+	if died, suspended, state := a.Harmed(); died || suspended {
+		r.t.Errorf("%s: its CLI (pid %d) is stopped or dead (state %q; \"\": gone)", agent, a.CLIPID, state)
 	}
 }
 

@@ -1,0 +1,279 @@
+// The tmux channel's delivery (platform-neutral): wait for a quiet pane,
+// read its input (a draft is never pasted into), paste through a buffer of
+// our own, see the message whole in the input, submit after the gap the
+// CLI needs, and see the input cleared.
+
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// firstShowWait is how long a paste is waited for to show at all in the
+// input.
+const firstShowWait = 5 * time.Second
+
+// maxPaneErase is the most characters a paste that did not land whole is
+// erased by (one backspace each); more is held for a person.
+const maxPaneErase = 4000
+
+// Deliver puts text into t's pane (t.Pane) and submits it.
+func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report, err error) {
+	ps.ready()
+	if t.Pane == nil {
+		return rep, errors.New("deliver: not a pane agent")
+	}
+	st, err := ps.state(ctx, *t.Pane)
+	if err != nil {
+		return rep, err
+	}
+	unlock, waited, err := ps.lock(ctx, *t.Pane, st.id)
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
+	rep.LockWait = waited
+	rep.started, rep.afterStep = time.Now(), ps.AfterStep
+	defer func() { rep.GUI = time.Since(rep.started) }()
+	rep.Program = ps.program(st.pid)
+	prof, _ := rep.Program.Profile()
+	if strings.ContainsAny(text, "\r\n") && rep.Program.CLI == "" && !t.PaneBracketed {
+		return rep, &unsafePaneError{fmt.Sprintf("%s runs no agent CLI agentspool knows, so it may not take a bracketed paste: a message (its envelope line and its body) would be submitted line by line; set `tmux_bracketed: true` for this agent if its program asks for bracketed paste (bash and zsh do)", t.Pane)}
+	}
+	if st, err = ps.waitQuiet(ctx, t, &rep); err != nil {
+		return rep, err
+	}
+	rep.step("quiet")
+	before, err := ps.capture(ctx, *t.Pane, st.id)
+	if err != nil {
+		return rep, err
+	}
+	if t.Resubmit && before.Found && before.Text == "" {
+		// An earlier attempt's paste (a daemon killed between the
+		// paste and its showing) may still be on its way into the
+		// input: it is given the time a paste has to show, or it would
+		// be pasted again beside itself.
+		pollUntil(ctx, firstShowWait, func() (bool, error) {
+			before, err = ps.capture(ctx, *t.Pane, st.id)
+			return err != nil || before.Text != "", nil
+		})
+		if err != nil {
+			return rep, err
+		}
+		rep.step("leftover_waited")
+	}
+	if !before.Found {
+		return rep, temporary(t.Pane.String(), ErrNoPrompt)
+	}
+	if before.Text != "" {
+		if landed(before, text) {
+			// An earlier attempt's paste, whole in the input (its
+			// envelope names this message): its submit was not taken.
+			// Submitted as it is, not pasted on top.
+			rep.Landing = "seen"
+			return rep, ps.submit(ctx, t, st.id, text, prof, &rep)
+		}
+		return rep, DraftError(utf8.RuneCountInString(before.Text))
+	}
+	name := bufferName()
+	if _, err := ps.tmux(ctx, *t.Pane, []byte(text), "load-buffer", "-b", name, "-"); err != nil {
+		return rep, err
+	}
+	start := time.Now()
+	// -p: bracketed, if the program asked for bracketed paste; -d: the
+	// buffer goes with the paste.
+	if _, err := ps.tmux(ctx, *t.Pane, nil, "paste-buffer", "-p", "-d", "-b", name, "-t", st.id); err != nil {
+		ps.tmux(context.WithoutCancel(ctx), *t.Pane, nil, "delete-buffer", "-b", name)
+		return rep, err
+	}
+	rep.step("pasted")
+	rep.Pasted = true
+	// Waited for while the input keeps changing (a long paste streams
+	// in): the learned deadline counts from the last change seen, up to
+	// a minute in all.
+	var in paneInput
+	prev, changed, limit := "", time.Now(), ps.Timings.Deadline(StepPaneLanded)
+	ok, err := pollUntil(ctx, time.Minute, func() (bool, error) {
+		var err error
+		in, err = ps.capture(ctx, *t.Pane, st.id)
+		if err != nil {
+			return false, err
+		}
+		// An input too long to show is taken as landed once its end
+		// stays the same for two looks.
+		cut := strings.HasPrefix(in.Text, "…")
+		ok := landed(in, text) && (!cut || in.Text == prev)
+		quiet := limit
+		if in.Text == "" {
+			// Nothing shows yet: a CLI busy rendering may take its
+			// time, and a paste given up on too soon lands later, in
+			// the next message's way.
+			quiet = max(limit, firstShowWait)
+		}
+		if in.Text != prev {
+			prev, changed = in.Text, time.Now()
+		} else if !ok && time.Since(changed) > quiet {
+			return false, errNoProgress
+		}
+		return ok, nil
+	})
+	if errors.Is(err, errNoProgress) {
+		ok, err = false, nil
+	}
+	if err != nil && !errors.Is(err, ErrPaneGone) {
+		err = temporary("read the pane after the paste", err)
+	}
+	if err != nil {
+		return rep, err
+	}
+	if !ok {
+		return rep, ps.notLanded(ctx, t, st.id, text, in, &rep)
+	}
+	rep.Fetch = time.Since(start)
+	ps.Timings.Observe(StepPaneLanded, rep.Fetch)
+	rep.Landing = "seen"
+	gap := prof.SubmitGap
+	if longPaste([]byte(text)) {
+		gap = max(gap, prof.LongPasteGap)
+	}
+	rep.Settle = gap
+	if err := sleep(ctx, gap); err != nil {
+		return rep, err
+	}
+	// A person may have typed meanwhile: the input must still hold the
+	// message alone, or nothing is submitted (what is there is theirs to
+	// see; the next attempt finds it a draft and waits).
+	if in, err = ps.capture(ctx, *t.Pane, st.id); err != nil {
+		return rep, err
+	}
+	if !landed(in, text) {
+		// Left for the person to see (the next attempt finds a draft,
+		// and waits): Pasted && !Submitted holds the agent, said.
+		return rep, fmt.Errorf("deliver: %s: the input changed after the paste (a person typed into it?); not submitted: %w", t.Pane, ErrNotLanded)
+	}
+	return rep, ps.submit(ctx, t, st.id, text, prof, &rep)
+}
+
+// notLanded handles a paste that did not show whole in the input: nothing
+// there (a later attempt may land), or a part of it, which is erased (one
+// backspace per character: safe in any program's input, and what is there
+// was empty before the paste) and seen gone, else the agent is held.
+func (ps *Panes) notLanded(ctx context.Context, t Target, id, text string, in paneInput, rep *Report) error {
+	if !in.Found || in.Text == "" {
+		rep.Pasted = false
+		return temporary(t.Pane.String()+": nothing of the paste showed in the input", ErrNotLanded)
+	}
+	// Erased as much as was pasted (what shows may be cut by the screen;
+	// a CLI's placeholder goes with one backspace, and a backspace into
+	// an empty input does nothing).
+	n := max(utf8.RuneCountInString(in.Text), utf8.RuneCountInString(text))
+	if strings.HasPrefix(in.Text, "…") || n > maxPaneErase {
+		return fmt.Errorf("deliver: %s: a paste that did not land whole is in the input and too long to erase: check the agent's input: %w", t.Pane, ErrNotLanded)
+	}
+	if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, "-N", fmt.Sprint(n), "BSpace"); err != nil {
+		return err
+	}
+	ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneLanded), func() (bool, error) {
+		in, err := ps.capture(ctx, *t.Pane, id)
+		return in.Found && in.Text == "", err
+	})
+	if err != nil || !ok {
+		return fmt.Errorf("deliver: %s: a paste that did not land whole (%d characters) could not be erased from the input: check it: %w", t.Pane, n, ErrNotLanded)
+	}
+	rep.Pasted, rep.Undone = false, true
+	return temporary(fmt.Sprintf("%s: the paste did not land whole (%d characters showed); erased", t.Pane, n), ErrNotLanded)
+}
+
+// submit taps the submit key and sees the message leave the input. If it
+// stays, the key is tapped once more (after taking out the newline a CLI
+// made of it, see CLIProfile.NewlineAfterPaste), only while the input is
+// seen to hold the message, and only into a program whose Enter into an
+// empty input does nothing (should the first one be taken in the very
+// moment between the look and the second): Claude Code's and Qwen Code's
+// submit a suggestion there. Otherwise the message stays in the input for
+// the next attempt, which finds it whole and submits it.
+func (ps *Panes) submit(ctx context.Context, t Target, id, text string, prof CLIProfile, rep *Report) error {
+	key, ok := paneKey(t.Submit)
+	if !ok {
+		return &unsafePaneError{fmt.Sprintf("the submit key %s cannot go into a terminal pane: it would interrupt, suspend or end the program, or tmux has no name for it; set this agent's submit to one its program takes safely (enter)", strings.Join(t.Submit, "+"))}
+	}
+	t.submitting()
+	rep.Submitted = true
+	start := time.Now()
+	gone := func() (bool, error) {
+		in, err := ps.capture(ctx, *t.Pane, id)
+		return !in.Found || !strings.Contains(foldSpace(in.Text), foldSpace(text)) && !landed(in, text), err
+	}
+	tries := 1
+	if prof.EmptySubmitIgnored || rep.Program.CLI == "" {
+		tries = 2
+	}
+	for try := 0; try < tries; try++ {
+		if try == 1 {
+			// Still in the input: once more, as it is seen there.
+			if prof.NewlineAfterPaste {
+				if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, "BSpace"); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, key); err != nil {
+			return err
+		}
+		ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneSubmitted), gone)
+		if err != nil {
+			return err
+		}
+		if ok {
+			ps.Timings.Observe(StepPaneSubmitted, time.Since(start))
+			rep.step("submitted")
+			return nil
+		}
+	}
+	// Taken for submitted, as the GUI's uncertain submit is: the hook's
+	// ack says. A CLI slower than the wait submits it meanwhile; one that
+	// dropped the key leaves it in the input, where the attempt after the
+	// ack timeout finds it whole and submits it (never pasted on top).
+	rep.SubmitUncertain = true
+	ps.Log.Warn("the input still holds the message after the submit key; waiting for its ack", "agent", t.Agent, "pane", t.Pane.String(), "taps", tries)
+	return nil
+}
+
+// errNoProgress ends a wait that saw no change for its deadline.
+var errNoProgress = errors.New("no progress")
+
+// pollUntil polls cond every 10 ms until it holds, fails, or limit has
+// passed (then ok is false and err nil).
+func pollUntil(ctx context.Context, limit time.Duration, cond func() (bool, error)) (bool, error) {
+	end := time.Now().Add(limit)
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return ok, err
+		}
+		if time.Now().After(end) {
+			return false, nil
+		}
+		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+			return false, err
+		}
+	}
+}
+
+// SubmitAgain, in a pane, submits only what the input is seen to hold: a
+// message whole in it is submitted (Deliver does this, finding the input
+// holding its own text); an empty input gets nothing. A crash's leftover
+// needs no blind key here.
+func (ps *Panes) SubmitAgain(ctx context.Context, t Target, afterEnter bool) (Report, error) {
+	return Report{}, nil
+}
+
+// Undo, in a pane, takes nothing back blindly: a paste left in the input
+// by a crash is seen by the next delivery (its own text, whole: submitted;
+// anything else: a draft, waited for).
+func (ps *Panes) Undo(ctx context.Context, t Target) error { return nil }

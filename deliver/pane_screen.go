@@ -1,0 +1,327 @@
+// The tmux channel's eyes (platform-neutral): what an agent's input holds,
+// read from the pane's screen as tmux has it (capture-pane), exactly and
+// without a select-all.
+
+package deliver
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// paneInput is an agent's input as the pane's screen shows it.
+type paneInput struct {
+	// Found: a prompt line is on the screen. Without one (a dialog, a
+	// CLI at work that hides its input, a shell running a command) there
+	// is no input to paste into.
+	Found bool
+	// Text is what the input holds, its lines joined by "\n", each line's
+	// trailing blanks and a box's border taken out; "" for an empty input
+	// (a CLI's placeholder, drawn faint, is no text).
+	Text string
+	// Rest is everything from the prompt mark to the end of the screen
+	// (the input, then whatever a CLI draws below it), with no white
+	// space at all: a paste is seen whole when Rest begins with it,
+	// however the CLI wrapped its lines, blank lines inside included.
+	Rest string
+}
+
+// promptRE is a prompt line: an optional box border, then the prompt mark
+// of a shell-like program (">", or "›" and "❯" of the agent CLIs), then
+// the input's first line.
+var promptRE = regexp.MustCompile(`^[\s\x{a0}]*[│┃|▌]?[\s\x{a0}]*[>›❯](?:[\s\x{a0}](.*))?$`)
+
+// continuationRE is one more line of a multi-line input: indented (or
+// inside a box's border), not a box's bottom or a rule.
+var continuationRE = regexp.MustCompile(`^\s*[│┃|▌]?\s+(\S.*)?$`)
+
+// readInput finds the input on a screen: the last prompt line and the
+// lines that continue it. screen is capture-pane's output with escape
+// sequences (-e), so that a faint placeholder can be told from text.
+func readInput(screen string) paneInput {
+	lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
+	plain := make([]string, len(lines))
+	for i, l := range lines {
+		plain[i] = stripEscapes(l)
+	}
+	at := -1
+	for i := len(plain) - 1; i >= 0; i-- {
+		if promptRE.MatchString(plain[i]) {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return paneInput{}
+	}
+	first := promptRE.FindStringSubmatch(plain[at])[1]
+	if faintOnly(lines[at], first) {
+		first = ""
+	}
+	rest := []string{trimBox(first)}
+	for _, l := range plain[at+1:] {
+		rest = append(rest, trimBox(strings.TrimLeft(strings.TrimLeftFunc(l, isBlank), "│┃|▌")))
+	}
+	text := []string{trimBox(first)}
+	for _, l := range plain[at+1:] {
+		m := continuationRE.FindStringSubmatch(l)
+		if m == nil || strings.TrimSpace(l) == "" {
+			break
+		}
+		text = append(text, trimBox(m[1]))
+	}
+	for len(text) > 0 && text[len(text)-1] == "" {
+		text = text[:len(text)-1]
+	}
+	return paneInput{Found: true, Text: strings.Join(text, "\n"), Rest: squash(strings.Join(rest, "\n"))}
+}
+
+func isBlank(r rune) bool { return unicode.IsSpace(r) || r == 0xa0 }
+
+// squash takes every white space out of s.
+func squash(s string) string {
+	return strings.Map(func(r rune) rune {
+		if isBlank(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// trimBox takes a box's right border and the blanks before it off a line.
+func trimBox(s string) string {
+	s = strings.TrimRightFunc(s, isBlank)
+	if t := strings.TrimRight(s, "│┃|"); t != s {
+		s = strings.TrimRightFunc(t, isBlank)
+	}
+	return strings.TrimLeftFunc(s, func(r rune) bool { return r == 0xa0 })
+}
+
+// faintOnly reports whether every visible character of text, as line
+// (with escapes) draws it, is faint or grey: a CLI's placeholder in an
+// empty input ("Type your message…"), or a suggestion, not text anyone
+// typed. The one cell a CLI draws its caret in (reverse video, or a
+// background of its own for that cell alone) says nothing: Qwen Code
+// draws a suggestion's first letter there.
+func faintOnly(line, text string) bool {
+	if strings.TrimSpace(text) == "" {
+		return false
+	}
+	type cell struct {
+		r            rune
+		faint, caret bool
+		bg           int // which background run the cell is in
+	}
+	var cells []cell
+	faint, caret, bg := false, false, 0
+	for i := 0; i < len(line); {
+		if line[i] == 0x1b && i+1 < len(line) && line[i+1] == '[' {
+			j := i + 2
+			for j < len(line) && (line[j] < 0x40 || line[j] > 0x7e) {
+				j++
+			}
+			if j < len(line) && line[j] == 'm' {
+				faint = sgrFaint(line[i+2:j], faint)
+				if c := sgrCaret(line[i+2:j], caret); c != caret || c {
+					caret = c
+					bg++
+				}
+			}
+			i = j + 1
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(line[i:])
+		i += size
+		if zeroWidth.Replace(string(r)) == "" {
+			continue
+		}
+		cells = append(cells, cell{r, faint, caret, bg})
+	}
+	start := len(cells) - utf8.RuneCountInString(text)
+	if start < 0 {
+		return false
+	}
+	anyText := false
+	for k := start; k < len(cells); k++ {
+		c := cells[k]
+		if unicode.IsSpace(c.r) || strings.ContainsRune("│┃|", c.r) {
+			continue
+		}
+		alone := (k == 0 || cells[k-1].bg != c.bg) && (k == len(cells)-1 || cells[k+1].bg != c.bg)
+		if c.caret && alone {
+			continue
+		}
+		anyText = true
+		if !c.faint {
+			return false
+		}
+	}
+	return anyText
+}
+
+// sgrCaret applies one SGR sequence's parameters to caret: on for reverse
+// video (7) or a background colour, off for a reset (0, 27, 49).
+func sgrCaret(params string, caret bool) bool {
+	if params == "" {
+		return false
+	}
+	ps := strings.Split(params, ";")
+	for i := 0; i < len(ps); i++ {
+		n, err := strconv.Atoi(ps[i])
+		if err != nil {
+			continue
+		}
+		switch {
+		case n == 0 || n == 27 || n == 49:
+			caret = false
+		case n == 7 || (n >= 40 && n <= 47) || (n >= 100 && n <= 107):
+			caret = true
+		case n == 48 && i+2 < len(ps) && ps[i+1] == "5":
+			caret = true
+			i += 2
+		case n == 48 && i+4 < len(ps) && ps[i+1] == "2":
+			caret = true
+			i += 4
+		case (n == 38) && i+2 < len(ps) && ps[i+1] == "5":
+			i += 2
+		case (n == 38) && i+4 < len(ps) && ps[i+1] == "2":
+			i += 4
+		}
+	}
+	return caret
+}
+
+// sgrFaint applies one SGR sequence's parameters to faint: on for faint
+// (2), bright black (90) or a grey of the 256 colours (38;5;237–250), off
+// for a reset (0), normal intensity (22) or another foreground.
+func sgrFaint(params string, faint bool) bool {
+	ps := strings.Split(params, ";")
+	if params == "" {
+		return false
+	}
+	for i := 0; i < len(ps); i++ {
+		n, err := strconv.Atoi(ps[i])
+		if err != nil {
+			continue
+		}
+		switch {
+		case n == 0 || n == 22 || n == 39:
+			faint = false
+		case n == 2 || n == 90:
+			faint = true
+		case (n >= 30 && n <= 37) || (n >= 91 && n <= 97):
+			faint = false
+		case n == 38 && i+2 < len(ps) && ps[i+1] == "5":
+			c, _ := strconv.Atoi(ps[i+2])
+			faint = c == 8 || isGrey(xterm256(c))
+			i += 2
+		case n == 38 && i+4 < len(ps) && ps[i+1] == "2":
+			r, _ := strconv.Atoi(ps[i+2])
+			g, _ := strconv.Atoi(ps[i+3])
+			b, _ := strconv.Atoi(ps[i+4])
+			faint = isGrey(r, g, b)
+			i += 4
+		case n == 48 && i+2 < len(ps) && ps[i+1] == "5":
+			i += 2
+		case n == 48 && i+4 < len(ps) && ps[i+1] == "2":
+			i += 4
+		}
+	}
+	return faint
+}
+
+// isGrey: a foreground as dim and as nearly grey as a placeholder's
+// (Gemini CLI's 248, Qwen Code's slate 103, Claude Code's 244).
+func isGrey(r, g, b int) bool {
+	hi, lo := max(r, g, b), min(r, g, b)
+	return hi-lo < 48 && hi >= 64 && hi <= 180
+}
+
+// xterm256 is the colour of one of the 256: the 6×6×6 cube and the
+// greys (the 16 system colours: none is a placeholder's but 8).
+func xterm256(c int) (r, g, b int) {
+	switch {
+	case c >= 232 && c <= 255:
+		v := 8 + 10*(c-232)
+		return v, v, v
+	case c >= 16 && c <= 231:
+		level := func(i int) int {
+			if i == 0 {
+				return 0
+			}
+			return 55 + 40*i
+		}
+		c -= 16
+		return level(c / 36), level(c / 6 % 6), level(c % 6)
+	}
+	return 255, 255, 255
+}
+
+var escapeRE = regexp.MustCompile(`\x1b(\[[0-9;:?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|.)`)
+
+// stripEscapes takes out escape sequences and the zero-width characters
+// a CLI draws its caret with (Qwen Code: U+200B).
+func stripEscapes(s string) string {
+	return zeroWidth.Replace(escapeRE.ReplaceAllString(s, ""))
+}
+
+var zeroWidth = strings.NewReplacer("\u200b", "", "\ufeff", "", "\u2060", "")
+
+// sameWords reports whether a and b hold the same text with every run of
+// white space counted as one space: what a TUI shows of a paste (it wraps
+// lines, turns tabs into spaces) against what was pasted.
+func sameWords(a, b string) bool { return foldSpace(a) == foldSpace(b) }
+
+func foldSpace(s string) string { return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ") }
+
+// pastePlaceholderRE is an agent CLI's stand-in for a long paste in its
+// input: Claude Code's "[Pasted text #1 +40 lines]", Qwen Code's and
+// Codex's "[Pasted Content 2000 chars]", Gemini CLI's "[Pasted Text: 6
+// lines]" and "[Pasted Text: 2052 chars]".
+var pastePlaceholderRE = regexp.MustCompile(`^\[Pasted (?:text #\d+(?: \+(\d+) lines)?|Content (\d+) chars|Text: (\d+) (chars|lines))\](?: #\d+)?$`)
+
+// placeholderOf reports whether line is a CLI's placeholder for text: its
+// count, where it has one, is text's (characters, or lines; Claude Code
+// counts the lines after the first).
+func placeholderOf(line, text string) bool {
+	m := pastePlaceholderRE.FindStringSubmatch(strings.TrimSpace(line))
+	if m == nil {
+		return false
+	}
+	lines := strings.Count(text, "\n") + 1
+	chars := utf8.RuneCountInString(text)
+	n := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	switch {
+	case m[1] != "":
+		return n(m[1]) == lines-1 || n(m[1]) == lines
+	case m[2] != "":
+		return n(m[2]) == chars || n(m[2]) == len(text)
+	case m[4] == "lines":
+		return n(m[3]) == lines
+	case m[4] == "chars":
+		return n(m[3]) == chars || n(m[3]) == len(text)
+	}
+	return true
+}
+
+func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
+
+// landed reports whether in shows text whole: the input begins with it
+// (white space aside), or with a CLI's placeholder for a paste, or, for
+// an input too long to show, "…" and the end of text (the end is where a
+// paste lands last). What follows the input on the screen (a CLI's
+// footer) is not the input's.
+func landed(in paneInput, text string) bool {
+	if !in.Found {
+		return false
+	}
+	if strings.HasPrefix(in.Rest, squash(text)) || placeholderOf(firstLine(in.Text), text) {
+		return true
+	}
+	tail, cut := strings.CutPrefix(in.Text, "…")
+	shown := foldSpace(tail)
+	return cut && len(shown) >= 40 && strings.HasSuffix(foldSpace(text), shown)
+}

@@ -1,0 +1,104 @@
+package deliver
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// readInput on screens shaped as the agent CLIs draw their input (with
+// the escapes capture-pane -e keeps): the text, a faint placeholder taken
+// for an empty input, a box's borders and continuation lines.
+func TestReadInput(t *testing.T) {
+	for _, c := range []struct {
+		name, screen string
+		found        bool
+		text         string
+	}{
+		{"paneagent, empty", "paneagent: ready\n>\n\n", true, ""},
+		{"paneagent, two lines", "paneagent: ready\nsent: x\n> first\n  second line\n", true, "first\nsecond line"},
+		{"a box with a faint placeholder", "╭────╮\n│ > \x1b[2mType your message or @path/to/file\x1b[0m   │\n╰────╯\n", true, ""},
+		{"a grey placeholder (256 colours)", "│ > \x1b[38;5;244mTry \"fix lint errors\"\x1b[39m │\n", true, ""},
+		{"a box with text", "╭────╮\n│ > \x1b[1mhello\x1b[0m there   │\n│   next   │\n╰────╯\n", true, "hello there\nnext"},
+		{"placeholder then typed text is text", "│ > \x1b[2m\x1b[0mdraft │\n", true, "draft"},
+		{"Codex's mark", "› \x1b[2mAsk Codex to do anything\x1b[22m\n\n  ? for shortcuts\n", true, ""},
+		{"Codex with a draft", "› fix the tests\n\n  ? for shortcuts\n", true, "fix the tests"},
+		{"a dialog's choice reads as a draft: nothing is pasted", "Do you want to proceed?\n ❯ 1. Yes\n   2. No\n", true, "1. Yes\n2. No"},
+		{"no prompt at all", "Compiling…\n", false, ""},
+		{"the last prompt counts", "> old\nsent: old\n> new\n", true, "new"},
+	} {
+		got := readInput(c.screen)
+		if got.Found != c.found || got.Text != c.text {
+			t.Errorf("%s: readInput = %+v, want found %v text %q", c.name, got, c.found, c.text)
+		}
+	}
+}
+
+func TestLanded(t *testing.T) {
+	msg := "[agentspool id=m1 from=a to=b]\nline one\n\n\tline two, after a blank line"
+	for _, c := range []struct {
+		name, screen string
+		want         bool
+	}{
+		{"whole, wrapped, tab as spaces, a footer below", "> [agentspool id=m1 from=a\n  to=b]\n  line one\n\n      line two, after a blank\n  line\n\n  model · /work\n", true},
+		{"a part", "> [agentspool id=m1 from=a to=b]\n  line one\n\n  model · /work\n", false},
+		{"with a draft before", "> draft [agentspool id=m1 from=a to=b]\n  line one\n\n\tline two, after a blank line\n", false},
+		{"Claude Code's placeholder", "❯\u00a0[Pasted text #1 +3 lines]\n", true},
+		{"Qwen Code's placeholder", "> [Pasted Content 70 chars]\n", true},
+		{"Gemini CLI's placeholder, lines", " > [Pasted Text: 4 lines]\n", true},
+		{"Gemini CLI's placeholder, chars", " > [Pasted Text: 70 chars]\n", true},
+		{"a placeholder for another paste", " > [Pasted Text: 5 lines]\n", false},
+		{"no input", "Compiling…\n", false},
+	} {
+		if got := landed(readInput(c.screen), msg); got != c.want {
+			t.Errorf("%s: landed = %v, want %v (%+v)", c.name, got, c.want, readInput(c.screen))
+		}
+	}
+	long := ""
+	for i := 0; i < 100; i++ {
+		long += "word" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + " "
+	}
+	if !landed(paneInput{Found: true, Text: "…" + long[len(long)-200:]}, long) {
+		t.Error("the end of a long paste after … is not taken as landed")
+	}
+	if landed(paneInput{Found: true, Text: "…" + long[:200]}, long) {
+		t.Error("the start of a long paste after … is taken as landed")
+	}
+}
+
+// The four CLIs' own screens, captured from their panes (capture-pane -p
+// -e -J; test/terminal ran them): idle (a placeholder, or nothing, in the
+// input), a draft typed, a three-line paste, and the input after a
+// submit.
+func TestReadInputOnTheCLIsScreens(t *testing.T) {
+	const pasted = "[agentspool id=x1 from=a to=b]\nline two of it\nline three"
+	for _, cli := range []string{"claude", "codex", "gemini", "qwen"} {
+		read := func(state string) paneInput {
+			b, err := os.ReadFile(filepath.Join("testdata", "panes", cli+"-"+state+".txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return readInput(string(b))
+		}
+		if in := read("idle"); !in.Found || in.Text != "" {
+			t.Errorf("%s idle: %+v, want an empty input", cli, in)
+		}
+		if in := read("draft"); in.Text != "hello world draft" {
+			t.Errorf("%s draft: %+v", cli, in)
+		}
+		if in := read("pasted"); !landed(in, pasted) || landed(in, pasted+" and more") {
+			t.Errorf("%s pasted: %+v", cli, in)
+		}
+		if cli == "qwen" {
+			// Qwen Code's follow-up suggestion after a reply, its first
+			// letter under the caret: a suggestion, not a draft.
+			if in := read("suggestion"); !in.Found || in.Text != "" {
+				t.Errorf("qwen's suggestion: %+v, want an empty input", in)
+			}
+		}
+		if in := read("after"); !in.Found || in.Text != "" || strings.HasPrefix(in.Rest, "helloworlddraft") {
+			t.Errorf("%s after the submit: %+v", cli, in)
+		}
+	}
+}

@@ -1,0 +1,376 @@
+//go:build linux
+
+package deliver
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentspool/agentspool/test/panetest"
+)
+
+// The tmux channel against Debian's tmux and a stand-in agent program
+// (test/paneagent) with the hazards of the real CLIs, each switched on by
+// a flag. (The four real CLIs in panes: test/terminal.)
+
+// paneRig is a tmux server of the test's own running paneagent in one pane.
+type paneRig struct {
+	t    *testing.T
+	srv  *panetest.Server
+	pane Pane
+	log  string
+	ps   *Panes
+}
+
+func startPane(t *testing.T, flags ...string) *paneRig {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "log.jsonl")
+	srv := panetest.Start(t, "agent", strings.Join(append([]string{panetest.PaneAgent(t), "-log", log}, flags...), " "), 100, 20)
+	r := &paneRig{t: t, srv: srv, pane: Pane{Target: "agent:", Socket: srv.Socket}, log: log}
+	r.ps = &Panes{LockDir: filepath.Join(t.TempDir(), "locks"), QuietFor: time.Second, QuietMaxWait: 10 * time.Second,
+		Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
+	r.waitScreen("paneagent: ready")
+	return r
+}
+
+func (r *paneRig) tmux(args ...string) (string, error) { return r.srv.Tmux(args...) }
+
+func (r *paneRig) screen() string {
+	out, err := r.tmux("capture-pane", "-p", "-t", "agent")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
+func (r *paneRig) waitScreen(want string) {
+	r.t.Helper()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(r.screen(), want) {
+			return
+		}
+		if time.Now().After(end) {
+			r.t.Fatalf("%q never on the pane's screen:\n%s", want, r.screen())
+		}
+	}
+}
+
+func (r *paneRig) target() Target {
+	p := r.pane
+	return Target{Agent: "Agent-1", Pane: &p, Submit: []string{"enter"}}
+}
+
+// records reads the program's log: what it submitted, and each key that
+// was not what it seemed (an Enter taken for a newline, a harmful key).
+func (r *paneRig) records() (prompts []string, other []map[string]any) {
+	r.t.Helper()
+	f, err := os.Open(r.log)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<22)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			r.t.Fatal(err)
+		}
+		if p, ok := m["prompt"].(string); ok {
+			prompts = append(prompts, p)
+		} else {
+			other = append(other, m)
+		}
+	}
+	return prompts, other
+}
+
+// wantPrompts waits for the program to have submitted exactly want.
+func (r *paneRig) wantPrompts(want ...string) {
+	r.t.Helper()
+	var got []string
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got, _ = r.records()
+		if len(got) >= len(want) || time.Now().After(end) {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // nothing more comes
+	got, other := r.records()
+	if len(got) != len(want) {
+		r.t.Fatalf("submitted %d prompts, want %d: %q (other records %v)", len(got), len(want), short(got), other)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			r.t.Errorf("prompt %d: %q, want %q", i, short([]string{got[i]}), short([]string{want[i]}))
+		}
+	}
+}
+
+func short(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if len(s) > 80 {
+			s = s[:40] + fmt.Sprintf("…(%d bytes)…", len(s)) + s[len(s)-30:]
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// One line, several lines and 100 KiB, each submitted alone and whole.
+// tmux refuses a command over 16 KiB (send-keys with the text in argv):
+// the text goes in through a buffer loaded from stdin.
+func TestPaneDeliversOneLineManyLinesAndALongMessage(t *testing.T) {
+	r := startPane(t)
+	t2 := r.target()
+	t2.PaneBracketed = true // paneagent asks for bracketed paste
+	var sb strings.Builder
+	for i := 0; sb.Len() < 100<<10; i++ {
+		fmt.Fprintf(&sb, "word%05d ", i)
+	}
+	long := sb.String()
+	want := []string{"[agentspool id=m1]\none line", "[agentspool id=m2]\nfirst line\n\tsecond line, tabbed\nthird", "[agentspool id=m3]\n" + long}
+	for _, m := range want {
+		rep, err := r.ps.Deliver(context.Background(), t2, m)
+		if err != nil {
+			t.Fatalf("deliver %q: %v", short([]string{m}), err)
+		}
+		if rep.Landing != "seen" {
+			t.Errorf("landing %q, want seen", rep.Landing)
+		}
+	}
+	r.wantPrompts(want...)
+}
+
+// Gemini CLI's rule: an Enter within N ms of a paste is a newline. A
+// tmux send-keys wrapper's Enter right after its paste merges messages
+// (the premise, shown first); the channel waits the CLI's gap after it
+// saw the paste land, and when the Enter still became a newline, takes it
+// out and submits once more, as the input shows it.
+func TestPaneEnterSoonAfterAPasteIsANewline(t *testing.T) {
+	r := startPane(t, "-newline-within", "600ms")
+	if _, err := r.tmux("set-buffer", "-b", "naive", "the naive way"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tmux("paste-buffer", "-p", "-d", "-b", "naive", "-t", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tmux("send-keys", "-t", "agent", "Enter"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if prompts, other := r.records(); len(prompts) != 0 || len(other) != 1 || other[0]["newline_for_enter"] == nil {
+		t.Fatalf("premise: the naive Enter gave prompts %q, records %v; want it taken for a newline", prompts, other)
+	}
+	r.tmux("send-keys", "-t", "agent", "C-u") // paneagent's own clear
+	r.ps.Inspect = func(int) Program { return Program{Terminal: "tmux", CLI: CLIGemini} }
+	// Until it has learned how soon a submit shows, the channel waits up
+	// to the timings' most before it taps again.
+	r.ps.Timings = NewTimings(5*time.Millisecond, time.Second)
+	for i := range 2 {
+		rep, err := r.ps.Deliver(context.Background(), r.target(), fmt.Sprintf("message %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("message %d: steps %v", i, rep.Steps)
+	}
+	r.wantPrompts("message 0", "message 1")
+}
+
+// A draft in the input (what a person typed) is never pasted into: the
+// delivery fails as a draft and the input keeps the draft alone.
+func TestPaneDraftIsNeverPastedInto(t *testing.T) {
+	r := startPane(t)
+	if _, err := r.tmux("send-keys", "-t", "agent", "-l", "half-typed thought"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitScreen("> half-typed thought")
+	_, err := r.ps.Deliver(context.Background(), r.target(), "the message")
+	if !IsDraft(err) {
+		t.Fatalf("err = %v, want a draft", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if s := r.screen(); strings.Contains(s, "the message") || !strings.Contains(s, "> half-typed thought\n") {
+		t.Fatalf("the screen after: %q", s)
+	}
+	r.wantPrompts()
+}
+
+// A pane in copy mode (a person reading back) is waited out, never typed
+// into: keys there would move the copy cursor, and Enter would copy.
+func TestPaneInCopyModeIsWaitedOut(t *testing.T) {
+	r := startPane(t)
+	if _, err := r.tmux("copy-mode", "-t", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	r.ps.QuietMaxWait = time.Second
+	if _, err := r.ps.Deliver(context.Background(), r.target(), "not now"); !IsNotQuiet(err) {
+		t.Fatalf("err = %v, want a wait for a quiet pane", err)
+	}
+	r.wantPrompts()
+	r.ps.QuietMaxWait = 10 * time.Second
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		r.tmux("send-keys", "-t", "agent", "-X", "cancel")
+	}()
+	rep, err := r.ps.Deliver(context.Background(), r.target(), "once out of copy mode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.QuietWait < 500*time.Millisecond {
+		t.Errorf("waited %v for copy mode to end", rep.QuietWait)
+	}
+	r.wantPrompts("once out of copy mode")
+}
+
+// A person typing in a client attached to the pane's session makes the
+// delivery wait until they stop.
+func TestPanePersonTypingInAnAttachedClientIsWaitedFor(t *testing.T) {
+	r := startPane(t)
+	typeKeys := r.srv.Attach(t, "agent")
+	// The person types and rubs out, for 3 s.
+	typing := make(chan struct{})
+	go func() {
+		defer close(typing)
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(300 * time.Millisecond) {
+			typeKeys("x\x7f")
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	began := time.Now()
+	rep, err := r.ps.Deliver(context.Background(), r.target(), "after the person")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-typing
+	t.Logf("waited %v (quiet wait %v)", time.Since(began), rep.QuietWait)
+	if rep.QuietWait < 2500*time.Millisecond {
+		t.Errorf("quiet wait %v: the delivery went while the person typed", rep.QuietWait)
+	}
+	r.wantPrompts("after the person")
+}
+
+// A pane that closes mid-delivery: the delivery says the pane is gone,
+// and so does AgentAbsent.
+func TestPaneClosedMidDeliveryIsGone(t *testing.T) {
+	r := startPane(t)
+	r.ps.AfterStep = func(step string) {
+		if step == "pasted" {
+			r.tmux("kill-pane", "-t", "agent")
+		}
+	}
+	_, err := r.ps.Deliver(context.Background(), r.target(), "into a closing pane")
+	if !errors.Is(err, ErrPaneGone) {
+		t.Fatalf("err = %v, want the pane gone", err)
+	}
+	if _, absent, err := r.ps.AgentAbsent(r.target()); !absent || err != nil {
+		t.Fatalf("AgentAbsent = %v, %v", absent, err)
+	}
+}
+
+// A key that would interrupt, suspend or end the program is never sent,
+// whatever the config says; a multi-line message into a program not known
+// to take a bracketed paste is refused (its lines would be submitted one
+// by one).
+func TestPaneRefusesHarmfulKeysAndUnbracketedLines(t *testing.T) {
+	r := startPane(t)
+	tg := r.target()
+	tg.Submit = []string{"ctrl", "c"}
+	if _, err := r.ps.Deliver(context.Background(), tg, "one"); err == nil {
+		t.Fatal("a ctrl+c submit was taken")
+	}
+	if _, err := r.ps.Deliver(context.Background(), r.target(), "two\nlines"); err == nil || !strings.Contains(err.Error(), "tmux_bracketed") {
+		t.Fatalf("multi-line into an unknown program: %v", err)
+	}
+	if _, other := r.records(); len(other) != 0 {
+		t.Fatalf("the program was harmed: %v", other)
+	}
+	if _, err := r.tmux("send-keys", "-t", "agent", "C-u"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tmux takes a name for the first session or window it prefixes: a
+// target "pa" found the window "pandas" of session pb, and Pane-A's
+// messages were pasted into Pane-B's pane (seen in the daemon's test with
+// two panes). Targets are matched exactly; a session that is gone is gone,
+// not another's.
+func TestPaneTargetsAreMatchedExactly(t *testing.T) {
+	r := startPane(t) // session "agent", its window named after the program
+	if _, err := r.tmux("new-session", "-d", "-s", "ag", "sleep 600"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tmux("kill-session", "-t", "=ag"); err != nil {
+		t.Fatal(err)
+	}
+	// "ag:" would be "agent:" by prefix.
+	gone := Target{Agent: "A", Pane: &Pane{Target: "ag:", Socket: r.pane.Socket}, Submit: []string{"enter"}}
+	if _, err := r.ps.Deliver(context.Background(), gone, "for the session that is gone"); !errors.Is(err, ErrPaneGone) {
+		t.Fatalf("err = %v, want the pane gone", err)
+	}
+	bare := Target{Agent: "A", Pane: &Pane{Target: "agent", Socket: r.pane.Socket}, Submit: []string{"enter"}}
+	if _, err := r.ps.Deliver(context.Background(), bare, "by a bare name"); err == nil || !strings.Contains(err.Error(), "names no session") {
+		t.Fatalf("a bare name: %v", err)
+	}
+	r.wantPrompts()
+	for in, want := range map[string]string{"work:": "=work:", "work:2.1": "=work:2.1", "work:editor.0": "=work:=editor.0",
+		"=work:@3": "=work:@3", "%12": "%12", "$1:0": "$1:0"} {
+		if got, err := ExactPaneTarget(in); got != want || err != nil {
+			t.Errorf("ExactPaneTarget(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// A paste that did not land whole (the program kept a part of it) is
+// erased, one backspace per character, seen gone, and the next attempt
+// lands whole: the message is never submitted cut.
+func TestPaneAPasteThatDidNotLandWholeIsErased(t *testing.T) {
+	r := startPane(t, "-cut-first-paste", "10")
+	_, err := r.ps.Deliver(context.Background(), r.target(), "a message that loses its end")
+	if !errors.Is(err, ErrNotLanded) || !IsTemporary(err) {
+		t.Fatalf("err = %v, want a temporary not landed", err)
+	}
+	if in, err := r.ps.capture(context.Background(), r.pane, "agent:"); err != nil || !in.Found || in.Text != "" {
+		t.Fatalf("the input after: %+v, %v; want it erased", in, err)
+	}
+	if _, err := r.ps.Deliver(context.Background(), r.target(), "a message that loses its end"); err != nil {
+		t.Fatal(err)
+	}
+	r.wantPrompts("a message that loses its end")
+}
+
+// A daemon killed between a paste and its showing in the input (a CLI
+// busy rendering): the next daemon's attempt gives the paste the time to
+// show, finds it whole and submits it, rather than take the input for
+// empty and paste the message again beside itself (seen in the tmux proof:
+// Qwen Code's model got one message twice in one prompt).
+func TestPaneALeftoverPasteStillOnItsWayIsSubmittedNotPastedAgain(t *testing.T) {
+	r := startPane(t, "-slow-first-paste", "2s")
+	msg := "[agentspool id=m1 from=a to=b]\nleft by a killed daemon"
+	if _, err := r.tmux("set-buffer", "-b", "killed", msg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tmux("paste-buffer", "-p", "-d", "-b", "killed", "-t", "agent:"); err != nil {
+		t.Fatal(err)
+	}
+	tg := r.target()
+	tg.PaneBracketed, tg.Resubmit = true, true
+	rep, err := r.ps.Deliver(context.Background(), tg, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("steps %v", rep.Steps)
+	r.wantPrompts(msg)
+}
