@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -25,7 +26,8 @@ func TestPaneAgents(t *testing.T) {
 		t.Errorf("Claude: %+v", a)
 	}
 	s, _ := c.Agent("Shell")
-	if s.Tmux != "%5" || s.TmuxSocket != "/run/user/1000/tmux-1000/agents" || !s.TmuxBracketed {
+	sock, _ := filepath.Abs("/run/user/1000/tmux-1000/agents") // Z:\run\… under Wine
+	if s.Tmux != "%5" || s.TmuxSocket != sock || !s.TmuxBracketed {
 		t.Errorf("Shell: %+v", s)
 	}
 	for _, c := range []struct{ name, yaml, want string }{

@@ -25,9 +25,9 @@ import (
 
 // TestTmuxProof is the tmux channel's proof (issue "Agents in tmux
 // panes"): AGENTSPOOL_TMUX_PROOF_MESSAGES (default 1000) messages into 8
-// tmux panes — the four real CLIs, each on a tmux server of its own, and
-// four shell agents (test/paneagent, which acks as a hook would) on one
-// more — under chaos: panes switched to copy mode, a person typing in a
+// tmux panes — the four real CLIs, each on a tmux server of its own (a
+// fifth of the messages), and four shell agents (test/paneagent, which
+// acks as a hook would) on one more — under chaos: panes switched to copy mode, a person typing in a
 // client attached to the shells' session, the daemon SIGKILLed
 // mid-delivery and restarted, a second daemon started on the same spool.
 // Every message must reach its program exactly once and alone (the mock
@@ -88,11 +88,14 @@ func TestTmuxProof(t *testing.T) {
 			}
 		}
 	}), shells...)
+	// The CLIs get a fifth of them (their models' turns take seconds
+	// each); the shell agents, which answer at once, the rest.
 	var msgs []message
 	began := time.Now()
+	perCLI := max(1, total/5/len(theFour))
 	for i := 0; len(msgs) < total; i++ {
 		for _, p := range panes {
-			if len(msgs) < total {
+			if len(msgs) < total && (strings.HasPrefix(p, "Shell-") || i < perCLI) {
 				msgs = append(msgs, r.send(p, i))
 			}
 		}
