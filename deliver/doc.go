@@ -1,8 +1,11 @@
-// Package deliver puts one message into one agent's chat input on the desktop:
-// click, verify focus, offer the text on the CLIPBOARD, paste, wait until the
-// window has fetched it, submit, and give the person's clipboard back, all
-// under a cross-process desktop lock and with deadlines learned from the
-// desktop's own recent latencies.
+// Package deliver puts one message into one agent's input through one
+// channel (Channel, channel.go). On the desktop (Deliverer): click, verify
+// focus, offer the text on the CLIPBOARD, paste, wait until the window has
+// fetched it, submit, and give the person's clipboard back, all under a
+// cross-process desktop lock and with deadlines learned from the desktop's
+// own recent latencies. In a tmux pane (Panes): read the input from the
+// pane's screen, paste through a buffer of its own, see the message whole
+// in the input, submit, see it let go; one lock per pane.
 //
 // The package knows nothing of spools or config files: it takes a Target and
 // a text. The GUI itself sits behind Desktop (desktop.go), made of small
@@ -10,6 +13,11 @@
 //
 // The files, platform-neutral first:
 //
+//	channel.go      Channel: what the service drives, the desktop or a pane
+//	pane.go         the tmux channel: Panes, a pane's state, its lock, keys
+//	pane_deliver.go one delivery into a pane, step by step
+//	pane_screen.go  a pane's input read from its screen (placeholders,
+//	                the caret, a paste seen whole)
 //	deliver.go      the Deliverer and the step sequence of one delivery
 //	                (Deliver, its GUI phase, the give-back); poll
 //	target.go       Target: the agent's input, how its window is known,
