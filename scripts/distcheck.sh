@@ -24,6 +24,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+. scripts/wineboot.sh
 dist=$(cd "${1:-dist}" && pwd)
 
 fail() {
@@ -116,12 +117,7 @@ until [ -s "$tmp/display" ]; do
 done
 export DISPLAY=":$(cat "$tmp/display")" WINEPREFIX="$tmp/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" LC_ALL=C.UTF-8
 mkdir -p "$WINEPREFIX"
-wineserver --foreground --persistent >"$tmp/wineserver.log" 2>&1 &
-server=$!
-wine wineboot -i >"$tmp/wineboot.log" 2>&1 || {
-	cat "$tmp/wineboot.log" >&2
-	fail "wineboot"
-}
+wine_boot "$tmp" || fail "wineboot"
 x86_64-w64-mingw32-gcc -shared -O2 -s -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
 	test/winetest/standin/bcryptprimitives.c test/winetest/standin/bcryptprimitives.def -ladvapi32
 

@@ -27,6 +27,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+. scripts/wineboot.sh
 GO=${GO:-go}
 # service is left out: its tests run Unix shell alert commands and
 # promtool, and take most of a minute under Wine; cmd/agentspool's tests build
@@ -74,14 +75,9 @@ mkdir -p "$WINEPREFIX"
 secs() { awk "BEGIN { printf \"%.1f\", $2 - $1 }"; }
 
 t0=$(date +%s.%N)
-# A persistent wineserver: without it the prefix shuts down 3 s after each
-# test binary and the next one boots it again.
-wineserver --foreground --persistent >"$tmp/wineserver.log" 2>&1 &
-server=$!
-if ! wine wineboot -i >"$tmp/wineboot.log" 2>&1; then
-	cat "$tmp/wineboot.log" >&2
-	exit 1
-fi
+# A persistent wineserver (scripts/wineboot.sh): without it the prefix shuts
+# down 3 s after each test binary and the next one boots it again.
+wine_boot "$tmp" || exit 1
 t1=$(date +%s.%N)
 x86_64-w64-mingw32-gcc -shared -O2 -s -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
 	test/winetest/standin/bcryptprimitives.c test/winetest/standin/bcryptprimitives.def -ladvapi32
