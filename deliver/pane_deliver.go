@@ -45,52 +45,71 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 	if strings.ContainsAny(text, "\r\n") && rep.Program.CLI == "" && !t.PaneBracketed {
 		return rep, &unsafePaneError{fmt.Sprintf("%s runs no agent CLI agentspool knows, so it may not take a bracketed paste: a message (its envelope line and its body) would be submitted line by line; set `tmux_bracketed: true` for this agent if its program asks for bracketed paste (bash and zsh do)", t.Pane)}
 	}
-	if st, err = ps.waitQuiet(ctx, t, &rep); err != nil {
-		return rep, err
-	}
-	rep.step("quiet")
-	before, err := ps.capture(ctx, *t.Pane, st.id)
-	if err != nil {
-		return rep, err
-	}
-	if t.Resubmit && before.Found && before.Text == "" {
-		// An earlier attempt's paste (a daemon killed between the
-		// paste and its showing) may still be on its way into the
-		// input: it is given the time a paste has to show, or it would
-		// be pasted again beside itself.
-		pollUntil(ctx, firstShowWait, func() (bool, error) {
-			before, err = ps.capture(ctx, *t.Pane, st.id)
-			return err != nil || before.Text != "", nil
-		})
+	name, loaded, pasted := bufferName(), false, false
+	defer func() {
+		if loaded && !pasted {
+			ps.tmux(context.WithoutCancel(ctx), *t.Pane, nil, "delete-buffer", "-b", name)
+		}
+	}()
+	var before paneInput
+	for try := 0; ; try++ {
+		if st, err = ps.waitQuiet(ctx, t, &rep); err != nil {
+			return rep, err
+		}
+		rep.step("quiet")
+		before, err = ps.capture(ctx, *t.Pane, st.id)
 		if err != nil {
 			return rep, err
 		}
-		rep.step("leftover_waited")
-	}
-	if !before.Found {
-		return rep, temporary(t.Pane.String(), ErrNoPrompt)
-	}
-	if before.Text != "" {
-		if landed(before, text) {
-			// An earlier attempt's paste, whole in the input (its
-			// envelope names this message): its submit was not taken.
-			// Submitted as it is, not pasted on top.
-			rep.Landing = "seen"
-			return rep, ps.submit(ctx, t, st.id, text, prof, &rep)
+		if t.Resubmit && before.Found && before.Text == "" {
+			// An earlier attempt's paste (a daemon killed between the
+			// paste and its showing) may still be on its way into the
+			// input: it is given the time a paste has to show, or it would
+			// be pasted again beside itself.
+			pollUntil(ctx, firstShowWait, func() (bool, error) {
+				before, err = ps.capture(ctx, *t.Pane, st.id)
+				return err != nil || before.Text != "", nil
+			})
+			if err != nil {
+				return rep, err
+			}
+			rep.step("leftover_waited")
 		}
-		return rep, DraftError(utf8.RuneCountInString(before.Text))
-	}
-	name := bufferName()
-	if _, err := ps.tmux(ctx, *t.Pane, []byte(text), "load-buffer", "-b", name, "-"); err != nil {
-		return rep, err
+		if !before.Found {
+			return rep, temporary(t.Pane.String(), ErrNoPrompt)
+		}
+		if before.Text != "" {
+			if landed(before, text) {
+				// An earlier attempt's paste, whole in the input (its
+				// envelope names this message): its submit was not taken.
+				// Submitted as it is, not pasted on top.
+				rep.Landing = "seen"
+				return rep, ps.submit(ctx, t, st.id, text, prof, &rep)
+			}
+			return rep, DraftError(utf8.RuneCountInString(before.Text))
+		}
+		if !loaded {
+			if _, err := ps.tmux(ctx, *t.Pane, []byte(text), "load-buffer", "-b", name, "-"); err != nil {
+				return rep, err
+			}
+			loaded = true
+		}
+		// -p: bracketed, if the program asked for bracketed paste; -d: the
+		// buffer goes with the paste. Not into a pane a mode took since the
+		// look: quiet again, looked at again, and pasted then.
+		pasted, err = ps.typeIn(ctx, *t.Pane, st.id, "paste-buffer -p -d -b "+name+" -t "+st.id)
+		if err != nil {
+			return rep, err
+		}
+		if pasted {
+			break
+		}
+		rep.step("mode_waited")
+		if try == 2 {
+			return rep, temporary(t.Pane.String(), errors.New("the pane went into a mode (copy mode?) at each paste; not pasted"))
+		}
 	}
 	start := time.Now()
-	// -p: bracketed, if the program asked for bracketed paste; -d: the
-	// buffer goes with the paste.
-	if _, err := ps.tmux(ctx, *t.Pane, nil, "paste-buffer", "-p", "-d", "-b", name, "-t", st.id); err != nil {
-		ps.tmux(context.WithoutCancel(ctx), *t.Pane, nil, "delete-buffer", "-b", name)
-		return rep, err
-	}
 	rep.step("pasted")
 	rep.Pasted = true
 	// Waited for while the input keeps changing (a long paste streams
@@ -175,7 +194,7 @@ func (ps *Panes) notLanded(ctx context.Context, t Target, id, text string, in pa
 	if strings.HasPrefix(in.Text, "…") || n > maxPaneErase {
 		return fmt.Errorf("deliver: %s: a paste that did not land whole is in the input and too long to erase: check the agent's input: %w", t.Pane, ErrNotLanded)
 	}
-	if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, "-N", fmt.Sprint(n), "BSpace"); err != nil {
+	if err := ps.keys(ctx, t, id, "-N "+fmt.Sprint(n)+" BSpace"); err != nil {
 		return err
 	}
 	ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneLanded), func() (bool, error) {
@@ -217,12 +236,12 @@ func (ps *Panes) submit(ctx context.Context, t Target, id, text string, prof CLI
 		if try == 1 {
 			// Still in the input: once more, as it is seen there.
 			if prof.NewlineAfterPaste {
-				if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, "BSpace"); err != nil {
+				if err := ps.keys(ctx, t, id, "BSpace"); err != nil {
 					return err
 				}
 			}
 		}
-		if _, err := ps.tmux(ctx, *t.Pane, nil, "send-keys", "-t", id, key); err != nil {
+		if err := ps.keys(ctx, t, id, key); err != nil {
 			return err
 		}
 		ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneSubmitted), gone)
@@ -242,6 +261,41 @@ func (ps *Panes) submit(ctx context.Context, t Target, id, text string, prof CLI
 	rep.SubmitUncertain = true
 	ps.Log.Warn("the input still holds the message after the submit key; waiting for its ack", "agent", t.Agent, "pane", t.Pane.String(), "taps", tries)
 	return nil
+}
+
+// typeIn runs command (a paste-buffer or send-keys of ours) only if the
+// pane is in no mode at that moment, and says whether it ran. tmux checks
+// the mode and runs the command in one step of its queue, so a copy mode
+// begun between our look and our keys cannot take them: a pane in a mode
+// gives keys to the mode (Enter there copies and leaves it) and a paste,
+// unbracketed, to the program behind it (the mode's screen has no
+// bracketed-paste flag), which takes each line of a message for a submit.
+// command is tmux's own syntax: its words (key names, a buffer name of
+// ours, a pane id) need no quoting.
+func (ps *Panes) typeIn(ctx context.Context, p Pane, id, command string) (bool, error) {
+	out, err := ps.tmux(ctx, p, nil, "if-shell", "-F", "-t", id, "#{pane_in_mode}", "display-message -p mode", command+" ; display-message -p typed")
+	if err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(out) == "typed", nil
+}
+
+// keys sends keys (send-keys' arguments) into the pane once it is in no
+// mode, waiting out a mode up to QuietMaxWait.
+func (ps *Panes) keys(ctx context.Context, t Target, id, keys string) error {
+	start := time.Now()
+	for {
+		typed, err := ps.typeIn(ctx, *t.Pane, id, "send-keys -t "+id+" "+keys)
+		if err != nil || typed {
+			return err
+		}
+		if waited := time.Since(start); waited >= ps.QuietMaxWait {
+			return fmt.Errorf("deliver: %s: the pane stayed in a mode (copy mode?) for %v; keys not sent: %w", t.Pane, waited.Round(time.Second), &quietError{waited: waited})
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 // errNoProgress ends a wait that saw no change for its deadline.

@@ -235,6 +235,49 @@ func TestPaneInCopyModeIsWaitedOut(t *testing.T) {
 	r.wantPrompts("once out of copy mode")
 }
 
+// A copy mode begun after the look, just before the paste or the submit
+// key, takes neither: tmux would give the paste, unbracketed, to the
+// program behind the mode (each line of the message a submit: seen in
+// the tmux proof, a message's envelope line submitted alone) and the
+// keys to the mode. The paste and the keys wait for the mode to end.
+func TestPaneCopyModeBegunAfterTheLookTakesNothing(t *testing.T) {
+	for step, hold := range map[string]time.Duration{"quiet": 700 * time.Millisecond, "pasted": 3 * time.Second} {
+		t.Run("after "+step, func(t *testing.T) {
+			r := startPane(t)
+			// Waits shorter than the mode: a key into it is not waited out by chance.
+			r.ps.Timings = NewTimings(5*time.Millisecond, 500*time.Millisecond)
+			tg := r.target()
+			tg.PaneBracketed = true
+			done := false
+			r.ps.AfterStep = func(s string) {
+				if s != step || done {
+					return
+				}
+				done = true
+				if _, err := r.tmux("copy-mode", "-t", "agent"); err != nil {
+					t.Error(err)
+				}
+				go func() {
+					time.Sleep(hold)
+					r.tmux("send-keys", "-t", "agent", "-X", "cancel")
+				}()
+			}
+			msg := "[agentspool from Shell-2 id=copy-1]\nthe body, on a line of its own"
+			rep, err := r.ps.Deliver(context.Background(), tg, msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.SubmitUncertain {
+				t.Error("the submit key was not seen to take")
+			}
+			if !done {
+				t.Fatalf("no step %q", step)
+			}
+			r.wantPrompts(msg)
+		})
+	}
+}
+
 // A person typing in a client attached to the pane's session makes the
 // delivery wait until they stop.
 func TestPanePersonTypingInAnAttachedClientIsWaitedFor(t *testing.T) {
