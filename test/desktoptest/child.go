@@ -1,10 +1,12 @@
 package desktoptest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -131,3 +133,50 @@ func Tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Ender is a process StopAll can end: a rig's wrapper of a Child, which
+// knows whether its signals go to the process or its group.
+type Ender interface {
+	// Send sends sig to the process (or its group); an error means it is
+	// gone, and is not reported.
+	Send(sig syscall.Signal)
+	// GoneBy waits until the process (and what it leads) has ended, or
+	// deadline passes, and says which.
+	GoneBy(deadline time.Time) bool
+	// String names it: "name (pid N)".
+	String() string
+}
+
+// StopAll ends procs by pid: SIGTERM to each, then SIGKILL to each not
+// gone grace later (said through logf, prefixed by pkg), which gets grace
+// more. The error names each that survived SIGKILL.
+func StopAll(pkg string, procs []Ender, grace time.Duration, logf func(format string, args ...any)) error {
+	for _, p := range procs {
+		p.Send(syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(grace)
+	var errs []error
+	for _, p := range procs {
+		if p.GoneBy(deadline) {
+			continue
+		}
+		logf("%s: %s ignored SIGTERM for %v; killing", pkg, p, grace)
+		p.Send(syscall.SIGKILL)
+		if !p.GoneBy(time.Now().Add(grace)) {
+			errs = append(errs, fmt.Errorf("%s: %s survived SIGKILL", pkg, p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// GoneBy is Ender's GoneBy for a process that leads nothing.
+func (c *Child) GoneBy(deadline time.Time) bool {
+	select {
+	case <-c.done:
+		return true
+	case <-time.After(time.Until(deadline)):
+		return false
+	}
+}
+
+func (c *Child) String() string { return fmt.Sprintf("%s (pid %d)", c.Name, c.PID) }

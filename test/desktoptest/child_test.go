@@ -2,10 +2,12 @@ package desktoptest
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -73,5 +75,41 @@ func TestChildPoll(t *testing.T) {
 	err = quick.Poll(10*time.Second, "a process that exits", func() (bool, error) { return false, nil })
 	if err == nil || !strings.Contains(err.Error(), "exited while waiting for a process that exits") {
 		t.Errorf("Poll on an exiting process = %v", err)
+	}
+}
+
+// childEnder is a Child as an Ender whose signals go to the process alone.
+type childEnder struct{ *Child }
+
+func (c childEnder) Send(sig syscall.Signal) { _ = c.Signal(sig) }
+
+// StopAll ends a process that stops at SIGTERM at once, and kills one that
+// ignores it after the grace, saying so.
+func TestStopAllTermsThenKills(t *testing.T) {
+	polite := startSh(t, "exec sleep 60")
+	stubborn := startSh(t, "trap '' TERM; echo trapped; while :; do sleep 0.05; done")
+	if err := stubborn.Poll(10*time.Second, "the trap", func() (bool, error) { return Tail(stubborn.Log, 1) == "trapped", nil }); err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	start := time.Now()
+	err := StopAll("test", []Ender{childEnder{polite}, childEnder{stubborn}}, 300*time.Millisecond, func(f string, a ...any) {
+		said = append(said, fmt.Sprintf(f, a...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !polite.Exited() || !stubborn.Exited() {
+		t.Fatal("a process outlived StopAll")
+	}
+	var ee *exec.ExitError
+	if errors.As(stubborn.Wait(), &ee) && ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("the stubborn one ended by %v, want SIGKILL", ee)
+	}
+	if len(said) != 1 || !strings.Contains(said[0], stubborn.String()+" ignored SIGTERM") {
+		t.Errorf("said %q, want one line about %s", said, stubborn)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("killed after %v, before the grace", took)
 	}
 }

@@ -48,7 +48,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -527,45 +526,16 @@ func (d *Desktop) Stop() error {
 		return d.stopErr
 	}
 	d.stopped = true
-	for _, p := range d.procs {
-		p.signal(syscall.SIGTERM)
+	procs := make([]Ender, len(d.procs))
+	for i, p := range d.procs {
+		procs[i] = p
 	}
-	deadline := time.Now().Add(stopGrace)
-	var errs []error
-	for _, p := range d.procs {
-		if waitGone(p, deadline) {
-			continue
-		}
-		d.logf("desktoptest: %s (pid %d) ignored SIGTERM for %v; killing", p.Name, p.PID, stopGrace)
-		p.signal(syscall.SIGKILL)
-		if !waitGone(p, time.Now().Add(stopGrace)) {
-			errs = append(errs, fmt.Errorf("desktoptest: %s (pid %d) survived SIGKILL", p.Name, p.PID))
-		}
-	}
+	err := StopAll("desktoptest", procs, stopGrace, d.logf)
 	if d.rec != nil {
 		d.rec.close()
 	}
-	d.stopErr = errors.Join(errs...)
+	d.stopErr = err
 	return d.stopErr
-}
-
-// waitGone waits until p (and its group) has ended or the deadline passes.
-func waitGone(p *process, deadline time.Time) bool {
-	for !p.gone() {
-		if !p.group {
-			select {
-			case <-p.Done():
-				continue
-			case <-time.After(time.Until(deadline)):
-				return false
-			}
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
 }
 
 // WaitFor calls cond every interval until it reports true, it fails, or

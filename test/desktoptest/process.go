@@ -107,6 +107,24 @@ func (p *process) signalStrays(sig syscall.Signal) {
 
 // gone reports whether the process, and for a group every process in it
 // and every stray, has ended.
+// Send is signal, for StopAll.
+func (p *process) Send(sig syscall.Signal) { p.signal(sig) }
+
+// GoneBy waits until p (and its group and strays) has ended or the
+// deadline passes.
+func (p *process) GoneBy(deadline time.Time) bool {
+	for !p.gone() {
+		if !p.group && p.strays == nil {
+			return p.Child.GoneBy(deadline)
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
 func (p *process) gone() bool {
 	return p.Exited() && (!p.group || len(groupMembers(p.PID)) == 0) && (p.strays == nil || len(p.strays()) == 0)
 }

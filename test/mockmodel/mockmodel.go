@@ -170,38 +170,30 @@ var ErrTimeout = errors.New("mockmodel: timed out")
 // Wait blocks until cond, called with the turns so far after every
 // request, returns true, or until timeout.
 func (s *Server) Wait(timeout time.Duration, cond func([]Turn) bool) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		s.mu.Lock()
-		turns, changed := slices.Clone(s.turns), s.changed
-		s.mu.Unlock()
-		if cond(turns) {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			return fmt.Errorf("%w after %v (%s has %d turns)", ErrTimeout, timeout, s.name, len(turns))
-		}
-	}
+	return waitFor(s, timeout, "turns", func() []Turn { return s.turns }, cond)
 }
 
 // WaitCalls is Wait for a condition on every request.
 func (s *Server) WaitCalls(timeout time.Duration, cond func([]Call) bool) error {
+	return waitFor(s, timeout, "calls", func() []Call { return s.calls }, cond)
+}
+
+// waitFor is Wait on the record list returns (read under s.mu), named
+// what in its timeout error.
+func waitFor[T any](s *Server, timeout time.Duration, what string, list func() []T, cond func([]T) bool) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
-		calls, changed := slices.Clone(s.calls), s.changed
+		got, changed := slices.Clone(list()), s.changed
 		s.mu.Unlock()
-		if cond(calls) {
+		if cond(got) {
 			return nil
 		}
 		select {
 		case <-changed:
 		case <-deadline.C:
-			return fmt.Errorf("%w after %v (%s has %d calls)", ErrTimeout, timeout, s.name, len(calls))
+			return fmt.Errorf("%w after %v (%s has %d %s)", ErrTimeout, timeout, s.name, len(got), what)
 		}
 	}
 }

@@ -415,20 +415,11 @@ func (pr *Process) Kill() {
 
 // Stop ends the process: SIGTERM, then SIGKILL after stopGrace.
 func (pr *Process) Stop() error {
-	pr.signal(syscall.SIGTERM)
-	select {
-	case <-pr.Done():
-		return nil
-	case <-time.After(stopGrace):
-	}
-	pr.signal(syscall.SIGKILL)
-	select {
-	case <-pr.Done():
-		return nil
-	case <-time.After(stopGrace):
-		return fmt.Errorf("winetest: %s (pid %d) survived SIGKILL", pr.Name, pr.PID)
-	}
+	return desktoptest.StopAll("winetest", []desktoptest.Ender{pr}, stopGrace, func(string, ...any) {})
 }
+
+// Send is signal, for desktoptest.StopAll.
+func (pr *Process) Send(sig syscall.Signal) { pr.signal(sig) }
 
 func (pr *Process) signal(sig syscall.Signal) {
 	// The group is the process's own (Setpgid); its id is the pid, which
@@ -461,20 +452,13 @@ func (p *Prefix) Stop() error {
 		return p.stopErr
 	}
 	p.stopped = true
-	var errs []error
-	for _, pr := range p.procs {
-		pr.signal(syscall.SIGTERM)
+	procs := make([]desktoptest.Ender, len(p.procs))
+	for i, pr := range p.procs {
+		procs[i] = pr
 	}
-	for _, pr := range p.procs {
-		select {
-		case <-pr.Done():
-			continue
-		case <-time.After(stopGrace):
-		}
-		p.logf("winetest: %s (pid %d) ignored SIGTERM for %v; killing", pr.Name, pr.PID, stopGrace)
-		if err := pr.Stop(); err != nil {
-			errs = append(errs, err)
-		}
+	var errs []error
+	if err := desktoptest.StopAll("winetest", procs, stopGrace, p.logf); err != nil {
+		errs = append(errs, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
