@@ -369,7 +369,13 @@ func (d *Deliverer) poll(ctx context.Context, deadline time.Duration, cond func(
 	if every <= 0 {
 		every = time.Millisecond
 	}
-	end := time.Now().Add(deadline)
+	return pollEvery(ctx, every, deadline, cond)
+}
+
+// pollEvery checks cond every interval until it holds, returns an error,
+// limit has passed (false, nil) or ctx ends.
+func pollEvery(ctx context.Context, every, limit time.Duration, cond func() (bool, error)) (bool, error) {
+	end := time.Now().Add(limit)
 	for {
 		ok, err := cond()
 		if ok || err != nil {

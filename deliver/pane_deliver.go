@@ -304,19 +304,7 @@ var errNoProgress = errors.New("no progress")
 // pollUntil polls cond every 10 ms until it holds, fails, or limit has
 // passed (then ok is false and err nil).
 func pollUntil(ctx context.Context, limit time.Duration, cond func() (bool, error)) (bool, error) {
-	end := time.Now().Add(limit)
-	for {
-		ok, err := cond()
-		if err != nil || ok {
-			return ok, err
-		}
-		if time.Now().After(end) {
-			return false, nil
-		}
-		if err := sleep(ctx, 10*time.Millisecond); err != nil {
-			return false, err
-		}
-	}
+	return pollEvery(ctx, 10*time.Millisecond, limit, cond)
 }
 
 // SubmitAgain, in a pane, submits only what the input is seen to hold: a

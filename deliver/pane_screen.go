@@ -124,8 +124,9 @@ func faintOnly(line, text string) bool {
 				j++
 			}
 			if j < len(line) && line[j] == 'm' {
-				faint = sgrFaint(line[i+2:j], faint)
-				if c := sgrCaret(line[i+2:j], caret); c != caret || c {
+				var c bool
+				faint, c = sgr(line[i+2:j], faint, caret)
+				if c != caret || c {
 					caret = c
 					bg++
 				}
@@ -162,75 +163,51 @@ func faintOnly(line, text string) bool {
 	return anyText
 }
 
-// sgrCaret applies one SGR sequence's parameters to caret: on for reverse
+// sgr applies one SGR sequence's parameters to faint and caret. faint:
+// on for faint (2), bright black (90) or a grey foreground (38;5;N or
+// 38;2;R;G;B: a placeholder's), off for a reset (0), normal intensity
+// (22), the default (39) or another foreground. caret: on for reverse
 // video (7) or a background colour, off for a reset (0, 27, 49).
-func sgrCaret(params string, caret bool) bool {
+func sgr(params string, faint, caret bool) (bool, bool) {
 	if params == "" {
-		return false
+		return false, false
 	}
 	ps := strings.Split(params, ";")
+	num := func(i int) int { n, _ := strconv.Atoi(ps[i]); return n }
 	for i := 0; i < len(ps); i++ {
 		n, err := strconv.Atoi(ps[i])
 		if err != nil {
 			continue
 		}
-		switch {
-		case n == 0 || n == 27 || n == 49:
-			caret = false
-		case n == 7 || (n >= 40 && n <= 47) || (n >= 100 && n <= 107):
-			caret = true
-		case n == 48 && i+2 < len(ps) && ps[i+1] == "5":
-			caret = true
-			i += 2
-		case n == 48 && i+4 < len(ps) && ps[i+1] == "2":
-			caret = true
-			i += 4
-		case (n == 38) && i+2 < len(ps) && ps[i+1] == "5":
-			i += 2
-		case (n == 38) && i+4 < len(ps) && ps[i+1] == "2":
-			i += 4
-		}
-	}
-	return caret
-}
-
-// sgrFaint applies one SGR sequence's parameters to faint: on for faint
-// (2), bright black (90) or a grey of the 256 colours (38;5;237–250), off
-// for a reset (0), normal intensity (22) or another foreground.
-func sgrFaint(params string, faint bool) bool {
-	ps := strings.Split(params, ";")
-	if params == "" {
-		return false
-	}
-	for i := 0; i < len(ps); i++ {
-		n, err := strconv.Atoi(ps[i])
-		if err != nil {
-			continue
+		// An extended colour (38 foreground, 48 background): 5;N or 2;R;G;B.
+		ext := 0
+		if (n == 38 || n == 48) && i+2 < len(ps) && ps[i+1] == "5" {
+			ext = 2
+		} else if (n == 38 || n == 48) && i+4 < len(ps) && ps[i+1] == "2" {
+			ext = 4
 		}
 		switch {
-		case n == 0 || n == 22 || n == 39:
+		case n == 0:
+			faint, caret = false, false
+		case n == 22 || n == 39 || (n >= 30 && n <= 37) || (n >= 91 && n <= 97):
 			faint = false
 		case n == 2 || n == 90:
 			faint = true
-		case (n >= 30 && n <= 37) || (n >= 91 && n <= 97):
-			faint = false
-		case n == 38 && i+2 < len(ps) && ps[i+1] == "5":
-			c, _ := strconv.Atoi(ps[i+2])
+		case n == 27 || n == 49:
+			caret = false
+		case n == 7 || (n >= 40 && n <= 47) || (n >= 100 && n <= 107):
+			caret = true
+		case n == 38 && ext == 2:
+			c := num(i + 2)
 			faint = c == 8 || isGrey(xterm256(c))
-			i += 2
-		case n == 38 && i+4 < len(ps) && ps[i+1] == "2":
-			r, _ := strconv.Atoi(ps[i+2])
-			g, _ := strconv.Atoi(ps[i+3])
-			b, _ := strconv.Atoi(ps[i+4])
-			faint = isGrey(r, g, b)
-			i += 4
-		case n == 48 && i+2 < len(ps) && ps[i+1] == "5":
-			i += 2
-		case n == 48 && i+4 < len(ps) && ps[i+1] == "2":
-			i += 4
+		case n == 38 && ext == 4:
+			faint = isGrey(num(i+2), num(i+3), num(i+4))
+		case n == 48 && ext > 0:
+			caret = true
 		}
+		i += ext
 	}
-	return faint
+	return faint, caret
 }
 
 // isGrey: a foreground as dim and as nearly grey as a placeholder's
