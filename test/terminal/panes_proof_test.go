@@ -36,13 +36,15 @@ import (
 // AGENTSPOOL_TMUX_PROOF_DESKTOP (default 100) messages through the
 // desktop: the two channels' throughput and drop→submit, measured alike.
 //
-// Not yet in make test: its last clean-clone run (df7604e) found one
-// message of a shell agent's submitted in two parts, its envelope line
-// alone and then its body, under chaos, in the pane a person typed into;
-// the cause is not found yet. Run it with AGENTSPOOL_TMUX_PROOF=1.
+// Not yet in make test (run it with AGENTSPOOL_TMUX_PROOF=1): a clean-clone
+// run at df7604e found one message of a shell agent's submitted in two
+// parts, its envelope line alone and then its body. The chaos had put the
+// pane in copy mode between the look and the paste, and tmux pastes into
+// a pane in a mode unbracketed; the paste now waits for no mode
+// (deliver.Panes.typeIn, TestPaneCopyModeBegunAfterTheLookTakesNothing).
 func TestTmuxProof(t *testing.T) {
 	if os.Getenv("AGENTSPOOL_TMUX_PROOF") == "" {
-		t.Skip("the tmux proof is run on request (AGENTSPOOL_TMUX_PROOF=1): a message split in two under its chaos is open")
+		t.Skip("the tmux proof is run on request (AGENTSPOOL_TMUX_PROOF=1)")
 	}
 	total := envInt("AGENTSPOOL_TMUX_PROOF_MESSAGES", 1000)
 	deskN := envInt("AGENTSPOOL_TMUX_PROOF_DESKTOP", 100)
