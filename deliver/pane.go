@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"sync"
 	"time"
 )
@@ -95,6 +96,7 @@ type paneState struct {
 	session string
 	dead    bool
 	mode    string // "copy-mode", … ("": none)
+	width   int    // columns
 }
 
 // tmux runs one tmux command on p's server, with stdin.
@@ -174,20 +176,21 @@ func (ps *Panes) state(ctx context.Context, p Pane) (paneState, error) {
 		return paneState{}, fmt.Errorf("deliver: %w", err)
 	}
 	out, err := ps.tmux(ctx, p, nil, "display-message", "-p", "-t", target,
-		"#{pane_id}\t#{pane_pid}\t#{session_name}\t#{pane_dead}\t#{?pane_in_mode,#{pane_mode},}")
+		"#{pane_id}\t#{pane_pid}\t#{session_name}\t#{pane_dead}\t#{?pane_in_mode,#{pane_mode},}\t#{pane_width}")
 	if err != nil {
 		return paneState{}, err
 	}
 	f := strings.Split(strings.TrimRight(out, "\n"), "\t")
-	if len(f) == 5 && f[0] == "" {
+	if len(f) == 6 && f[0] == "" {
 		// tmux 3.3 answers a target it does not find with empty fields.
 		return paneState{}, fmt.Errorf("%w: %s: tmux finds no such pane", ErrPaneGone, p)
 	}
-	if len(f) != 5 || !strings.HasPrefix(f[0], "%") {
+	if len(f) != 6 || !strings.HasPrefix(f[0], "%") {
 		return paneState{}, temporary("tmux display-message", fmt.Errorf("unexpected answer %q", out))
 	}
 	pid, _ := strconv.Atoi(f[1])
-	st := paneState{id: f[0], pid: pid, session: f[2], dead: f[3] == "1", mode: f[4]}
+	width, _ := strconv.Atoi(f[5])
+	st := paneState{id: f[0], pid: pid, session: f[2], dead: f[3] == "1", mode: f[4], width: width}
 	if st.dead {
 		return st, fmt.Errorf("%w: %s: its program has ended", ErrPaneGone, p)
 	}
@@ -252,10 +255,29 @@ func (ps *Panes) waitQuiet(ctx context.Context, t Target, rep *Report) (paneStat
 	}
 }
 
-// capture reads the pane's screen, with escape sequences, wrapped lines
-// joined.
-func (ps *Panes) capture(ctx context.Context, p Pane, id string) (paneInput, error) {
-	out, err := ps.tmux(ctx, p, nil, "capture-pane", "-p", "-e", "-J", "-t", id)
+// historyFor is how many lines of a pane's history a look must read to
+// see text whole in an input that shows it all (a shell's line editor:
+// a message longer than the screen scrolls its prompt line out of it),
+// as many rows as it takes at width columns, and its prompt's.
+func historyFor(text string, width int) int {
+	if width <= 0 {
+		width = 80
+	}
+	rows := 2
+	for _, l := range strings.Split(text, "\n") {
+		rows += utf8.RuneCountInString(l)/width + 1
+	}
+	return rows
+}
+
+// capture reads the pane's screen and back lines of its history above
+// it, with escape sequences, wrapped lines joined.
+func (ps *Panes) capture(ctx context.Context, p Pane, id string, back int) (paneInput, error) {
+	args := []string{"capture-pane", "-p", "-e", "-J", "-t", id}
+	if back > 0 {
+		args = append(args, "-S", strconv.Itoa(-back))
+	}
+	out, err := ps.tmux(ctx, p, nil, args...)
 	if err != nil {
 		return paneInput{}, err
 	}

@@ -41,6 +41,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 	rep.started, rep.afterStep = time.Now(), ps.AfterStep
 	defer func() { rep.GUI = time.Since(rep.started) }()
 	rep.Program = ps.program(st.pid)
+	back := historyFor(text, st.width)
 	prof, _ := rep.Program.Profile()
 	if strings.ContainsAny(text, "\r\n") && rep.Program.CLI == "" && !t.PaneBracketed {
 		return rep, &unsafePaneError{fmt.Sprintf("%s runs no agent CLI agentspool knows, so it may not take a bracketed paste: a message (its envelope line and its body) would be submitted line by line; set `tmux_bracketed: true` for this agent if its program asks for bracketed paste (bash and zsh do)", t.Pane)}
@@ -57,7 +58,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 			return rep, err
 		}
 		rep.step("quiet")
-		before, err = ps.capture(ctx, *t.Pane, st.id)
+		before, err = ps.capture(ctx, *t.Pane, st.id, back)
 		if err != nil {
 			return rep, err
 		}
@@ -67,7 +68,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 			// input: it is given the time a paste has to show, or it would
 			// be pasted again beside itself.
 			pollUntil(ctx, firstShowWait, func() (bool, error) {
-				before, err = ps.capture(ctx, *t.Pane, st.id)
+				before, err = ps.capture(ctx, *t.Pane, st.id, back)
 				return err != nil || before.Text != "", nil
 			})
 			if err != nil {
@@ -84,7 +85,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 				// envelope names this message): its submit was not taken.
 				// Submitted as it is, not pasted on top.
 				rep.Landing = "seen"
-				return rep, ps.submit(ctx, t, st.id, text, prof, &rep)
+				return rep, ps.submit(ctx, t, st.id, back, text, prof, &rep)
 			}
 			return rep, DraftError(utf8.RuneCountInString(before.Text))
 		}
@@ -119,7 +120,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 	prev, changed, limit := "", time.Now(), ps.Timings.Deadline(StepPaneLanded)
 	ok, err := pollUntil(ctx, time.Minute, func() (bool, error) {
 		var err error
-		in, err = ps.capture(ctx, *t.Pane, st.id)
+		in, err = ps.capture(ctx, *t.Pane, st.id, back)
 		if err != nil {
 			return false, err
 		}
@@ -151,7 +152,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		return rep, err
 	}
 	if !ok {
-		return rep, ps.notLanded(ctx, t, st.id, text, in, &rep)
+		return rep, ps.notLanded(ctx, t, st.id, back, text, in, &rep)
 	}
 	rep.Fetch = time.Since(start)
 	ps.Timings.Observe(StepPaneLanded, rep.Fetch)
@@ -167,7 +168,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 	// A person may have typed meanwhile: the input must still hold the
 	// message alone, or nothing is submitted (what is there is theirs to
 	// see; the next attempt finds it a draft and waits).
-	if in, err = ps.capture(ctx, *t.Pane, st.id); err != nil {
+	if in, err = ps.capture(ctx, *t.Pane, st.id, back); err != nil {
 		return rep, err
 	}
 	if !landed(in, text) {
@@ -175,14 +176,14 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		// and waits): Pasted && !Submitted holds the agent, said.
 		return rep, fmt.Errorf("deliver: %s: the input changed after the paste (a person typed into it?); not submitted: %w", t.Pane, ErrNotLanded)
 	}
-	return rep, ps.submit(ctx, t, st.id, text, prof, &rep)
+	return rep, ps.submit(ctx, t, st.id, back, text, prof, &rep)
 }
 
 // notLanded handles a paste that did not show whole in the input: nothing
 // there (a later attempt may land), or a part of it, which is erased (one
 // backspace per character: safe in any program's input, and what is there
 // was empty before the paste) and seen gone, else the agent is held.
-func (ps *Panes) notLanded(ctx context.Context, t Target, id, text string, in paneInput, rep *Report) error {
+func (ps *Panes) notLanded(ctx context.Context, t Target, id string, back int, text string, in paneInput, rep *Report) error {
 	if !in.Found || in.Text == "" {
 		rep.Pasted = false
 		return temporary(t.Pane.String()+": nothing of the paste showed in the input", ErrNotLanded)
@@ -198,7 +199,7 @@ func (ps *Panes) notLanded(ctx context.Context, t Target, id, text string, in pa
 		return err
 	}
 	ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneLanded), func() (bool, error) {
-		in, err := ps.capture(ctx, *t.Pane, id)
+		in, err := ps.capture(ctx, *t.Pane, id, back)
 		return in.Found && in.Text == "", err
 	})
 	if err != nil || !ok {
@@ -216,7 +217,7 @@ func (ps *Panes) notLanded(ctx context.Context, t Target, id, text string, in pa
 // moment between the look and the second): Claude Code's and Qwen Code's
 // submit a suggestion there. Otherwise the message stays in the input for
 // the next attempt, which finds it whole and submits it.
-func (ps *Panes) submit(ctx context.Context, t Target, id, text string, prof CLIProfile, rep *Report) error {
+func (ps *Panes) submit(ctx context.Context, t Target, id string, back int, text string, prof CLIProfile, rep *Report) error {
 	key, ok := paneKey(t.Submit)
 	if !ok {
 		return &unsafePaneError{fmt.Sprintf("the submit key %s cannot go into a terminal pane: it would interrupt, suspend or end the program, or tmux has no name for it; set this agent's submit to one its program takes safely (enter)", strings.Join(t.Submit, "+"))}
@@ -225,7 +226,7 @@ func (ps *Panes) submit(ctx context.Context, t Target, id, text string, prof CLI
 	rep.Submitted = true
 	start := time.Now()
 	gone := func() (bool, error) {
-		in, err := ps.capture(ctx, *t.Pane, id)
+		in, err := ps.capture(ctx, *t.Pane, id, back)
 		return !in.Found || !strings.Contains(foldSpace(in.Text), foldSpace(text)) && !landed(in, text), err
 	}
 	tries := 1

@@ -235,6 +235,64 @@ func TestPaneInCopyModeIsWaitedOut(t *testing.T) {
 	r.wantPrompts("once out of copy mode")
 }
 
+// A plain shell program: bash's own line editor (readline, which asks for
+// bracketed paste) reading prompts, each ended by Enter, into a log. A
+// message of several lines and a long one are submitted each whole and
+// alone; a draft typed at its prompt is left alone.
+func TestPaneDeliversIntoBash(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log")
+	script := filepath.Join(dir, "agent.sh")
+	if err := os.WriteFile(script, []byte(`bind 'set enable-bracketed-paste on'
+while IFS= read -e -r -d $'\r' -p '> ' line; do printf '%s\0' "$line" >>`+log+`; done
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := panetest.Start(t, "bash", "env -i HOME="+dir+" TERM=screen PATH=/usr/bin:/bin bash --norc --noprofile "+script, 100, 20)
+	ps := &Panes{LockDir: filepath.Join(dir, "locks"), QuietFor: time.Second, QuietMaxWait: 10 * time.Second,
+		Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
+	tg := Target{Agent: "Shell-1", Pane: &Pane{Target: "bash:", Socket: srv.Socket}, Submit: []string{"enter"}, PaneBracketed: true}
+	prompts := func() []string {
+		b, _ := os.ReadFile(log)
+		return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+	}
+	msgs := []string{
+		"[agentspool from Agent-2 id=bash-1]\nthe body, on a line of its own\nand a third",
+		"[agentspool from Agent-2 id=bash-2]\n" + strings.Repeat("a long body, ", 250),
+	}
+	for i, m := range msgs {
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if out, _ := srv.Tmux("capture-pane", "-p", "-t", "=bash:"); strings.HasPrefix(strings.TrimSpace(lastLine(out)), ">") {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatal("bash showed no prompt")
+			}
+		}
+		if _, err := ps.Deliver(context.Background(), tg, m); err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+		for end := time.Now().Add(5 * time.Second); len(prompts()) < i+1 && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		}
+	}
+	if got := prompts(); len(got) != len(msgs) || got[0] != msgs[0] || got[1] != msgs[1] {
+		t.Fatalf("bash read %q, want %q", short(got), short(msgs))
+	}
+	srv.Tmux("send-keys", "-t", "=bash:", "-l", "echo my own")
+	if _, err := ps.Deliver(context.Background(), tg, "[agentspool from Agent-2 id=bash-3]\nnot into a draft"); !IsDraft(err) {
+		t.Fatalf("into a draft: err = %v, want a draft", err)
+	}
+	if got := prompts(); len(got) != len(msgs) {
+		t.Fatalf("bash read %q after the draft", short(got))
+	}
+}
+
+// lastLine is the last line of s with text.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n "), "\n")
+	return lines[len(lines)-1]
+}
+
 // A copy mode begun after the look, just before the paste or the submit
 // key, takes neither: tmux would give the paste, unbracketed, to the
 // program behind the mode (each line of the message a submit: seen in
@@ -385,7 +443,7 @@ func TestPaneAPasteThatDidNotLandWholeIsErased(t *testing.T) {
 	if !errors.Is(err, ErrNotLanded) || !IsTemporary(err) {
 		t.Fatalf("err = %v, want a temporary not landed", err)
 	}
-	if in, err := r.ps.capture(context.Background(), r.pane, "agent:"); err != nil || !in.Found || in.Text != "" {
+	if in, err := r.ps.capture(context.Background(), r.pane, "agent:", 0); err != nil || !in.Found || in.Text != "" {
 		t.Fatalf("the input after: %+v, %v; want it erased", in, err)
 	}
 	if _, err := r.ps.Deliver(context.Background(), r.target(), "a message that loses its end"); err != nil {
