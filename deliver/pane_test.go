@@ -21,6 +21,9 @@ import (
 // (test/paneagent) with the hazards of the real CLIs, each switched on by
 // a flag. (The four real CLIs in panes: test/terminal.)
 
+// TestMain removes the stand-in agent program the tests built.
+func TestMain(m *testing.M) { os.Exit(panetest.Main(m).Run()) }
+
 // paneRig is a tmux server of the test's own running paneagent in one pane.
 type paneRig struct {
 	t    *testing.T

@@ -15,6 +15,9 @@ import (
 	"github.com/agentspool/agentspool/test/panetest"
 )
 
+// TestMain removes the stand-in agent program the tests built.
+func TestMain(m *testing.M) { os.Exit(panetest.Main(m).Run()) }
+
 // paneAgents starts a tmux server of the test's own with one session per
 // name, each running test/paneagent, and returns it and each session's
 // log.

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"testing"
 )
 
 // MainWithAgentspool is the TestMain of tests that run the agentspool
@@ -14,7 +13,7 @@ import (
 // builds cmd/agentspool with buildFlags (-ldflags ...) into a temp dir,
 // sets *bin to the binary, runs the tests, removes the dir and exits with
 // the tests' code.
-func MainWithAgentspool(m *testing.M, bin *string, buildFlags ...string) {
+func MainWithAgentspool(m interface{ Run() int }, bin *string, buildFlags ...string) {
 	dir, err := os.MkdirTemp("", "agentspool-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -70,7 +70,7 @@ var (
 )
 
 // PaneAgent builds test/paneagent, once per test binary, and returns its
-// path.
+// path. The binary's TestMain removes it (Main).
 func PaneAgent(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -88,6 +88,21 @@ func PaneAgent(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return built
+}
+
+// Main is m (a *testing.M) whose Run also removes what PaneAgent built:
+// a test binary that uses PaneAgent has a TestMain that runs Main(m).Run()
+// (or passes Main(m) on, to desktoptest.MainWithAgentspool).
+func Main(m interface{ Run() int }) interface{ Run() int } { return mainRunner{m} }
+
+type mainRunner struct{ m interface{ Run() int } }
+
+func (r mainRunner) Run() int {
+	code := r.m.Run()
+	if built != "" {
+		os.RemoveAll(filepath.Dir(built))
+	}
+	return code
 }
 
 // Attach attaches a client to session, in a terminal of its own

@@ -29,11 +29,12 @@ import (
 	"github.com/agentspool/agentspool/test/agentcli"
 	"github.com/agentspool/agentspool/test/desktoptest"
 	"github.com/agentspool/agentspool/test/mockmodel"
+	"github.com/agentspool/agentspool/test/panetest"
 )
 
 var bin string // the agentspool binary TestMain builds
 
-func TestMain(m *testing.M) { desktoptest.MainWithAgentspool(m, &bin) }
+func TestMain(m *testing.M) { desktoptest.MainWithAgentspool(panetest.Main(m), &bin) }
 
 // cli is one agent of the rig: its name in coords.yaml, its program, the
 // terminal it runs in, and where its window goes.
