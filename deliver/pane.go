@@ -97,6 +97,9 @@ type paneState struct {
 	dead    bool
 	mode    string // "copy-mode", … ("": none)
 	width   int    // columns
+	// activity is the session's last activity (a person's key in an
+	// attached client, an attach; whole seconds) as tmux gave it.
+	activity string
 }
 
 // tmux runs one tmux command on p's server, with stdin.
@@ -176,21 +179,21 @@ func (ps *Panes) state(ctx context.Context, p Pane) (paneState, error) {
 		return paneState{}, fmt.Errorf("deliver: %w", err)
 	}
 	out, err := ps.tmux(ctx, p, nil, "display-message", "-p", "-t", target,
-		"#{pane_id}\t#{pane_pid}\t#{session_name}\t#{pane_dead}\t#{?pane_in_mode,#{pane_mode},}\t#{pane_width}")
+		"#{pane_id}\t#{pane_pid}\t#{session_name}\t#{pane_dead}\t#{?pane_in_mode,#{pane_mode},}\t#{pane_width}\t#{session_activity}")
 	if err != nil {
 		return paneState{}, err
 	}
 	f := strings.Split(strings.TrimRight(out, "\n"), "\t")
-	if len(f) == 6 && f[0] == "" {
+	if len(f) == 7 && f[0] == "" {
 		// tmux 3.3 answers a target it does not find with empty fields.
 		return paneState{}, fmt.Errorf("%w: %s: tmux finds no such pane", ErrPaneGone, p)
 	}
-	if len(f) != 6 || !strings.HasPrefix(f[0], "%") {
+	if len(f) != 7 || !strings.HasPrefix(f[0], "%") {
 		return paneState{}, temporary("tmux display-message", fmt.Errorf("unexpected answer %q", out))
 	}
 	pid, _ := strconv.Atoi(f[1])
 	width, _ := strconv.Atoi(f[5])
-	st := paneState{id: f[0], pid: pid, session: f[2], dead: f[3] == "1", mode: f[4], width: width}
+	st := paneState{id: f[0], pid: pid, session: f[2], dead: f[3] == "1", mode: f[4], width: width, activity: f[6]}
 	if st.dead {
 		return st, fmt.Errorf("%w: %s: its program has ended", ErrPaneGone, p)
 	}

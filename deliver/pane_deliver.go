@@ -89,6 +89,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 			}
 			return rep, DraftError(utf8.RuneCountInString(before.Text))
 		}
+		rep.step("looked")
 		if !loaded {
 			if _, err := ps.tmux(ctx, *t.Pane, []byte(text), "load-buffer", "-b", name, "-"); err != nil {
 				return rep, err
@@ -97,8 +98,11 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		}
 		// -p: bracketed, if the program asked for bracketed paste; -d: the
 		// buffer goes with the paste. Not into a pane a mode took since the
-		// look: quiet again, looked at again, and pasted then.
-		pasted, err = ps.typeIn(ctx, *t.Pane, st.id, "paste-buffer -p -d -b "+name+" -t "+st.id)
+		// look, nor after a person's key in an attached client since the
+		// quiet check (the paste would land after it, and erasing the
+		// paste would take the key too): quiet again, looked at again,
+		// and pasted then.
+		pasted, err = ps.typeIn(ctx, *t.Pane, st.id, "#{!=:#{session_activity},"+st.activity+"}", "paste-buffer -p -d -b "+name+" -t "+st.id)
 		if err != nil {
 			return rep, err
 		}
@@ -107,7 +111,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		}
 		rep.step("mode_waited")
 		if try == 2 {
-			return rep, temporary(t.Pane.String(), errors.New("the pane went into a mode (copy mode?) at each paste; not pasted"))
+			return rep, temporary(t.Pane.String(), errors.New("the pane went into a mode (copy mode?), or a person typed, at each paste; not pasted"))
 		}
 	}
 	start := time.Now()
@@ -265,16 +269,20 @@ func (ps *Panes) submit(ctx context.Context, t Target, id string, back int, text
 }
 
 // typeIn runs command (a paste-buffer or send-keys of ours) only if the
-// pane is in no mode at that moment, and says whether it ran. tmux checks
-// the mode and runs the command in one step of its queue, so a copy mode
-// begun between our look and our keys cannot take them: a pane in a mode
-// gives keys to the mode (Enter there copies and leaves it) and a paste,
-// unbracketed, to the program behind it (the mode's screen has no
-// bracketed-paste flag), which takes each line of a message for a submit.
-// command is tmux's own syntax: its words (key names, a buffer name of
-// ours, a pane id) need no quoting.
-func (ps *Panes) typeIn(ctx context.Context, p Pane, id, command string) (bool, error) {
-	out, err := ps.tmux(ctx, p, nil, "if-shell", "-F", "-t", id, "#{pane_in_mode}", "display-message -p mode", command+" ; display-message -p typed")
+// pane is in no mode at that moment and the tmux format stop (if any) is
+// false, and says whether it ran. tmux checks and runs the command in one
+// step of its queue, so a copy mode begun between our look and our keys
+// cannot take them: a pane in a mode gives keys to the mode (Enter there
+// copies and leaves it) and a paste, unbracketed, to the program behind
+// it (the mode's screen has no bracketed-paste flag), which takes each
+// line of a message for a submit. command is tmux's own syntax: its words
+// (key names, a buffer name of ours, a pane id) need no quoting.
+func (ps *Panes) typeIn(ctx context.Context, p Pane, id, stop, command string) (bool, error) {
+	cond := "#{pane_in_mode}"
+	if stop != "" {
+		cond = "#{||:" + cond + "," + stop + "}"
+	}
+	out, err := ps.tmux(ctx, p, nil, "if-shell", "-F", "-t", id, cond, "display-message -p no", command+" ; display-message -p typed")
 	if err != nil {
 		return false, err
 	}
@@ -286,7 +294,7 @@ func (ps *Panes) typeIn(ctx context.Context, p Pane, id, command string) (bool, 
 func (ps *Panes) keys(ctx context.Context, t Target, id, keys string) error {
 	start := time.Now()
 	for {
-		typed, err := ps.typeIn(ctx, *t.Pane, id, "send-keys -t "+id+" "+keys)
+		typed, err := ps.typeIn(ctx, *t.Pane, id, "", "send-keys -t "+id+" "+keys)
 		if err != nil || typed {
 			return err
 		}

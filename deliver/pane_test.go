@@ -366,6 +366,31 @@ func TestPanePersonTypingInAnAttachedClientIsWaitedFor(t *testing.T) {
 	r.wantPrompts("after the person")
 }
 
+// A key a person types in an attached client after the quiet check, just
+// before the paste, stops the paste: it would land after the key, and
+// erasing the paste that did not land whole would take the key too. The
+// key stays, a draft, and nothing is pasted.
+func TestPanePersonsKeyAfterTheLookStopsThePaste(t *testing.T) {
+	r := startPane(t)
+	typeKeys := r.srv.Attach(t, "agent")
+	time.Sleep(2100 * time.Millisecond) // the attach is activity too
+	r.ps.AfterStep = func(step string) {
+		if step == "looked" {
+			r.ps.AfterStep = nil
+			typeKeys("q")
+			r.waitScreen("> q")
+		}
+	}
+	_, err := r.ps.Deliver(context.Background(), r.target(), "not after the person's key")
+	if !IsDraft(err) {
+		t.Fatalf("err = %v, want the person's key taken for a draft", err)
+	}
+	if in, err := r.ps.capture(context.Background(), r.pane, "agent:", 0); err != nil || in.Text != "q" {
+		t.Fatalf("the input after: %+v, %v; want the person's key alone", in, err)
+	}
+	r.wantPrompts()
+}
+
 // A pane that closes mid-delivery: the delivery says the pane is gone,
 // and so does AgentAbsent.
 func TestPaneClosedMidDeliveryIsGone(t *testing.T) {
