@@ -81,7 +81,7 @@ type Panes struct {
 	// (tests replace it).
 	Inspect func(panePID int) Program
 	// AfterStep, when set, is called as each step of a delivery ends
-	// ("quiet", "pasted", "submitted"): a test seam, as
+	// ("quiet", "looked", "pasted", "submitted", …): a test seam, as
 	// Deliverer.AfterStep.
 	AfterStep func(step string)
 
