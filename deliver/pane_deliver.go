@@ -53,7 +53,8 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		}
 	}()
 	var before paneInput
-	for try := 0; ; try++ {
+	leftover, refused := t.Resubmit, 0
+	for {
 		if st, err = ps.waitQuiet(ctx, t, &rep); err != nil {
 			return rep, err
 		}
@@ -62,11 +63,15 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		if err != nil {
 			return rep, err
 		}
-		if t.Resubmit && before.Found && before.Text == "" {
+		if leftover && before.Found && before.Text == "" {
 			// An earlier attempt's paste (a daemon killed between the
 			// paste and its showing) may still be on its way into the
 			// input: it is given the time a paste has to show, or it would
-			// be pasted again beside itself.
+			// be pasted again beside itself. Once; and if nothing showed,
+			// the pane is waited for and looked at afresh (the person may
+			// have typed meanwhile, and what the paste is checked against
+			// is what tmux said before the look).
+			leftover = false
 			pollUntil(ctx, firstShowWait, func() (bool, error) {
 				before, err = ps.capture(ctx, *t.Pane, st.id, back)
 				return err != nil || before.Text != "", nil
@@ -75,6 +80,9 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 				return rep, err
 			}
 			rep.step("leftover_waited")
+			if before.Found && before.Text == "" {
+				continue
+			}
 		}
 		if !before.Found {
 			return rep, temporary(t.Pane.String(), ErrNoPrompt)
@@ -110,7 +118,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 			break
 		}
 		rep.step("mode_waited")
-		if try == 2 {
+		if refused++; refused == 3 {
 			return rep, temporary(t.Pane.String(), errors.New("the pane went into a mode (copy mode?), or a person typed, at each paste; not pasted"))
 		}
 	}

@@ -503,3 +503,38 @@ func TestPaneALeftoverPasteStillOnItsWayIsSubmittedNotPastedAgain(t *testing.T) 
 	t.Logf("steps %v", rep.Steps)
 	r.wantPrompts(msg)
 }
+
+// A delivery after a crash (Resubmit) waits once for a leftover paste to
+// show; a person typing (and rubbing out) meanwhile, every 3 s, does not
+// make it refuse its paste for ever: it waits for quiet and looks afresh,
+// and the paste is checked against what tmux said just before that look
+// (seen in the tmux proof: the pane a person typed into got nothing for
+// minutes, each paste refused for a key typed during the leftover wait).
+func TestPaneLeftoverWaitThenAPersonTypingStillDelivers(t *testing.T) {
+	r := startPane(t)
+	r.ps.QuietFor = 500 * time.Millisecond
+	typeKeys := r.srv.Attach(t, "agent")
+	stop := make(chan struct{})
+	typing := make(chan struct{})
+	go func() {
+		defer close(typing)
+		for {
+			typeKeys("x\x7f")
+			select {
+			case <-stop:
+				return
+			case <-time.After(3 * time.Second):
+			}
+		}
+	}()
+	defer func() { close(stop); <-typing }()
+	time.Sleep(500 * time.Millisecond)
+	tg := r.target()
+	tg.PaneBracketed, tg.Resubmit = true, true
+	msg := "[agentspool id=m2 from=a to=b]\nafter a crash, beside a person"
+	rep, err := r.ps.Deliver(context.Background(), tg, msg)
+	if err != nil {
+		t.Fatalf("%v (steps %v)", err, rep.Steps)
+	}
+	r.wantPrompts(msg)
+}
