@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -36,15 +37,19 @@ import (
 // AGENTSPOOL_TMUX_PROOF_DESKTOP (default 100) messages through the
 // desktop: the two channels' throughput and drop→submit, measured alike.
 //
-// Not yet in make test (run it with AGENTSPOOL_TMUX_PROOF=1): a clean-clone
-// run at df7604e found one message of a shell agent's submitted in two
-// parts, its envelope line alone and then its body. The chaos had put the
-// pane in copy mode between the look and the paste, and tmux pastes into
-// a pane in a mode unbracketed; the paste now waits for no mode
-// (deliver.Panes.typeIn, TestPaneCopyModeBegunAfterTheLookTakesNothing).
+// It runs in make test; -short skips it. It writes a JSON report (path in
+// AGENTSPOOL_TMUX_PROOF_REPORT, default
+// $TMPDIR/agentspool-tmux-proof-report.json) and prints its summary.
+//
+// A clean-clone run at df7604e found one message of a shell agent's
+// submitted in two parts, its envelope line alone and then its body. The
+// chaos had put the pane in copy mode between the look and the paste, and
+// tmux pastes into a pane in a mode unbracketed; the paste now waits for
+// no mode (deliver.Panes.typeIn,
+// TestPaneCopyModeBegunAfterTheLookTakesNothing).
 func TestTmuxProof(t *testing.T) {
-	if os.Getenv("AGENTSPOOL_TMUX_PROOF") == "" {
-		t.Skip("the tmux proof is run on request (AGENTSPOOL_TMUX_PROOF=1)")
+	if testing.Short() {
+		t.Skip("the tmux proof takes minutes (-short)")
 	}
 	total := envInt("AGENTSPOOL_TMUX_PROOF_MESSAGES", 1000)
 	deskN := envInt("AGENTSPOOL_TMUX_PROOF_DESKTOP", 100)
@@ -191,7 +196,10 @@ func TestTmuxProof(t *testing.T) {
 			close(stop)
 			chaos.Wait()
 			r.saveScreens()
-			t.Fatalf("%d of %d messages not settled\n%s", left, len(all), r.tail("daemon.log", 60))
+			t.Errorf("%d of %d messages not settled\n%s", left, len(all), r.tail("daemon.log", 60))
+			writeTmuxReport(t, tmuxReport{PaneMessages: len(msgs), Panes: len(panes), DesktopMessages: len(deskMsgs),
+				Seconds: time.Since(began).Seconds(), Unsettled: left})
+			t.FailNow()
 		}
 		time.Sleep(time.Second)
 	}
@@ -228,18 +236,69 @@ func TestTmuxProof(t *testing.T) {
 		}
 	}
 	r.checkAckedByHook(clisOnly(msgs))
-	figs := r.channelFigures()
-	t.Logf("tmux proof: %d pane messages into %d panes, %d desktop messages into 4 Tk windows, settled in %v",
-		len(msgs), len(panes), len(deskMsgs), settled.Round(time.Second))
-	t.Logf("chaos: %d copy modes, %d typing bursts, %d daemon kills, %d second daemons refused", copyModes.Load(), typed.Load(), kills.Load(), seconds.Load())
-	for _, k := range []string{"tmux, shell agents", "tmux, agent CLIs", "desktop, Tk windows"} {
-		t.Logf("%-20s %s", k+":", figs[k])
+	rep := tmuxReport{
+		PaneMessages: len(msgs), Panes: len(panes), DesktopMessages: len(deskMsgs),
+		Seconds:   settled.Seconds(),
+		CopyModes: int(copyModes.Load()), TypingBursts: int(typed.Load()),
+		Kills: int(kills.Load()), SecondDaemonsRefused: int(seconds.Load()),
+		Channels: r.channelFigures(),
 	}
+	writeTmuxReport(t, rep)
 	if t.Failed() {
 		t.Logf("daemon log:\n%s", r.tail("daemon.log", 80))
 		r.logScreens()
 		r.saveScreens()
 	}
+}
+
+// tmuxReport is what the tmux proof writes and prints: its size, its
+// chaos, and each channel's figures (channelFigures). Pass is the test's
+// own verdict: every check above is a t.Errorf.
+type tmuxReport struct {
+	Pass                 bool              `json:"pass"`
+	PaneMessages         int               `json:"pane_messages"`
+	Panes                int               `json:"panes"`
+	DesktopMessages      int               `json:"desktop_messages"`
+	Seconds              float64           `json:"seconds"`
+	Unsettled            int               `json:"unsettled,omitempty"`
+	CopyModes            int               `json:"copy_modes"`
+	TypingBursts         int               `json:"typing_bursts"`
+	Kills                int               `json:"daemon_kills"`
+	SecondDaemonsRefused int               `json:"second_daemons_refused"`
+	Channels             map[string]string `json:"channels"`
+}
+
+// writeTmuxReport writes rep as JSON and prints its summary (go test
+// shows it with -v, or when the package fails).
+func writeTmuxReport(t *testing.T, rep tmuxReport) {
+	t.Helper()
+	rep.Pass = !t.Failed()
+	path := os.Getenv("AGENTSPOOL_TMUX_PROOF_REPORT")
+	if path == "" {
+		path = filepath.Join(os.TempDir(), "agentspool-tmux-proof-report.json")
+	}
+	data, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		t.Errorf("report: %v", err)
+	}
+	verdict := "PASS"
+	if !rep.Pass {
+		verdict = "FAIL"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "tmux proof %s: %d pane messages into %d panes, %d desktop messages into 4 Tk windows, settled in %.0fs\n",
+		verdict, rep.PaneMessages, rep.Panes, rep.DesktopMessages, rep.Seconds)
+	if rep.Unsettled > 0 {
+		fmt.Fprintf(&b, "  %d messages not settled\n", rep.Unsettled)
+	}
+	fmt.Fprintf(&b, "  chaos: %d copy modes, %d typing bursts, %d daemon kills, %d second daemons refused\n",
+		rep.CopyModes, rep.TypingBursts, rep.Kills, rep.SecondDaemonsRefused)
+	for _, k := range slices.Sorted(maps.Keys(rep.Channels)) {
+		fmt.Fprintf(&b, "  %-20s %s\n", k+":", rep.Channels[k])
+	}
+	fmt.Fprintf(&b, "  report: %s\n", path)
+	t.Log("\n" + b.String())
+	fmt.Print(b.String())
 }
 
 // saveScreens keeps each CLI's screen, escapes and all, in the work dir.
