@@ -933,12 +933,8 @@ func writeReport(t *testing.T, rep *Report) {
 	if len(rep.Problems) > 200 {
 		rep.Problems = append(rep.Problems[:200], fmt.Sprintf("... and %d more", len(rep.Problems)-200))
 	}
-	path := os.Getenv("AGENTSPOOL_PROOF_REPORT")
-	if path == "" {
-		path = filepath.Join(os.TempDir(), "agentspool-proof-report.json")
-	}
-	data, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+	path, err := desktoptest.WriteReport("AGENTSPOOL_PROOF_REPORT", "agentspool-proof-report.json", rep)
+	if err != nil {
 		t.Errorf("report: %v", err)
 	}
 	sum := rep.Summary() + "  report: " + path + "\n"

@@ -178,6 +178,16 @@ func TestTmuxProof(t *testing.T) {
 			}
 		}
 	}()
+	// report is the run's figures so far, settled or not.
+	report := func(took time.Duration, unsettled int) tmuxReport {
+		return tmuxReport{
+			PaneMessages: len(msgs), Panes: len(panes), DesktopMessages: len(deskMsgs),
+			Seconds: took.Seconds(), Unsettled: unsettled,
+			CopyModes: int(copyModes.Load()), TypingBursts: int(typed.Load()),
+			Kills: int(kills.Load()), SecondDaemonsRefused: int(seconds.Load()),
+			Channels: r.channelFigures(),
+		}
+	}
 	all := append(slices.Clone(msgs), deskMsgs...)
 	// Waited for here, not with waitSettled: the chaos restarts the
 	// daemon meanwhile.
@@ -197,8 +207,7 @@ func TestTmuxProof(t *testing.T) {
 			chaos.Wait()
 			r.saveScreens()
 			t.Errorf("%d of %d messages not settled\n%s", left, len(all), r.tail("daemon.log", 60))
-			writeTmuxReport(t, tmuxReport{PaneMessages: len(msgs), Panes: len(panes), DesktopMessages: len(deskMsgs),
-				Seconds: time.Since(began).Seconds(), Unsettled: left})
+			writeTmuxReport(t, report(time.Since(began), left))
 			t.FailNow()
 		}
 		time.Sleep(time.Second)
@@ -236,14 +245,7 @@ func TestTmuxProof(t *testing.T) {
 		}
 	}
 	r.checkAckedByHook(clisOnly(msgs))
-	rep := tmuxReport{
-		PaneMessages: len(msgs), Panes: len(panes), DesktopMessages: len(deskMsgs),
-		Seconds:   settled.Seconds(),
-		CopyModes: int(copyModes.Load()), TypingBursts: int(typed.Load()),
-		Kills: int(kills.Load()), SecondDaemonsRefused: int(seconds.Load()),
-		Channels: r.channelFigures(),
-	}
-	writeTmuxReport(t, rep)
+	writeTmuxReport(t, report(settled, 0))
 	if t.Failed() {
 		t.Logf("daemon log:\n%s", r.tail("daemon.log", 80))
 		r.logScreens()
@@ -273,12 +275,8 @@ type tmuxReport struct {
 func writeTmuxReport(t *testing.T, rep tmuxReport) {
 	t.Helper()
 	rep.Pass = !t.Failed()
-	path := os.Getenv("AGENTSPOOL_TMUX_PROOF_REPORT")
-	if path == "" {
-		path = filepath.Join(os.TempDir(), "agentspool-tmux-proof-report.json")
-	}
-	data, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+	path, err := desktoptest.WriteReport("AGENTSPOOL_TMUX_PROOF_REPORT", "agentspool-tmux-proof-report.json", rep)
+	if err != nil {
 		t.Errorf("report: %v", err)
 	}
 	verdict := "PASS"
