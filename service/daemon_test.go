@@ -163,7 +163,13 @@ func (r *rig) send(agent, body string) spool.Entry {
 // for all), or fails after a deadline; it returns them.
 func (r *rig) waitState(st spool.State, agent string, n int) []spool.Entry {
 	r.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	return r.waitStateWithin(15*time.Second, st, agent, n)
+}
+
+// waitStateWithin is waitState with a limit of the caller's.
+func (r *rig) waitStateWithin(limit time.Duration, st spool.State, agent string, n int) []spool.Entry {
+	r.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		es, err := r.sp.Scan(st, agent)
 		if err != nil {
@@ -173,7 +179,7 @@ func (r *rig) waitState(st spool.State, agent string, n int) []spool.Entry {
 			return es
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("after 15s: %d messages in %s/ for %q, want %d\nlogs:\n%s", len(es), st, agent, n, r.logs.String())
+			r.t.Fatalf("after %v: %d messages in %s/ for %q, want %d\nlogs:\n%s", limit, len(es), st, agent, n, r.logs.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
