@@ -9,14 +9,15 @@ import "context"
 // window's input, through the clipboard) or tmux panes (Panes). The
 // service drives both alike; the spool, acks, hooks, retries, holds and
 // status are the same for both.
+//
+// A crash's leftover is the one thing the channels do not share: on the
+// desktop the service taps the submit again or undoes blind
+// (Deliverer.SubmitAgain, Deliverer.Undo), as a window's input cannot be
+// read in a terminal; a pane's input is read before every paste, so its
+// Deliver finds the leftover itself and nothing is done blind.
 type Channel interface {
 	// Deliver puts text into t's input and submits it.
 	Deliver(ctx context.Context, t Target, text string) (Report, error)
-	// SubmitAgain taps t's submit key again, for a paste that may wait
-	// in its input (see Deliverer.SubmitAgain).
-	SubmitAgain(ctx context.Context, t Target, afterEnter bool) (Report, error)
-	// Undo takes a paste back out of t's input, where that is safe.
-	Undo(ctx context.Context, t Target) error
 	// AgentAbsent reports whether t's window or pane is gone.
 	AgentAbsent(t Target) (at Window, absent bool, err error)
 	// ProgramOf is what runs in t's window or pane.

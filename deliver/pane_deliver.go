@@ -323,16 +323,3 @@ var errNoProgress = errors.New("no progress")
 func pollUntil(ctx context.Context, limit time.Duration, cond func() (bool, error)) (bool, error) {
 	return pollEvery(ctx, 10*time.Millisecond, limit, cond)
 }
-
-// SubmitAgain, in a pane, submits only what the input is seen to hold: a
-// message whole in it is submitted (Deliver does this, finding the input
-// holding its own text); an empty input gets nothing. A crash's leftover
-// needs no blind key here.
-func (ps *Panes) SubmitAgain(ctx context.Context, t Target, afterEnter bool) (Report, error) {
-	return Report{}, nil
-}
-
-// Undo, in a pane, takes nothing back blindly: a paste left in the input
-// by a crash is seen by the next delivery (its own text, whole: submitted;
-// anything else: a draft, waited for).
-func (ps *Panes) Undo(ctx context.Context, t Target) error { return nil }

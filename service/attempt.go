@@ -158,7 +158,9 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	// The GUI sequence is never cut in the middle: a stop waits for it.
 	gctx := context.WithoutCancel(d.ctx)
 	if needsUndo {
-		prog := ch.ProgramOf(t)
+		// A desktop agent's (a pane's leftover is paneLeftover, above):
+		// the desktop channel alone taps again or undoes blind.
+		prog := d.dl.ProgramOf(t)
 		if prof, ok := prog.Profile(); ok && prof.EmptySubmitIgnored {
 			// An agent CLI in a terminal: the crashed delivery's paste, if
 			// it landed, waits whole in the input (a terminal pastes in one
@@ -167,7 +169,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			// neither is safe in a terminal.
 			// Acks count from this submit: the crashed one never happened.
 			tapped := d.now()
-			if _, err := ch.SubmitAgain(gctx, t, false); err != nil {
+			if _, err := d.dl.SubmitAgain(gctx, t, false); err != nil {
 				d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input of " + prog.String() + " after a crash, and its submit could not be tapped: " + err.Error()}, a)
 				return
 			}
@@ -180,7 +182,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 				return
 			}
 		} else if prog.IsTerminal() {
-			if err := ch.Undo(gctx, t); err != nil {
+			if err := d.dl.Undo(gctx, t); err != nil {
 				d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input after a crash and could not be taken back: " + err.Error()}, a)
 				return
 			}
@@ -191,7 +193,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 			// another edit; in Lexical it brought back the last message
 			// submitted.
 			d.dl.MayHaveLeft(a.Name, []byte(text))
-		} else if err := ch.Undo(gctx, t); err != nil {
+		} else if err := d.dl.Undo(gctx, t); err != nil {
 			d.apply(e, step{Kind: stepHold, HoldAgent: true, Reason: "a paste may be left in the input after a crash and could not be taken back: " + err.Error()}, a)
 			return
 		}
