@@ -371,7 +371,7 @@ func doctorHooks(c *checklist, cfg *config.Config, now time.Time) {
 			c.fail("hooks", fmt.Sprintf("%s: %v", a.Name, err), "remove the file; the agent's next hook event writes it again")
 		case s == nil && a.DeliverWhen == config.DeliverReady:
 			c.fail("hooks", fmt.Sprintf("%s: deliver_when: ready, but its hooks have never run (no %s): it is delivered to as if always", a.Name, confirm.StatePath(cfg.Spool, a.Name)),
-				"agentspool hooks install --agent "+a.Name+" --for cursor|claude-code --project DIR, then submit a prompt in the agent's tool")
+				"agentspool hooks install --agent "+a.Name+" --for TOOL --project DIR (TOOL: "+hookToolNames+"), then submit a prompt in the agent's tool")
 		case s == nil:
 			c.ok("hooks", "%s: none have run (deliver_when: always)", a.Name)
 		case s.State == confirm.StateBusy && now.Sub(s.Since) >= a.BusyMax:

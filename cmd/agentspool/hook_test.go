@@ -577,6 +577,7 @@ func TestDoctorReportsHooks(t *testing.T) {
 		"ok    hooks          Agent-1: none have run (deliver_when: always)",
 		"ok    hooks          Agent-3: busy for ",
 		"FAIL  hooks          Agent-4: deliver_when: ready, but its hooks have never run",
+		"--for TOOL --project DIR (TOOL: cursor, claude-code, codex, gemini or qwen-code)",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("doctor lacks %q:\n%s", want, out)
