@@ -6,6 +6,7 @@ package deliver
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -27,6 +28,12 @@ type paneInput struct {
 	// space at all: a paste is seen whole when Rest begins with it,
 	// however the CLI wrapped its lines, blank lines inside included.
 	Rest string
+	// Below is where in Rest each prompt line under this one begins (for
+	// an input of Earlier).
+	Below []int
+	// Earlier are the inputs that would begin at the prompt lines above
+	// this one, the nearest first.
+	Earlier []paneInput
 }
 
 // promptRE is a prompt line: an optional box border, then the prompt mark
@@ -41,29 +48,43 @@ var continuationRE = regexp.MustCompile(`^\s*[│┃|▌]?\s+(\S.*)?$`)
 // readInput finds the input on a screen: the last prompt line and the
 // lines that continue it. screen is capture-pane's output with escape
 // sequences (-e), so that a faint placeholder can be told from text.
+// The prompt lines above it are kept (Earlier): a message with a line of
+// its own that looks like a prompt (a quote in markdown, "> ...") shows
+// that line below the prompt its input begins at.
 func readInput(screen string) paneInput {
 	lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
 	plain := make([]string, len(lines))
+	var prompts []int
 	for i, l := range lines {
 		plain[i] = stripEscapes(l)
-	}
-	at := -1
-	for i := len(plain) - 1; i >= 0; i-- {
 		if promptRE.MatchString(plain[i]) {
-			at = i
-			break
+			prompts = append(prompts, i)
 		}
 	}
-	if at < 0 {
+	if len(prompts) == 0 {
 		return paneInput{}
 	}
+	in := inputAt(lines, plain, prompts[len(prompts)-1], nil)
+	for k := len(prompts) - 2; k >= 0; k-- {
+		in.Earlier = append(in.Earlier, inputAt(lines, plain, prompts[k], prompts[k+1:]))
+	}
+	return in
+}
+
+// inputAt is the input that begins at the prompt line at; below are the
+// prompt lines under it, whose places in its Rest it notes.
+func inputAt(lines, plain []string, at int, below []int) paneInput {
 	first := promptRE.FindStringSubmatch(plain[at])[1]
 	if faintOnly(lines[at], first) {
 		first = ""
 	}
-	rest := []string{trimBox(first)}
-	for _, l := range plain[at+1:] {
-		rest = append(rest, trimBox(strings.TrimLeft(strings.TrimLeftFunc(l, isBlank), "│┃|▌")))
+	in := paneInput{Found: true}
+	rest := squash(trimBox(first))
+	for i, l := range plain[at+1:] {
+		if slices.Contains(below, at+1+i) {
+			in.Below = append(in.Below, len(rest))
+		}
+		rest += squash(trimBox(strings.TrimLeft(strings.TrimLeftFunc(l, isBlank), "│┃|▌")))
 	}
 	text := []string{trimBox(first)}
 	for _, l := range plain[at+1:] {
@@ -76,7 +97,8 @@ func readInput(screen string) paneInput {
 	for len(text) > 0 && text[len(text)-1] == "" {
 		text = text[:len(text)-1]
 	}
-	return paneInput{Found: true, Text: strings.Join(text, "\n"), Rest: squash(strings.Join(rest, "\n"))}
+	in.Text, in.Rest = strings.Join(text, "\n"), rest
+	return in
 }
 
 func isBlank(r rune) bool { return unicode.IsSpace(r) || r == 0xa0 }
@@ -291,11 +313,26 @@ func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
 // an input too long to show, "…" and the end of text (the end is where a
 // paste lands last). What follows the input on the screen (a CLI's
 // footer) is not the input's.
+//
+// The input may also begin at a prompt line above the last one: the
+// message's own lines that look like a prompt ("> " quoting in markdown)
+// are the ones under it. It shows the message whole from there, and every
+// prompt line under it is within the message (one after it is a later
+// prompt: the text above it an older input, already submitted).
 func landed(in paneInput, text string) bool {
 	if !in.Found {
 		return false
 	}
-	if strings.HasPrefix(in.Rest, squash(text)) || placeholderOf(firstLine(in.Text), text) {
+	want := squash(text)
+	for _, e := range in.Earlier {
+		if !strings.HasPrefix(e.Rest, want) {
+			continue
+		}
+		if len(e.Below) > 0 && e.Below[len(e.Below)-1] < len(want) {
+			return true
+		}
+	}
+	if strings.HasPrefix(in.Rest, want) || placeholderOf(firstLine(in.Text), text) {
 		return true
 	}
 	tail, cut := strings.CutPrefix(in.Text, "…")

@@ -55,6 +55,23 @@ func TestLanded(t *testing.T) {
 			t.Errorf("%s: landed = %v, want %v (%+v)", c.name, got, c.want, readInput(c.screen))
 		}
 	}
+	// A message with lines that look like a prompt (markdown quotes): its
+	// input begins at the prompt above them.
+	quoting := "[agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer"
+	for _, c := range []struct {
+		name, screen string
+		want         bool
+	}{
+		{"a shell's line editor, whole", "$ ls\nREADME\n> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer\n", true},
+		{"in a CLI's box, a footer below", "│ > [agentspool id=m2 from=a to=b] │\n│   you wrote:                    │\n│   > the quoted line             │\n│   > and another                 │\n│   my answer                     │\n  model · /work\n", true},
+		{"a part", "> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n", false},
+		{"submitted: a new prompt under it", "> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer\n> \n", false},
+		{"submitted, answered: a new prompt under it", "> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer\nthe answer\n> \n", false},
+	} {
+		if got := landed(readInput(c.screen), quoting); got != c.want {
+			t.Errorf("%s: landed = %v, want %v (%+v)", c.name, got, c.want, readInput(c.screen))
+		}
+	}
 	long := ""
 	for i := 0; i < 100; i++ {
 		long += "word" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + " "

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -262,6 +263,9 @@ while IFS= read -e -r -d $'\r' -p '> ' line; do printf '%s\0' "$line" >>`+log+`;
 	msgs := []string{
 		"[agentspool from Agent-2 id=bash-1]\nthe body, on a line of its own\nand a third",
 		"[agentspool from Agent-2 id=bash-2]\n" + strings.Repeat("a long body, ", 250),
+		// Lines that look like a prompt (a quote in markdown) inside the
+		// message: the input is still the one that begins at the prompt.
+		"[agentspool from Agent-2 id=bash-3]\nyou wrote:\n> the quoted line\n> and another\nmy answer",
 	}
 	for i, m := range msgs {
 		for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -278,11 +282,11 @@ while IFS= read -e -r -d $'\r' -p '> ' line; do printf '%s\0' "$line" >>`+log+`;
 		for end := time.Now().Add(5 * time.Second); len(prompts()) < i+1 && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		}
 	}
-	if got := prompts(); len(got) != len(msgs) || got[0] != msgs[0] || got[1] != msgs[1] {
+	if got := prompts(); !slices.Equal(got, msgs) {
 		t.Fatalf("bash read %q, want %q", short(got), short(msgs))
 	}
 	srv.Tmux("send-keys", "-t", "=bash:", "-l", "echo my own")
-	if _, err := ps.Deliver(context.Background(), tg, "[agentspool from Agent-2 id=bash-3]\nnot into a draft"); !IsDraft(err) {
+	if _, err := ps.Deliver(context.Background(), tg, "[agentspool from Agent-2 id=bash-4]\nnot into a draft"); !IsDraft(err) {
 		t.Fatalf("into a draft: err = %v, want a draft", err)
 	}
 	if got := prompts(); len(got) != len(msgs) {
