@@ -100,6 +100,7 @@ type paneState struct {
 	// activity is the session's last activity (a person's key in an
 	// attached client, an attach; whole seconds) as tmux gave it.
 	activity string
+	command  string // what runs in the pane in front (tmux's pane_current_command)
 }
 
 // tmux runs one tmux command on p's server, with stdin.
@@ -179,21 +180,21 @@ func (ps *Panes) state(ctx context.Context, p Pane) (paneState, error) {
 		return paneState{}, fmt.Errorf("deliver: %w", err)
 	}
 	out, err := ps.tmux(ctx, p, nil, "display-message", "-p", "-t", target,
-		"#{pane_id}\t#{pane_pid}\t#{session_name}\t#{pane_dead}\t#{?pane_in_mode,#{pane_mode},}\t#{pane_width}\t#{session_activity}")
+		"#{pane_id}\t#{pane_pid}\t#{session_name}\t#{pane_dead}\t#{?pane_in_mode,#{pane_mode},}\t#{pane_width}\t#{session_activity}\t#{pane_current_command}")
 	if err != nil {
 		return paneState{}, err
 	}
 	f := strings.Split(strings.TrimRight(out, "\n"), "\t")
-	if len(f) == 7 && f[0] == "" {
+	if len(f) == 8 && f[0] == "" {
 		// tmux 3.3 answers a target it does not find with empty fields.
 		return paneState{}, fmt.Errorf("%w: %s: tmux finds no such pane", ErrPaneGone, p)
 	}
-	if len(f) != 7 || !strings.HasPrefix(f[0], "%") {
+	if len(f) != 8 || !strings.HasPrefix(f[0], "%") {
 		return paneState{}, temporary("tmux display-message", fmt.Errorf("unexpected answer %q", out))
 	}
 	pid, _ := strconv.Atoi(f[1])
 	width, _ := strconv.Atoi(f[5])
-	st := paneState{id: f[0], pid: pid, session: f[2], dead: f[3] == "1", mode: f[4], width: width, activity: f[6]}
+	st := paneState{id: f[0], pid: pid, session: f[2], dead: f[3] == "1", mode: f[4], width: width, activity: f[6], command: f[7]}
 	if st.dead {
 		return st, fmt.Errorf("%w: %s: its program has ended", ErrPaneGone, p)
 	}
@@ -359,15 +360,37 @@ func (ps *Panes) program(pid int) Program {
 	return p
 }
 
-// Describe says which pane t's target is now (its id) and what runs in
-// it, for doctor.
-func (ps *Panes) Describe(t Target) (id string, prog Program, err error) {
-	st, err := ps.state(context.Background(), *t.Pane)
-	if err != nil {
-		return "", Program{}, err
-	}
-	return st.id, ps.program(st.pid), nil
+// PaneLook is what doctor is told of an agent's pane.
+type PaneLook struct {
+	ID      string  // the pane's id (%N)
+	Program Program // the agent CLI in it, if one is recognised
+	Command string  // what runs in the pane in front (bash, node, …)
+	// Prompt: the screen shows an input prompt agentspool reads (a line
+	// that begins with >, › or ❯); Draft is what that input holds.
+	Prompt bool
+	Draft  string
 }
+
+// Describe says which pane t's target is now, what runs in it, and
+// whether its screen shows an input to paste into, for doctor.
+func (ps *Panes) Describe(t Target) (PaneLook, error) {
+	ctx := context.Background()
+	st, err := ps.state(ctx, *t.Pane)
+	if err != nil {
+		return PaneLook{}, err
+	}
+	look := PaneLook{ID: st.id, Program: ps.program(st.pid), Command: st.command}
+	in, err := ps.capture(ctx, *t.Pane, st.id, 0)
+	if err != nil {
+		return look, err
+	}
+	look.Prompt, look.Draft = in.Found, in.Text
+	return look, nil
+}
+
+// PromptMarks are the marks an input prompt line begins with, as a
+// person reads them.
+const PromptMarks = ">, › or ❯"
 
 // AgentAbsent reports whether t's pane is gone (closed, or its program
 // ended).

@@ -132,8 +132,12 @@ func systematicReason(c failClass, n int, err error, e spool.Entry, a *config.Ag
 		}
 		return fmt.Sprintf("the agent's window did not take %d pastes in a row (check that its input takes a paste, and its paste key): %v; then run: %s", n, err, release)
 	case classNoPrompt:
-		return fmt.Sprintf("the agent's tmux pane %s showed no input prompt %d times in a row (a dialog waiting for an answer, a program that is not an agent CLI, or a CLI that draws its input in a way agentspool does not read): look at the pane, then run: %s; last: %v",
-			a.Tmux, n, release, err)
+		var waited time.Duration
+		for i := 1; i < n; i++ {
+			waited += doubled(NoPromptLookFirst, i, DraftLookMax)
+		}
+		return fmt.Sprintf("the agent's tmux pane %s showed no input prompt %d times in a row over %v (a line that begins with %s: a dialog waiting for an answer, a program that is not an agent CLI, such as a shell at its $ prompt, or a CLI that draws its input in a way agentspool does not read): look at the pane, then run: %s; last: %v",
+			a.Tmux, n, waited, deliver.PromptMarks, release, err)
 	case classClipboard:
 		return fmt.Sprintf("another program took the clipboard during %d pastes in a row (a clipboard manager that copies every change?): %v; stop it, then run: %s", n, err, release)
 	}
@@ -154,6 +158,10 @@ func keyName(k string) string {
 // again and again (each look clicks into the agent's input), and never
 // park the message.
 const (
+	// NoPromptLookFirst is the first wait after a look that found no
+	// input prompt in a pane, doubled after each.
+	NoPromptLookFirst = 2 * time.Second
+
 	DraftLookMin   = time.Second
 	DraftLookMax   = 30 * time.Second
 	DraftHoldAfter = 10 * time.Minute
@@ -249,6 +257,12 @@ func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a
 	case classDesk:
 		// Not this message's fault: give the desk time to recover.
 		delay = 5 * time.Second
+	case classNoPrompt:
+		// A CLI starting, or at work with its input hidden, shows its
+		// prompt again in its own time: looked at again after 2, 4, 8,
+		// 16 s, so the agent is held after half a minute without one,
+		// not within a second.
+		delay = doubled(NoPromptLookFirst, c.Fails[class], DraftLookMax)
 	}
 	return step{Kind: stepPostpone, Delay: delay, Cause: err, Counters: c}
 }

@@ -150,6 +150,26 @@ func TestOutcomeIsPure(t *testing.T) {
 	if s.Kind != stepFail {
 		t.Errorf("after %d desktop refusals → %v", guiFailuresToFail, s.Kind)
 	}
+	// No input prompt in a pane (a CLI starting, or at work with its
+	// input hidden; a shell at its $ prompt): looked at again after 2, 4,
+	// 8, 16 s, and the agent held after the fifth look, with the reason.
+	{
+		ap := *a
+		ap.Tmux = "work:1.0"
+		c := counters{}
+		noPrompt := fmt.Errorf("deliver: tmux pane work:1.0: %w", deliver.ErrNoPrompt)
+		var delays []time.Duration
+		for s = outcome(noPrompt, deliver.Report{}, nil, e, &ap, c); s.Kind == stepPostpone; s = outcome(noPrompt, deliver.Report{}, nil, e, &ap, c) {
+			c = s.Counters
+			delays = append(delays, s.Delay)
+		}
+		if want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}; !slices.Equal(delays, want) || s.Kind != stepHold || !s.HoldAgent {
+			t.Errorf("no prompt: waits %v then %v (agent %v), want waits %v then the agent held", delays, s.Kind, s.HoldAgent, want)
+		}
+		if !strings.Contains(s.Reason, "no input prompt 5 times in a row over 30s") || !strings.Contains(s.Reason, "agentspool release A") {
+			t.Errorf("no prompt: held for %q", s.Reason)
+		}
+	}
 	// A draft (issue 14 item 4): the message waits, looking again after
 	// backoff, doubling up to DraftLookMax, never as an attempt; it is
 	// parked only once it waited DraftHoldAfter for the input to clear.

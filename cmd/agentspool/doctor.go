@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
@@ -351,12 +352,26 @@ func doctorPanes(c *checklist, cfg *config.Config) {
 			continue
 		}
 		t := deliver.Target{Agent: a.Name, Pane: &deliver.Pane{Target: a.Tmux, Socket: a.TmuxSocket}}
-		id, prog, err := ps.Describe(t)
+		look, err := ps.Describe(t)
 		if err != nil {
 			c.fail("pane", fmt.Sprintf("%s: %v", a.Name, err), "start the agent in a tmux pane and name it in coords.yaml (tmux: SESSION:WINDOW.PANE or %ID; tmux display -p '#{pane_id}' in the pane shows its id)")
 			continue
 		}
-		c.ok("pane", "%s: %s is pane %s, running %s", a.Name, t.Pane, id, prog)
+		runs := look.Program.CLI
+		if runs == "" {
+			runs = look.Command + " (no agent CLI recognised in it)"
+		}
+		said := fmt.Sprintf("%s: %s is pane %s, running %s", a.Name, t.Pane, look.ID, runs)
+		switch {
+		case !look.Prompt:
+			// Not a failure: a CLI at work hides its input for a while.
+			c.warn("pane", said+"; its screen shows no input prompt now (a line that begins with "+deliver.PromptMarks+"): nothing is pasted until one shows, and after half a minute without one (5 looks) the agent is held",
+				"let the agent's program finish what it is doing; a shell's own prompt ($) is not an input agentspool pastes into (a message would run as commands): run the agent's program in the pane, or a program that reads lines at a > prompt (read -e -p '> ')")
+		case look.Draft != "":
+			c.warn("pane", said+fmt.Sprintf("; its input holds text (%d characters): a draft, so nothing is pasted until it is sent or cleared", utf8.RuneCountInString(look.Draft)), "send or clear what is in the agent's input")
+		default:
+			c.ok("pane", "%s; its input prompt shows, empty", said)
+		}
 	}
 }
 
