@@ -41,9 +41,18 @@ type paneInput struct {
 // the input's first line.
 var promptRE = regexp.MustCompile(`^[\s\x{a0}]*[│┃|▌]?[\s\x{a0}]*[>›❯](?:[\s\x{a0}](.*))?$`)
 
+// boxedRE is a prompt line inside a box: a border before the mark. Only
+// then is a border taken off the input's lines: without a box a "|" is
+// the text's own (a table in markdown).
+var boxedRE = regexp.MustCompile(`^[\s\x{a0}]*[│┃|▌]`)
+
 // continuationRE is one more line of a multi-line input: indented (or
-// inside a box's border), not a box's bottom or a rule.
-var continuationRE = regexp.MustCompile(`^\s*[│┃|▌]?\s+(\S.*)?$`)
+// inside a box's border), not a box's bottom or a rule; unboxedRE the same
+// where there is no box.
+var (
+	continuationRE = regexp.MustCompile(`^\s*[│┃|▌]?\s+(\S.*)?$`)
+	unboxedRE      = regexp.MustCompile(`^\s+(\S.*)?$`)
+)
 
 // readInput finds the input on a screen: the last prompt line and the
 // lines that continue it. screen is capture-pane's output with escape
@@ -79,20 +88,28 @@ func inputAt(lines, plain []string, at int, below []int) paneInput {
 		first = ""
 	}
 	in := paneInput{Found: true}
-	rest := squash(trimBox(first))
+	boxed, more := boxedRE.MatchString(plain[at]), unboxedRE
+	if boxed {
+		more = continuationRE
+	}
+	rest := squash(trimBox(first, boxed))
 	for i, l := range plain[at+1:] {
 		if slices.Contains(below, at+1+i) {
 			in.Below = append(in.Below, len(rest))
 		}
-		rest += squash(trimBox(strings.TrimLeft(strings.TrimLeftFunc(l, isBlank), "│┃|▌")))
+		l = strings.TrimLeftFunc(l, isBlank)
+		if boxed {
+			l = trimBorder(l, strings.TrimPrefix)
+		}
+		rest += squash(trimBox(l, boxed))
 	}
-	text := []string{trimBox(first)}
+	text := []string{trimBox(first, boxed)}
 	for _, l := range plain[at+1:] {
-		m := continuationRE.FindStringSubmatch(l)
+		m := more.FindStringSubmatch(l)
 		if m == nil || strings.TrimSpace(l) == "" {
 			break
 		}
-		text = append(text, trimBox(m[1]))
+		text = append(text, trimBox(m[1], boxed))
 	}
 	for len(text) > 0 && text[len(text)-1] == "" {
 		text = text[:len(text)-1]
@@ -113,13 +130,27 @@ func squash(s string) string {
 	}, s)
 }
 
-// trimBox takes a box's right border and the blanks before it off a line.
-func trimBox(s string) string {
+// trimBox takes the trailing blanks off a line, and in a box its right
+// border and the blanks before it.
+func trimBox(s string, boxed bool) string {
 	s = strings.TrimRightFunc(s, isBlank)
-	if t := strings.TrimRight(s, "│┃|"); t != s {
-		s = strings.TrimRightFunc(t, isBlank)
+	if boxed {
+		if t := trimBorder(s, strings.TrimSuffix); t != s {
+			s = strings.TrimRightFunc(t, isBlank)
+		}
 	}
 	return strings.TrimLeftFunc(s, func(r rune) bool { return r == 0xa0 })
+}
+
+// trimBorder takes one box border off s, with trim (strings.TrimPrefix or
+// strings.TrimSuffix).
+func trimBorder(s string, trim func(s, border string) string) string {
+	for _, b := range []string{"│", "┃", "|", "▌"} {
+		if t := trim(s, b); t != s {
+			return t
+		}
+	}
+	return s
 }
 
 // faintOnly reports whether every visible character of text, as line
@@ -316,7 +347,7 @@ func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
 //
 // The input may also begin at a prompt line above the last one: the
 // message's own lines that look like a prompt ("> " quoting in markdown)
-// are the ones under it. It shows the message whole from there, and every
+// are the ones under it. It shows the message from there, and every
 // prompt line under it is within the message (one after it is a later
 // prompt: the text above it an older input, already submitted).
 func landed(in paneInput, text string) bool {
@@ -325,17 +356,34 @@ func landed(in paneInput, text string) bool {
 	}
 	want := squash(text)
 	for _, e := range in.Earlier {
-		if !strings.HasPrefix(e.Rest, want) {
-			continue
-		}
-		if len(e.Below) > 0 && e.Below[len(e.Below)-1] < len(want) {
+		if n := shows(e, want); n > 0 && len(e.Below) > 0 && e.Below[len(e.Below)-1] < n {
 			return true
 		}
 	}
-	if strings.HasPrefix(in.Rest, want) || placeholderOf(firstLine(in.Text), text) {
-		return true
+	return shows(in, want) > 0 || placeholderOf(firstLine(in.Text), text)
+}
+
+// minShownTail is how much of a message's end (squashed) an input too
+// long to show must show after its "…".
+const minShownTail = 40
+
+// shows is how far into in.Rest the message (want, squashed) runs when in
+// shows it: whole at the start of Rest, or, in an input too long to show,
+// "…" and the message's end (its last minShownTail characters at least,
+// blank lines and all); 0 when in does not show it.
+func shows(in paneInput, want string) int {
+	if strings.HasPrefix(in.Rest, want) {
+		return len(want)
 	}
-	tail, cut := strings.CutPrefix(in.Text, "…")
-	shown := foldSpace(tail)
-	return cut && len(shown) >= 40 && strings.HasSuffix(foldSpace(text), shown)
+	tail, cut := strings.CutPrefix(in.Rest, "…")
+	if !cut {
+		return 0
+	}
+	// The longest end of want that the screen shows after the "…".
+	for k := 0; len(want)-k >= minShownTail; k++ {
+		if strings.HasPrefix(tail, want[k:]) {
+			return len("…") + len(want) - k
+		}
+	}
+	return 0
 }

@@ -72,15 +72,49 @@ func TestLanded(t *testing.T) {
 			t.Errorf("%s: landed = %v, want %v (%+v)", c.name, got, c.want, readInput(c.screen))
 		}
 	}
+	// A table in markdown: its "|" are the message's own, not a box's
+	// border, unless the prompt line is in a box.
+	table := "[agentspool id=m3 from=a to=b]\nthe table:\n| a | b |\n|---|---|\n| 1 | 2 |\nend"
+	for _, c := range []struct {
+		name, screen string
+		want         bool
+	}{
+		{"a shell's line editor", "> [agentspool id=m3 from=a to=b]\nthe table:\n| a | b |\n|---|---|\n| 1 | 2 |\nend\n", true},
+		{"a CLI's indented lines", "› [agentspool id=m3 from=a to=b]\n  the table:\n  | a | b |\n  |---|---|\n  | 1 | 2 |\n  end\n  model · /work\n", true},
+		{"in a box", "│ > [agentspool id=m3 from=a to=b] │\n│   the table:  │\n│   | a | b |  │\n│   |---|---|   │\n│   | 1 | 2 |  │\n│   end   │\n", true},
+		{"a part", "› [agentspool id=m3 from=a to=b]\n  the table:\n  | a | b |\n", false},
+	} {
+		in := readInput(c.screen)
+		if got := landed(in, table); got != c.want {
+			t.Errorf("table, %s: landed = %v, want %v (%+v)", c.name, got, c.want, in)
+		}
+		if c.want && strings.Count(in.Text, "\n") > 1 && !strings.Contains(in.Text, "| a | b |") {
+			t.Errorf("table, %s: the input's text lost the table's bars: %q", c.name, in.Text)
+		}
+	}
 	long := ""
 	for i := 0; i < 100; i++ {
 		long += "word" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + " "
 	}
-	if !landed(paneInput{Found: true, Text: "…" + long[len(long)-200:]}, long) {
+	if !landed(readInput("> …"+long[len(long)-200:]+"\n  model · /work\n"), long) {
 		t.Error("the end of a long paste after … is not taken as landed")
 	}
-	if landed(paneInput{Found: true, Text: "…" + long[:200]}, long) {
+	if landed(readInput("> …"+long[:200]+"\n"), long) {
 		t.Error("the start of a long paste after … is taken as landed")
+	}
+	if landed(readInput("> …"+long[len(long)-30:]+"\n"), long) {
+		t.Error("30 characters of a long paste's end after … are taken as landed")
+	}
+	// An input box that shows its last lines only (the tmux proof's shell
+	// agents, as a CLI's box scrolls), with a blank line and quotes in
+	// them: landed, whichever prompt line is the last.
+	scrolled := "[agentspool id=m4 from=a to=b]\nmulti-line m4\n- first: run the tests\n- second: read the diff\n> as you wrote\n> before\n\nthanks, m4"
+	screen := "paneagent: ready\n> …- first: run the tests\n  - second: read the diff\n  > as you wrote\n  > before\n  \n  thanks, m4\n"
+	if !landed(readInput(screen), scrolled) {
+		t.Errorf("the end of a message after …, quotes and a blank line in it: not landed (%+v)", readInput(screen))
+	}
+	if landed(readInput(screen+"> \n"), scrolled) {
+		t.Error("the same with a new prompt under it (submitted) is taken as landed")
 	}
 }
 

@@ -266,6 +266,8 @@ while IFS= read -e -r -d $'\r' -p '> ' line; do printf '%s\0' "$line" >>`+log+`;
 		// Lines that look like a prompt (a quote in markdown) inside the
 		// message: the input is still the one that begins at the prompt.
 		"[agentspool from Agent-2 id=bash-3]\nyou wrote:\n> the quoted line\n> and another\nmy answer",
+		// A table in markdown: its bars are the message's, not a box's.
+		"[agentspool from Agent-2 id=bash-4]\n| a | b |\n|---|---|\n| 1 | 2 |",
 	}
 	for i, m := range msgs {
 		for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -286,7 +288,7 @@ while IFS= read -e -r -d $'\r' -p '> ' line; do printf '%s\0' "$line" >>`+log+`;
 		t.Fatalf("bash read %q, want %q", short(got), short(msgs))
 	}
 	srv.Tmux("send-keys", "-t", "=bash:", "-l", "echo my own")
-	if _, err := ps.Deliver(context.Background(), tg, "[agentspool from Agent-2 id=bash-4]\nnot into a draft"); !IsDraft(err) {
+	if _, err := ps.Deliver(context.Background(), tg, "[agentspool from Agent-2 id=bash-5]\nnot into a draft"); !IsDraft(err) {
 		t.Fatalf("into a draft: err = %v, want a draft", err)
 	}
 	if got := prompts(); len(got) != len(msgs) {

@@ -284,8 +284,9 @@ func body(agent string, i int) string {
 	case 0:
 		return "one line for " + token + ": please review PR 41 and reply briefly."
 	case 1:
-		// A quote in markdown: lines that look like a CLI's prompt.
-		return "multi-line " + token + "\n- first: run the tests\n- second: read the diff\n> as you wrote\n> before\n\nthanks, " + token
+		// A quote in markdown (lines that look like a CLI's prompt) and
+		// a table (bars that look like a box's border).
+		return "multi-line " + token + "\n- first: run the tests\n- second: read the diff\n> as you wrote\n> before\n\n| step | state |\n|---|---|\n| tests | run |\n\nthanks, " + token
 	}
 	var b strings.Builder
 	b.WriteString("long " + token + ":")
