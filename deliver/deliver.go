@@ -72,6 +72,9 @@ type Deliverer struct {
 func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Report, err error) {
 	d.ready()
 	t = d.resolve(t, &rep)
+	if err := UnsafeText(text, "the agent's terminal"); err != nil && t.terminal() {
+		return rep, err
+	}
 	t.PasteSettle = max(t.PasteSettle, d.learnedGap(t.Agent))
 	if prof, ok := rep.Program.Profile(); ok && longPaste([]byte(text)) {
 		t.PasteSettle = max(t.PasteSettle, prof.LongPasteGap)

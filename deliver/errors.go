@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // focusError: the window that had focus after the click (or just before the
@@ -113,6 +114,41 @@ type unsafeKeyError struct {
 func (e *unsafeKeyError) Error() string {
 	return fmt.Sprintf("deliver: not tapping %s into %q (class %s): the window is a terminal, where it would interrupt, suspend or end the program; %s",
 		strings.Join(e.combo, "+"), e.win.Title, e.win.Instance+"/"+e.win.Class, e.why)
+}
+
+// unsafeTextError: a message holding a control character (other than a
+// tab or a line end) is not pasted into a terminal, where the character is
+// a key: a 0x03 is ctrl+c (the terminal's line discipline interrupts the
+// program in front), an ESC can end a bracketed paste early and have the
+// rest typed as keys. It is the message's own: no attempt can mend it.
+type unsafeTextError struct {
+	at   int  // byte offset in the text pasted
+	r    rune // the character
+	into string
+}
+
+func (e *unsafeTextError) Error() string {
+	return fmt.Sprintf("deliver: the message holds a control character (%U at byte %d of the text pasted), which %s would take as a key (ctrl+c interrupts its program; an ESC can end the paste and have the rest typed): not pasted; send it without control characters", e.r, e.at, e.into)
+}
+
+// IsUnsafeText reports whether err is a message refused for a terminal
+// because of a control character in it.
+func IsUnsafeText(err error) bool {
+	var te *unsafeTextError
+	return errors.As(err, &te)
+}
+
+// UnsafeText is the error for pasting text into a terminal (into: which
+// one, as the error says it) when text holds a character the terminal
+// takes as a key: a C0 or C1 control or DEL, other than a tab or a line
+// end. nil when it holds none.
+func UnsafeText(text, into string) error {
+	for i, r := range text {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return &unsafeTextError{at: i, r: r, into: into}
+		}
+	}
+	return nil
 }
 
 // unsafePaneError: a key or a paste that could harm the program in a

@@ -158,6 +158,19 @@ func TestPaneDeliversOneLineManyLinesAndALongMessage(t *testing.T) {
 	r.wantPrompts(want...)
 }
 
+// A message written on Windows (CRLF line ends) reaches the program as
+// its lines: tmux turns each LF of a paste into a CR, so a CRLF would be
+// two line ends, every line of the message followed by a blank one.
+func TestPaneCRLFLineEndsArriveAsLines(t *testing.T) {
+	r := startPane(t)
+	tg := r.target()
+	tg.PaneBracketed = true
+	if _, err := r.ps.Deliver(context.Background(), tg, "[agentspool id=w1]\r\nfirst line\r\nsecond line"); err != nil {
+		t.Fatal(err)
+	}
+	r.wantPrompts("[agentspool id=w1]\nfirst line\nsecond line")
+}
+
 // Gemini CLI's rule: an Enter within N ms of a paste is a newline. A
 // tmux send-keys wrapper's Enter right after its paste merges messages
 // (the premise, shown first); the channel waits the CLI's gap after it
@@ -543,4 +556,77 @@ func TestPaneLeftoverWaitThenAPersonTypingStillDelivers(t *testing.T) {
 		t.Fatalf("%v (steps %v)", err, rep.Steps)
 	}
 	r.wantPrompts(msg)
+}
+
+// A control character in a message is a key in a terminal: a 0x03 pasted
+// into bash's line editor is ctrl+c, and the terminal's line discipline
+// interrupts the program (the premise, shown first: the pane's program
+// dies). Such a message is refused whole, nothing typed, and the program
+// takes the next message.
+func TestPaneRefusesAMessageWithControlCharacters(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log")
+	script := filepath.Join(dir, "agent.sh")
+	if err := os.WriteFile(script, []byte(`bind 'set enable-bracketed-paste on'
+while IFS= read -e -r -d $'\r' -p '> ' line; do printf '%s\0' "$line" >>`+log+`; done
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reader := "env -i HOME=" + dir + " TERM=screen PATH=/usr/bin:/bin bash --norc --noprofile " + script
+	srv := panetest.Start(t, "premise", reader, 100, 20)
+	if _, err := srv.Tmux("set-option", "-g", "remain-on-exit", "on"); err != nil {
+		t.Fatal(err)
+	}
+	srv.NewSession(t, "bash", reader, 100, 20)
+	for _, s := range []string{"premise", "bash"} {
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if out, _ := srv.Tmux("capture-pane", "-p", "-t", "="+s+":"); strings.HasPrefix(strings.TrimSpace(lastLine(out)), ">") {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("%s: bash showed no prompt", s)
+			}
+		}
+	}
+	msg := "[agentspool from Agent-2 id=ctl-1]\nplease stop\x03 here"
+	dead := func(s string) string {
+		out, _ := srv.Tmux("display-message", "-p", "-t", "="+s+":", "#{pane_dead}")
+		return strings.TrimSpace(out)
+	}
+	// The premise: the same text pasted as tmux pastes, bracketed.
+	buf := filepath.Join(dir, "buf")
+	if err := os.WriteFile(buf, []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Tmux("load-buffer", "-b", "premise", buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Tmux("paste-buffer", "-p", "-d", "-b", "premise", "-t", "=premise:"); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); dead("premise") != "1"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("premise: the pasted ctrl+c did not end bash; the test shows nothing")
+		}
+	}
+
+	ps := &Panes{LockDir: filepath.Join(dir, "locks"), QuietFor: time.Second, QuietMaxWait: 10 * time.Second,
+		Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
+	tg := Target{Agent: "Shell-1", Pane: &Pane{Target: "bash:", Socket: srv.Socket}, Submit: []string{"enter"}, PaneBracketed: true}
+	rep, err := ps.Deliver(context.Background(), tg, msg)
+	if !IsUnsafeText(err) || rep.Pasted || !strings.Contains(err.Error(), "U+0003 at byte 46") {
+		t.Fatalf("err %v, pasted %v: want the message refused for its control character, nothing pasted", err, rep.Pasted)
+	}
+	if _, err := ps.Deliver(context.Background(), tg, "[agentspool from Agent-2 id=ctl-2]\nthe next one"); err != nil {
+		t.Fatalf("the next message: %v", err)
+	}
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(log)
+		if string(b) == "[agentspool from Agent-2 id=ctl-2]\nthe next one\x00" && dead("bash") == "0" {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("bash read %q (pane dead %q), want the next message alone", b, dead("bash"))
+		}
+	}
 }

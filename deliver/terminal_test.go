@@ -357,3 +357,28 @@ func TestSubmitAgainTakesGeminisNewlineOutAndLearnsTheGap(t *testing.T) {
 		t.Fatalf("err %v, keys %v", err, d.Keys())
 	}
 }
+
+// A control character is a key in a terminal window too (a terminal gives
+// a paste to its program as input; an ESC [201~ ends a bracketed paste and
+// the 0x03 after it is ctrl+c): the message is refused before any click,
+// key or offer. A chat panel, no terminal, takes the same text as text.
+func TestATerminalWindowRefusesAMessageWithControlCharacters(t *testing.T) {
+	const msg = "stop\x1b[201~\x03 now"
+	d, dl := terminalDesk(t, deliver.CLIClaudeCode)
+	rep, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), msg)
+	if !deliver.IsUnsafeText(err) || rep.Pasted || rep.Submitted || !strings.Contains(err.Error(), "U+001B at byte 4") {
+		t.Fatalf("err %v, pasted %v, submitted %v: want the message refused for its ESC", err, rep.Pasted, rep.Submitted)
+	}
+	clip, _ := d.Clipboard()
+	if w := d.Window("Agent-1"); len(d.Keys()) != 0 || w.Input != "" || len(w.Submits) != 0 || len(clip) != 0 {
+		t.Fatalf("keys %q, input %q, submits %q, clipboard %q: want nothing done", d.Keys(), w.Input, w.Submits, clip)
+	}
+	d2 := desk(t)
+	dl2 := deliverer(d2)
+	if _, err := dl2.Deliver(context.Background(), target("Agent-1", 50), msg); err != nil {
+		t.Fatalf("into a chat panel: %v", err)
+	}
+	if got := d2.Window("Agent-1").Submits; !slices.Equal(got, []string{msg}) {
+		t.Fatalf("chat panel submits %q, want the text as it is", got)
+	}
+}

@@ -229,6 +229,10 @@ func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a
 			return step{Kind: stepHold, Counters: c, Reason: fmt.Sprintf("input not empty for %v: %v (checked %d times); clear the agent's input, then: agentspool release %s", waited.Round(time.Second), err, c.Drafts, e.ID)}
 		}
 		return step{Kind: stepPostpone, Delay: draftDelay(c.Drafts, a.Backoff), Cause: err, Counters: c}
+	case deliver.IsUnsafeText(err):
+		// The message's own: every attempt would refuse it alike. Failed
+		// (the sender is told), the agent goes on with the next.
+		return step{Kind: stepFail, Counters: c, Reason: err.Error()}
 	case deliver.IsUnsafeKey(err):
 		// Systematic: every attempt would ask for the same key.
 		return step{Kind: stepHold, HoldAgent: true, Counters: c, Reason: err.Error() + "; then: agentspool release " + e.Agent}

@@ -150,6 +150,11 @@ func TestOutcomeIsPure(t *testing.T) {
 	if s.Kind != stepFail {
 		t.Errorf("after %d desktop refusals → %v", guiFailuresToFail, s.Kind)
 	}
+	// A message a terminal would take as keys (a control character in
+	// it) fails at once, the agent not held: no attempt can mend it.
+	if s := outcome(fmt.Errorf("attempt: %w", deliver.UnsafeText("stop\x03", "a terminal")), deliver.Report{}, nil, e, a, counters{}); s.Kind != stepFail || s.HoldAgent || !strings.Contains(s.Reason, "control character") {
+		t.Errorf("a control character → %v (hold agent %v): %q", s.Kind, s.HoldAgent, s.Reason)
+	}
 	// No input prompt in a pane (a CLI starting, or at work with its
 	// input hidden; a shell at its $ prompt): looked at again after 2, 4,
 	// 8, 16 s, and the agent held after the fifth look, with the reason.
