@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -72,8 +73,13 @@ type Deliverer struct {
 func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Report, err error) {
 	d.ready()
 	t = d.resolve(t, &rep)
-	if err := UnsafeText(text, "the agent's terminal"); err != nil && t.terminal() {
-		return rep, err
+	if t.terminal() {
+		if err := UnsafeText(text, "the agent's terminal"); err != nil {
+			return rep, err
+		}
+		// A terminal pastes each LF as a CR (xterm, VTE, tmux alike): a
+		// CRLF, a message written on Windows, would be two line ends.
+		text = strings.ReplaceAll(text, "\r\n", "\n")
 	}
 	t.PasteSettle = max(t.PasteSettle, d.learnedGap(t.Agent))
 	if prof, ok := rep.Program.Profile(); ok && longPaste([]byte(text)) {

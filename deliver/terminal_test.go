@@ -382,3 +382,25 @@ func TestATerminalWindowRefusesAMessageWithControlCharacters(t *testing.T) {
 		t.Fatalf("chat panel submits %q, want the text as it is", got)
 	}
 }
+
+// A terminal pastes each LF as a CR (xterm does so: a CRLF message reached
+// a bash reader in an xterm with a blank line after each line), so a
+// message written with CRLF line ends is offered with LF ones; a chat
+// panel gets it as it is.
+func TestATerminalWindowGetsCRLFAsOneLineEnd(t *testing.T) {
+	const msg = "[agentspool id=w1]\r\nfirst line\r\nsecond"
+	d, dl := terminalDesk(t, deliver.CLICodex)
+	if _, err := dl.Deliver(context.Background(), chatTarget("Agent-1", 50), msg); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Window("Agent-1").Submits; !slices.Equal(got, []string{"[agentspool id=w1]\nfirst line\nsecond"}) {
+		t.Fatalf("terminal submits %q, want LF line ends", got)
+	}
+	d2 := desk(t)
+	if _, err := deliverer(d2).Deliver(context.Background(), target("Agent-1", 50), msg); err != nil {
+		t.Fatal(err)
+	}
+	if got := d2.Window("Agent-1").Submits; !slices.Equal(got, []string{msg}) {
+		t.Fatalf("chat panel submits %q, want the text as it is", got)
+	}
+}
