@@ -37,59 +37,43 @@ func TestReadInput(t *testing.T) {
 
 func TestLanded(t *testing.T) {
 	msg := "[agentspool id=m1 from=a to=b]\nline one\n\n\tline two, after a blank line"
-	for _, c := range []struct {
-		name, screen string
-		want         bool
-	}{
-		{"whole, wrapped, tab as spaces, a footer below", "> [agentspool id=m1 from=a\n  to=b]\n  line one\n\n      line two, after a blank\n  line\n\n  model · /work\n", true},
-		{"a part", "> [agentspool id=m1 from=a to=b]\n  line one\n\n  model · /work\n", false},
-		{"with a draft before", "> draft [agentspool id=m1 from=a to=b]\n  line one\n\n\tline two, after a blank line\n", false},
-		{"Claude Code's placeholder", "❯\u00a0[Pasted text #1 +3 lines]\n", true},
-		{"Qwen Code's placeholder", "> [Pasted Content 70 chars]\n", true},
-		{"Gemini CLI's placeholder, lines", " > [Pasted Text: 4 lines]\n", true},
-		{"Gemini CLI's placeholder, chars", " > [Pasted Text: 70 chars]\n", true},
-		{"a placeholder for another paste", " > [Pasted Text: 5 lines]\n", false},
-		{"no input", "Compiling…\n", false},
-	} {
-		if got := landed(readInput(c.screen), msg); got != c.want {
-			t.Errorf("%s: landed = %v, want %v (%+v)", c.name, got, c.want, readInput(c.screen))
-		}
-	}
 	// A message with lines that look like a prompt (markdown quotes): its
 	// input begins at the prompt above them.
 	quoting := "[agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer"
-	for _, c := range []struct {
-		name, screen string
-		want         bool
-	}{
-		{"a shell's line editor, whole", "$ ls\nREADME\n> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer\n", true},
-		{"in a CLI's box, a footer below", "│ > [agentspool id=m2 from=a to=b] │\n│   you wrote:                    │\n│   > the quoted line             │\n│   > and another                 │\n│   my answer                     │\n  model · /work\n", true},
-		{"a part", "> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n", false},
-		{"submitted: a new prompt under it", "> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer\n> \n", false},
-		{"submitted, answered: a new prompt under it", "> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer\nthe answer\n> \n", false},
-	} {
-		if got := landed(readInput(c.screen), quoting); got != c.want {
-			t.Errorf("%s: landed = %v, want %v (%+v)", c.name, got, c.want, readInput(c.screen))
-		}
-	}
 	// A table in markdown: its "|" are the message's own, not a box's
 	// border, unless the prompt line is in a box.
 	table := "[agentspool id=m3 from=a to=b]\nthe table:\n| a | b |\n|---|---|\n| 1 | 2 |\nend"
 	for _, c := range []struct {
-		name, screen string
-		want         bool
+		name, msg, screen string
+		want              bool
 	}{
-		{"a shell's line editor", "> [agentspool id=m3 from=a to=b]\nthe table:\n| a | b |\n|---|---|\n| 1 | 2 |\nend\n", true},
-		{"a CLI's indented lines", "› [agentspool id=m3 from=a to=b]\n  the table:\n  | a | b |\n  |---|---|\n  | 1 | 2 |\n  end\n  model · /work\n", true},
-		{"in a box", "│ > [agentspool id=m3 from=a to=b] │\n│   the table:  │\n│   | a | b |  │\n│   |---|---|   │\n│   | 1 | 2 |  │\n│   end   │\n", true},
-		{"a part", "› [agentspool id=m3 from=a to=b]\n  the table:\n  | a | b |\n", false},
+		{"whole, wrapped, tab as spaces, a footer below", msg, "> [agentspool id=m1 from=a\n  to=b]\n  line one\n\n      line two, after a blank\n  line\n\n  model · /work\n", true},
+		{"a part", msg, "> [agentspool id=m1 from=a to=b]\n  line one\n\n  model · /work\n", false},
+		{"with a draft before", msg, "> draft [agentspool id=m1 from=a to=b]\n  line one\n\n\tline two, after a blank line\n", false},
+		{"Claude Code's placeholder", msg, "❯\u00a0[Pasted text #1 +3 lines]\n", true},
+		{"Qwen Code's placeholder", msg, "> [Pasted Content 70 chars]\n", true},
+		{"Gemini CLI's placeholder, lines", msg, " > [Pasted Text: 4 lines]\n", true},
+		{"Gemini CLI's placeholder, chars", msg, " > [Pasted Text: 70 chars]\n", true},
+		{"a placeholder for another paste", msg, " > [Pasted Text: 5 lines]\n", false},
+		{"no input", msg, "Compiling…\n", false},
+
+		{"quotes, a shell's line editor, whole", quoting, "$ ls\nREADME\n> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer\n", true},
+		{"quotes, in a CLI's box, a footer below", quoting, "│ > [agentspool id=m2 from=a to=b] │\n│   you wrote:                    │\n│   > the quoted line             │\n│   > and another                 │\n│   my answer                     │\n  model · /work\n", true},
+		{"quotes, a part", quoting, "> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n", false},
+		{"quotes, submitted: a new prompt under it", quoting, "> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer\n> \n", false},
+		{"quotes, submitted, answered: a new prompt under it", quoting, "> [agentspool id=m2 from=a to=b]\nyou wrote:\n> the quoted line\n> and another\nmy answer\nthe answer\n> \n", false},
+
+		{"table, a shell's line editor", table, "> [agentspool id=m3 from=a to=b]\nthe table:\n| a | b |\n|---|---|\n| 1 | 2 |\nend\n", true},
+		{"table, a CLI's indented lines", table, "› [agentspool id=m3 from=a to=b]\n  the table:\n  | a | b |\n  |---|---|\n  | 1 | 2 |\n  end\n  model · /work\n", true},
+		{"table, in a box", table, "│ > [agentspool id=m3 from=a to=b] │\n│   the table:  │\n│   | a | b |  │\n│   |---|---|   │\n│   | 1 | 2 |  │\n│   end   │\n", true},
+		{"table, a part", table, "› [agentspool id=m3 from=a to=b]\n  the table:\n  | a | b |\n", false},
 	} {
 		in := readInput(c.screen)
-		if got := landed(in, table); got != c.want {
-			t.Errorf("table, %s: landed = %v, want %v (%+v)", c.name, got, c.want, in)
+		if got := landed(in, c.msg); got != c.want {
+			t.Errorf("%s: landed = %v, want %v (%+v)", c.name, got, c.want, in)
 		}
-		if c.want && strings.Count(in.Text, "\n") > 1 && !strings.Contains(in.Text, "| a | b |") {
-			t.Errorf("table, %s: the input's text lost the table's bars: %q", c.name, in.Text)
+		if c.msg == table && c.want && strings.Count(in.Text, "\n") > 1 && !strings.Contains(in.Text, "| a | b |") {
+			t.Errorf("%s: the input's text lost the table's bars: %q", c.name, in.Text)
 		}
 	}
 	long := ""

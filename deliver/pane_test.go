@@ -252,20 +252,43 @@ func TestPaneInCopyModeIsWaitedOut(t *testing.T) {
 	r.wantPrompts("once out of copy mode")
 }
 
-// A plain shell program: bash's own line editor (readline, which asks for
-// bracketed paste) reading prompts, each ended by Enter, into a log. A
-// message of several lines and a long one are submitted each whole and
-// alone; a draft typed at its prompt is left alone.
-func TestPaneDeliversIntoBash(t *testing.T) {
-	dir := t.TempDir()
-	log := filepath.Join(dir, "log")
+// bashReader writes a bash script into dir that reads prompts with bash's
+// own line editor (readline, asking for bracketed paste), each ended by
+// Enter, into log (NUL after each), and returns the command that runs it.
+func bashReader(t *testing.T, dir string) (command, log string) {
+	t.Helper()
+	log = filepath.Join(dir, "log")
 	script := filepath.Join(dir, "agent.sh")
 	if err := os.WriteFile(script, []byte(`bind 'set enable-bracketed-paste on'
 while IFS= read -e -r -d $'\r' -p '> ' line; do printf '%s\0' "$line" >>`+log+`; done
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := panetest.Start(t, "bash", "env -i HOME="+dir+" TERM=screen PATH=/usr/bin:/bin bash --norc --noprofile "+script, 100, 20)
+	return "env -i HOME=" + dir + " TERM=screen PATH=/usr/bin:/bin bash --norc --noprofile " + script, log
+}
+
+// waitPrompt waits until session's pane shows bash's "> " prompt.
+func waitPrompt(t *testing.T, srv *panetest.Server, session string) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if out, _ := srv.Tmux("capture-pane", "-p", "-t", "="+session+":"); strings.HasPrefix(strings.TrimSpace(lastLine(out)), ">") {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%s: bash showed no prompt", session)
+		}
+	}
+}
+
+// A plain shell program: bash's own line editor (readline, which asks for
+// bracketed paste) reading prompts, each ended by Enter, into a log. A
+// message of several lines, a long one, one quoting in markdown and one
+// with a table are submitted each whole and alone; a draft typed at its
+// prompt is left alone.
+func TestPaneDeliversIntoBash(t *testing.T) {
+	dir := t.TempDir()
+	reader, log := bashReader(t, dir)
+	srv := panetest.Start(t, "bash", reader, 100, 20)
 	ps := &Panes{LockDir: filepath.Join(dir, "locks"), QuietFor: time.Second, QuietMaxWait: 10 * time.Second,
 		Timings: NewTimings(5*time.Millisecond, 5*time.Second)}
 	tg := Target{Agent: "Shell-1", Pane: &Pane{Target: "bash:", Socket: srv.Socket}, Submit: []string{"enter"}, PaneBracketed: true}
@@ -283,14 +306,7 @@ while IFS= read -e -r -d $'\r' -p '> ' line; do printf '%s\0' "$line" >>`+log+`;
 		"[agentspool from Agent-2 id=bash-4]\n| a | b |\n|---|---|\n| 1 | 2 |",
 	}
 	for i, m := range msgs {
-		for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if out, _ := srv.Tmux("capture-pane", "-p", "-t", "=bash:"); strings.HasPrefix(strings.TrimSpace(lastLine(out)), ">") {
-				break
-			}
-			if time.Now().After(end) {
-				t.Fatal("bash showed no prompt")
-			}
-		}
+		waitPrompt(t, srv, "bash")
 		if _, err := ps.Deliver(context.Background(), tg, m); err != nil {
 			t.Fatalf("message %d: %v", i+1, err)
 		}
@@ -565,29 +581,14 @@ func TestPaneLeftoverWaitThenAPersonTypingStillDelivers(t *testing.T) {
 // takes the next message.
 func TestPaneRefusesAMessageWithControlCharacters(t *testing.T) {
 	dir := t.TempDir()
-	log := filepath.Join(dir, "log")
-	script := filepath.Join(dir, "agent.sh")
-	if err := os.WriteFile(script, []byte(`bind 'set enable-bracketed-paste on'
-while IFS= read -e -r -d $'\r' -p '> ' line; do printf '%s\0' "$line" >>`+log+`; done
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	reader := "env -i HOME=" + dir + " TERM=screen PATH=/usr/bin:/bin bash --norc --noprofile " + script
+	reader, log := bashReader(t, dir)
 	srv := panetest.Start(t, "premise", reader, 100, 20)
 	if _, err := srv.Tmux("set-option", "-g", "remain-on-exit", "on"); err != nil {
 		t.Fatal(err)
 	}
 	srv.NewSession(t, "bash", reader, 100, 20)
-	for _, s := range []string{"premise", "bash"} {
-		for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if out, _ := srv.Tmux("capture-pane", "-p", "-t", "="+s+":"); strings.HasPrefix(strings.TrimSpace(lastLine(out)), ">") {
-				break
-			}
-			if time.Now().After(end) {
-				t.Fatalf("%s: bash showed no prompt", s)
-			}
-		}
-	}
+	waitPrompt(t, srv, "premise")
+	waitPrompt(t, srv, "bash")
 	msg := "[agentspool from Agent-2 id=ctl-1]\nplease stop\x03 here"
 	dead := func(s string) string {
 		out, _ := srv.Tmux("display-message", "-p", "-t", "="+s+":", "#{pane_dead}")
