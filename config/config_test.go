@@ -505,7 +505,10 @@ func FuzzParse(f *testing.F) {
 		}
 		seen := make(map[string]bool)
 		for _, a := range c.Agents {
-			if !ValidName(a.Name) || seen[a.Name] || a.Window == "" || a.Inbox == "" {
+			// Bound to something: a window by its title, class or pid (an
+			// agent CLI rewrites its title), or a tmux pane.
+			bound := a.Window != "" || a.Class != "" || a.PID != 0 || a.Tmux != ""
+			if !ValidName(a.Name) || seen[a.Name] || !bound || a.Inbox == "" {
 				t.Fatalf("accepted agent %+v", a)
 			}
 			seen[a.Name] = true
