@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 )
@@ -74,12 +73,9 @@ func (d *Deliverer) Deliver(ctx context.Context, t Target, text string) (rep Rep
 	d.ready()
 	t = d.resolve(t, &rep)
 	if t.terminal() {
-		if err := UnsafeText(text, "the agent's terminal"); err != nil {
+		if text, err = forTerminal(text, "the agent's terminal"); err != nil {
 			return rep, err
 		}
-		// A terminal pastes each LF as a CR (xterm, VTE, tmux alike): a
-		// CRLF, a message written on Windows, would be two line ends.
-		text = strings.ReplaceAll(text, "\r\n", "\n")
 	}
 	t.PasteSettle = max(t.PasteSettle, d.learnedGap(t.Agent))
 	if prof, ok := rep.Program.Profile(); ok && longPaste([]byte(text)) {

@@ -151,6 +151,18 @@ func UnsafeText(text, into string) error {
 	return nil
 }
 
+// forTerminal is text as it goes into a terminal (into: which one, as
+// an error says it), a terminal window's or a tmux pane's: refused if it
+// holds a character the terminal takes as a key (UnsafeText), and each
+// CRLF made one line end, since a terminal pastes each LF as a CR (xterm,
+// VTE, tmux alike) and a CRLF, a message written on Windows, would be two.
+func forTerminal(text, into string) (string, error) {
+	if err := UnsafeText(text, into); err != nil {
+		return "", err
+	}
+	return strings.ReplaceAll(text, "\r\n", "\n"), nil
+}
+
 // unsafePaneError: a key or a paste that could harm the program in a
 // tmux pane, or garble the message there, was not sent (a ctrl+c submit,
 // a multi-line message for a program not known to take a bracketed

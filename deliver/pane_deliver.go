@@ -28,9 +28,9 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 	if t.Pane == nil {
 		return rep, errors.New("deliver: not a pane agent")
 	}
-	// tmux pastes each LF as a CR: a CRLF (a message written on Windows)
-	// would be two line ends.
-	text = strings.ReplaceAll(text, "\r\n", "\n")
+	if text, err = forTerminal(text, t.Pane.String()); err != nil {
+		return rep, err
+	}
 	st, err := ps.state(ctx, *t.Pane)
 	if err != nil {
 		return rep, err
@@ -46,9 +46,6 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 	rep.Program = ps.program(st.pid)
 	back := historyFor(text, st.width)
 	prof, _ := rep.Program.Profile()
-	if err := UnsafeText(text, t.Pane.String()); err != nil {
-		return rep, err
-	}
 	if strings.ContainsAny(text, "\r\n") && rep.Program.CLI == "" && !t.PaneBracketed {
 		return rep, &unsafePaneError{fmt.Sprintf("%s runs no agent CLI agentspool knows, so it may not take a bracketed paste: a message (its envelope line and its body) would be submitted line by line; set `tmux_bracketed: true` for this agent if its program asks for bracketed paste (bash and zsh do)", t.Pane)}
 	}

@@ -134,7 +134,7 @@ func systematicReason(c failClass, n int, err error, e spool.Entry, a *config.Ag
 	case classNoPrompt:
 		var waited time.Duration
 		for i := 1; i < n; i++ {
-			waited += doubled(NoPromptLookFirst, i, DraftLookMax)
+			waited += noPromptDelay(i)
 		}
 		return fmt.Sprintf("the agent's tmux pane %s showed no input prompt %d times in a row over %v (a line that begins with %s: a dialog waiting for an answer, a program that is not an agent CLI, such as a shell at its $ prompt, or a CLI that draws its input in a way agentspool does not read): look at the pane, then run: %s; last: %v",
 			a.Tmux, n, waited, deliver.PromptMarks, release, err)
@@ -166,6 +166,11 @@ const (
 	DraftLookMax   = 30 * time.Second
 	DraftHoldAfter = 10 * time.Minute
 )
+
+// noPromptDelay is how long a message waits after the n-th look (1, 2,
+// ...) in a row that found no input prompt in its agent's pane:
+// NoPromptLookFirst, doubled each time, at most DraftLookMax.
+func noPromptDelay(n int) time.Duration { return doubled(NoPromptLookFirst, n, DraftLookMax) }
 
 // draftDelay is how long a message waits after the n-th look (1, 2, ...)
 // that found a draft in its agent's input: backoff, doubled each time,
@@ -266,7 +271,7 @@ func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a
 		// prompt again in its own time: looked at again after 2, 4, 8,
 		// 16 s, so the agent is held after half a minute without one,
 		// not within a second.
-		delay = doubled(NoPromptLookFirst, c.Fails[class], DraftLookMax)
+		delay = noPromptDelay(c.Fails[class])
 	}
 	return step{Kind: stepPostpone, Delay: delay, Cause: err, Counters: c}
 }
