@@ -63,6 +63,9 @@ type rig struct {
 	points map[string][2]int
 	daemon *exec.Cmd
 	done   chan error
+	// twice explains each message a model received more than once
+	// (twiceExplained), logged last, after the screens.
+	twice []string
 }
 
 func skipUnlessReady(t *testing.T, clis []cli) {
@@ -416,8 +419,65 @@ func (r *rig) checkReceived(agent string, msgs []message) {
 	for _, m := range want {
 		if seen[m.id] != 1 {
 			r.t.Errorf("%s: message %s reached the model %d times, want exactly once", agent, m.id, seen[m.id])
+			if seen[m.id] > 1 {
+				r.twice = append(r.twice, r.twiceExplained(agent, m))
+			}
 		}
 	}
+}
+
+// requestShape says what kind of request a model call's body is: its
+// messages (or input items), tools, and the start of its first message
+// (a side call's system prompt tells it from the main loop's).
+func requestShape(body []byte) string {
+	var r struct {
+		Messages []json.RawMessage `json:"messages"`
+		Input    json.RawMessage   `json:"input"`
+		Contents []json.RawMessage `json:"contents"`
+		Tools    []json.RawMessage `json:"tools"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Sprintf("not JSON: %v", err)
+	}
+	first := ""
+	switch {
+	case len(r.Messages) > 0:
+		first = string(r.Messages[0])
+	case len(r.Contents) > 0:
+		first = string(r.Contents[0])
+	default:
+		first = string(r.Input)
+	}
+	if len(first) > 160 {
+		first = first[:160]
+	}
+	return fmt.Sprintf("%d messages, %d contents, %d tools, first: %s", len(r.Messages), len(r.Contents), len(r.Tools), first)
+}
+
+// twiceExplained is what tells a message that reached its model twice
+// submitted twice (the CLI's second request holds the first turn in its
+// history) from one request sent twice by the CLI (the same history), and
+// the daemon's own lines about the message.
+func (r *rig) twiceExplained(agent string, m message) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s reached the model more than once:\n", agent, m.id)
+	calls := r.models[agent].Calls()
+	mark := "id=" + m.id + " "
+	for _, tu := range r.models[agent].Turns() {
+		if agentcli.AsMessage(tu.Prompt) != agentcli.AsMessage(m.pasted()) || tu.Call >= len(calls) {
+			continue
+		}
+		c := calls[tu.Call]
+		fmt.Fprintf(&b, "  turn at %s (request %d, %s %s): the request holds the message %d times (its history, and itself); %s\n",
+			tu.At.Format("15:04:05.000"), tu.Call, c.Method, c.Path, strings.Count(string(c.Body), mark), requestShape(c.Body))
+	}
+	log, _ := os.ReadFile(filepath.Join(r.dir, "daemon.log"))
+	for _, line := range strings.Split(string(log), "\n") {
+		if strings.Contains(line, mark) || strings.Contains(line, "daemon started") {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+	}
+	return b.String()
 }
 
 // checkAckedByHook asserts that each message is done, acked by the CLI's
@@ -478,6 +538,9 @@ func (r *rig) logScreens() {
 		if screen, err := a.Screen(); err == nil {
 			r.t.Logf("%s screen:\n%s", name, screen)
 		}
+	}
+	for _, x := range r.twice {
+		r.t.Log(x)
 	}
 }
 
