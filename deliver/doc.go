@@ -4,8 +4,9 @@
 // fetched it, submit, and give the person's clipboard back, all under a
 // cross-process desktop lock and with deadlines learned from the desktop's
 // own recent latencies. In a tmux pane (Panes): read the input from the
-// pane's screen, paste through a buffer of its own, see the message whole
-// in the input, submit, see it let go; one lock per pane.
+// pane's screen (never into a draft, nor into a CLI at work on a turn),
+// paste through a buffer of its own, see the message whole in the input,
+// submit, see it let go; one lock per pane.
 //
 // The package knows nothing of spools or config files: it takes a Target and
 // a text. The GUI itself sits behind Desktop (desktop.go), made of small

@@ -60,6 +60,11 @@ var ErrPaneGone = errors.New("the agent's tmux pane is gone")
 // Test with errors.Is.
 var ErrNoPrompt = errors.New("the pane shows no input prompt")
 
+// ErrAtWork: the pane shows its agent CLI at work on a turn (its screen
+// says how to stop it): a submit then is no prompt of its own, so nothing
+// is pasted or submitted until it is done. Test with errors.Is.
+var ErrAtWork = errors.New("the agent's CLI is at work on a turn (its screen says esc to cancel or interrupt)")
+
 // Panes is the tmux channel.
 type Panes struct {
 	// Tmux is the tmux program ("" is "tmux" on PATH).
@@ -369,6 +374,8 @@ type PaneLook struct {
 	// that begins with >, › or ❯); Draft is what that input holds.
 	Prompt bool
 	Draft  string
+	// AtWork: the screen shows the CLI at work on a turn (ErrAtWork).
+	AtWork bool
 }
 
 // Describe says which pane t's target is now, what runs in it, and
@@ -384,7 +391,7 @@ func (ps *Panes) Describe(t Target) (PaneLook, error) {
 	if err != nil {
 		return look, err
 	}
-	look.Prompt, look.Draft = in.Found, in.Text
+	look.Prompt, look.Draft, look.AtWork = in.Found, in.Text, in.Found && in.AtWork
 	return look, nil
 }
 

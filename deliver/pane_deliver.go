@@ -1,7 +1,8 @@
 // The tmux channel's delivery (platform-neutral): wait for a quiet pane,
-// read its input (a draft is never pasted into), paste through a buffer of
-// our own, see the message whole in the input, submit after the gap the
-// CLI needs, and see the input cleared.
+// read its input (a draft is never pasted into, nor a CLI at work on a
+// turn), paste through a buffer of our own, see the message whole in the
+// input, submit after the gap the CLI needs (the CLI seen idle), and see
+// the input cleared.
 
 package deliver
 
@@ -89,6 +90,11 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		}
 		if !before.Found {
 			return rep, temporary(t.Pane.String(), ErrNoPrompt)
+		}
+		if before.AtWork {
+			// Its submit would be no prompt of its own (ErrAtWork):
+			// nothing is pasted until the turn is done.
+			return rep, temporary(t.Pane.String()+": not pasting", ErrAtWork)
 		}
 		if before.Text != "" {
 			if landed(before, text) {
@@ -203,25 +209,61 @@ func (ps *Panes) notLanded(ctx context.Context, t Target, id string, back int, t
 		rep.Pasted = false
 		return temporary(t.Pane.String()+": nothing of the paste showed in the input", ErrNotLanded)
 	}
-	// Erased as much as was pasted (what shows may be cut by the screen;
-	// a CLI's placeholder goes with one backspace, and a backspace into
-	// an empty input does nothing).
-	n := max(utf8.RuneCountInString(in.Text), utf8.RuneCountInString(text))
+	n, err := ps.erase(ctx, t, id, back, text, in, "a paste that did not land whole", rep)
+	if err != nil {
+		return err
+	}
+	return temporary(fmt.Sprintf("%s: the paste did not land whole (%d characters showed); erased", t.Pane, n), ErrNotLanded)
+}
+
+// erase takes our paste (what, as an error names it) back out of the
+// input in shows, as many backspaces as was pasted (what shows may be cut
+// by the screen; a CLI's placeholder goes with one backspace, and a
+// backspace into an empty input does nothing), and sees the input empty;
+// n is how many. An error (ErrNotLanded) leaves it for a person: the
+// input was empty before the paste, so what is there is ours.
+func (ps *Panes) erase(ctx context.Context, t Target, id string, back int, text string, in paneInput, what string, rep *Report) (n int, err error) {
+	n = max(utf8.RuneCountInString(in.Text), utf8.RuneCountInString(text))
 	if strings.HasPrefix(in.Text, "…") || n > maxPaneErase {
-		return fmt.Errorf("deliver: %s: a paste that did not land whole is in the input and too long to erase: check the agent's input: %w", t.Pane, ErrNotLanded)
+		return n, fmt.Errorf("deliver: %s: %s is in the input and too long to erase: check the agent's input: %w", t.Pane, what, ErrNotLanded)
 	}
 	if err := ps.keys(ctx, t, id, "-N "+fmt.Sprint(n)+" BSpace"); err != nil {
-		return err
+		return n, err
 	}
 	ok, err := pollUntil(ctx, ps.Timings.Deadline(StepPaneLanded), func() (bool, error) {
 		in, err := ps.capture(ctx, *t.Pane, id, back)
 		return in.Found && in.Text == "", err
 	})
 	if err != nil || !ok {
-		return fmt.Errorf("deliver: %s: a paste that did not land whole (%d characters) could not be erased from the input: check it: %w", t.Pane, n, ErrNotLanded)
+		return n, fmt.Errorf("deliver: %s: %s (%d characters) could not be erased from the input: check it: %w", t.Pane, what, n, ErrNotLanded)
 	}
 	rep.Pasted, rep.Undone = false, true
-	return temporary(fmt.Sprintf("%s: the paste did not land whole (%d characters showed); erased", t.Pane, n), ErrNotLanded)
+	return n, nil
+}
+
+// atWorkWait is how long a submit waits for a CLI that began a turn
+// between the look and the submit key (a person's prompt from another
+// client, a message of its own queue) to be done; then the paste is
+// erased and the message waits (ErrAtWork).
+const atWorkWait = 10 * time.Second
+
+// waitNotAtWork waits, before the submit key, until the pane's screen no
+// longer shows its CLI at work (ErrAtWork), up to atWorkWait; then it
+// erases the paste (in the input whole: it was seen so) and says why.
+func (ps *Panes) waitNotAtWork(ctx context.Context, t Target, id string, back int, text string, rep *Report) error {
+	var in paneInput
+	idle, err := pollEvery(ctx, 100*time.Millisecond, atWorkWait, func() (bool, error) {
+		var err error
+		in, err = ps.capture(ctx, *t.Pane, id, back)
+		return !in.AtWork, err
+	})
+	if err != nil || idle {
+		return err
+	}
+	if _, err := ps.erase(ctx, t, id, back, text, in, "a paste into a CLI that began a turn before its submit", rep); err != nil {
+		return err
+	}
+	return temporary(fmt.Sprintf("%s: the CLI began a turn after the paste, and was at work for %v; the paste erased, not submitted", t.Pane, atWorkWait), ErrAtWork)
 }
 
 // submit taps the submit key and sees the message leave the input. If it
@@ -237,6 +279,9 @@ func (ps *Panes) submit(ctx context.Context, t Target, id string, back int, text
 	if !ok {
 		return &unsafePaneError{fmt.Sprintf("the submit key %s cannot go into a terminal pane: it would interrupt, suspend or end the program, or tmux has no name for it; set this agent's submit to one its program takes safely (enter)", strings.Join(t.Submit, "+"))}
 	}
+	if err := ps.waitNotAtWork(ctx, t, id, back, text, rep); err != nil {
+		return err
+	}
 	t.submitting()
 	rep.Submitted = true
 	start := time.Now()
@@ -250,7 +295,16 @@ func (ps *Panes) submit(ctx context.Context, t Target, id string, back int, text
 	}
 	for try := 0; try < tries; try++ {
 		if try == 1 {
-			// Still in the input: once more, as it is seen there.
+			// Still in the input: once more, as it is seen there; not
+			// into a CLI at work, which took the first (a second tap
+			// would be a prompt of its own, or steer one).
+			in, err := ps.capture(ctx, *t.Pane, id, back)
+			if err != nil {
+				return err
+			}
+			if in.AtWork {
+				break
+			}
 			if prof.NewlineAfterPaste {
 				if err := ps.keys(ctx, t, id, "BSpace"); err != nil {
 					return err

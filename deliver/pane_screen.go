@@ -34,6 +34,37 @@ type paneInput struct {
 	// Earlier are the inputs that would begin at the prompt lines above
 	// this one, the nearest first.
 	Earlier []paneInput
+	// AtWork: the screen around the input (not the input itself) shows
+	// an agent CLI at work on a turn (atWorkRE).
+	AtWork bool
+
+	end int // the line after the input's text
+}
+
+// atWorkRE is what the agent CLIs show while they work on a turn, and
+// only then: how to stop it (Claude Code's and Codex's "esc to
+// interrupt", Gemini CLI's and Qwen Code's "esc to cancel"), Qwen Code's
+// "Enter to steer", Gemini CLI's hook running. An Enter then makes no
+// prompt of its own: Qwen Code steers the text into the turn at work, and
+// its UserPromptSubmit hook never sees it (tried here), so no ack comes,
+// and the message would be pasted again after the ack timeout and reach
+// the model twice.
+var atWorkRE = regexp.MustCompile(`(?i)\besc to (?:cancel|interrupt)\b|\bEnter to steer\b|\bExecuting Hook:`)
+
+// atWorkAbove is how many lines above the prompt line a CLI's working
+// line may be (Qwen Code: the spinner, a rule; Gemini CLI: the spinner,
+// two hints, a rule).
+const atWorkAbove = 6
+
+// atWork reports whether the lines around the input at prompt line at
+// (and ending before end) show a CLI at work.
+func atWork(plain []string, at, end int) bool {
+	for i := max(0, at-atWorkAbove); i < len(plain); i++ {
+		if (i < at || i >= end) && atWorkRE.MatchString(plain[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // promptRE is a prompt line: an optional box border, then the prompt mark
@@ -73,7 +104,9 @@ func readInput(screen string) paneInput {
 	if len(prompts) == 0 {
 		return paneInput{}
 	}
-	in := inputAt(lines, plain, prompts[len(prompts)-1], nil)
+	last := prompts[len(prompts)-1]
+	in := inputAt(lines, plain, last, nil)
+	in.AtWork = atWork(plain, last, in.end)
 	for k := len(prompts) - 2; k >= 0; k-- {
 		in.Earlier = append(in.Earlier, inputAt(lines, plain, prompts[k], prompts[k+1:]))
 	}
@@ -111,6 +144,7 @@ func inputAt(lines, plain []string, at int, below []int) paneInput {
 		}
 		text = append(text, trimBox(m[1], boxed))
 	}
+	in.end = at + len(text)
 	for len(text) > 0 && text[len(text)-1] == "" {
 		text = text[:len(text)-1]
 	}

@@ -3,6 +3,7 @@ package deliver
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -134,6 +135,41 @@ func TestReadInputOnTheCLIsScreens(t *testing.T) {
 		}
 		if in := read("after"); !in.Found || in.Text != "" || strings.HasPrefix(in.Rest, "helloworlddraft") {
 			t.Errorf("%s after the submit: %+v", cli, in)
+		}
+		// At work on a turn: Claude Code, Codex and Gemini CLI (its hook
+		// running) with a submit just taken; Qwen Code after a submit,
+		// and with a paste in its input meanwhile. Not at work: idle, a
+		// draft, Qwen's suggestion, and Qwen with a message queued for
+		// after a turn that is over.
+		atWork := map[string][]string{"claude": {"busy"}, "codex": {"busy"}, "gemini": {"busy"}, "qwen": {"after", "pasted"}}[cli]
+		for _, state := range []string{"idle", "draft", "pasted", "after", "busy", "suggestion"} {
+			if _, err := os.Stat(filepath.Join("testdata", "panes", cli+"-"+state+".txt")); err != nil {
+				continue
+			}
+			if in, want := read(state), slices.Contains(atWork, state); in.AtWork != want {
+				t.Errorf("%s %s: at work %v, want %v", cli, state, in.AtWork, want)
+			}
+		}
+	}
+}
+
+// A CLI's working line is read around the input, never in it, nor far up
+// in what was said before: a message may say "esc to cancel" itself.
+func TestAtWorkIsReadAroundTheInput(t *testing.T) {
+	for _, c := range []struct {
+		screen string
+		want   bool
+	}{
+		{"> hi\n⠴ Thinking... (2s · esc to cancel)\n────\n>   Type your message\n────\n", true},
+		{"────\n❯ \n────\n  ⏵⏵ auto mode on · esc to interrupt\n", true},
+		{"• Working (3s • esc to interrupt)\n\n› Ask Codex to do anything\n", true},
+		{"────\n>   Type your message\n────\n  Enter to steer · Ctrl+Q to queue\n", true},
+		{"────\n> press esc to cancel\n  then Enter to steer it\n────\n  ➜ work\n", false},
+		{"> press esc to cancel, it said\n◆ Mock reply.\n1\n2\n3\n4\n5\n6\n────\n>   Type your message\n────\n", false},
+		{"paneagent: ready\n> \n", false},
+	} {
+		if in := readInput(c.screen); in.AtWork != c.want {
+			t.Errorf("%q: at work %v, want %v", c.screen, in.AtWork, c.want)
 		}
 	}
 }

@@ -631,3 +631,73 @@ func TestPaneRefusesAMessageWithControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// enteredWhileBusy is the program's record of an Enter that came while it
+// was at work (a CLI steers or queues it, its hook unaware).
+func (r *paneRig) enteredWhileBusy() bool {
+	_, other := r.records()
+	for _, m := range other {
+		if m["enter_while_busy"] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// A program at work on a turn ("esc to interrupt", as the agent CLIs say
+// it) is not pasted into: ErrAtWork, nothing in its input, no key; once
+// the turn is done the message goes in.
+func TestPaneProgramAtWorkIsNotPastedInto(t *testing.T) {
+	r := startPane(t, "-busy", "3s")
+	if _, err := r.ps.Deliver(context.Background(), r.target(), "the first"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitScreen("esc to interrupt")
+	rep, err := r.ps.Deliver(context.Background(), r.target(), "the second")
+	if !errors.Is(err, ErrAtWork) || !IsTemporary(err) || rep.Pasted || rep.Submitted {
+		t.Fatalf("err %v, pasted %v, submitted %v: want a temporary ErrAtWork, nothing pasted", err, rep.Pasted, rep.Submitted)
+	}
+	if in, err := r.ps.capture(context.Background(), r.pane, "agent:", 0); err != nil || !in.Found || in.Text != "" || !in.AtWork {
+		t.Fatalf("the input: %+v, %v; want it empty, the program at work", in, err)
+	}
+	r.waitScreen("paneagent: ready")
+	if _, err := r.ps.Deliver(context.Background(), r.target(), "the second"); err != nil {
+		t.Fatal(err)
+	}
+	r.wantPrompts("the first", "the second")
+	if r.enteredWhileBusy() {
+		t.Error("an Enter came while the program was at work")
+	}
+}
+
+// A program that begins a turn between the look and the submit key: the
+// submit waits for the turn to end (within atWorkWait), then goes.
+func TestPaneSubmitWaitsForATurnBegunAfterThePaste(t *testing.T) {
+	r := startPane(t, "-work-after-paste", "2s")
+	rep, err := r.ps.Deliver(context.Background(), r.target(), "after its turn")
+	if err != nil || !rep.Submitted {
+		t.Fatalf("err %v, submitted %v", err, rep.Submitted)
+	}
+	r.wantPrompts("after its turn")
+	if r.enteredWhileBusy() {
+		t.Error("the Enter came while the program was at work")
+	}
+}
+
+// A turn begun after the paste that outlasts atWorkWait: the paste is
+// erased, nothing submitted, ErrAtWork (the message waits and comes
+// again).
+func TestPaneTurnThatOutlastsTheSubmitWaitErasesThePaste(t *testing.T) {
+	r := startPane(t, "-work-after-paste", "30s")
+	rep, err := r.ps.Deliver(context.Background(), r.target(), "not now")
+	if !errors.Is(err, ErrAtWork) || !IsTemporary(err) || rep.Pasted || rep.Submitted || !rep.Undone {
+		t.Fatalf("err %v, pasted %v, submitted %v, undone %v: want ErrAtWork, the paste erased", err, rep.Pasted, rep.Submitted, rep.Undone)
+	}
+	if in, err := r.ps.capture(context.Background(), r.pane, "agent:", 0); err != nil || !in.Found || in.Text != "" {
+		t.Fatalf("the input after: %+v, %v; want it erased", in, err)
+	}
+	r.wantPrompts()
+	if r.enteredWhileBusy() {
+		t.Error("an Enter came while the program was at work")
+	}
+}

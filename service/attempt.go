@@ -255,7 +255,7 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 		st.again = &t
 	}
 	mc := d.counts[msgKey(e)]
-	c := counters{Fails: st.fails, GUIFails: mc.GUIFails, Drafts: mc.Drafts, QuietNoted: mc.QuietNoted}
+	c := counters{Fails: st.fails, GUIFails: mc.GUIFails, Drafts: mc.Drafts, AtWork: mc.AtWork, QuietNoted: mc.QuietNoted}
 	d.mu.Unlock()
 	if errors.Is(err, deliver.ErrPaneGone) {
 		err = &absentError{err: err}
@@ -270,11 +270,11 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	s := outcome(err, rep, msg, e, a, c)
 	d.mu.Lock()
 	st.fails = s.Counters.Fails
-	st.draftUntil = time.Time{}
-	if deliver.IsDraft(err) && s.Kind == stepPostpone {
-		st.draftUntil = d.now().Add(s.Delay)
+	st.draftUntil, st.atWork = time.Time{}, false
+	if (deliver.IsDraft(err) || errors.Is(err, deliver.ErrAtWork)) && s.Kind == stepPostpone {
+		st.draftUntil, st.atWork = d.now().Add(s.Delay), errors.Is(err, deliver.ErrAtWork)
 	}
-	mc.GUIFails, mc.Drafts, mc.QuietNoted = s.Counters.GUIFails, s.Counters.Drafts, s.Counters.QuietNoted
+	mc.GUIFails, mc.Drafts, mc.AtWork, mc.QuietNoted = s.Counters.GUIFails, s.Counters.Drafts, s.Counters.AtWork, s.Counters.QuietNoted
 	d.mu.Unlock()
 	d.setCounts(e, mc)
 	switch {

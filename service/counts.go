@@ -12,6 +12,7 @@ import "github.com/agentspool/agentspool/spool"
 type msgCounts struct {
 	GUIFails   int  // attempts that failed (counters.GUIFails)
 	Drafts     int  // attempts refused for a draft (counters.Drafts)
+	AtWork     int  // attempts refused for a CLI at work (counters.AtWork)
 	ReadFails  int  // temporary errors reading its file (readOutcome)
 	QuietNoted bool // its wait for a quiet desk was logged
 }

@@ -92,6 +92,7 @@ type agentState struct {
 	// looked at again before then (each look clicks into the input the
 	// person is writing in), whichever message is next.
 	draftUntil time.Time
+	atWork     bool   // draftUntil is for its CLI at work on a turn, not a draft
 	needsUndo  bool   // a delivery may have left a paste in the input (crash)
 	hookNote   string // the last deliver_when decision logged (ready.go)
 	merged     int    // submits the agent's hook saw merged with other text

@@ -29,12 +29,13 @@ const (
 	ResultClipboardTaken = "clipboard_taken" // another client took the clipboard (or its owner did not answer)
 	ResultPerson         = "person"          // a person at the desk: deferred for a quiet desk
 	ResultDraft          = "draft"           // the input held a person's draft: not pasted over it
+	ResultAtWork         = "at_work"         // the agent's CLI was at work on a turn (its pane showed it): not pasted
 	ResultNotFetched     = "not_fetched"     // the window never read the paste, or the look could not see it
 	ResultError          = "error"           // anything else (no display, a refused key, a read error)
 )
 
 var (
-	attemptResults  = []string{ResultSubmitted, ResultFocusMismatch, ResultClipboardTaken, ResultPerson, ResultDraft, ResultNotFetched, ResultError}
+	attemptResults  = []string{ResultSubmitted, ResultFocusMismatch, ResultClipboardTaken, ResultPerson, ResultDraft, ResultAtWork, ResultNotFetched, ResultError}
 	messageOutcomes = []string{"done", "failed", "held"}
 	// queueStates are the spool directories agentspool_queue_messages
 	// counts: done/ is an archive that only grows, and its flow is
@@ -60,6 +61,8 @@ func attemptResult(err error) string {
 		return ResultPerson
 	case deliver.IsDraft(err):
 		return ResultDraft
+	case errors.Is(err, deliver.ErrAtWork):
+		return ResultAtWork
 	case errors.Is(err, deliver.ErrClipboardSilent), errors.Is(err, deliver.ErrClipboardTaken):
 		return ResultClipboardTaken
 	case errors.Is(err, deliver.ErrNotLanded):

@@ -31,6 +31,7 @@ type counters struct {
 	Fails      [numFailClasses]int
 	GUIFails   int // attempts that failed, this message (whatever the class)
 	Drafts     int // attempts refused because the input held a draft, this message
+	AtWork     int // attempts refused because the agent's CLI was at work, this message
 	QuietNoted bool
 }
 
@@ -172,6 +173,25 @@ const (
 // NoPromptLookFirst, doubled each time, at most DraftLookMax.
 func noPromptDelay(n int) time.Duration { return doubled(NoPromptLookFirst, n, DraftLookMax) }
 
+// AtWorkLookFirst is the first wait after a look that found the agent's
+// CLI at work on a turn, doubled after each (at most DraftLookMax): a turn
+// seen at work just after its hook said ready ends in a moment.
+const AtWorkLookFirst = time.Second
+
+// atWorkDelay is how long a message waits after the n-th look (1, 2, ...)
+// in a row that found its agent's CLI at work.
+func atWorkDelay(n int) time.Duration { return doubled(AtWorkLookFirst, n, DraftLookMax) }
+
+// atWorkWaited is how long a message has waited after its first n looks
+// that found its agent's CLI at work: the sum of their delays.
+func atWorkWaited(n int) time.Duration {
+	var w time.Duration
+	for i := 1; i <= n; i++ {
+		w += atWorkDelay(i)
+	}
+	return w
+}
+
 // draftDelay is how long a message waits after the n-th look (1, 2, ...)
 // that found a draft in its agent's input: backoff, doubled each time,
 // within [DraftLookMin, DraftLookMax].
@@ -234,6 +254,19 @@ func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a
 			return step{Kind: stepHold, Counters: c, Reason: fmt.Sprintf("input not empty for %v: %v (checked %d times); clear the agent's input, then: agentspool release %s", waited.Round(time.Second), err, c.Drafts, e.ID)}
 		}
 		return step{Kind: stepPostpone, Delay: draftDelay(c.Drafts, a.Backoff), Cause: err, Counters: c}
+	case errors.Is(err, deliver.ErrAtWork):
+		// The agent's CLI is at work on a turn, as its pane shows, though
+		// its hooks said ready (a moment before its turn ends) or it has
+		// none: a submit now would be no prompt of its own. Nothing was
+		// pasted; the message waits, looked at again after 1, 2, 4 … s
+		// (at most DraftLookMax), and is parked once the CLI has been at
+		// work for longer than busy_max. Not an attempt.
+		c.AtWork++
+		if waited := atWorkWaited(c.AtWork - 1); waited >= a.BusyMax && c.AtWork >= a.MaxAttempts {
+			return step{Kind: stepHold, Counters: c, Reason: fmt.Sprintf("the agent's CLI was at work on a turn for %v, longer than busy_max (its pane's screen said so %d times): a submit into a CLI at work is no prompt of its own (Qwen Code steers it into the turn, and no hook acks it); look at the pane, then: agentspool release %s; last: %v",
+				waited.Round(time.Second), c.AtWork, e.ID, err)}
+		}
+		return step{Kind: stepPostpone, Delay: atWorkDelay(c.AtWork), Cause: err, Counters: c}
 	case deliver.IsUnsafeText(err):
 		// The message's own: every attempt would refuse it alike. Failed
 		// (the sender is told), the agent goes on with the next.

@@ -23,7 +23,7 @@ func (d *Daemon) schedule() {
 	for _, name := range names {
 		d.mu.Lock()
 		st := d.agent(name)
-		busy, draftUntil := st.busy, st.draftUntil
+		busy, draftUntil, atWork := st.busy, st.draftUntil, st.atWork
 		d.mu.Unlock()
 		if busy {
 			continue
@@ -32,7 +32,11 @@ func (d *Daemon) schedule() {
 			if soonest.IsZero() || draftUntil.Before(soonest) {
 				soonest = draftUntil
 			}
-			d.setState(name, "waiting for the input to be cleared", "it holds a draft; looked at again "+draftUntil.Format(time.TimeOnly))
+			if atWork {
+				d.setState(name, "waiting for its CLI to finish a turn", "its pane shows it at work; looked at again "+draftUntil.Format(time.TimeOnly))
+			} else {
+				d.setState(name, "waiting for the input to be cleared", "it holds a draft; looked at again "+draftUntil.Format(time.TimeOnly))
+			}
 			continue
 		}
 		if reason, held := d.sp.AgentHeld(name); held {

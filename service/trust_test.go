@@ -175,6 +175,35 @@ func TestOutcomeIsPure(t *testing.T) {
 			t.Errorf("no prompt: held for %q", s.Reason)
 		}
 	}
+	// A pane's CLI at work on a turn: the message waits, looked at again
+	// after 1, 2, 4 … s up to DraftLookMax, never as an attempt nor the
+	// agent's failure; parked (the message, with the reason) once the CLI
+	// has been at work for busy_max.
+	{
+		ap := *a
+		ap.Tmux, ap.BusyMax = "work:1.0", 5*time.Minute
+		c := counters{}
+		atWork := fmt.Errorf("deliver: tmux pane work:1.0: not pasting: %w", deliver.ErrAtWork)
+		var delays []time.Duration
+		var waited time.Duration
+		for s = outcome(atWork, deliver.Report{}, nil, e, &ap, c); s.Kind == stepPostpone; s = outcome(atWork, deliver.Report{}, nil, e, &ap, c) {
+			c = s.Counters
+			delays = append(delays, s.Delay)
+			waited += s.Delay
+			if len(delays) > 1000 {
+				t.Fatal("a CLI at work is waited for without end")
+			}
+		}
+		if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, DraftLookMax}; !slices.Equal(delays[:6], want) || c.GUIFails != 0 || c.Fails != ([numFailClasses]int{}) {
+			t.Errorf("at work: waits %v (counters %+v), want %v… and no failure counted", delays, c, want)
+		}
+		if s.Kind != stepHold || s.HoldAgent || waited < ap.BusyMax || waited > ap.BusyMax+DraftLookMax {
+			t.Errorf("at work for good: %v (agent %v) after %v, want the message held after busy_max %v", s.Kind, s.HoldAgent, waited, ap.BusyMax)
+		}
+		if !strings.Contains(s.Reason, "at work on a turn for 5m") || !strings.Contains(s.Reason, "agentspool release "+e.ID) {
+			t.Errorf("at work: held for %q", s.Reason)
+		}
+	}
 	// A draft (issue 14 item 4): the message waits, looking again after
 	// backoff, doubling up to DraftLookMax, never as an attempt; it is
 	// parked only once it waited DraftHoldAfter for the input to clear.

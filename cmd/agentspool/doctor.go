@@ -367,6 +367,8 @@ func doctorPanes(c *checklist, cfg *config.Config) {
 			// Not a failure: a CLI at work hides its input for a while.
 			c.warn("pane", said+"; its screen shows no input prompt now (a line that begins with "+deliver.PromptMarks+"): nothing is pasted until one shows, and after half a minute without one (5 looks) the agent is held",
 				"let the agent's program finish what it is doing; a shell's own prompt ($) is not an input agentspool pastes into (a message would run as commands): run the agent's program in the pane, or a program that reads lines at a > prompt (read -e -p '> ')")
+		case look.AtWork:
+			c.ok("pane", "%s; its CLI is at work on a turn now (its screen says how to stop it): nothing is pasted until the turn is done", said)
 		case look.Draft != "":
 			c.warn("pane", said+fmt.Sprintf("; its input holds text (%d characters): a draft, so nothing is pasted until it is sent or cleared", utf8.RuneCountInString(look.Draft)), "send or clear what is in the agent's input")
 		default:

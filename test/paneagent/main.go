@@ -17,9 +17,12 @@
 //
 // -newline-within D is Gemini CLI's rule: an Enter that comes within D of
 // the end of a paste inserts a newline instead of submitting.
-// -busy D: after each submit the program works for D ("working"), and an
-// Enter meanwhile does nothing (its input stays, as a CLI's queued input
-// does until the turn ends).
+// -busy D: after each submit the program works for D, its status line
+// "working (esc to interrupt)" as the agent CLIs say it, and an Enter
+// meanwhile does nothing (its input stays, as a CLI's queued input does
+// until the turn ends). -work-after-paste D: the same for D after each
+// paste ends, as a CLI that begins a turn of its own between a paste and
+// its submit.
 //
 // ctrl+c, ctrl+z and ctrl+\ are what a terminal program must never get
 // from agentspool: each is recorded in the log ({"harmed": "ctrl+c"}) and
@@ -46,6 +49,7 @@ func main() {
 	logPath := flag.String("log", "", "append each submit here (JSON lines)")
 	newlineWithin := flag.Duration("newline-within", 0, "an Enter this soon after a paste inserts a newline (Gemini CLI's rule)")
 	busy := flag.Duration("busy", 0, "after a submit, work this long; an Enter meanwhile does nothing")
+	workAfterPaste := flag.Duration("work-after-paste", 0, "after each paste, work this long; an Enter meanwhile does nothing")
 	noBracketed := flag.Bool("no-bracketed", false, "do not ask the terminal for bracketed paste")
 	slow := flag.Duration("slow-first-paste", 0, "show the first paste only this long after it came (a CLI busy rendering)")
 	cut := flag.Int("cut-first-paste", 0, "keep only this many characters of the first paste (a paste that did not land whole)")
@@ -73,7 +77,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "paneagent:", err)
 		os.Exit(1)
 	}
-	a := &agent{log: logf, newlineWithin: *newlineWithin, busy: *busy, cut: *cut, ackCmd: strings.Fields(*ackCmd)}
+	a := &agent{log: logf, newlineWithin: *newlineWithin, busy: *busy, workAfterPaste: *workAfterPaste, cut: *cut, ackCmd: strings.Fields(*ackCmd)}
 	restore := func() {
 		os.Stdout.WriteString("\x1b[?2004l")
 		unix.IoctlSetTermios(0, unix.TCSETS, old)
@@ -114,6 +118,8 @@ type agent struct {
 	log           *os.File
 	newlineWithin time.Duration
 	busy          time.Duration
+	// workAfterPaste: -work-after-paste.
+	workAfterPaste time.Duration
 
 	input     []rune
 	submitted []string
@@ -146,6 +152,9 @@ func (a *agent) feed(b []byte) []byte {
 		case strings.HasPrefix(s, pasteStop):
 			a.inPaste = false
 			a.pasteEnd = time.Now()
+			if a.workAfterPaste > 0 {
+				a.work(a.workAfterPaste)
+			}
 			b = b[len(pasteStop):]
 			continue
 		case b[0] == 0x1b && len(b) < len(pasteStart) && (strings.HasPrefix(pasteStart, s) || strings.HasPrefix(pasteStop, s)):
@@ -233,10 +242,15 @@ func (a *agent) enter() {
 			}
 		}
 		if a.busy > 0 {
-			a.busyUntil = now.Add(a.busy)
-			time.AfterFunc(a.busy+10*time.Millisecond, func() { os.Stdout.WriteString("\x1b[1;1H\x1b[2Kpaneagent: ready") })
+			a.work(a.busy)
 		}
 	}
+}
+
+// work begins a turn of d: the status line says so until it ends.
+func (a *agent) work(d time.Duration) {
+	a.busyUntil = time.Now().Add(d)
+	time.AfterFunc(d+10*time.Millisecond, func() { os.Stdout.WriteString("\x1b[1;1H\x1b[2Kpaneagent: ready") })
 }
 
 func (a *agent) record(v map[string]any) {
@@ -252,7 +266,7 @@ func (a *agent) draw() {
 	sb.WriteString("\x1b[H\x1b[2J")
 	status := "ready"
 	if time.Now().Before(a.busyUntil) {
-		status = "working"
+		status = "working (esc to interrupt)"
 	}
 	sb.WriteString("paneagent: " + status + "\r\n")
 	for _, p := range a.submitted[max(0, len(a.submitted)-5):] {

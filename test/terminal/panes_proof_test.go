@@ -46,7 +46,13 @@ import (
 // chaos had put the pane in copy mode between the look and the paste, and
 // tmux pastes into a pane in a mode unbracketed; the paste now waits for
 // no mode (deliver.Panes.typeIn,
-// TestPaneCopyModeBegunAfterTheLookTakesNothing).
+// TestPaneCopyModeBegunAfterTheLookTakesNothing). One at 9fc42f9 found a
+// message of Qwen Code's at its model twice: pasted and submitted while
+// Qwen was still at work on the turn before (its Stop hook had said
+// ready), the Enter steered it into that turn unseen by its hook, and
+// after the ack timeout it was pasted again. A CLI at work is now waited
+// for (deliver.ErrAtWork, TestPaneWaitsForTheCLIToFinishItsTurn), and a
+// message that reaches a model twice is explained (rig.twiceExplained).
 func TestTmuxProof(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the tmux proof takes minutes (-short)")

@@ -91,3 +91,59 @@ func TestFourCLIsInTmuxPanes(t *testing.T) {
 		r.logScreens()
 	}
 }
+
+// TestPaneWaitsForTheCLIToFinishItsTurn: a message that comes while Qwen
+// Code is at work on a turn waits for the turn to end, then reaches the
+// model once, acked by Qwen's own hook. An Enter into Qwen at work steers
+// the text into that turn and its UserPromptSubmit hook never sees it:
+// no ack, so the message was pasted again after the ack timeout and
+// reached the model twice (the tmux proof in clean-clone CI at 9fc42f9
+// saw it, when Qwen's Stop hook said ready a moment before its turn
+// ended). deliver_when: always takes the hooks' readiness out of the way:
+// the pane's screen alone must stop the paste.
+func TestPaneWaitsForTheCLIToFinishItsTurn(t *testing.T) {
+	var qwen []cli
+	for _, c := range theFour {
+		if c.program == agentcli.QwenCode {
+			qwen = append(qwen, c)
+		}
+	}
+	const turn = 8 * time.Second
+	r := startPaneRig(t, qwen, turn)
+	name := qwen[0].name
+	f, err := os.OpenFile(r.cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rig's last agent is Qwen: its settings go under it.
+	if _, err := f.WriteString("    deliver_when: always\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r.run()
+	first := r.send(name, 0)
+	r.waitSettled([]message{first}, 2*time.Minute)
+	// Acked by its hook as Qwen took it up: Qwen is at work on it now.
+	second := r.send(name, 1)
+	r.waitSettled([]message{second}, 3*time.Minute)
+	msgs := []message{first, second}
+	r.checkReceived(name, msgs)
+	r.checkAckedByHook(msgs)
+	waited := false
+	for _, l := range r.journal("attempt") {
+		if l["id"] == second.id && l["result"] == "at_work" {
+			waited = true
+		}
+	}
+	if !waited {
+		t.Errorf("%s never found Qwen at work: the test's premise (a message while a turn is at work) did not hold", second.id)
+	}
+	turns := r.models[name].Turns()
+	if len(turns) == 2 && turns[1].At.Sub(turns[0].At) < turn {
+		t.Errorf("the second message reached the model %v after the first, within the first's turn (%v)", turns[1].At.Sub(turns[0].At), turn)
+	}
+	if t.Failed() {
+		t.Logf("daemon log:\n%s", r.tail("daemon.log", 40))
+		r.logScreens()
+	}
+}
