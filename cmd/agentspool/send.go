@@ -78,6 +78,27 @@ func (o *optBool) Set(s string) error {
 	return nil
 }
 
+// terminalSafe refuses, before anything is queued, a body with a control
+// character for an agent known to be a terminal (a tmux pane, or `kind:
+// terminal`): there it would be a key (ctrl+c interrupts the program), so
+// the daemon would fail it anyway (deliver.UnsafeText). A terminal told
+// only by its window class at delivery is not known here: the daemon
+// fails the message then, and its sender is told.
+func terminalSafe(cfg *config.Config, agents []string, body []byte) error {
+	for _, name := range agents {
+		a, _ := cfg.Agent(name)
+		if a == nil || (a.Tmux == "" && a.Kind != config.KindTerminal) {
+			continue
+		}
+		for i, r := range string(body) {
+			if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+				return fmt.Errorf("the message holds a control character (%U at byte %d of it), which %s's terminal would take as a key (ctrl+c interrupts its program; an ESC can end the paste and have the rest typed): nothing queued; send it without control characters", r, i, name)
+			}
+		}
+	}
+	return nil
+}
+
 func runSend(e *env, args []string) error {
 	fs := e.flagSet()
 	to := fs.String("to", "", "the recipient `AGENT`")
@@ -190,6 +211,9 @@ func runSend(e *env, args []string) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errors.New("empty message: nothing to send")
+	}
+	if err := terminalSafe(cfg, agents, body); err != nil {
+		return err
 	}
 
 	// Build and check every file before queueing any.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -192,5 +193,29 @@ func TestSendSpoolOverride(t *testing.T) {
 	}
 	if n := f.files(); n != 0 {
 		t.Errorf("config's spool has %d files", n)
+	}
+}
+
+// A control character is refused before anything is queued for an agent
+// known to be a terminal (a tmux pane, kind: terminal), where it would be
+// a key; a chat window gets the text as it is.
+func TestSendRefusesAControlCharacterForATerminal(t *testing.T) {
+	f := newFixture(t)
+	f.writeConfig(fmt.Sprintf("spool: %s\ninbox_root: %s\n%s  Pane-1: {tmux: \"work:1.0\"}\n  Term-1: {x: 70, y: 20, window: \"Term-1\", kind: terminal}\n",
+		f.spool, f.inbox, testAgents))
+	for _, args := range [][]string{
+		{"--to", "Pane-1", "-m", "stop\x03 here"},
+		{"--to", "Term-1", "-m", "an \x1b[201~ end"},
+		{"--broadcast", "-m", "stop\x03 here"},
+	} {
+		f.run(nil, append([]string{"send"}, args...)...).want(t, 1).contains(t, "stderr", "control character").contains(t, "stderr", "nothing queued")
+		if n := f.files(); n != 0 {
+			t.Fatalf("send %q: %d files in the spool, want none", args, n)
+		}
+	}
+	f.run(nil, "send", "--to", "Agent-1", "-m", "a bell\x07 for a chat panel").want(t, 0)
+	f.run(nil, "send", "--to", "Pane-1", "-m", "tabs\tand\r\nline ends").want(t, 0)
+	if n := f.files(); n != 2 {
+		t.Errorf("%d files in the spool, want 2", n)
 	}
 }
