@@ -6,7 +6,6 @@ package deliver
 
 import (
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -29,11 +28,14 @@ type paneInput struct {
 	// however the CLI wrapped its lines, blank lines inside included.
 	Rest string
 	// Below is where in Rest each prompt line under this one begins (for
-	// an input of Earlier).
+	// an input of earlier).
 	Below []int
-	// Earlier are the inputs that would begin at the prompt lines above
-	// this one, the nearest first.
-	Earlier []paneInput
+	// earlier returns the inputs that would begin at the prompt lines
+	// above this one and could show want (squashed: their first line
+	// agrees with its start, or is a "…"), the nearest first: built on
+	// demand, for landed alone (a look runs every 10 ms, and each input
+	// is a walk down the screen).
+	earlier func(want string) []paneInput
 	// AtWork: the screen around the input (not the input itself) shows
 	// an agent CLI at work on a turn (atWorkRE).
 	AtWork bool
@@ -67,6 +69,9 @@ func atWork(plain []string, at, end int) bool {
 	return false
 }
 
+// promptMarks are the marks promptRE takes for a prompt.
+const promptMarks = ">›❯"
+
 // promptRE is a prompt line: an optional box border, then the prompt mark
 // of a shell-like program (">", or "›" and "❯" of the agent CLIs), then
 // the input's first line.
@@ -88,7 +93,7 @@ var (
 // readInput finds the input on a screen: the last prompt line and the
 // lines that continue it. screen is capture-pane's output with escape
 // sequences (-e), so that a faint placeholder can be told from text.
-// The prompt lines above it are kept (Earlier): a message with a line of
+// The prompt lines above it are kept (earlier): a message with a line of
 // its own that looks like a prompt (a quote in markdown, "> ...") shows
 // that line below the prompt its input begins at.
 func readInput(screen string) paneInput {
@@ -105,17 +110,57 @@ func readInput(screen string) paneInput {
 		return paneInput{}
 	}
 	last := prompts[len(prompts)-1]
-	in := inputAt(lines, plain, last, nil)
+	sq := &squashedLines{plain: plain}
+	in := inputAt(lines, plain, sq, last, nil)
 	in.AtWork = atWork(plain, last, in.end)
-	for k := len(prompts) - 2; k >= 0; k-- {
-		in.Earlier = append(in.Earlier, inputAt(lines, plain, prompts[k], prompts[k+1:]))
+	in.earlier = func(want string) []paneInput {
+		var out []paneInput
+		for k := len(prompts) - 2; k >= 0; k-- {
+			// Its Rest begins with its first line, as inputAt makes it.
+			at := prompts[k]
+			raw := promptRE.FindStringSubmatch(plain[at])[1]
+			if faintOnly(lines[at], raw) {
+				raw = ""
+			}
+			first := squash(trimBox(raw, boxedRE.MatchString(plain[at])))
+			if strings.HasPrefix(want, first) || strings.HasPrefix(first, want) || strings.HasPrefix(first, "…") {
+				out = append(out, inputAt(lines, plain, sq, at, prompts[k+1:]))
+			}
+		}
+		return out
 	}
 	return in
 }
 
+// squashedLines are a screen's lines as an input's Rest takes them, inside
+// a box or not: made once per screen, for every input read on it.
+type squashedLines struct {
+	plain []string
+	made  [2][]string // [0] without a box, [1] in one
+}
+
+func (s *squashedLines) get(boxed bool) []string {
+	i := 0
+	if boxed {
+		i = 1
+	}
+	if s.made[i] == nil {
+		out := make([]string, len(s.plain))
+		for j, l := range s.plain {
+			l = strings.TrimLeftFunc(l, isBlank)
+			if boxed {
+				l = trimBorder(l, strings.TrimPrefix)
+			}
+			out[j] = squash(trimBox(l, boxed))
+		}
+		s.made[i] = out
+	}
+	return s.made[i]
+}
+
 // inputAt is the input that begins at the prompt line at; below are the
 // prompt lines under it, whose places in its Rest it notes.
-func inputAt(lines, plain []string, at int, below []int) paneInput {
+func inputAt(lines, plain []string, sq *squashedLines, at int, below []int) paneInput {
 	first := promptRE.FindStringSubmatch(plain[at])[1]
 	if faintOnly(lines[at], first) {
 		first = ""
@@ -125,16 +170,16 @@ func inputAt(lines, plain []string, at int, below []int) paneInput {
 	if boxed {
 		more = continuationRE
 	}
-	rest := squash(trimBox(first, boxed))
-	for i, l := range plain[at+1:] {
-		if slices.Contains(below, at+1+i) {
-			in.Below = append(in.Below, len(rest))
+	var rest strings.Builder
+	rest.WriteString(squash(trimBox(first, boxed)))
+	squashed := sq.get(boxed)
+	for j := at + 1; j < len(plain); j++ {
+		// below is in screen order: one walk along it.
+		if len(below) > 0 && below[0] == j {
+			in.Below = append(in.Below, rest.Len())
+			below = below[1:]
 		}
-		l = strings.TrimLeftFunc(l, isBlank)
-		if boxed {
-			l = trimBorder(l, strings.TrimPrefix)
-		}
-		rest += squash(trimBox(l, boxed))
+		rest.WriteString(squashed[j])
 	}
 	text := []string{trimBox(first, boxed)}
 	for _, l := range plain[at+1:] {
@@ -148,7 +193,7 @@ func inputAt(lines, plain []string, at int, below []int) paneInput {
 	for len(text) > 0 && text[len(text)-1] == "" {
 		text = text[:len(text)-1]
 	}
-	in.Text, in.Rest = strings.Join(text, "\n"), rest
+	in.Text, in.Rest = strings.Join(text, "\n"), rest.String()
 	return in
 }
 
@@ -389,12 +434,21 @@ func landed(in paneInput, text string) bool {
 		return false
 	}
 	want := squash(text)
-	for _, e := range in.Earlier {
-		if n := shows(e, want); n > 0 && len(e.Below) > 0 && e.Below[len(e.Below)-1] < n {
+	if shows(in, want) > 0 || placeholderOf(firstLine(in.Text), text) {
+		return true
+	}
+	if in.earlier == nil || !strings.ContainsAny(text, promptMarks) {
+		// Without a prompt mark of its own, the message puts no prompt
+		// line under the one its input begins at.
+		return false
+	}
+	for _, e := range in.earlier(want) {
+		// (Below always holds the last prompt line: it is under e.)
+		if n := shows(e, want); n > 0 && e.Below[len(e.Below)-1] < n {
 			return true
 		}
 	}
-	return shows(in, want) > 0 || placeholderOf(firstLine(in.Text), text)
+	return false
 }
 
 // minShownTail is how much of a message's end (squashed) an input too

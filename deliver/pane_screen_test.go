@@ -173,3 +173,31 @@ func TestAtWorkIsReadAroundTheInput(t *testing.T) {
 		}
 	}
 }
+
+// A look at a screen of 400 quoted lines ("> ", each a prompt line to the
+// reader), as the landing poll makes one every 10 ms: a message with no
+// prompt mark of its own (the inputs that would begin at the earlier
+// prompt lines are not built), and one with a quote in it (they are).
+// Before they were built on demand, in one walk each, a look here took
+// 183 ms: the poll kept a core busy.
+func BenchmarkLandedOnAScreenOfQuotes(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("paneagent: ready\n")
+	for range 400 {
+		sb.WriteString("> quoted line of a long message that goes on\n")
+	}
+	sb.WriteString("> \n")
+	screen := sb.String()
+	for _, c := range []struct{ name, text string }{
+		{"plain", "[agentspool id=x from=a to=b]\nplain text only"},
+		{"quoted", "[agentspool id=x from=a to=b]\n> as you wrote\nthanks"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if landed(readInput(screen), c.text) {
+					b.Fatal("landed on a screen without it")
+				}
+			}
+		})
+	}
+}
