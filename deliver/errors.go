@@ -143,12 +143,22 @@ func IsUnsafeText(err error) bool {
 // takes as a key: a C0 or C1 control or DEL, other than a tab or a line
 // end. nil when it holds none.
 func UnsafeText(text, into string) error {
-	for i, r := range text {
-		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
-			return &unsafeTextError{at: i, r: r, into: into}
-		}
+	if at, r, ok := KeyInText(text); ok {
+		return &unsafeTextError{at: at, r: r, into: into}
 	}
 	return nil
+}
+
+// KeyInText finds the first character of text that a terminal takes as a
+// key when it is pasted: a C0 or C1 control or DEL, other than a tab or a
+// line end. at is its byte offset; ok is false when text holds none.
+func KeyInText(text string) (at int, r rune, ok bool) {
+	for i, r := range text {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return i, r, true
+		}
+	}
+	return 0, 0, false
 }
 
 // forTerminal is text as it goes into a terminal (into: which one, as

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentspool/agentspool/config"
 	"github.com/agentspool/agentspool/confirm"
+	"github.com/agentspool/agentspool/deliver"
 	"github.com/agentspool/agentspool/spool"
 )
 
@@ -81,7 +82,8 @@ func (o *optBool) Set(s string) error {
 // terminalSafe refuses, before anything is queued, a body with a control
 // character for an agent known to be a terminal (a tmux pane, or `kind:
 // terminal`): there it would be a key (ctrl+c interrupts the program), so
-// the daemon would fail it anyway (deliver.UnsafeText). A terminal told
+// the daemon would fail it anyway (deliver.UnsafeText, by the same rule,
+// deliver.KeyInText). A terminal told
 // only by its window class at delivery is not known here: the daemon
 // fails the message then, and its sender is told.
 func terminalSafe(cfg *config.Config, agents []string, body []byte) error {
@@ -90,10 +92,8 @@ func terminalSafe(cfg *config.Config, agents []string, body []byte) error {
 		if a == nil || (a.Tmux == "" && a.Kind != config.KindTerminal) {
 			continue
 		}
-		for i, r := range string(body) {
-			if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
-				return fmt.Errorf("the message holds a control character (%U at byte %d of it), which %s's terminal would take as a key (ctrl+c interrupts its program; an ESC can end the paste and have the rest typed): nothing queued; send it without control characters", r, i, name)
-			}
+		if i, r, ok := deliver.KeyInText(string(body)); ok {
+			return fmt.Errorf("the message holds a control character (%U at byte %d of it), which %s's terminal would take as a key (ctrl+c interrupts its program; an ESC can end the paste and have the rest typed): nothing queued; send it without control characters", r, i, name)
 		}
 	}
 	return nil
