@@ -391,7 +391,7 @@ func (ps *Panes) Describe(t Target) (PaneLook, error) {
 	if err != nil {
 		return look, err
 	}
-	look.Prompt, look.Draft, look.AtWork = in.Found, in.Text, in.Found && in.AtWork
+	look.Prompt, look.Draft, look.AtWork = in.Found, in.Text, in.AtWork
 	return look, nil
 }
 

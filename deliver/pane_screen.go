@@ -75,7 +75,7 @@ const promptMarks = ">›❯"
 // promptRE is a prompt line: an optional box border, then the prompt mark
 // of a shell-like program (">", or "›" and "❯" of the agent CLIs), then
 // the input's first line.
-var promptRE = regexp.MustCompile(`^[\s\x{a0}]*[│┃|▌]?[\s\x{a0}]*[>›❯](?:[\s\x{a0}](.*))?$`)
+var promptRE = regexp.MustCompile(`^[\s\x{a0}]*[│┃|▌]?[\s\x{a0}]*[` + promptMarks + `](?:[\s\x{a0}](.*))?$`)
 
 // boxedRE is a prompt line inside a box: a border before the mark. Only
 // then is a border taken off the input's lines: without a box a "|" is
@@ -116,13 +116,10 @@ func readInput(screen string) paneInput {
 	in.earlier = func(want string) []paneInput {
 		var out []paneInput
 		for k := len(prompts) - 2; k >= 0; k-- {
-			// Its Rest begins with its first line, as inputAt makes it.
+			// Its Rest begins with its first line.
 			at := prompts[k]
-			raw := promptRE.FindStringSubmatch(plain[at])[1]
-			if faintOnly(lines[at], raw) {
-				raw = ""
-			}
-			first := squash(trimBox(raw, boxedRE.MatchString(plain[at])))
+			first, boxed := promptLine(lines, plain, at)
+			first = squash(trimBox(first, boxed))
 			if strings.HasPrefix(want, first) || strings.HasPrefix(first, want) || strings.HasPrefix(first, "…") {
 				out = append(out, inputAt(lines, plain, sq, at, prompts[k+1:]))
 			}
@@ -158,15 +155,22 @@ func (s *squashedLines) get(boxed bool) []string {
 	return s.made[i]
 }
 
-// inputAt is the input that begins at the prompt line at; below are the
-// prompt lines under it, whose places in its Rest it notes.
-func inputAt(lines, plain []string, sq *squashedLines, at int, below []int) paneInput {
-	first := promptRE.FindStringSubmatch(plain[at])[1]
+// promptLine reads the prompt line at: the input's first line after the
+// mark ("" for a faint placeholder), and whether the line is in a box.
+func promptLine(lines, plain []string, at int) (first string, boxed bool) {
+	first = promptRE.FindStringSubmatch(plain[at])[1]
 	if faintOnly(lines[at], first) {
 		first = ""
 	}
+	return first, boxedRE.MatchString(plain[at])
+}
+
+// inputAt is the input that begins at the prompt line at; below are the
+// prompt lines under it, whose places in its Rest it notes.
+func inputAt(lines, plain []string, sq *squashedLines, at int, below []int) paneInput {
+	first, boxed := promptLine(lines, plain, at)
 	in := paneInput{Found: true}
-	boxed, more := boxedRE.MatchString(plain[at]), unboxedRE
+	more := unboxedRE
 	if boxed {
 		more = continuationRE
 	}
