@@ -102,7 +102,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 				// envelope names this message): its submit was not taken.
 				// Submitted as it is, not pasted on top.
 				rep.Landing = "seen"
-				return rep, ps.submit(ctx, t, st.id, back, text, prof, &rep)
+				return rep, ps.submit(ctx, t, st.id, back, text, prof, before, &rep)
 			}
 			return rep, DraftError(utf8.RuneCountInString(before.Text))
 		}
@@ -197,7 +197,7 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		// and waits): Pasted && !Submitted holds the agent, said.
 		return rep, fmt.Errorf("deliver: %s: the input changed after the paste (a person typed into it?); not submitted: %w", t.Pane, ErrNotLanded)
 	}
-	return rep, ps.submit(ctx, t, st.id, back, text, prof, &rep)
+	return rep, ps.submit(ctx, t, st.id, back, text, prof, in, &rep)
 }
 
 // notLanded handles a paste that did not show whole in the input: nothing
@@ -249,9 +249,13 @@ const atWorkWait = 10 * time.Second
 
 // waitNotAtWork waits, before the submit key, until the pane's screen no
 // longer shows its CLI at work (ErrAtWork), up to atWorkWait; then it
-// erases the paste (in the input whole: it was seen so) and says why.
-func (ps *Panes) waitNotAtWork(ctx context.Context, t Target, id string, back int, text string, rep *Report) error {
-	var in paneInput
+// erases the paste (in the input whole: it was seen so) and says why. in
+// is the look just taken (nothing is waited for after it): only one that
+// saw the CLI at work is looked at again.
+func (ps *Panes) waitNotAtWork(ctx context.Context, t Target, id string, back int, text string, in paneInput, rep *Report) error {
+	if !in.AtWork {
+		return nil
+	}
 	idle, err := pollEvery(ctx, 100*time.Millisecond, atWorkWait, func() (bool, error) {
 		var err error
 		in, err = ps.capture(ctx, *t.Pane, id, back)
@@ -273,13 +277,14 @@ func (ps *Panes) waitNotAtWork(ctx context.Context, t Target, id string, back in
 // empty input does nothing (should the first one be taken in the very
 // moment between the look and the second): Claude Code's and Qwen Code's
 // submit a suggestion there. Otherwise the message stays in the input for
-// the next attempt, which finds it whole and submits it.
-func (ps *Panes) submit(ctx context.Context, t Target, id string, back int, text string, prof CLIProfile, rep *Report) error {
+// the next attempt, which finds it whole and submits it. seen is the look
+// that saw the message whole, just before.
+func (ps *Panes) submit(ctx context.Context, t Target, id string, back int, text string, prof CLIProfile, seen paneInput, rep *Report) error {
 	key, ok := paneKey(t.Submit)
 	if !ok {
 		return &unsafePaneError{fmt.Sprintf("the submit key %s cannot go into a terminal pane: it would interrupt, suspend or end the program, or tmux has no name for it; set this agent's submit to one its program takes safely (enter)", strings.Join(t.Submit, "+"))}
 	}
-	if err := ps.waitNotAtWork(ctx, t, id, back, text, rep); err != nil {
+	if err := ps.waitNotAtWork(ctx, t, id, back, text, seen, rep); err != nil {
 		return err
 	}
 	t.submitting()
