@@ -133,10 +133,7 @@ func systematicReason(c failClass, n int, err error, e spool.Entry, a *config.Ag
 		}
 		return fmt.Sprintf("the agent's window did not take %d pastes in a row (check that its input takes a paste, and its paste key): %v; then run: %s", n, err, release)
 	case classNoPrompt:
-		var waited time.Duration
-		for i := 1; i < n; i++ {
-			waited += noPromptDelay(i)
-		}
+		waited := waitedAfter(n-1, noPromptDelay)
 		return fmt.Sprintf("the agent's tmux pane %s showed no input prompt %d times in a row over %v (a line that begins with %s: a dialog waiting for an answer, a program that is not an agent CLI, such as a shell at its $ prompt, or a CLI that draws its input in a way agentspool does not read): look at the pane, then run: %s; last: %v",
 			a.Tmux, n, waited, deliver.PromptMarks, release, err)
 	case classClipboard:
@@ -182,12 +179,13 @@ const AtWorkLookFirst = time.Second
 // in a row that found its agent's CLI at work.
 func atWorkDelay(n int) time.Duration { return doubled(AtWorkLookFirst, n, DraftLookMax) }
 
-// atWorkWaited is how long a message has waited after its first n looks
-// that found its agent's CLI at work: the sum of their delays.
-func atWorkWaited(n int) time.Duration {
+// waitedAfter is how long a message has waited after its first n looks
+// in a row that found its agent not ready for it, delay(i) after the
+// i-th: the sum of their delays.
+func waitedAfter(n int, delay func(int) time.Duration) time.Duration {
 	var w time.Duration
 	for i := 1; i <= n; i++ {
-		w += atWorkDelay(i)
+		w += delay(i)
 	}
 	return w
 }
@@ -202,11 +200,7 @@ func draftDelay(n int, backoff time.Duration) time.Duration {
 // draftWaited is how long a message has waited after its first n looks
 // that found a draft: the sum of their delays.
 func draftWaited(n int, backoff time.Duration) time.Duration {
-	var w time.Duration
-	for i := 1; i <= n; i++ {
-		w += draftDelay(i, backoff)
-	}
-	return w
+	return waitedAfter(n, func(i int) time.Duration { return draftDelay(i, backoff) })
 }
 
 // step is the next state of a message: what to do, and the new counters.
@@ -262,7 +256,7 @@ func outcome(err error, rep deliver.Report, msg *spool.Message, e spool.Entry, a
 		// (at most DraftLookMax), and is parked once the CLI has been at
 		// work for longer than busy_max. Not an attempt.
 		c.AtWork++
-		if waited := atWorkWaited(c.AtWork - 1); waited >= a.BusyMax && c.AtWork >= a.MaxAttempts {
+		if waited := waitedAfter(c.AtWork-1, atWorkDelay); waited >= a.BusyMax && c.AtWork >= a.MaxAttempts {
 			return step{Kind: stepHold, Counters: c, Reason: fmt.Sprintf("the agent's CLI was at work on a turn for %v, longer than busy_max (its pane's screen said so %d times): a submit into a CLI at work is no prompt of its own (Qwen Code steers it into the turn, and no hook acks it); look at the pane, then: agentspool release %s; last: %v",
 				waited.Round(time.Second), c.AtWork, e.ID, err)}
 		}
