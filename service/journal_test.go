@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/agentspool/agentspool/deliver"
 	"github.com/agentspool/agentspool/spool"
@@ -15,7 +16,8 @@ import (
 // each under its own key: the journal is where a person reads why a
 // message took the path it did (a submit whose key went while the focus
 // moved, a focus left where someone else put it, a paste taken back from a
-// draft, an undo, an earlier paste erased, a paste left and submitted).
+// draft, an undo, an earlier paste erased, a paste left and submitted)
+// and the steps it went through.
 func TestJournalAttemptSaysWhatTheDeliveryFound(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
 	j, err := openJournal(path)
@@ -24,7 +26,8 @@ func TestJournalAttemptSaysWhatTheDeliveryFound(t *testing.T) {
 	}
 	e := spool.Entry{ID: "m1", Agent: "Agent-1", Name: "m1.md"}
 	j.Attempt(e, deliver.Report{SubmitUncertain: true, FocusMovedByOthers: true, Merged: true, QuickLooks: 2, Undone: true, Erased: true, Landing: "left",
-		Program: deliver.Program{Terminal: "xterm", CLI: deliver.CLIGemini}, KeptOn: true}, nil)
+		Program: deliver.Program{Terminal: "xterm", CLI: deliver.CLIGemini}, KeptOn: true,
+		Steps: []any{"quiet", 3 * time.Millisecond, "pasted", 1500400 * time.Microsecond}}, nil)
 	j.Attempt(e, deliver.Report{}, nil)
 	j.f.Close()
 	data, err := os.ReadFile(path)
@@ -43,7 +46,7 @@ func TestJournalAttemptSaysWhatTheDeliveryFound(t *testing.T) {
 		t.Fatalf("%d lines, want 2", len(lines))
 	}
 	want := map[string]any{"submit_uncertain": true, "focus_left": true, "paste_merged": true, "quick_looks": 2.0, "undone": true, "erased": true, "landing": "left",
-		"terminal": "xterm", "cli": "gemini", "kept_on": true}
+		"terminal": "xterm", "cli": "gemini", "kept_on": true, "steps": "quiet 3ms, pasted 1.5s"}
 	for k, v := range want {
 		if lines[0][k] != v {
 			t.Errorf("%s = %v, want %v", k, lines[0][k], v)

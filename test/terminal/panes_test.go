@@ -51,6 +51,7 @@ func startPaneRig(t *testing.T, clis []cli, busy time.Duration) *rig {
 			t.Fatalf("%s: tmux socket %s, want %s", c.name, r.agents[c.name].TmuxSocket, want)
 		}
 	}
+	r.recordScreens()
 	return r
 }
 

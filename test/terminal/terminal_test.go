@@ -63,9 +63,9 @@ type rig struct {
 	points map[string][2]int
 	daemon *exec.Cmd
 	done   chan error
-	// twice explains each message a model received more than once
-	// (twiceExplained), logged last, after the screens.
-	twice []string
+	// screens records the CLI panes' screens (recordScreens), for
+	// twiceExplained; nil: not recorded.
+	screens *screenLog
 }
 
 func skipUnlessReady(t *testing.T, clis []cli) {
@@ -418,9 +418,12 @@ func (r *rig) checkReceived(agent string, msgs []message) {
 	}
 	for _, m := range want {
 		if seen[m.id] != 1 {
-			r.t.Errorf("%s: message %s reached the model %d times, want exactly once", agent, m.id, seen[m.id])
 			if seen[m.id] > 1 {
-				r.twice = append(r.twice, r.twiceExplained(agent, m))
+				// Said here, in the error, with why: CI shows the first of
+				// a failing test's output, and its last lines.
+				r.t.Errorf("%s: message %s reached the model %d times, want exactly once\n%s", agent, m.id, seen[m.id], r.twiceExplained(agent, m))
+			} else {
+				r.t.Errorf("%s: message %s reached the model %d times, want exactly once", agent, m.id, seen[m.id])
 			}
 		}
 	}
@@ -448,19 +451,21 @@ func requestShape(body []byte) string {
 	default:
 		first = string(r.Input)
 	}
-	if len(first) > 160 {
-		first = first[:160]
+	if len(first) > 80 {
+		first = first[:80]
 	}
 	return fmt.Sprintf("%d messages, %d contents, %d tools, first: %s", len(r.Messages), len(r.Contents), len(r.Tools), first)
 }
 
 // twiceExplained is what tells a message that reached its model twice
 // submitted twice (the CLI's second request holds the first turn in its
-// history) from one request sent twice by the CLI (the same history), and
-// the daemon's own lines about the message.
+// history) from one request sent twice by the CLI (the same history): each
+// of its turns with the screen its CLI showed just before (if recorded),
+// then its journal lines and the daemon's lines about it, with the
+// daemon's restarts between its first and last line. Kept short: it is
+// read in a CI log.
 func (r *rig) twiceExplained(agent string, m message) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s reached the model more than once:\n", agent, m.id)
 	calls := r.models[agent].Calls()
 	mark := "id=" + m.id + " "
 	for _, tu := range r.models[agent].Turns() {
@@ -468,16 +473,84 @@ func (r *rig) twiceExplained(agent string, m message) string {
 			continue
 		}
 		c := calls[tu.Call]
-		fmt.Fprintf(&b, "  turn at %s (request %d, %s %s): the request holds the message %d times (its history, and itself); %s\n",
-			tu.At.Format("15:04:05.000"), tu.Call, c.Method, c.Path, strings.Count(string(c.Body), mark), requestShape(c.Body))
-	}
-	log, _ := os.ReadFile(filepath.Join(r.dir, "daemon.log"))
-	for _, line := range strings.Split(string(log), "\n") {
-		if strings.Contains(line, mark) || strings.Contains(line, "daemon started") {
-			fmt.Fprintf(&b, "  %s\n", line)
+		fmt.Fprintf(&b, "  turn %s (request %d, %s %s): holds the message %d times (its history, and itself); %s\n",
+			tu.At.UTC().Format("15:04:05.000"), tu.Call, c.Method, c.Path, strings.Count(string(c.Body), mark), requestShape(c.Body))
+		if at, screen, ok := r.screens.before(agent, tu.At, 8); ok {
+			fmt.Fprintf(&b, "    its screen at %s:\n      |%s\n", at.UTC().Format("15:04:05.000"), strings.ReplaceAll(screen, "\n", "\n      |"))
 		}
 	}
-	return b.String()
+	for _, l := range r.journalOf(m.id) {
+		fmt.Fprintf(&b, "  journal %s\n", l)
+	}
+	log, _ := os.ReadFile(filepath.Join(r.dir, "daemon.log"))
+	lines := strings.Split(string(log), "\n")
+	first, last := -1, -1
+	for i, line := range lines {
+		if strings.Contains(line, mark) {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	var starts []string
+	for i := max(first, 0); i <= last; i++ {
+		switch {
+		case strings.Contains(lines[i], mark):
+			fmt.Fprintf(&b, "  daemon %s\n", shortLogLine(lines[i]))
+		case strings.Contains(lines[i], "daemon started"):
+			starts = append(starts, shortLogLine(lines[i])[:12])
+		}
+	}
+	if len(starts) > 0 {
+		fmt.Fprintf(&b, "  daemon restarted at %s (between its first and last line)\n", strings.Join(starts, ", "))
+	}
+	if fi, err := os.Stat(filepath.Join(r.dir, "inboxes", agent, "inbox", m.id+".ack")); err == nil {
+		fmt.Fprintf(&b, "  its ack written %s\n", fi.ModTime().UTC().Format("15:04:05.000"))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// shortLogLine is a daemon log line (slog's text form) as its time of day,
+// its message and its attributes, without the date and level.
+func shortLogLine(line string) string {
+	rest, ok := strings.CutPrefix(line, "time=")
+	if !ok {
+		return line
+	}
+	ts, rest, _ := strings.Cut(rest, " ")
+	if at, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+		ts = at.UTC().Format("15:04:05.000")
+	}
+	if _, after, ok := strings.Cut(rest, "msg="); ok {
+		rest = after
+	}
+	if len(rest) > 220 {
+		rest = rest[:220] + "…"
+	}
+	return ts + " " + rest
+}
+
+// journalOf is the journal's lines about message id, in order, each
+// short: its time of day, event, attempt, result and what it found.
+func (r *rig) journalOf(id string) []string {
+	data, _ := os.ReadFile(filepath.Join(r.dir, "spool", "journal.jsonl"))
+	var out []string
+	for _, raw := range strings.Split(string(data), "\n") {
+		var l map[string]any
+		if json.Unmarshal([]byte(raw), &l) != nil || l["id"] != id || l["event"] == "renamed" {
+			continue
+		}
+		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(l["time"]))
+		line := fmt.Sprintf("%s %v", at.UTC().Format("15:04:05.000"), l["event"])
+		for _, k := range []string{"attempt", "result", "err", "why", "landing", "submit_uncertain", "undone", "erased", "steps"} {
+			if v, ok := l[k]; ok && v != "" {
+				line += fmt.Sprintf(" %s=%v", k, v)
+			}
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // checkAckedByHook asserts that each message is done, acked by the CLI's
@@ -538,9 +611,6 @@ func (r *rig) logScreens() {
 		if screen, err := a.Screen(); err == nil {
 			r.t.Logf("%s screen:\n%s", name, screen)
 		}
-	}
-	for _, x := range r.twice {
-		r.t.Log(x)
 	}
 }
 
