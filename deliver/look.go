@@ -473,16 +473,35 @@ func (d *Deliverer) LookFirst(agent string) {
 	d.mayHaveLeft(agent, leftover{})
 }
 
-// draftError: the agent's input held text, probably a person's draft.
-type draftError struct{ chars int }
+// draftError: the agent's input held text, probably a person's draft, or
+// (why, when set) what the input holds, or may soon hold, is known to be
+// another's.
+type draftError struct {
+	chars int
+	why   string
+	// paste: what waits is a paste of agentspool's that had not shown
+	// (deliver.Panes), not a person's draft (IsUnseenPaste).
+	paste bool
+}
 
 func (e *draftError) Error() string {
+	if e.why != "" {
+		return "deliver: " + e.why + ": not pasting into it"
+	}
 	return fmt.Sprintf("deliver: input not empty (%d characters, a draft?): not pasting into it", e.chars)
 }
 
 // DraftError is the error a delivery returns when the agent's input held
 // chars characters (a draft): for callers that decide what comes next.
 func DraftError(chars int) error { return &draftError{chars: chars} }
+
+// IsUnseenPaste reports whether err (a draft, IsDraft) is a paste into
+// the agent's pane that had not shown when its attempt stopped waiting:
+// the pane waits for it to show, and for its own message to submit it.
+func IsUnseenPaste(err error) bool {
+	var de *draftError
+	return errors.As(err, &de) && de.paste
+}
 
 // IsDraft reports whether err says the agent's input held a draft.
 func IsDraft(err error) bool {

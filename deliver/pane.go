@@ -2,8 +2,11 @@
 // agent's tmux pane. A pane has no shared clipboard and no focus: the text
 // goes in through a tmux buffer of its own, loaded from stdin; the pane is
 // read back (capture-pane) to see the message whole in the input before
-// the submit, and the input cleared after. One lock per pane: deliveries
-// to different panes run side by side.
+// the submit, and the input cleared after. A paste that had not shown when
+// its attempt stopped waiting is recorded beside the pane's lock
+// (unseenPaste): it is its own message's, and no other message is pasted
+// into the pane until it is resolved. One lock per pane: deliveries to
+// different panes run side by side.
 
 package deliver
 
@@ -11,11 +14,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -92,6 +97,8 @@ type Panes struct {
 
 	mu    sync.Mutex
 	locks map[string]*DesktopLock
+	// unseen: pastes that had not shown (noteUnseen), without a LockDir.
+	unseen map[string]unseenPaste
 }
 
 // paneState is what tmux says of a pane.
@@ -298,9 +305,7 @@ func (ps *Panes) lock(ctx context.Context, p Pane, id string) (func(), time.Dura
 	if ps.LockDir == "" {
 		return func() {}, 0, nil
 	}
-	h := fnv.New64a()
-	h.Write([]byte(p.Socket))
-	name := fmt.Sprintf("pane-%x-%s.lock", h.Sum64(), strings.TrimPrefix(id, "%"))
+	name := paneLockName(p, id)
 	ps.mu.Lock()
 	if ps.locks == nil {
 		ps.locks = map[string]*DesktopLock{}
@@ -320,6 +325,97 @@ func (ps *Panes) lock(ctx context.Context, p Pane, id string) (func(), time.Dura
 		return nil, waited, err
 	}
 	return func() { l.Unlock() }, waited, nil
+}
+
+// paneLockName is the pane's lock file's name in LockDir: its server's
+// socket (hashed) and its pane id.
+func paneLockName(p Pane, id string) string {
+	h := fnv.New64a()
+	h.Write([]byte(p.Socket))
+	return fmt.Sprintf("pane-%x-%s.lock", h.Sum64(), strings.TrimPrefix(id, "%"))
+}
+
+// unseenPaste is a paste that went into a pane and had not shown in its
+// input when its delivery stopped waiting for it (a CLI on a loaded desk
+// took six seconds to draw one): it may show yet. Until its message's
+// next attempt finds it (or finds the input empty and pastes afresh), it
+// is that message's: another message is not pasted into the pane (it
+// would land beside it), nor takes a placeholder there for its own paste
+// (Qwen Code shows a long paste as "[Pasted Content 1234 chars]", which
+// another message of the same length would pass for, and submit).
+type unseenPaste struct {
+	sum string    // the text's SHA-256, hex
+	at  time.Time // when it was pasted
+}
+
+// unseenExpiry is how long another message's paste that never showed
+// keeps a pane from new pastes while the input stays empty: then it is
+// taken for lost.
+const unseenExpiry = time.Minute
+
+func textSum(text string) string {
+	h := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(h[:])
+}
+
+// noteUnseen records that text's paste into pane id did not show. Beside
+// the pane's lock (so a restarted daemon, or another on the same pane,
+// knows it), or in memory without a LockDir.
+func (ps *Panes) noteUnseen(p Pane, id, text string) {
+	u := unseenPaste{sum: textSum(text), at: time.Now()}
+	if ps.LockDir == "" {
+		ps.mu.Lock()
+		if ps.unseen == nil {
+			ps.unseen = map[string]unseenPaste{}
+		}
+		ps.unseen[paneLockName(p, id)] = u
+		ps.mu.Unlock()
+		return
+	}
+	path := filepath.Join(ps.LockDir, paneLockName(p, id)+".unseen")
+	tmp := path + ".tmp"
+	data := fmt.Sprintf("%s %d\n", u.sum, u.at.UnixNano())
+	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
+		ps.Log.Warn("cannot record a paste that has not shown yet", "pane", p.String(), "err", err)
+		return
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		ps.Log.Warn("cannot record a paste that has not shown yet", "pane", p.String(), "err", err)
+	}
+}
+
+// unseenOf is the pane's paste that has not shown, if one is recorded.
+func (ps *Panes) unseenOf(p Pane, id string) (unseenPaste, bool) {
+	if ps.LockDir == "" {
+		ps.mu.Lock()
+		defer ps.mu.Unlock()
+		u, ok := ps.unseen[paneLockName(p, id)]
+		return u, ok
+	}
+	data, err := os.ReadFile(filepath.Join(ps.LockDir, paneLockName(p, id)+".unseen"))
+	if err != nil {
+		return unseenPaste{}, false
+	}
+	sum, at, _ := strings.Cut(strings.TrimSpace(string(data)), " ")
+	ns, err := strconv.ParseInt(at, 10, 64)
+	if err != nil || len(sum) != 2*sha256.Size {
+		// Unreadable: as old as can be, of no message's.
+		return unseenPaste{sum: "?"}, true
+	}
+	return unseenPaste{sum: sum, at: time.Unix(0, ns)}, true
+}
+
+// clearUnseen forgets the pane's paste that had not shown.
+func (ps *Panes) clearUnseen(p Pane, id string) {
+	if ps.LockDir == "" {
+		ps.mu.Lock()
+		delete(ps.unseen, paneLockName(p, id))
+		ps.mu.Unlock()
+		return
+	}
+	if err := os.Remove(filepath.Join(ps.LockDir, paneLockName(p, id)+".unseen")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		ps.Log.Warn("cannot clear the record of a paste that had not shown", "pane", p.String(), "err", err)
+	}
 }
 
 func (ps *Panes) ready() {

@@ -57,7 +57,14 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		}
 	}()
 	var before paneInput
-	leftover, refused := t.Resubmit, 0
+	// An earlier paste of this message may be in the input, or on its way
+	// there: after a crash or a retry (Resubmit), or one that had not shown
+	// when its attempt stopped waiting (unseenPaste). Only then is a CLI's
+	// placeholder taken for it.
+	unseen, hasUnseen := ps.unseenOf(*t.Pane, st.id)
+	mine := hasUnseen && unseen.sum == textSum(text)
+	maybeLeft := t.Resubmit || mine
+	leftover, refused := maybeLeft, 0
 	for {
 		if st, err = ps.waitQuiet(ctx, t, &rep); err != nil {
 			return rep, err
@@ -66,6 +73,22 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 		before, err = ps.capture(ctx, *t.Pane, st.id, back)
 		if err != nil {
 			return rep, err
+		}
+		if hasUnseen && !mine {
+			// Another message's paste went in and had not shown: what the
+			// input holds is that one's, and an empty input may get it yet.
+			// Its own next attempt finds it; this one waits, as for a draft.
+			ago := time.Since(unseen.at).Round(time.Second)
+			if before.Text != "" {
+				return rep, &draftError{paste: true, chars: utf8.RuneCountInString(before.Text), why: fmt.Sprintf("%s: the input holds what is most likely another message's paste (%d characters), which had not shown when its attempt stopped waiting %v ago; that message's next attempt submits it", t.Pane, utf8.RuneCountInString(before.Text), ago)}
+			}
+			if ago < unseenExpiry {
+				return rep, &draftError{paste: true, why: fmt.Sprintf("%s: another message's paste went into this pane %v ago and has not shown in its input yet; it may still", t.Pane, ago)}
+			}
+			// Never showed: lost (a program that dropped it).
+			ps.Log.Warn("a paste that never showed in the pane's input is taken for lost", "agent", t.Agent, "pane", t.Pane.String(), "pasted", ago)
+			ps.clearUnseen(*t.Pane, st.id)
+			hasUnseen = false
 		}
 		if leftover && before.Found && before.Text == "" {
 			// An earlier attempt's paste (a daemon killed between the
@@ -85,6 +108,11 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 			}
 			rep.step("leftover_waited")
 			if before.Found && before.Text == "" {
+				if ago := time.Since(unseen.at); mine && ago < unseenExpiry {
+					// Pasted afresh, it would show twice if the first
+					// one showed after all: waited for a while yet.
+					return rep, &draftError{paste: true, why: fmt.Sprintf("%s: this message's paste went into the pane %v ago and has not shown in its input yet; it may still", t.Pane, ago.Round(time.Second))}
+				}
 				continue
 			}
 		}
@@ -97,11 +125,15 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 			return rep, temporary(t.Pane.String()+": not pasting", ErrAtWork)
 		}
 		if before.Text != "" {
-			if landed(before, text) {
+			if landedAs(before, text, maybeLeft) {
 				// An earlier attempt's paste, whole in the input (its
-				// envelope names this message): its submit was not taken.
-				// Submitted as it is, not pasted on top.
+				// envelope names this message; a placeholder only where
+				// one is known to be on its way): its submit was not
+				// taken. Submitted as it is, not pasted on top.
 				rep.Landing = "seen"
+				if mine {
+					ps.clearUnseen(*t.Pane, st.id)
+				}
 				return rep, ps.submit(ctx, t, st.id, back, text, prof, before, &rep)
 			}
 			return rep, DraftError(utf8.RuneCountInString(before.Text))
@@ -175,6 +207,10 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 	if !ok {
 		return rep, ps.notLanded(ctx, t, st.id, back, text, in, &rep)
 	}
+	if mine {
+		// This message's earlier paste never showed; this one did.
+		ps.clearUnseen(*t.Pane, st.id)
+	}
 	rep.Fetch = time.Since(start)
 	ps.Timings.Observe(StepPaneLanded, rep.Fetch)
 	rep.Landing = "seen"
@@ -206,8 +242,11 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 // was empty before the paste) and seen gone, else the agent is held.
 func (ps *Panes) notLanded(ctx context.Context, t Target, id string, back int, text string, in paneInput, rep *Report) error {
 	if !in.Found || in.Text == "" {
+		// It may show yet: recorded, so that this message's next attempt
+		// looks for it first, and no other is pasted beside it.
+		ps.noteUnseen(*t.Pane, id, text)
 		rep.Pasted = false
-		return temporary(t.Pane.String()+": nothing of the paste showed in the input", ErrNotLanded)
+		return temporary(t.Pane.String()+": nothing of the paste showed in the input (it may yet: this message's next attempt looks for it first)", ErrNotLanded)
 	}
 	n, err := ps.erase(ctx, t, id, back, text, in, "a paste that did not land whole", rep)
 	if err != nil {

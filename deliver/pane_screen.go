@@ -433,12 +433,18 @@ func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
 // are the ones under it. It shows the message from there, and every
 // prompt line under it is within the message (one after it is a later
 // prompt: the text above it an older input, already submitted).
-func landed(in paneInput, text string) bool {
+func landed(in paneInput, text string) bool { return landedAs(in, text, true) }
+
+// landedAs is landed, with a CLI's placeholder for a paste taken for text
+// only if placeholders: a placeholder tells a paste's length at most, and
+// another message's paste of the same length (one that showed late, after
+// its attempt gave up on it) would pass for this one's.
+func landedAs(in paneInput, text string, placeholders bool) bool {
 	if !in.Found {
 		return false
 	}
 	want := squash(text)
-	if shows(in, want) > 0 || placeholderOf(firstLine(in.Text), text) {
+	if shows(in, want) > 0 || placeholders && placeholderOf(firstLine(in.Text), text) {
 		return true
 	}
 	if in.earlier == nil || !strings.ContainsAny(text, promptMarks) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentspool/agentspool/test/panetest"
 )
@@ -699,5 +700,70 @@ func TestPaneTurnThatOutlastsTheSubmitWaitErasesThePaste(t *testing.T) {
 	r.wantPrompts()
 	if r.enteredWhileBusy() {
 		t.Error("an Enter came while the program was at work")
+	}
+}
+
+// A paste that shows only after its attempt stopped waiting for it (a CLI
+// on a loaded desk, its long paste drawn as Qwen Code's "[Pasted Content N
+// chars]") is its own message's: another message is not pasted into the
+// pane while it may still show, nor takes its placeholder, which tells
+// only a length, for its own paste of the same length and submits it (the
+// tmux proof at 9b94da5: Qwen's model got one message twice, once
+// submitted as another's). The message's next attempt submits it.
+func TestPanePasteThatShowsLateIsItsOwnMessagesAlone(t *testing.T) {
+	r := startPane(t, "-slow-first-paste", "7s", "-placeholder-over", "20")
+	tg := r.target()
+	tg.PaneBracketed = true
+	first := "[agentspool id=m1 from=a to=b]\nshown late, as a placeholder"
+	second := "[agentspool id=m2 from=a to=b]\nthe same length, another one"
+	if utf8.RuneCountInString(first) != utf8.RuneCountInString(second) {
+		t.Fatal("the two messages must have one length")
+	}
+	if _, err := r.ps.Deliver(context.Background(), tg, first); !errors.Is(err, ErrNotLanded) || !IsTemporary(err) {
+		t.Fatalf("first: err = %v, want a temporary not landed (nothing showed yet)", err)
+	}
+	// Not yet shown: the other message is not pasted beside it.
+	if _, err := r.ps.Deliver(context.Background(), tg, second); !IsDraft(err) || !IsUnseenPaste(err) {
+		t.Fatalf("second, before the first showed: err = %v, want it to wait as for a draft, for an unseen paste", err)
+	}
+	r.waitScreen("[Pasted Content ")
+	// Shown: not the other message's to submit.
+	if _, err := r.ps.Deliver(context.Background(), tg, second); !IsDraft(err) || !IsUnseenPaste(err) {
+		t.Fatalf("second, beside the first's placeholder: err = %v, want it to wait as for a draft, for an unseen paste", err)
+	}
+	if got, _ := r.records(); len(got) != 0 {
+		t.Fatalf("submitted %q before the first message's own attempt", short(got))
+	}
+	rep, err := r.ps.Deliver(context.Background(), tg, first)
+	if err != nil || rep.Landing != "seen" {
+		t.Fatalf("first, again: %v (landing %q, steps %v); want its shown paste submitted", err, rep.Landing, rep.Steps)
+	}
+	if _, err := r.ps.Deliver(context.Background(), tg, second); err != nil {
+		t.Fatalf("second, after: %v", err)
+	}
+	r.wantPrompts(first, second)
+}
+
+// Without a record of a late paste (a person's paste, or a record lost),
+// a placeholder in the input is nobody's to submit: a message that was
+// never pasted waits as for a draft, even at the placeholder's length.
+func TestPanePlaceholderIsNotAFreshMessagesOwn(t *testing.T) {
+	r := startPane(t, "-placeholder-over", "20")
+	msg := "[agentspool id=m3 from=a to=b]\nnever pasted by agentspool"
+	other := strings.Repeat("x", utf8.RuneCountInString(msg))
+	if _, err := r.tmux("set-buffer", "-b", "person", other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tmux("paste-buffer", "-p", "-d", "-b", "person", "-t", "agent:"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitScreen("[Pasted Content ")
+	tg := r.target()
+	tg.PaneBracketed = true
+	if _, err := r.ps.Deliver(context.Background(), tg, msg); !IsDraft(err) || IsUnseenPaste(err) {
+		t.Fatalf("err = %v, want it to wait as for a person's draft", err)
+	}
+	if got, _ := r.records(); len(got) != 0 {
+		t.Fatalf("submitted %q", short(got))
 	}
 }

@@ -270,9 +270,9 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	s := outcome(err, rep, msg, e, a, c)
 	d.mu.Lock()
 	st.fails = s.Counters.Fails
-	st.draftUntil, st.atWork = time.Time{}, false
+	st.draftUntil, st.atWork, st.unseenPaste = time.Time{}, false, false
 	if (deliver.IsDraft(err) || errors.Is(err, deliver.ErrAtWork)) && s.Kind == stepPostpone {
-		st.draftUntil, st.atWork = d.now().Add(s.Delay), errors.Is(err, deliver.ErrAtWork)
+		st.draftUntil, st.atWork, st.unseenPaste = d.now().Add(s.Delay), errors.Is(err, deliver.ErrAtWork), deliver.IsUnseenPaste(err)
 	}
 	mc.GUIFails, mc.Drafts, mc.AtWork, mc.QuietNoted = s.Counters.GUIFails, s.Counters.Drafts, s.Counters.AtWork, s.Counters.QuietNoted
 	d.mu.Unlock()

@@ -92,10 +92,13 @@ type agentState struct {
 	// looked at again before then (each look clicks into the input the
 	// person is writing in), whichever message is next.
 	draftUntil time.Time
-	atWork     bool   // draftUntil is for its CLI at work on a turn, not a draft
-	needsUndo  bool   // a delivery may have left a paste in the input (crash)
-	hookNote   string // the last deliver_when decision logged (ready.go)
-	merged     int    // submits the agent's hook saw merged with other text
+	atWork     bool // draftUntil is for its CLI at work on a turn, not a draft
+	// unseenPaste: draftUntil is for a paste into its pane that had not
+	// shown (deliver.IsUnseenPaste), not a person's draft.
+	unseenPaste bool
+	needsUndo   bool   // a delivery may have left a paste in the input (crash)
+	hookNote    string // the last deliver_when decision logged (ready.go)
+	merged      int    // submits the agent's hook saw merged with other text
 	// again is the target of the agent's last submit, when it went into an
 	// agent CLI whose submit may be tapped again (deliver.SubmitAgain):
 	// its ack wait taps it once more when no ack comes soon.

@@ -23,7 +23,7 @@ func (d *Daemon) schedule() {
 	for _, name := range names {
 		d.mu.Lock()
 		st := d.agent(name)
-		busy, draftUntil, atWork := st.busy, st.draftUntil, st.atWork
+		busy, draftUntil, atWork, unseenPaste := st.busy, st.draftUntil, st.atWork, st.unseenPaste
 		d.mu.Unlock()
 		if busy {
 			continue
@@ -32,9 +32,12 @@ func (d *Daemon) schedule() {
 			if soonest.IsZero() || draftUntil.Before(soonest) {
 				soonest = draftUntil
 			}
-			if atWork {
+			switch {
+			case atWork:
 				d.setState(name, "waiting for its CLI to finish a turn", "its pane shows it at work; looked at again "+draftUntil.Format(time.TimeOnly))
-			} else {
+			case unseenPaste:
+				d.setState(name, "waiting for an earlier paste to show", "a paste into its pane had not shown in its input; looked at again "+draftUntil.Format(time.TimeOnly))
+			default:
 				d.setState(name, "waiting for the input to be cleared", "it holds a draft; looked at again "+draftUntil.Format(time.TimeOnly))
 			}
 			continue

@@ -15,6 +15,9 @@
 // is a newline. Each submit appends one JSON line {"prompt": ..., "at":
 // unix ms} to -log.
 //
+// -placeholder-over N: a paste of more than N characters into an empty
+// input shows as "[Pasted Content N chars]" until it is submitted (its
+// text) or a backspace takes it out whole, as Qwen Code shows one.
 // -newline-within D is Gemini CLI's rule: an Enter that comes within D of
 // the end of a paste inserts a newline instead of submitting.
 // -busy D: after each submit the program works for D, its status line
@@ -53,6 +56,7 @@ func main() {
 	noBracketed := flag.Bool("no-bracketed", false, "do not ask the terminal for bracketed paste")
 	slow := flag.Duration("slow-first-paste", 0, "show the first paste only this long after it came (a CLI busy rendering)")
 	cut := flag.Int("cut-first-paste", 0, "keep only this many characters of the first paste (a paste that did not land whole)")
+	placeholderOver := flag.Int("placeholder-over", 0, "show a paste of more than this many characters into an empty input as \"[Pasted Content N chars]\" (Qwen Code's placeholder; 0: never)")
 	ackCmd := flag.String("ack", "", "run this command with the message's id after each submit that holds an envelope, as an agent's hook acks")
 	flag.Parse()
 	if *logPath == "" {
@@ -77,7 +81,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "paneagent:", err)
 		os.Exit(1)
 	}
-	a := &agent{log: logf, newlineWithin: *newlineWithin, busy: *busy, workAfterPaste: *workAfterPaste, cut: *cut, ackCmd: strings.Fields(*ackCmd)}
+	a := &agent{log: logf, newlineWithin: *newlineWithin, busy: *busy, workAfterPaste: *workAfterPaste, cut: *cut, placeholderOver: *placeholderOver, ackCmd: strings.Fields(*ackCmd)}
 	restore := func() {
 		os.Stdout.WriteString("\x1b[?2004l")
 		unix.IoctlSetTermios(0, unix.TCSETS, old)
@@ -130,6 +134,11 @@ type agent struct {
 	// cut: the first paste keeps this many characters (0: all).
 	cut, pasted, pastes int
 	ackCmd              []string
+	// placeholderOver: -placeholder-over. placeholder: the input is one
+	// such paste, shown as its placeholder; before: the input's length
+	// when the paste began.
+	placeholderOver, before int
+	placeholder             bool
 }
 
 const (
@@ -147,11 +156,15 @@ func (a *agent) feed(b []byte) []byte {
 			a.inPaste = true
 			a.pastes++
 			a.pasted = 0
+			a.before = len(a.input)
 			b = b[len(pasteStart):]
 			continue
 		case strings.HasPrefix(s, pasteStop):
 			a.inPaste = false
 			a.pasteEnd = time.Now()
+			if a.placeholderOver > 0 && a.before == 0 && a.pasted > a.placeholderOver {
+				a.placeholder = true
+			}
 			if a.workAfterPaste > 0 {
 				a.work(a.workAfterPaste)
 			}
@@ -184,7 +197,10 @@ func (a *agent) feed(b []byte) []byte {
 		case c == '\n':
 			a.input = append(a.input, '\n')
 		case c == 0x7f || c == 0x08:
-			if len(a.input) > 0 {
+			if a.placeholder {
+				// A placeholder goes whole, with one backspace.
+				a.input, a.placeholder = a.input[:0], false
+			} else if len(a.input) > 0 {
 				a.input = a.input[:len(a.input)-1]
 			}
 		case c == 0x15: // ctrl+u
@@ -211,6 +227,8 @@ func (a *agent) feed(b []byte) []byte {
 			}
 			if a.inPaste {
 				a.pasted++
+			} else {
+				a.placeholder = false // typed after it: the text shows
 			}
 			a.input = append(a.input, r)
 			b = b[size:]
@@ -232,7 +250,7 @@ func (a *agent) enter() {
 	case len(a.input) == 0:
 	default:
 		p := string(a.input)
-		a.input = a.input[:0]
+		a.input, a.placeholder = a.input[:0], false
 		a.submitted = append(a.submitted, p)
 		a.record(map[string]any{"prompt": p})
 		if m := envelopeRE.FindStringSubmatch(p); m != nil && len(a.ackCmd) > 0 {
@@ -276,7 +294,9 @@ func (a *agent) draw() {
 	// A long input shows its end only, after "…", as a CLI's input box
 	// scrolls: the prompt stays on the screen.
 	shown := string(a.input)
-	if n := len(a.input); n > showRunes || strings.Count(shown, "\n") >= showLines {
+	if a.placeholder {
+		shown = fmt.Sprintf("[Pasted Content %d chars]", len(a.input))
+	} else if n := len(a.input); n > showRunes || strings.Count(shown, "\n") >= showLines {
 		tail := a.input[max(0, n-showRunes):]
 		ls := strings.Split(string(tail), "\n")
 		shown = "…" + strings.Join(ls[max(0, len(ls)-showLines):], "\n")
