@@ -245,7 +245,7 @@ func (ps *Panes) notLanded(ctx context.Context, t Target, id string, back int, t
 		// It may show yet: recorded, so that this message's next attempt
 		// looks for it first, and no other is pasted beside it.
 		ps.noteUnseen(*t.Pane, id, text)
-		rep.Pasted = false
+		rep.Pasted, rep.MayShow = false, true
 		return temporary(t.Pane.String()+": nothing of the paste showed in the input (it may yet: this message's next attempt looks for it first)", ErrNotLanded)
 	}
 	n, err := ps.erase(ctx, t, id, back, text, in, "a paste that did not land whole", rep)

@@ -85,6 +85,10 @@ type Report struct {
 	// returns an error with Pasted && !Submitted left text in the input
 	// that Undo could not take back: the caller should park the message.
 	Pasted, Submitted, Undone bool
+	// MayShow: a paste went into a pane and had not shown in its input
+	// when the attempt stopped waiting for it (Pasted is false): it may
+	// show yet, and be submitted by anyone (Panes' unseenPaste).
+	MayShow bool
 	// Erased: the input held an earlier paste of ours and nothing else,
 	// which an undo had not taken back; it was selected and deleted.
 	Erased bool

@@ -295,6 +295,18 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	if deliver.IsNotQuiet(err) {
 		d.setState(e.Agent, "waiting for a quiet desk", e.ID)
 	}
+	if rep.MayShow && s.Kind == stepPostpone {
+		// Its paste may show in the pane yet, and be submitted by anyone
+		// (a person's Enter): its ack counts from the paste on, so that
+		// the hook acks it (spool.Entry.PastedOnce) and the daemon finds
+		// that ack before it pastes it again. Recorded as a submit at
+		// the delivery's start, which the postpone keeps as the first.
+		if m, err := d.sp.Mark(e, false, began); err == nil {
+			e = m
+		} else {
+			d.log.Error("mark a paste that may show yet", "id", e.ID, "err", err)
+		}
+	}
 	d.apply(e, s, a)
 }
 

@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/agentspool/agentspool/confirm"
 	"github.com/agentspool/agentspool/spool"
 	"github.com/agentspool/agentspool/test/panetest"
 )
@@ -143,5 +146,82 @@ func TestAnUnbracketedPaneHoldsItsAgentAtOnce(t *testing.T) {
 	}
 	if got := paneLog(t, logs["pa"]); len(got) != 0 {
 		t.Errorf("submitted %q", got)
+	}
+}
+
+// A paste into a pane that had not shown when its attempt stopped waiting
+// (a CLI slow to draw it, here 7 s), which a person then submits while the
+// daemon waits for them: the message counts as pasted (the agent's hook
+// acks only those, spool.Spool.Pasted), and the daemon finds that ack
+// before it would paste the message again. Without the paste's record as
+// a first submit, the hook refused the ack and the message reached its
+// agent twice.
+func TestAPasteThatShowedLateAndAPersonSubmittedIsNotPastedAgain(t *testing.T) {
+	bin, dir := panetest.PaneAgent(t), t.TempDir()
+	log := filepath.Join(dir, "pa.jsonl")
+	srv := panetest.Start(t, "pa", bin+" -log "+log+" -slow-first-paste 7s -placeholder-over 20", 100, 20)
+	r := newRig(t, fmt.Sprintf(`  Pane-A: {tmux: "pa:", tmux_socket: %q, tmux_bracketed: true, ack_timeout: 60s}
+`, srv.Socket))
+	person := srv.Attach(t, "pa")
+	stop, typing := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	r.beforeRun = func(d *Daemon) {
+		d.panes.LockDir, d.panes.QuietFor = filepath.Join(r.dir, "locks"), time.Second
+		d.panes.AfterStep = func(step string) {
+			if step != "pasted" {
+				return
+			}
+			// From the first paste on, the person keeps the pane busy
+			// with keys that change nothing (an arrow), so that the
+			// daemon waits for them.
+			once.Do(func() {
+				go func() {
+					defer close(typing)
+					for {
+						person("\x1b[C")
+						select {
+						case <-stop:
+							return
+						case <-time.After(200 * time.Millisecond):
+						}
+					}
+				}()
+			})
+		}
+	}
+	e := r.send("Pane-A", "a message whose paste shows late")
+	r.start()
+	r.waitLog("nothing of the paste showed")
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if out, _ := srv.Tmux("capture-pane", "-p", "-t", "pa:"); strings.Contains(out, "[Pasted Content ") {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the paste never showed")
+		}
+	}
+	person("\r")
+	for end := time.Now().Add(5 * time.Second); len(paneLog(t, log)) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the person's Enter submitted nothing")
+		}
+	}
+	// What the agent's hook asks before it acks.
+	if _, ok, err := r.sp.Pasted("Pane-A", e.ID); !ok {
+		t.Fatalf("the message does not count as pasted (%v): its hook would not ack it", err)
+	}
+	a, _ := r.cfg.Agent("Pane-A")
+	if _, err := confirm.WriteAck(a.Inbox, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	<-typing
+	r.waitState(spool.StateDone, "Pane-A", 1)
+	time.Sleep(500 * time.Millisecond) // nothing more comes
+	if got := paneLog(t, log); len(got) != 1 {
+		t.Errorf("the pane's program got %d prompts, want 1: %q", len(got), got)
+	}
+	if !strings.Contains(r.logs.String(), "acked before the retry") {
+		t.Errorf("not done by the ack found before a retry:\n%s", r.logs.String())
 	}
 }

@@ -45,8 +45,10 @@ func (s *Spool) Pasted(agent, id string) (Entry, bool, error) {
 
 // PastedOnce reports whether the daemon pasted e at least once, from the
 // retry state in its name: done (submitted), an attempt counted (only a
-// submit that got no ack counts one), or marked pasting or submitted in
-// cur/ (the hook can run between the submit key and the submitted mark).
+// submit that got no ack counts one), marked pasting or submitted in cur/
+// (the hook can run between the submit key and the submitted mark), or a
+// first submit recorded (also a paste into a pane that had not shown when
+// its attempt stopped waiting, and may be submitted yet).
 func (e Entry) PastedOnce() bool {
-	return e.State == StateDone || e.Attempt > 0 || e.Pasting || !e.Submitted.IsZero()
+	return e.State == StateDone || e.Attempt > 0 || e.Pasting || !e.Submitted.IsZero() || !e.FirstSubmit.IsZero()
 }

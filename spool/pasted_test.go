@@ -45,3 +45,30 @@ func TestPastedFindsAMessageOnlyOnceItWasPasted(t *testing.T) {
 		t.Fatal("an invalid id is looked up")
 	}
 }
+
+// A paste that may show in the input yet (a pane that had not drawn it
+// when its attempt stopped waiting): the daemon marks it submitted at the
+// paste, then postpones it to new/ with no attempt counted. It stays found,
+// so that whoever submits it (a person's Enter) has it acked.
+func TestPastedFindsAPostponedMessageWhosePasteMayShowYet(t *testing.T) {
+	s := openTest(t)
+	e := enqueue(t, s, "Agent-1", "hello")
+	c, err := s.Claim(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Mark(c, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Postpone(m, time.Now().Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Attempt != 0 || p.FirstSubmit.IsZero() {
+		t.Fatalf("postponed: attempt %d, first submit %v; want 0 and the paste's time", p.Attempt, p.FirstSubmit)
+	}
+	if got, ok, err := s.Pasted("Agent-1", e.ID); !ok || err != nil || got.State != StateNew {
+		t.Fatalf("postponed after a paste that may show: %+v, %v, %v", got, ok, err)
+	}
+}
