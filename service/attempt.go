@@ -152,8 +152,9 @@ func (d *Daemon) deliverOne(e spool.Entry) {
 	}
 	t := d.target(a, msg.Priority == spool.PriorityUrgent)
 	// A retry after no ack: the submit may have been dropped, the paste
-	// still in the input; deliver looks before pasting again.
-	t.Resubmit = e.Attempt > 0 || paneLeftover
+	// still in the input; deliver looks before pasting again. So too for
+	// a pane's message whose earlier paste may show yet (pastedBefore).
+	t.Resubmit = e.Attempt > 0 || paneLeftover || a.Tmux != "" && pastedBefore(e)
 	t.QuietWait = func() { d.setState(e.Agent, "waiting for a quiet desk", e.ID) }
 	// The GUI sequence is never cut in the middle: a stop waits for it.
 	gctx := context.WithoutCancel(d.ctx)

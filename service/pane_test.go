@@ -225,3 +225,48 @@ func TestAPasteThatShowedLateAndAPersonSubmittedIsNotPastedAgain(t *testing.T) {
 		t.Errorf("not done by the ack found before a retry:\n%s", r.logs.String())
 	}
 }
+
+// While a message's paste into a pane may show yet, that message goes
+// next, before the others queued for the agent (found from its name, so
+// also after a restart): each other one claimed first would only be
+// refused (the tmux proof saw 35 such refusals in a row, three minutes of
+// a Qwen Code pane taking nothing).
+func TestAPasteThatMayShowYetGoesBeforeTheOthers(t *testing.T) {
+	bin, dir := panetest.PaneAgent(t), t.TempDir()
+	log := filepath.Join(dir, "pa.jsonl")
+	srv := panetest.Start(t, "pa", bin+" -log "+log+" -slow-first-paste 7s -placeholder-over 20", 100, 20)
+	r := newRig(t, fmt.Sprintf(`  Pane-A: {tmux: "pa:", tmux_socket: %q, tmux_bracketed: true, ack: false}
+`, srv.Socket))
+	r.beforeRun = func(d *Daemon) { d.panes.LockDir = filepath.Join(r.dir, "locks") }
+	x := r.send("Pane-A", "the first message, shown late")
+	y := r.send("Pane-A", "the second message")
+	r.start()
+	r.waitState(spool.StateDone, "Pane-A", 2)
+	got := paneLog(t, log)
+	if len(got) != 2 || !strings.Contains(got[0], x.ID) || !strings.Contains(got[1], y.ID) {
+		t.Fatalf("the pane's program got %q, want the first message, then the second", got)
+	}
+	for _, l := range r.journalLines() {
+		if l.Event == "attempt" && l.ID == y.ID && !l.OK {
+			t.Errorf("the second message was claimed while the first's paste might show, and refused: %s", l.Err)
+		}
+	}
+}
+
+// journalLines reads the daemon's journal.
+func (r *rig) journalLines() []JournalLine {
+	r.t.Helper()
+	data, err := os.ReadFile(filepath.Join(r.cfg.Spool, "journal.jsonl"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var out []JournalLine
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var j JournalLine
+		if err := json.Unmarshal([]byte(l), &j); err != nil {
+			r.t.Fatalf("journal line %q: %v", l, err)
+		}
+		out = append(out, j)
+	}
+	return out
+}

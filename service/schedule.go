@@ -46,7 +46,11 @@ func (d *Daemon) schedule() {
 			d.setState(name, "held", reason)
 			continue
 		}
-		e, ok, wake, err := d.sp.Next(name, now)
+		var first func(spool.Entry) bool
+		if st.cfg != nil && st.cfg.Tmux != "" {
+			first = pastedBefore
+		}
+		e, ok, wake, err := d.sp.NextFirst(name, now, first)
 		if err != nil {
 			d.log.Error("scan", "agent", name, "err", err)
 			continue
@@ -110,6 +114,15 @@ func (d *Daemon) schedule() {
 		time.AfterFunc(time.Until(soonest)+time.Millisecond, d.poke)
 	}
 }
+
+// pastedBefore is a pane agent's message that goes before the others: one
+// back in new/ whose paste may be in the pane's input, or show there yet
+// (a first submit recorded, no attempt counted: a paste that had not shown
+// when its attempt stopped waiting, spool.Entry.PastedOnce). Until it is
+// resolved the pane takes no other paste (deliver.IsUnseenPaste), so any
+// other message claimed first would only be refused. Read from the
+// message's name, it holds across a restart.
+func pastedBefore(e spool.Entry) bool { return !e.FirstSubmit.IsZero() && e.Attempt == 0 }
 
 // refuseSameID keeps one message per id live for an agent. An ack names
 // only the id, so of two live messages with one id (two drops of

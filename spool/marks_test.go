@@ -149,3 +149,30 @@ func TestFirstSubmitTravelsWithTheSeries(t *testing.T) {
 		t.Fatalf("Requeue: %+v, %v", q, err)
 	}
 }
+
+// NextFirst puts the first message its predicate holds for before every
+// other: it is returned when due, and while it is not, no other is (wake
+// is its not-before); with no such message it is Next.
+func TestNextFirstPutsOneMessageBeforeTheOthers(t *testing.T) {
+	s := openTest(t)
+	a := enqueue(t, s, "Agent-1", "queued first")
+	b := enqueue(t, s, "Agent-1", "queued second")
+	isB := func(e Entry) bool { return e.ID == b.ID }
+	if e, ok, _, _ := s.NextFirst("Agent-1", time.Now(), isB); !ok || e.ID != b.ID {
+		t.Fatalf("NextFirst: %v %v, want the second", e.ID, ok)
+	}
+	c, err := s.Claim(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := time.Now().Add(time.Hour)
+	if _, err := s.Postpone(c, nb); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok, wake, _ := s.NextFirst("Agent-1", time.Now(), isB); ok || !wake.Equal(time.UnixMilli(nb.UnixMilli())) {
+		t.Fatalf("NextFirst, its message not due: %v %v wake %v; want none, wake at %v", e.ID, ok, wake, nb)
+	}
+	if e, ok, _, _ := s.NextFirst("Agent-1", time.Now(), func(Entry) bool { return false }); !ok || e.ID != a.ID {
+		t.Fatalf("NextFirst, no message of its: %v %v, want the first", e.ID, ok)
+	}
+}

@@ -372,9 +372,27 @@ func listOrder(a, b Entry) int {
 // not-before among the postponed ones (zero if there are none), so the
 // caller knows when to look again without a second scan.
 func (s *Spool) Next(agent string, now time.Time) (e Entry, ok bool, wake time.Time, err error) {
+	return s.NextFirst(agent, now, nil)
+}
+
+// NextFirst is Next, but the first message in delivery order for which
+// first holds (nil: none) goes before every other: when its not-before
+// time has not come, no other is returned, and wake is that time.
+func (s *Spool) NextFirst(agent string, now time.Time, first func(Entry) bool) (e Entry, ok bool, wake time.Time, err error) {
 	es, err := s.Scan(StateNew, agent)
 	if err != nil {
 		return Entry{}, false, time.Time{}, err
+	}
+	if first != nil {
+		for _, e := range es {
+			if !first(e) {
+				continue
+			}
+			if e.NotBefore.After(now) {
+				return Entry{}, false, e.NotBefore, nil
+			}
+			return e, true, time.Time{}, nil
+		}
 	}
 	for _, e := range es {
 		if !e.NotBefore.After(now) {
