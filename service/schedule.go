@@ -50,7 +50,7 @@ func (d *Daemon) schedule() {
 		if st.cfg != nil && st.cfg.Tmux != "" {
 			first = pastedBefore
 		}
-		e, ok, wake, err := d.sp.NextFirst(name, now, first)
+		e, ok, wake, err := d.sp.NextFirst(name, now, first, d.passable)
 		if err != nil {
 			d.log.Error("scan", "agent", name, "err", err)
 			continue
@@ -114,6 +114,15 @@ func (d *Daemon) schedule() {
 		time.AfterFunc(time.Until(soonest)+time.Millisecond, d.poke)
 	}
 }
+
+// passBehind is how many failed attempts of its own (in its series) let
+// a postponed message be passed by the messages queued after it: until
+// then it keeps its place (an agent sees its messages in order), after it
+// looks like the message's own trouble, and the agent's queue goes on.
+const passBehind = 3
+
+// passable reports whether e, postponed, may be passed (passBehind).
+func (d *Daemon) passable(e spool.Entry) bool { return d.countsOf(e).GUIFails >= passBehind }
 
 // pastedBefore is a pane agent's message that goes before the others: one
 // back in new/ whose paste may be in the pane's input, or show there yet

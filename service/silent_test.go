@@ -235,3 +235,42 @@ func TestAPanicInADeliveryHoldsTheAgentAndTheDaemonGoesOn(t *testing.T) {
 		t.Errorf("the log does not say it: %s", r.logs.String())
 	}
 }
+
+// A message whose paste was refused once (another client took the
+// clipboard) keeps its place: the agent's next message waits for it, and
+// the agent sees them in the order they were sent (the tmux proof's Tk
+// windows once got such a message last, after the 17 queued behind it).
+func TestAMessageRefusedOnceKeepsItsPlace(t *testing.T) {
+	r := newRig(t, "")
+	var spoiled atomic.Bool
+	r.desk.BeforeKey = func(d *fakedesktop.Desk, combo []string) {
+		if strings.Join(combo, "+") != "ctrl+v" {
+			return
+		}
+		// Each paste of the first message is spoiled until one attempt
+		// of it gives up (back to new/).
+		if clip, _ := d.Clipboard(); strings.Contains(string(clip), "first") && !strings.Contains(r.logs.String(), "to=new") {
+			spoiled.Store(true)
+			d.Clobber("a clipboard manager's copy")
+		}
+	}
+	var ids []string
+	for _, body := range []string{"first", "second", "third"} {
+		ids = append(ids, r.send("Agent-1", body).ID)
+		time.Sleep(2 * time.Millisecond)
+	}
+	r.start()
+	r.waitState(spool.StateDone, "Agent-1", 3)
+	if !spoiled.Load() || !strings.Contains(r.logs.String(), "to=new") {
+		t.Fatal("the first message was never refused")
+	}
+	got := r.desk.Window("Agent-1").Submits
+	if len(got) != 3 {
+		t.Fatalf("submits %q, want 3", got)
+	}
+	for i, id := range ids {
+		if !strings.Contains(got[i], id) {
+			t.Errorf("submit %d is %q, want %s: %q", i, got[i], id, got)
+		}
+	}
+}

@@ -156,9 +156,13 @@ func TestFirstSubmitTravelsWithTheSeries(t *testing.T) {
 func TestNextFirstPutsOneMessageBeforeTheOthers(t *testing.T) {
 	s := openTest(t)
 	a := enqueue(t, s, "Agent-1", "queued first")
+	// Apart by more than a file time's tick (the kernel's coarse clock:
+	// up to 10 ms): b is claimed out of turn below, and a message claimed
+	// before goes first among those of its millisecond.
+	time.Sleep(20 * time.Millisecond)
 	b := enqueue(t, s, "Agent-1", "queued second")
 	isB := func(e Entry) bool { return e.ID == b.ID }
-	if e, ok, _, _ := s.NextFirst("Agent-1", time.Now(), isB); !ok || e.ID != b.ID {
+	if e, ok, _, _ := s.NextFirst("Agent-1", time.Now(), isB, nil); !ok || e.ID != b.ID {
 		t.Fatalf("NextFirst: %v %v, want the second", e.ID, ok)
 	}
 	c, err := s.Claim(b)
@@ -169,10 +173,53 @@ func TestNextFirstPutsOneMessageBeforeTheOthers(t *testing.T) {
 	if _, err := s.Postpone(c, nb); err != nil {
 		t.Fatal(err)
 	}
-	if e, ok, wake, _ := s.NextFirst("Agent-1", time.Now(), isB); ok || !wake.Equal(time.UnixMilli(nb.UnixMilli())) {
+	if e, ok, wake, _ := s.NextFirst("Agent-1", time.Now(), isB, nil); ok || !wake.Equal(time.UnixMilli(nb.UnixMilli())) {
 		t.Fatalf("NextFirst, its message not due: %v %v wake %v; want none, wake at %v", e.ID, ok, wake, nb)
 	}
-	if e, ok, _, _ := s.NextFirst("Agent-1", time.Now(), func(Entry) bool { return false }); !ok || e.ID != a.ID {
+	if e, ok, _, _ := s.NextFirst("Agent-1", time.Now(), func(Entry) bool { return false }, nil); !ok || e.ID != a.ID {
 		t.Fatalf("NextFirst, no message of its: %v %v, want the first", e.ID, ok)
+	}
+}
+
+// A postponed or retried message keeps its place in its agent's queue: it
+// is waited for, not passed by those queued after it (an agent sees its
+// messages in order; the tmux proof's Tk windows once got one last, after
+// a paste refused for a moment), while other agents' messages go on.
+func TestAPostponedMessageKeepsItsPlace(t *testing.T) {
+	s := openTest(t)
+	a := enqueue(t, s, "Agent-1", "queued first")
+	b := enqueue(t, s, "Agent-1", "queued second")
+	o := enqueue(t, s, "Agent-2", "another agent's")
+	c, err := s.Claim(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := time.Now().Add(time.Hour)
+	if _, err := s.Postpone(c, nb); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok, wake, _ := s.Next("Agent-1", time.Now()); ok || !wake.Equal(time.UnixMilli(nb.UnixMilli())) {
+		t.Fatalf("Next: %v %v wake %v; want the postponed first message waited for, wake at %v", e.ID, ok, wake, nb)
+	}
+	if e, ok, _, _ := s.Next("", time.Now()); !ok || e.ID != o.ID {
+		t.Fatalf("Next of any agent: %v %v; want the other agent's", e.ID, ok)
+	}
+	// One that keeps failing on its own may be passed.
+	if e, ok, _, _ := s.NextFirst("Agent-1", time.Now(), nil, func(e Entry) bool { return e.ID == a.ID }); !ok || e.ID != b.ID {
+		t.Fatalf("NextFirst, the first passable: %v %v; want the second", e.ID, ok)
+	}
+	due, ok, _, _ := s.Next("Agent-1", nb.Add(time.Second))
+	if !ok || due.ID != a.ID {
+		t.Fatalf("Next when due: %v %v; want the first message, before %v", due.ID, ok, b.ID)
+	}
+	c, err = s.Claim(due)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Retry(c, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok, _, _ := s.Next("Agent-1", time.Now()); !ok || e.ID != a.ID {
+		t.Fatalf("after a retry: %v %v; want the first message still first", e.ID, ok)
 	}
 }

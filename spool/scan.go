@@ -350,10 +350,24 @@ func (s *Spool) cacheStore(state State, all bool, dirs map[string]map[string]cac
 }
 
 // deliveryOrder: per agent, urgent first, then first queued, then name.
+// deliveryOrder is each agent's messages by priority, then by when they
+// first entered new/ (EnteredAt: a message postponed or retried keeps
+// its place, rather than go behind those queued after it), to the
+// millisecond (a claimed message's name keeps no finer time); within one
+// millisecond a message claimed before goes first (it was first in line
+// at its claim), then by the time each entered new/ last, then by name.
 func deliveryOrder(a, b Entry) int {
+	claimed := func(e Entry) int {
+		if e.Entered.IsZero() {
+			return 1
+		}
+		return 0
+	}
 	return cmp.Or(
 		strings.Compare(a.Agent, b.Agent),
 		cmp.Compare(b.Priority, a.Priority),
+		a.EnteredAt().Truncate(time.Millisecond).Compare(b.EnteredAt().Truncate(time.Millisecond)),
+		cmp.Compare(claimed(a), claimed(b)),
 		a.Queued.Compare(b.Queued),
 		strings.Compare(a.Name, b.Name),
 	)
@@ -368,17 +382,23 @@ func listOrder(a, b Entry) int {
 }
 
 // Next returns the first message for agent ("" = any agent) in delivery
-// order whose not-before time has come. When none has, wake is the earliest
-// not-before among the postponed ones (zero if there are none), so the
-// caller knows when to look again without a second scan.
+// order, if its not-before time has come: an agent's messages go in that
+// order, and one postponed (a retry's backoff, a paste refused for a
+// moment) is waited for, not passed by those queued after it. When none is
+// due, wake is the earliest not-before of the agents' first messages
+// (zero if there are none), so the caller knows when to look again
+// without a second scan.
 func (s *Spool) Next(agent string, now time.Time) (e Entry, ok bool, wake time.Time, err error) {
-	return s.NextFirst(agent, now, nil)
+	return s.NextFirst(agent, now, nil, nil)
 }
 
 // NextFirst is Next, but the first message in delivery order for which
 // first holds (nil: none) goes before every other: when its not-before
-// time has not come, no other is returned, and wake is that time.
-func (s *Spool) NextFirst(agent string, now time.Time, first func(Entry) bool) (e Entry, ok bool, wake time.Time, err error) {
+// time has not come, no other is returned, and wake is that time. A
+// message not yet due for which passable holds (nil: none) is passed by
+// those after it, as a message that keeps failing on its own should not
+// stop its agent's queue.
+func (s *Spool) NextFirst(agent string, now time.Time, first, passable func(Entry) bool) (e Entry, ok bool, wake time.Time, err error) {
 	es, err := s.Scan(StateNew, agent)
 	if err != nil {
 		return Entry{}, false, time.Time{}, err
@@ -394,9 +414,16 @@ func (s *Spool) NextFirst(agent string, now time.Time, first func(Entry) bool) (
 			return e, true, time.Time{}, nil
 		}
 	}
+	waiting := map[string]bool{} // agents whose first message is not due
 	for _, e := range es {
+		if waiting[e.Agent] {
+			continue
+		}
 		if !e.NotBefore.After(now) {
 			return e, true, time.Time{}, nil
+		}
+		if passable == nil || !passable(e) {
+			waiting[e.Agent] = true
 		}
 		if wake.IsZero() || e.NotBefore.Before(wake) {
 			wake = e.NotBefore
