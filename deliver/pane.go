@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -302,11 +303,26 @@ func (ps *Panes) capture(ctx context.Context, p Pane, id string, back int) (pane
 
 // lock takes the pane's own lock (by server and pane id).
 func (ps *Panes) lock(ctx context.Context, p Pane, id string) (func(), time.Duration, error) {
+	l, err := ps.paneLock(p, id)
+	if err != nil || l == nil {
+		return func() {}, 0, err
+	}
+	waited, err := l.Lock(ctx)
+	if err != nil {
+		return nil, waited, err
+	}
+	return func() { l.Unlock() }, waited, nil
+}
+
+// paneLock is the pane's own lock, made at its first use; nil without a
+// LockDir.
+func (ps *Panes) paneLock(p Pane, id string) (*DesktopLock, error) {
 	if ps.LockDir == "" {
-		return func() {}, 0, nil
+		return nil, nil
 	}
 	name := paneLockName(p, id)
 	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	if ps.locks == nil {
 		ps.locks = map[string]*DesktopLock{}
 	}
@@ -314,17 +330,11 @@ func (ps *Panes) lock(ctx context.Context, p Pane, id string) (func(), time.Dura
 	if l == nil {
 		var err error
 		if l, err = NewDesktopLock(filepath.Join(ps.LockDir, name)); err != nil {
-			ps.mu.Unlock()
-			return nil, 0, err
+			return nil, err
 		}
 		ps.locks[name] = l
 	}
-	ps.mu.Unlock()
-	waited, err := l.Lock(ctx)
-	if err != nil {
-		return nil, waited, err
-	}
-	return func() { l.Unlock() }, waited, nil
+	return l, nil
 }
 
 // paneLockName is the pane's lock file's name in LockDir: its server's
@@ -358,48 +368,54 @@ func textSum(text string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// unseenSidecar is the unseen paste's record beside the pane's lock
+// (DesktopLock.WriteSidecar): read and written under that lock only.
+const unseenSidecar = "unseen"
+
 // noteUnseen records that text's paste into pane id did not show. Beside
 // the pane's lock (so a restarted daemon, or another on the same pane,
 // knows it), or in memory without a LockDir.
 func (ps *Panes) noteUnseen(p Pane, id, text string) {
 	u := unseenPaste{sum: textSum(text), at: time.Now()}
-	if ps.LockDir == "" {
+	l, err := ps.paneLock(p, id)
+	if err == nil && l != nil {
+		err = l.WriteSidecar(unseenSidecar, fmt.Appendf(nil, "%s %d\n", u.sum, u.at.UnixNano()))
+	}
+	if err != nil {
+		ps.Log.Warn("cannot record a paste that has not shown yet", "pane", p.String(), "err", err)
+		return
+	}
+	if l == nil {
 		ps.mu.Lock()
 		if ps.unseen == nil {
 			ps.unseen = map[string]unseenPaste{}
 		}
 		ps.unseen[paneLockName(p, id)] = u
 		ps.mu.Unlock()
-		return
-	}
-	path := filepath.Join(ps.LockDir, paneLockName(p, id)+".unseen")
-	tmp := path + ".tmp"
-	data := fmt.Sprintf("%s %d\n", u.sum, u.at.UnixNano())
-	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
-		ps.Log.Warn("cannot record a paste that has not shown yet", "pane", p.String(), "err", err)
-		return
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		ps.Log.Warn("cannot record a paste that has not shown yet", "pane", p.String(), "err", err)
 	}
 }
 
 // unseenOf is the pane's paste that has not shown, if one is recorded.
 func (ps *Panes) unseenOf(p Pane, id string) (unseenPaste, bool) {
-	if ps.LockDir == "" {
+	l, err := ps.paneLock(p, id)
+	if err != nil {
+		return unseenPaste{}, false
+	}
+	if l == nil {
 		ps.mu.Lock()
 		defer ps.mu.Unlock()
 		u, ok := ps.unseen[paneLockName(p, id)]
 		return u, ok
 	}
-	data, err := os.ReadFile(filepath.Join(ps.LockDir, paneLockName(p, id)+".unseen"))
-	if err != nil {
+	data, err := l.ReadSidecar(unseenSidecar)
+	if errors.Is(err, fs.ErrNotExist) {
 		return unseenPaste{}, false
 	}
 	sum, at, _ := strings.Cut(strings.TrimSpace(string(data)), " ")
-	ns, err := strconv.ParseInt(at, 10, 64)
-	if err != nil || len(sum) != 2*sha256.Size {
-		// Unreadable: as old as can be, of no message's.
+	ns, perr := strconv.ParseInt(at, 10, 64)
+	if err != nil || perr != nil || len(sum) != 2*sha256.Size {
+		// Unreadable, or refused (not a file of ours): as old as can
+		// be, of no message's.
 		return unseenPaste{sum: "?"}, true
 	}
 	return unseenPaste{sum: sum, at: time.Unix(0, ns)}, true
@@ -407,13 +423,19 @@ func (ps *Panes) unseenOf(p Pane, id string) (unseenPaste, bool) {
 
 // clearUnseen forgets the pane's paste that had not shown.
 func (ps *Panes) clearUnseen(p Pane, id string) {
-	if ps.LockDir == "" {
+	l, err := ps.paneLock(p, id)
+	switch {
+	case err != nil:
+	case l == nil:
 		ps.mu.Lock()
 		delete(ps.unseen, paneLockName(p, id))
 		ps.mu.Unlock()
-		return
+	default:
+		if err = os.Remove(l.sidecarPath(unseenSidecar)); errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
 	}
-	if err := os.Remove(filepath.Join(ps.LockDir, paneLockName(p, id)+".unseen")); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err != nil {
 		ps.Log.Warn("cannot clear the record of a paste that had not shown", "pane", p.String(), "err", err)
 	}
 }
