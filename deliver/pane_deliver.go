@@ -79,8 +79,8 @@ func (ps *Panes) Deliver(ctx context.Context, t Target, text string) (rep Report
 			// input holds is that one's, and an empty input may get it yet.
 			// Its own next attempt finds it; this one waits, as for a draft.
 			ago := time.Since(unseen.at).Round(time.Second)
-			if before.Text != "" {
-				return rep, &draftError{paste: true, chars: utf8.RuneCountInString(before.Text), why: fmt.Sprintf("%s: the input holds what is most likely another message's paste (%d characters), which had not shown when its attempt stopped waiting %v ago; that message's next attempt submits it", t.Pane, utf8.RuneCountInString(before.Text), ago)}
+			if n := utf8.RuneCountInString(before.Text); n > 0 {
+				return rep, &draftError{paste: true, chars: n, why: fmt.Sprintf("%s: the input holds what is most likely another message's paste (%d characters), which had not shown when its attempt stopped waiting %v ago; that message's next attempt submits it", t.Pane, n, ago)}
 			}
 			if ago < unseenExpiry {
 				return rep, &draftError{paste: true, why: fmt.Sprintf("%s: another message's paste went into this pane %v ago and has not shown in its input yet; it may still", t.Pane, ago)}

@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -787,4 +788,22 @@ func (r *rig) waitStatus(what string, ok func(Status) bool) Status {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// journalLines reads the daemon's journal.
+func (r *rig) journalLines() []JournalLine {
+	r.t.Helper()
+	data, err := os.ReadFile(filepath.Join(r.cfg.Spool, "journal.jsonl"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var out []JournalLine
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var j JournalLine
+		if err := json.Unmarshal([]byte(l), &j); err != nil {
+			r.t.Fatalf("journal line %q: %v", l, err)
+		}
+		out = append(out, j)
+	}
+	return out
 }

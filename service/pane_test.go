@@ -252,21 +252,3 @@ func TestAPasteThatMayShowYetGoesBeforeTheOthers(t *testing.T) {
 		}
 	}
 }
-
-// journalLines reads the daemon's journal.
-func (r *rig) journalLines() []JournalLine {
-	r.t.Helper()
-	data, err := os.ReadFile(filepath.Join(r.cfg.Spool, "journal.jsonl"))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	var out []JournalLine
-	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var j JournalLine
-		if err := json.Unmarshal([]byte(l), &j); err != nil {
-			r.t.Fatalf("journal line %q: %v", l, err)
-		}
-		out = append(out, j)
-	}
-	return out
-}

@@ -349,7 +349,6 @@ func (s *Spool) cacheStore(state State, all bool, dirs map[string]map[string]cac
 	}
 }
 
-// deliveryOrder: per agent, urgent first, then first queued, then name.
 // deliveryOrder is each agent's messages by priority, then by when they
 // first entered new/ (EnteredAt: a message postponed or retried keeps
 // its place, rather than go behind those queued after it), to the
@@ -393,8 +392,9 @@ func (s *Spool) Next(agent string, now time.Time) (e Entry, ok bool, wake time.T
 }
 
 // NextFirst is Next, but the first message in delivery order for which
-// first holds (nil: none) goes before every other: when its not-before
-// time has not come, no other is returned, and wake is that time. A
+// first holds (nil: none) goes before every other of the scan (one
+// agent's, as the daemon asks): when its not-before time has not come,
+// no other is returned, and wake is that time. A
 // message not yet due for which passable holds (nil: none) is passed by
 // those after it, as a message that keeps failing on its own should not
 // stop its agent's queue.

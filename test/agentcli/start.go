@@ -170,12 +170,16 @@ func (a *Agent) awaitCLI() error {
 	return nil
 }
 
+// PaneScreen is a pane agent's visible screen as tmux shows it
+// (capture-pane), its lines as they are.
+func (a *Agent) PaneScreen() (string, error) { return a.tmux("capture-pane", "-p", "-t", a.Pane) }
+
 // Screen returns what the CLI shows, with escape sequences taken out and
 // each run of white space made one space: in a pane, the visible screen;
 // in a window, the screen the terminal shows, from its typescript.
 func (a *Agent) Screen() (string, error) {
 	if a.Pane != "" {
-		out, err := a.tmux("capture-pane", "-p", "-t", a.Pane)
+		out, err := a.PaneScreen()
 		if err != nil {
 			return "", err
 		}

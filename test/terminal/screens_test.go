@@ -5,7 +5,6 @@ package terminal_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -57,11 +56,10 @@ func (r *rig) recordScreens() {
 			case <-time.After(screenEvery):
 			}
 			for name, a := range r.agents {
-				out, err := exec.Command("tmux", "-S", a.TmuxSocket, "capture-pane", "-p", "-t", a.Pane).Output()
+				text, err := a.PaneScreen()
 				if err != nil {
 					continue
 				}
-				text := string(out)
 				now := time.Now()
 				s.mu.Lock()
 				shots := s.shots[name]

@@ -534,13 +534,8 @@ func shortLogLine(line string) string {
 // journalOf is the journal's lines about message id, in order, each
 // short: its time of day, event, attempt, result and what it found.
 func (r *rig) journalOf(id string) []string {
-	data, _ := os.ReadFile(filepath.Join(r.dir, "spool", "journal.jsonl"))
 	var out []string
-	for _, raw := range strings.Split(string(data), "\n") {
-		var l map[string]any
-		if json.Unmarshal([]byte(raw), &l) != nil || l["id"] != id || l["event"] == "renamed" {
-			continue
-		}
+	for _, l := range r.journalWhere(func(l map[string]any) bool { return l["id"] == id && l["event"] != "renamed" }) {
 		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(l["time"]))
 		line := fmt.Sprintf("%s %v", at.UTC().Format("15:04:05.000"), l["event"])
 		for _, k := range []string{"attempt", "result", "err", "why", "landing", "submit_uncertain", "undone", "erased", "steps"} {
@@ -587,6 +582,11 @@ func (r *rig) checkUnharmed(agent string) {
 
 // journal reads the daemon's journal lines of one event.
 func (r *rig) journal(event string) []map[string]any {
+	return r.journalWhere(func(l map[string]any) bool { return l["event"] == event })
+}
+
+// journalWhere reads the daemon's journal lines that keep holds for.
+func (r *rig) journalWhere(keep func(map[string]any) bool) []map[string]any {
 	f, err := os.Open(filepath.Join(r.dir, "spool", "journal.jsonl"))
 	if err != nil {
 		r.t.Fatal(err)
@@ -597,7 +597,7 @@ func (r *rig) journal(event string) []map[string]any {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var l map[string]any
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l["event"] == event {
+		if json.Unmarshal(sc.Bytes(), &l) == nil && keep(l) {
 			out = append(out, l)
 		}
 	}
