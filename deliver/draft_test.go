@@ -2,6 +2,7 @@ package deliver_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -389,5 +390,40 @@ func TestDraftCheckSubmitsTheMessageItselfLeftInTheInput(t *testing.T) {
 				t.Fatalf("keys %v: pasted again over the paste that was left", d.Keys())
 			}
 		}
+	}
+}
+
+// A look's copy that came after the look gave up on it (Monaco, loaded,
+// copies its empty line "\n" late) takes the CLIPBOARD while the window
+// reads the paste: the window pastes its own "\n". That blank line is taken out
+// again, so that the next paste does not land after it and submit a
+// message with a blank line before it (the X11 proof saw a second
+// deliverer's message submitted as "\n[second id=...").
+func TestAWindowsLateBlankCopyItPastedIsTakenOut(t *testing.T) {
+	d := desk(t)
+	dl := draftDeliverer(d)
+	tg := draftTarget("Agent-2", 150)
+	// The copy comes between the paste's two reads: the window inserts
+	// what its last read got, its own "\n".
+	late := true
+	d.Reads = 2
+	d.BetweenReads = func(d *fakedesktop.Desk, _ int) {
+		if late {
+			late = false
+			d.WindowCopies("Agent-2", "\n")
+		}
+	}
+	_, err := dl.Deliver(context.Background(), tg, "the first message")
+	if err == nil || !errors.Is(err, deliver.ErrClipboardTaken) {
+		t.Fatalf("err %v, want the clipboard taken (the scenario did not happen); submits %q, input %q", err, d.Window("Agent-2").Submits, d.Window("Agent-2").Input)
+	}
+	if w := d.Window("Agent-2"); w.Input != "" || len(w.Submits) != 0 {
+		t.Fatalf("after the window pasted its own late copy: input %q, submits %q; want it empty, nothing submitted", w.Input, w.Submits)
+	}
+	if _, err := dl.Deliver(context.Background(), tg, "the first message"); err != nil {
+		t.Fatal(err)
+	}
+	if w := d.Window("Agent-2"); !slices.Equal(w.Submits, []string{"the first message"}) {
+		t.Fatalf("submits %q, want the message alone", w.Submits)
 	}
 }

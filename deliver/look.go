@@ -538,3 +538,18 @@ func fromCESU8(b []byte) []byte {
 	}
 	return out
 }
+
+// eraseBlank selects all of t's input and deletes it, for an input a look
+// has just seen blank that may hold a window's own blank copy, pasted.
+func (d *Deliverer) eraseBlank(ctx context.Context, t Target, rep *Report) {
+	if t.Read == nil {
+		return
+	}
+	if err := d.guardedKey(ctx, t, t.Read.SelectAll, rep); err != nil {
+		return
+	}
+	if err := d.guardedKey(ctx, t, []string{"backspace"}, rep); err != nil {
+		return
+	}
+	d.Log.Info("the window pasted its own blank copy (a look's copy that came late); the blank input was cleared", "agent", t.Agent)
+}

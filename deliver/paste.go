@@ -4,6 +4,7 @@
 package deliver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -109,7 +110,11 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				// gave up on it (a lagging window), which the look's
 				// deadline learns from, or the next look's copy would
 				// disturb the next paste in turn.
+				ownCopy := false // the window pasted its own blank copy
 				if c, err := d.Desktop.ClipboardClient(); err == nil && c == want {
+					if late, err := d.Desktop.Clipboard(); err == nil && len(late) > 0 && len(bytes.TrimSpace(late)) == 0 {
+						ownCopy = true
+					}
 					d.Timings.Observe(StepCopy, 2*d.Timings.Deadline(StepCopy))
 					if rep.QuickLooks > 0 {
 						// The draft check took its input for empty too
@@ -123,7 +128,17 @@ func (d *Deliverer) paste(ctx context.Context, t Target, o Offer, text []byte, s
 				} else if c, err := d.Desktop.Clipboard(); err == nil {
 					*saved = c
 				}
-				return o, d.verify(ctx, t, text, *saved, rep, cause)
+				err := d.verify(ctx, t, text, *saved, rep, cause)
+				if ownCopy && err != nil && !rep.Pasted && !IsDraft(err) {
+					// The look after it saw the input blank: what the
+					// paste put there is the window's blank copy (Monaco's
+					// empty line), which no look can tell from an empty
+					// input, and the next paste would land after it. It
+					// goes: select all, delete (a blank input holds nothing
+					// of anyone's).
+					d.eraseBlank(ctx, t, rep)
+				}
+				return o, err
 			}
 			if rep.PasteReads > 0 {
 				// The burst is over: every read so far was ours (the

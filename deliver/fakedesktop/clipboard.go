@@ -67,6 +67,21 @@ func (d *Desk) CopyUnnoticed(text string) {
 	d.setClipLocked([]byte(text))
 }
 
+// WindowCopies makes the window titled title the CLIPBOARD's owner with
+// text, as its own copy: a look's copy that came late (Monaco copies its
+// empty line, "\n", under load after the look gave up on it).
+func (d *Desk) WindowCopies(title, text string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, w := range d.wins {
+		if w.Title == title {
+			d.newOwnerLocked()
+			d.clip, d.hasClip, d.ownerWin = []byte(text), true, w
+			return
+		}
+	}
+}
+
 // SetClipboardErr sets ClipboardErr while deliveries may be running.
 func (d *Desk) SetClipboardErr(err error) {
 	d.mu.Lock()
