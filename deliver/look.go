@@ -427,10 +427,7 @@ func (d *Deliverer) lookFirst(ctx context.Context, t Target, text []byte, rep *R
 // erase selects all of t's input and deletes it: for an input that holds
 // a paste of ours and nothing else.
 func (d *Deliverer) erase(ctx context.Context, t Target, rep *Report) error {
-	if err := d.guardedKey(ctx, t, t.Read.SelectAll, rep); err != nil {
-		return err
-	}
-	if err := d.guardedKey(ctx, t, []string{"backspace"}, rep); err != nil {
+	if err := d.selectAllDelete(ctx, t, rep); err != nil {
 		return err
 	}
 	rep.Erased = true
@@ -542,14 +539,16 @@ func fromCESU8(b []byte) []byte {
 // eraseBlank selects all of t's input and deletes it, for an input a look
 // has just seen blank that may hold a window's own blank copy, pasted.
 func (d *Deliverer) eraseBlank(ctx context.Context, t Target, rep *Report) {
-	if t.Read == nil {
-		return
-	}
-	if err := d.guardedKey(ctx, t, t.Read.SelectAll, rep); err != nil {
-		return
-	}
-	if err := d.guardedKey(ctx, t, []string{"backspace"}, rep); err != nil {
+	if t.Read == nil || d.selectAllDelete(ctx, t, rep) != nil {
 		return
 	}
 	d.Log.Info("the window pasted its own blank copy (a look's copy that came late); the blank input was cleared", "agent", t.Agent)
+}
+
+// selectAllDelete selects all of t's input (t.Read's keys) and deletes it.
+func (d *Deliverer) selectAllDelete(ctx context.Context, t Target, rep *Report) error {
+	if err := d.guardedKey(ctx, t, t.Read.SelectAll, rep); err != nil {
+		return err
+	}
+	return d.guardedKey(ctx, t, []string{"backspace"}, rep)
 }
